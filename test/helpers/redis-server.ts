@@ -1,0 +1,120 @@
+/**
+ * A private, throw-away `redis-server` for tests.
+ *
+ * Why not the Redis on 127.0.0.1:6379: tests must be isolated from whatever else runs on the
+ * machine, and fault tests need a server they may kill and restart at will.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REDIS_MISSING_MESSAGE =
+  'redis-server not found and REDIS_URL not set: install it (apt-get install redis-server) or set REDIS_URL=redis://host:port';
+
+export interface PrivateRedis {
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server (SIGTERM; SIGKILL when `hard`). Its data is kept on disk for `start()`. */
+  stop(options?: { hard?: boolean }): Promise<void>;
+  /** Starts it again on the same port with the data it had when stopped. */
+  start(): Promise<void>;
+  /** Stops it and removes its directory. */
+  close(): Promise<void>;
+}
+
+export function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.write('PING\r\n');
+      });
+      socket.once('data', (data) => {
+        socket.destroy();
+        resolve(data.toString().startsWith('+PONG'));
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Starts a redis-server on a free port with no persistence except an RDB written at shutdown,
+ * so `stop()` then `start()` keeps the data (used by the Redis-outage fault test).
+ */
+export async function startPrivateRedis(extraArgs: readonly string[] = []): Promise<PrivateRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    const proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+        ...extraArgs,
+      ],
+      { stdio: 'ignore' },
+    );
+    child = proc;
+    await waitForPort(port, 10_000);
+  };
+
+  const stop = async (options: { hard?: boolean } = {}): Promise<void> => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    if (!options.hard) {
+      // SAVE before shutting down, so a restart finds the same data.
+      spawnSync('redis-cli', ['-p', String(port), 'SAVE'], { stdio: 'ignore' });
+    }
+    proc.kill(options.hard ? 'SIGKILL' : 'SIGTERM');
+    await exited;
+    child = undefined;
+  };
+
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    start: launch,
+    close: async () => {
+      await stop({ hard: true });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
