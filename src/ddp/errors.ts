@@ -1,0 +1,84 @@
+/**
+ * Errors raised by the DDP client. Each has a stable `code` (`DDP_ERR_*`) so callers branch on
+ * codes rather than messages, and `instanceof` works for the common base.
+ */
+import type { DdpErrorObject } from './messages.js';
+
+export class DdpError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * The server answered a method call or a subscription with a Meteor.Error. Keeps Rocket.Chat's
+ * own `error` code (`error-not-allowed`, `too-many-requests`, 403...), `reason` and `details`.
+ */
+export class DdpRemoteError extends DdpError {
+  readonly error: string | number;
+  readonly reason: string | undefined;
+  readonly details: unknown;
+  /** For `too-many-requests`: how long the server asks us to wait (its `details.timeToReset`). */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(remote: DdpErrorObject, context: string) {
+    const text =
+      remote.message ?? (remote.reason ? `${remote.reason} [${remote.error}]` : `[${remote.error}]`);
+    super('DDP_ERR_REMOTE', `${context}: ${text}`);
+    this.error = remote.error;
+    this.reason = remote.reason;
+    this.details = remote.details;
+    this.retryAfterMs = remote.error === 'too-many-requests' ? readTimeToReset(remote) : undefined;
+  }
+}
+
+function readTimeToReset(remote: DdpErrorObject): number {
+  const details = remote.details as { timeToReset?: unknown } | undefined;
+  if (typeof details?.timeToReset === 'number' && details.timeToReset >= 0) return details.timeToReset;
+  // Older servers only say it in words: "You must wait 3 seconds before trying again."
+  const match = /wait (\d+) seconds/.exec(remote.reason ?? '');
+  return match ? Number(match[1]) * 1000 : 1000;
+}
+
+/** No answer within the call's timeout. The method may or may not have run upstream. */
+export class DdpTimeoutError extends DdpError {
+  constructor(what: string, timeoutMs: number) {
+    super('DDP_ERR_TIMEOUT', `${what}: no answer within ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * The connection was lost while the call was in flight. `mayHaveRun` is true when the request
+ * had been written to the socket: the outcome is unknown and must be verified, not retried blindly.
+ */
+export class DdpDisconnectedError extends DdpError {
+  readonly mayHaveRun: boolean;
+  constructor(what: string, mayHaveRun: boolean) {
+    super(
+      'DDP_ERR_DISCONNECTED',
+      `${what}: connection lost${mayHaveRun ? ' after the request was sent' : ''}`,
+    );
+    this.mayHaveRun = mayHaveRun;
+  }
+}
+
+/** Too many calls are already waiting for the connection to come back. */
+export class DdpQueueFullError extends DdpError {
+  constructor(limit: number) {
+    super('DDP_ERR_QUEUE_FULL', `connection is down and ${limit} calls are already waiting for it`);
+  }
+}
+
+/** The client was closed (by `close()` or after a fatal authentication failure). */
+export class DdpClosedError extends DdpError {
+  constructor(what: string) {
+    super('DDP_ERR_CLOSED', `${what}: client is closed`);
+  }
+}
+
+export function isDdpRemoteError(err: unknown, code?: string | number): err is DdpRemoteError {
+  return err instanceof DdpRemoteError && (code === undefined || err.error === code);
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFrame, encodeFrame } from '../../src/ddp/codec.js';
+
+describe('DDP frame codec', () => {
+  it('decodes a message', () => {
+    expect(decodeFrame('{"msg":"ping","id":"1"}')).toEqual({ ok: true, message: { msg: 'ping', id: '1' } });
+  });
+
+  it("ignores Meteor's server_id greeting and the ddp-streamer's variant", () => {
+    expect(decodeFrame('{"server_id":"0"}')).toEqual({ ok: true, message: null });
+    expect(decodeFrame('{"msg":"server_id","server_id":"0"}')).toEqual({ ok: true, message: null });
+  });
+
+  it('accepts the array framing ["<json>"]', () => {
+    expect(decodeFrame(JSON.stringify(['{"msg":"pong"}']))).toEqual({ ok: true, message: { msg: 'pong' } });
+  });
+
+  it('reports malformed frames instead of throwing', () => {
+    expect(decodeFrame('{nope').ok).toBe(false);
+    expect(decodeFrame('42').ok).toBe(false);
+    expect(decodeFrame('null').ok).toBe(false);
+    expect(decodeFrame('{"msg":3}').ok).toBe(false);
+    expect(decodeFrame('[1]').ok).toBe(false);
+  });
+
+  it('encodes as plain JSON', () => {
+    expect(encodeFrame({ msg: 'sub', id: '1', name: 'x', params: [] })).toBe(
+      '{"msg":"sub","id":"1","name":"x","params":[]}',
+    );
+  });
+});
