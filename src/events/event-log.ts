@@ -1,0 +1,203 @@
+/**
+ * The per-user event log: a Redis Stream whose entry ids are the event ids SSE clients resume
+ * from and webhooks carry as `webhook-id`. Appending, de-duplicating, trimming and publishing to
+ * live listeners happen in one Lua script, so a crash can never log an event without publishing
+ * it or publish one that was not logged, and two workers racing (takeover, catch-up overlapping
+ * live delivery) can never log the same message version twice.
+ */
+import type { Redis } from 'ioredis';
+import type { GatewayKeys } from '../redis/keys.js';
+import { compareStreamIds } from './stream-id.js';
+import type { GatewayEventType, NewGatewayEvent } from './types.js';
+
+/**
+ * KEYS: events stream, seen-messages zset, room-watermarks hash.
+ * ARGV: type, envelope tail (JSON after the id and type), message id ('' when none),
+ *       updatedAt ms, deleted flag, room id, max length, min id (age trim), live channel, now ms,
+ *       seen-trim score (drop dedupe entries older than the log keeps).
+ * Returns {id, type} or false when the event was already logged.
+ */
+const APPEND_SCRIPT = `
+local typ = ARGV[1]
+local mid = ARGV[3]
+if mid ~= '' then
+  local updated = tonumber(ARGV[4])
+  if ARGV[5] == '1' then
+    local member = 'del:' .. mid
+    if redis.call('ZSCORE', KEYS[2], member) then return false end
+    redis.call('ZADD', KEYS[2], ARGV[10], member)
+  else
+    if redis.call('ZSCORE', KEYS[2], 'del:' .. mid) then return false end
+    local prev = redis.call('ZSCORE', KEYS[2], mid)
+    if prev then
+      if tonumber(prev) >= updated then return false end
+      if typ == 'message.created' then typ = 'message.updated' end
+    end
+    redis.call('ZADD', KEYS[2], updated, mid)
+    if ARGV[6] ~= '' then
+      local mark = tonumber(redis.call('HGET', KEYS[3], ARGV[6]) or '0')
+      if updated > mark then redis.call('HSET', KEYS[3], ARGV[6], updated) end
+    end
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[11])
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[7], '*', 't', typ, 'r', ARGV[6], 'b', ARGV[2])
+redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[8])
+redis.call('PUBLISH', ARGV[9], '{"id":"' .. id .. '","type":"' .. typ .. '",' .. ARGV[2])
+return {id, typ}
+`;
+
+export interface EventLogOptions {
+  readonly redis: Redis;
+  readonly keys: GatewayKeys;
+  /** Entries kept per user (approximately: trimming is done in whole stream nodes). */
+  readonly maxLength: number;
+  /** Entries older than this are trimmed. */
+  readonly maxAgeMs: number;
+  readonly now?: () => number;
+}
+
+export interface AppendedEvent {
+  readonly id: string;
+  readonly type: GatewayEventType;
+  /** For routing without parsing the JSON again. */
+  readonly roomId: string | undefined;
+  /** The full envelope, serialized once: SSE `data:` and webhook bodies use these bytes. */
+  readonly json: string;
+}
+
+export interface ReadResult {
+  /** Serialized envelopes, oldest first. */
+  readonly events: readonly AppendedEvent[];
+  /** True when entries after the requested id were trimmed before they could be read. */
+  readonly gap: boolean;
+  /** The first id returned, if any: where a client told of a gap picks up again. */
+  readonly firstKeptId: string | undefined;
+}
+
+type AppendCommand = (
+  events: string,
+  seen: string,
+  rooms: string,
+  ...argv: (string | number)[]
+) => Promise<[string, GatewayEventType] | null>;
+
+/** `{"userId":...}` without its opening brace: the script prepends the id and type. */
+function envelopeTail(event: NewGatewayEvent): string {
+  const body: Record<string, unknown> = { userId: event.userId };
+  if (event.roomId !== undefined) body.roomId = event.roomId;
+  body.ts = event.ts;
+  body.data = event.data;
+  return JSON.stringify(body).slice(1);
+}
+
+export function envelopeJson(id: string, type: string, tail: string): string {
+  return `{"id":"${id}","type":"${type}",${tail}`;
+}
+
+export class EventLog {
+  readonly #redis: Redis;
+  readonly #keys: GatewayKeys;
+  readonly #maxLength: number;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+  readonly #append: AppendCommand;
+
+  constructor(options: EventLogOptions) {
+    if (!(options.maxLength > 0) || !(options.maxAgeMs > 0)) throw new RangeError('event log bounds must be positive');
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.#maxLength = options.maxLength;
+    this.#maxAgeMs = options.maxAgeMs;
+    this.#now = options.now ?? Date.now;
+    if (!('gwAppendEvent' in this.#redis)) {
+      this.#redis.defineCommand('gwAppendEvent', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+    }
+    const command = (this.#redis as unknown as { gwAppendEvent: AppendCommand }).gwAppendEvent;
+    this.#append = command.bind(this.#redis);
+  }
+
+  /** Appends once; resolves `undefined` when that message version is already in the log. */
+  async append(event: NewGatewayEvent): Promise<AppendedEvent | undefined> {
+    const keys = this.#keys.user(event.userId);
+    const now = this.#now();
+    const tail = envelopeTail(event);
+    const dedupe = event.dedupe;
+    const result = await this.#append(
+      keys.events,
+      keys.seenMessages,
+      keys.roomWatermarks,
+      event.type,
+      tail,
+      dedupe?.messageId ?? '',
+      dedupe?.updatedAtMs ?? 0,
+      dedupe?.deleted ? '1' : '0',
+      event.roomId ?? '',
+      this.#maxLength,
+      `${Math.max(0, now - this.#maxAgeMs)}-0`,
+      keys.liveChannel,
+      now,
+      now - this.#maxAgeMs,
+    );
+    if (!result) return undefined;
+    const [id, type] = result;
+    return { id, type, roomId: event.roomId, json: envelopeJson(id, type, tail) };
+  }
+
+  /**
+   * Events logged after `afterId` (exclusive), oldest first, at most `limit`. With no `afterId`,
+   * from the start of what is kept. `gap` says that some events after `afterId` are gone.
+   */
+  async readAfter(userId: string, afterId: string | undefined, limit: number): Promise<ReadResult> {
+    const key = this.#keys.user(userId).events;
+    const start = afterId ? `(${afterId}` : '-';
+    const [entries, info] = await Promise.all([
+      this.#redis.xrange(key, start, '+', 'COUNT', limit),
+      afterId ? this.#trimmedUpTo(key) : Promise.resolve(undefined),
+    ]);
+    const events = entries.map(([id, fields]) => toAppended(id, fields));
+    const gap = afterId !== undefined && info !== undefined && compareStreamIds(afterId, info) < 0;
+    return { events, gap, firstKeptId: events[0]?.id };
+  }
+
+  /** The newest event id, or undefined for an empty log. */
+  async lastId(userId: string): Promise<string | undefined> {
+    const entries = await this.#redis.xrevrange(this.#keys.user(userId).events, '+', '-', 'COUNT', 1);
+    return entries[0]?.[0];
+  }
+
+  /** Room id -> newest `_updatedAt` (ms) logged for it: where catch-up starts. */
+  async roomWatermarks(userId: string): Promise<Map<string, number>> {
+    const raw = await this.#redis.hgetall(this.#keys.user(userId).roomWatermarks);
+    return new Map(Object.entries(raw).map(([rid, ms]) => [rid, Number(ms)]));
+  }
+
+  /**
+   * The largest id ever trimmed from the stream (`max-deleted-entry-id`, Redis >= 7.0): a reader
+   * positioned before it has lost events. "0-0" when nothing was trimmed.
+   */
+  async #trimmedUpTo(key: string): Promise<string | undefined> {
+    const info = (await this.#redis.call('XINFO', 'STREAM', key).catch((err: Error) => {
+      if (/no such key/i.test(err.message)) return undefined;
+      throw err;
+    })) as unknown[] | undefined;
+    if (!info) return undefined;
+    for (let i = 0; i < info.length; i += 2) {
+      if (info[i] === 'max-deleted-entry-id') return String(info[i + 1]);
+    }
+    return undefined;
+  }
+}
+
+function toAppended(id: string, fields: string[]): AppendedEvent {
+  let type = '';
+  let roomId: string | undefined;
+  let tail = '}';
+  for (let i = 0; i < fields.length; i += 2) {
+    const value = fields[i + 1] ?? '';
+    if (fields[i] === 't') type = value;
+    else if (fields[i] === 'r') roomId = value === '' ? undefined : value;
+    else if (fields[i] === 'b') tail = value || '}';
+  }
+  return { id, type: type as GatewayEventType, roomId, json: envelopeJson(id, type, tail) };
+}

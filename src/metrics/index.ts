@@ -1,0 +1,16 @@
+export type {
+  CounterHandle,
+  EventSink,
+  ForwardedCallOutcome,
+  FrameDirection,
+  GaugeHandle,
+  HistogramHandle,
+  Metrics,
+  OutboundOutcome,
+  QueueJobState,
+  SessionMetricState,
+  SessionRefusalReason,
+  WebhookDeliveryOutcome,
+} from './metrics.js';
+export { createNoopMetrics } from './noop-metrics.js';
+export { createMetrics, type MetricsOptions, type PrometheusMetrics } from './prometheus-metrics.js';

@@ -1,0 +1,197 @@
+/**
+ * Every metric the gateway exports, defined here and nowhere else: `gateway_` prefix, counters
+ * end in `_total`, durations are histograms in `_seconds` (Prometheus naming guide). Each call
+ * makes its own `Registry`, never prom-client's global one, so tests and several gateways in one
+ * process do not collide.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  bindLabels,
+  type CounterHandle,
+  EVENT_SINKS,
+  FORWARDED_CALL_OUTCOMES,
+  FRAME_DIRECTIONS,
+  type GaugeHandle,
+  type Metrics,
+  OUTBOUND_OUTCOMES,
+  type QueueJobState,
+  SESSION_METRIC_STATES,
+  SESSION_REFUSAL_REASONS,
+  WEBHOOK_DELIVERY_OUTCOMES,
+} from './metrics.js';
+
+export interface MetricsOptions {
+  /**
+   * Also export Node's process metrics (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`,
+   * ...). They keep their standard unprefixed names so stock dashboards work.
+   * @defaultValue true
+   */
+  readonly collectDefaultMetrics?: boolean;
+  /** Labels added to every series, e.g. `{ role: 'worker' }`. */
+  readonly defaultLabels?: Readonly<Record<string, string>>;
+}
+
+export interface PrometheusMetrics extends Metrics {
+  /** Serve `registry.metrics()` with `registry.contentType` at `/metrics`. */
+  readonly registry: Registry;
+}
+
+// Upstream-to-sink lag: milliseconds when live, up to an hour for a replay after an outage.
+const LAG_BUCKETS_SECONDS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600,
+];
+// One webhook HTTP attempt; WEBHOOK_TIMEOUT_MS defaults to 10 s, so the top buckets catch timeouts.
+const DELIVERY_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// Event types come from our normalizer and are few; the cap only guards the registry's memory
+// should a bug ever put unbounded values (ids) in the label.
+const MAX_EVENT_TYPES = 200;
+const OVERFLOW_EVENT_TYPE = 'other';
+
+export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
+  const registry = new Registry();
+  if (options.defaultLabels) registry.setDefaultLabels({ ...options.defaultLabels });
+  if (options.collectDefaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const sessions = new Gauge({
+    name: 'gateway_sessions',
+    help: 'Upstream Rocket.Chat sessions held by this process, by state',
+    labelNames: ['state'],
+    registers,
+  });
+  const upstreamReconnects = new Counter({
+    name: 'gateway_upstream_reconnects_total',
+    help: 'DDP reconnection attempts to Rocket.Chat',
+    registers,
+  });
+  const upstreamFrames = new Counter({
+    name: 'gateway_upstream_frames_total',
+    help: 'DDP frames exchanged with Rocket.Chat, by direction (in, out)',
+    labelNames: ['direction'],
+    registers,
+  });
+  const eventsLogged = new Counter({
+    name: 'gateway_events_logged_total',
+    help: 'Events appended to user event logs, by event type',
+    labelNames: ['type'],
+    registers,
+  });
+  const eventLag = new Histogram({
+    name: 'gateway_event_lag_seconds',
+    help: 'Time from the upstream event to it reaching a sink (log append, SSE write, webhook delivery)',
+    labelNames: ['sink'],
+    buckets: LAG_BUCKETS_SECONDS,
+    registers,
+  });
+  const sseConnections = new Gauge({
+    name: 'gateway_sse_connections',
+    help: 'Open SSE client connections',
+    registers,
+  });
+  const sseEventsWritten = new Counter({
+    name: 'gateway_sse_events_written_total',
+    help: 'Events written to SSE clients',
+    registers,
+  });
+  const sseSlowDisconnects = new Counter({
+    name: 'gateway_sse_slow_disconnects_total',
+    help: 'SSE clients disconnected because their buffer exceeded SSE_MAX_BUFFER_BYTES',
+    registers,
+  });
+  const webhookDeliveries = new Counter({
+    name: 'gateway_webhook_deliveries_total',
+    help: 'Webhook delivery attempts, by outcome',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const webhookDeliveryDuration = new Histogram({
+    name: 'gateway_webhook_delivery_duration_seconds',
+    help: 'Duration of one webhook delivery attempt',
+    buckets: DELIVERY_BUCKETS_SECONDS,
+    registers,
+  });
+  const queueJobs = new Gauge({
+    name: 'gateway_queue_jobs',
+    help: 'BullMQ jobs, by queue and state',
+    labelNames: ['queue', 'state'],
+    registers,
+  });
+  const outboundMessages = new Counter({
+    name: 'gateway_outbound_messages_total',
+    help: 'Outbound message attempts, by outcome (sent, retried, failed)',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const redisErrors = new Counter({
+    name: 'gateway_redis_errors_total',
+    help: 'Errors reported by Redis connections',
+    registers,
+  });
+  const forwardedCalls = new Counter({
+    name: 'gateway_forwarded_calls_total',
+    help: 'Calls forwarded through Redis to the worker owning a session, by outcome',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const sessionRefusals = new Counter({
+    name: 'gateway_session_refusals_total',
+    help: 'Sessions this worker refused to open, by reason',
+    labelNames: ['reason'],
+    registers,
+  });
+
+  const eventTypeChildren = new Map<string, CounterHandle>();
+  const overflowEventType = eventsLogged.labels(OVERFLOW_EVENT_TYPE);
+  const queueChildren = new Map<string, GaugeHandle>();
+
+  return {
+    registry,
+    // Pre-bound children also make every fixed series visible at 0 from the first scrape.
+    sessions: bindLabels(SESSION_METRIC_STATES, (state) => withZero(sessions.labels(state))),
+    upstreamReconnects,
+    upstreamFrames: bindLabels(FRAME_DIRECTIONS, (direction) => withZero(upstreamFrames.labels(direction))),
+    eventsLogged: {
+      labels(type) {
+        let child = eventTypeChildren.get(type);
+        if (child) return child;
+        if (eventTypeChildren.size >= MAX_EVENT_TYPES) return overflowEventType;
+        child = eventsLogged.labels(type);
+        eventTypeChildren.set(type, child);
+        return child;
+      },
+    },
+    eventLag: bindLabels(EVENT_SINKS, (sink) => eventLag.labels(sink)),
+    sseConnections,
+    sseEventsWritten,
+    sseSlowDisconnects,
+    webhookDeliveries: bindLabels(WEBHOOK_DELIVERY_OUTCOMES, (outcome) =>
+      withZero(webhookDeliveries.labels(outcome)),
+    ),
+    webhookDeliveryDuration,
+    queueJobs: {
+      labels(queue: string, state: QueueJobState) {
+        const key = `${queue}\n${state}`;
+        let child = queueChildren.get(key);
+        if (!child) {
+          child = queueJobs.labels(queue, state);
+          queueChildren.set(key, child);
+        }
+        return child;
+      },
+    },
+    outboundMessages: bindLabels(OUTBOUND_OUTCOMES, (outcome) => withZero(outboundMessages.labels(outcome))),
+    redisErrors,
+    forwardedCalls: bindLabels(FORWARDED_CALL_OUTCOMES, (outcome) =>
+      withZero(forwardedCalls.labels(outcome)),
+    ),
+    sessionRefusals: bindLabels(SESSION_REFUSAL_REASONS, (reason) =>
+      withZero(sessionRefusals.labels(reason)),
+    ),
+  };
+}
+
+/** Creates the series at 0 so `rate()` and alerts see it before the first event. */
+function withZero<H extends { inc(value?: number): void }>(handle: H): H {
+  handle.inc(0);
+  return handle;
+}

@@ -1,0 +1,159 @@
+/**
+ * The few Rocket.Chat REST calls the gateway makes (rocketchat-ddp.md section 6): login, me,
+ * chat.getMessage (to confirm a send whose outcome is unknown) and chat.syncMessages (catch-up).
+ * Honours Rocket.Chat's rate limiter: a 429 is retried after `x-ratelimit-reset`.
+ */
+export interface RestAuth {
+  readonly userId: string;
+  readonly token: string;
+}
+
+export class RocketChatRestError extends Error {
+  readonly status: number;
+  readonly upstreamError: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  constructor(status: number, upstreamError: string | undefined, message: string, retryAfterMs?: number) {
+    super(message);
+    this.name = 'RocketChatRestError';
+    this.status = status;
+    this.upstreamError = upstreamError;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export interface RestClientOptions {
+  /** Base URL of Rocket.Chat, e.g. `http://127.0.0.1:3100` (REST lives at `/api/v1`). */
+  readonly baseUrl: string;
+  /** Per request. @defaultValue 15000 */
+  readonly timeoutMs?: number;
+  /** Longest rate-limit wait honoured before giving up with the 429. @defaultValue 10000 */
+  readonly maxRateLimitWaitMs?: number;
+  readonly now?: () => number;
+}
+
+export interface SyncedMessages {
+  /** Messages in REST form (ISO-8601 dates), as Rocket.Chat returns them. */
+  readonly updated: readonly Record<string, unknown>[];
+  readonly deleted: readonly { _id: string; _deletedAt: string }[];
+}
+
+export class RocketChatRestClient {
+  readonly #base: string;
+  readonly #timeoutMs: number;
+  readonly #maxWaitMs: number;
+  readonly #now: () => number;
+
+  constructor(options: RestClientOptions) {
+    this.#base = `${options.baseUrl.replace(/\/+$/, '')}/api/v1`;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#maxWaitMs = options.maxRateLimitWaitMs ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Exchanges a username (or e-mail) and password for a resume token. */
+  async loginWithPassword(user: string, password: string): Promise<RestAuth> {
+    const body = await this.#request<{ data?: { userId?: string; authToken?: string } }>('POST', '/login', undefined, {
+      user,
+      password,
+    });
+    return this.#authFrom(body.data);
+  }
+
+  /** Checks that a token works; returns the user's id and username. */
+  async me(auth: RestAuth): Promise<{ userId: string; username: string }> {
+    const body = await this.#request<{ _id?: string; username?: string }>('GET', '/me', auth);
+    if (typeof body._id !== 'string' || typeof body.username !== 'string') {
+      throw new RocketChatRestError(502, undefined, 'Rocket.Chat /me returned no user');
+    }
+    return { userId: body._id, username: body.username };
+  }
+
+  /** The message, or undefined when Rocket.Chat does not have it (or the user may not see it). */
+  async getMessage(auth: RestAuth, messageId: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const body = await this.#request<{ message?: Record<string, unknown> }>(
+        'GET',
+        `/chat.getMessage?msgId=${encodeURIComponent(messageId)}`,
+        auth,
+      );
+      return body.message ?? undefined;
+    } catch (err) {
+      if (err instanceof RocketChatRestError && (err.status === 400 || err.status === 404)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * What changed in a room since `sinceMs`: the legacy `lastUpdate` form, which every
+   * Rocket.Chat version answers (the cursor form exists only from 7.1 and an older server
+   * silently answers it with channel history instead).
+   */
+  async syncMessages(auth: RestAuth, roomId: string, sinceMs: number): Promise<SyncedMessages> {
+    const query = `roomId=${encodeURIComponent(roomId)}&lastUpdate=${encodeURIComponent(new Date(sinceMs).toISOString())}`;
+    const body = await this.#request<{ result?: SyncedMessages }>('GET', `/chat.syncMessages?${query}`, auth);
+    return { updated: body.result?.updated ?? [], deleted: body.result?.deleted ?? [] };
+  }
+
+  #authFrom(data: { userId?: string; authToken?: string } | undefined): RestAuth {
+    if (typeof data?.userId !== 'string' || typeof data.authToken !== 'string') {
+      throw new RocketChatRestError(502, undefined, 'Rocket.Chat login returned no user id or token');
+    }
+    return { userId: data.userId, token: data.authToken };
+  }
+
+  async #request<T>(method: string, path: string, auth: RestAuth | undefined, body?: unknown): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (auth) {
+        headers['x-user-id'] = auth.userId;
+        headers['x-auth-token'] = auth.token;
+      }
+      let response: Response;
+      try {
+        response = await fetch(`${this.#base}${path}`, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.#timeoutMs),
+        });
+      } catch (err) {
+        const timedOut = err instanceof Error && err.name === 'TimeoutError';
+        throw new RocketChatRestError(timedOut ? 504 : 503, undefined, `Rocket.Chat ${method} ${stripQuery(path)} failed: ${timedOut ? 'timeout' : 'unreachable'}`);
+      }
+      const text = await response.text();
+      const parsed = parseJson(text);
+      if (response.ok) return parsed as T;
+      const retryAfterMs = response.status === 429 ? this.#retryAfterMs(response, parsed) : undefined;
+      if (retryAfterMs !== undefined && retryAfterMs <= this.#maxWaitMs && attempt < 3) {
+        await new Promise((r) => setTimeout(r, retryAfterMs));
+        continue;
+      }
+      const error = parsed as { error?: unknown; errorType?: unknown; message?: unknown };
+      const code = typeof error.errorType === 'string' ? error.errorType : typeof error.error === 'string' ? error.error : undefined;
+      const message = typeof error.message === 'string' ? error.message : typeof error.error === 'string' ? error.error : response.statusText;
+      throw new RocketChatRestError(response.status, code, `Rocket.Chat ${method} ${stripQuery(path)}: ${response.status} ${message}`, retryAfterMs);
+    }
+  }
+
+  #retryAfterMs(response: Response, body: unknown): number {
+    const reset = Number(response.headers.get('x-ratelimit-reset'));
+    if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset - this.#now());
+    const match = /wait (\d+) seconds/.exec(String((body as { error?: unknown }).error ?? ''));
+    return match ? Number(match[1]) * 1000 : 1000;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+/** Query strings may carry ids; errors name the endpoint only. */
+function stripQuery(path: string): string {
+  const index = path.indexOf('?');
+  return index < 0 ? path : path.slice(0, index);
+}

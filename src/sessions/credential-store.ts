@@ -1,0 +1,276 @@
+/**
+ * A user's Rocket.Chat credential in Redis, so any worker can resume the user's session after
+ * another dies (architecture invariant 3), with the token sealed at rest (invariant 6).
+ *
+ * One HASH per user at `keys.user(id).credential`:
+ *   sealedToken       the resume token, sealed by the TokenCipher with AAD = user id
+ *   tokenExpiresAtMs  when Rocket.Chat says the token expires (absent if unknown)
+ *   username          the Rocket.Chat username (not secret; absent if unknown)
+ *   status            `valid` | `invalid`
+ *   reason            why it is invalid (only while invalid)
+ *   updatedAtMs       when it was last saved or marked invalid
+ *   revision          bumped by every save and markInvalid, so a stale writer can be told apart
+ *
+ * Only the resume token is kept; a password is exchanged for a token at login and never reaches
+ * this store (it has no field or parameter for one).
+ */
+import { inspect } from 'node:util';
+import type { Redis } from 'ioredis';
+import { type Clock, systemClock } from '../clock.js';
+import type { GatewayKeys } from '../redis/keys.js';
+import { CredentialDecryptError, type TokenCipher } from './token-cipher.js';
+
+const REDACTED = '[REDACTED]';
+
+/**
+ * A string that does not print. Chosen over a non-enumerable `token` property because that
+ * hides the token only from `JSON.stringify` and default `util.inspect`: `inspect` with
+ * `showHidden` prints it, and a spread (`{ ...credential }`) silently drops it, which turns into
+ * "token undefined" bugs far away. Here the value sits in an ES private field, every way of
+ * printing (`JSON.stringify`, pino, `util.inspect`, `String()`, template literals) shows
+ * `[REDACTED]`, and the one way to read it, `reveal()`, is explicit and easy to grep for.
+ */
+export class Secret {
+  readonly #value: string;
+
+  constructor(value: string) {
+    this.#value = value;
+  }
+
+  /** The secret itself. Call it only where the value is sent upstream. */
+  reveal(): string {
+    return this.#value;
+  }
+
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}
+
+interface StoredCredentialBase {
+  readonly username?: string;
+  /** When the credential was last saved or marked invalid (ms since the epoch). */
+  readonly updatedAtMs: number;
+  /** Changes with every save and markInvalid; pass it to `markInvalid` to act only on this one. */
+  readonly revision: number;
+}
+
+export interface ValidCredential extends StoredCredentialBase {
+  readonly status: 'valid';
+  /** The resume token; prints as `[REDACTED]`, read it with `reveal()`. */
+  readonly token: Secret;
+  readonly tokenExpiresAt?: Date;
+}
+
+/** The token stopped working: nothing usable is kept, only why and when. */
+export interface InvalidCredential extends StoredCredentialBase {
+  readonly status: 'invalid';
+  readonly reason: string;
+}
+
+/** Discriminated on `status`: only a valid credential has a token. */
+export type StoredCredential = ValidCredential | InvalidCredential;
+
+export interface CredentialInput {
+  /** The Rocket.Chat resume token (never a password). */
+  readonly token: string;
+  readonly tokenExpiresAt?: Date;
+  readonly username?: string;
+}
+
+export interface MarkInvalidOptions {
+  /**
+   * Mark only if the stored credential still has this revision (the one whose token failed).
+   * Without it a session that failed with an old token could invalidate a new token the user
+   * registered meanwhile. @defaultValue undefined (mark whatever is stored)
+   */
+  readonly revision?: number;
+}
+
+export interface CredentialStoreOptions {
+  /** The shared client; the store only runs commands on it. */
+  readonly redis: Redis;
+  readonly keys: GatewayKeys;
+  readonly cipher: TokenCipher;
+  /** Source of `updatedAtMs`. @defaultValue systemClock */
+  readonly clock?: Clock;
+}
+
+export interface CredentialStore {
+  /** Stores (or replaces) the user's credential as valid, clearing any earlier invalid state. */
+  save(userId: string, credential: CredentialInput): Promise<void>;
+  /**
+   * The user's credential, or undefined when none is stored. A token sealed with an old key is
+   * re-sealed under the current key and written back (lazy key rotation).
+   * @throws CredentialDecryptError when the stored record cannot be read or opened.
+   */
+  load(userId: string): Promise<StoredCredential | undefined>;
+  /**
+   * Only the stored status, in one HGET and without opening the token: for checks on every
+   * request (the HTTP tier refuses a user whose credential was marked invalid).
+   * Undefined when nothing is stored.
+   */
+  status(userId: string): Promise<StoredCredential['status'] | undefined>;
+  /**
+   * Records that the token no longer works: the sealed token and its expiry are deleted, the
+   * status becomes `invalid` with `reason` and the time. `reason` is stored and shown, so it must
+   * not contain the token. Resolves false when nothing was marked (no credential stored, or its
+   * revision differs from `options.revision`).
+   */
+  markInvalid(userId: string, reason: string, options?: MarkInvalidOptions): Promise<boolean>;
+  /** Deletes the user's credential. */
+  remove(userId: string): Promise<void>;
+}
+
+// EVAL rather than `defineCommand`: the client is shared and not ours to extend. Each script
+// touches one key, so it is legal on Redis Cluster.
+
+/** Replaces the record. ARGV: field/value pairs to set. Returns the new revision. */
+const SAVE_SCRIPT = `
+redis.call('HDEL', KEYS[1], 'tokenExpiresAtMs', 'username', 'reason')
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return redis.call('HINCRBY', KEYS[1], 'revision', 1)
+`;
+
+/**
+ * Swaps the sealed token only if it is still the one that was read, so a re-sealed old token
+ * cannot overwrite a token saved in the meantime. ARGV: expected sealed, new sealed.
+ */
+const RESEAL_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'sealedToken') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'sealedToken', ARGV[2])
+return 1
+`;
+
+/**
+ * ARGV: expected revision ('' for any), reason, updatedAtMs. A missing record is left missing:
+ * a credential removed meanwhile must not come back as a tombstone.
+ */
+const MARK_INVALID_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'revision') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'sealedToken', 'tokenExpiresAtMs')
+redis.call('HSET', KEYS[1], 'status', 'invalid', 'reason', ARGV[2], 'updatedAtMs', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
+return 1
+`;
+
+export function createCredentialStore(options: CredentialStoreOptions): CredentialStore {
+  const { redis, keys, cipher } = options;
+  const clock = options.clock ?? systemClock;
+
+  return {
+    async save(userId, credential) {
+      const key = keys.user(userId).credential;
+      const { token, tokenExpiresAt, username } = credential;
+      // Messages never quote the token.
+      if (typeof token !== 'string' || token.length === 0) {
+        throw new TypeError('token must be a non-empty string');
+      }
+      if (tokenExpiresAt !== undefined && !isValidDate(tokenExpiresAt)) {
+        throw new RangeError('tokenExpiresAt must be a valid Date');
+      }
+      if (username !== undefined && (typeof username !== 'string' || username.length === 0)) {
+        throw new TypeError('username must be a non-empty string');
+      }
+      const fields: string[] = [
+        'sealedToken',
+        cipher.encrypt(token, userId),
+        'status',
+        'valid',
+        'updatedAtMs',
+        String(clock.now()),
+      ];
+      if (tokenExpiresAt !== undefined) fields.push('tokenExpiresAtMs', String(tokenExpiresAt.getTime()));
+      if (username !== undefined) fields.push('username', username);
+      await redis.eval(SAVE_SCRIPT, 1, key, ...fields);
+    },
+
+    async load(userId) {
+      const key = keys.user(userId).credential;
+      const fields = await redis.hgetall(key);
+      if (Object.keys(fields).length === 0) return undefined;
+
+      const updatedAtMs = parseIntField(fields, 'updatedAtMs');
+      const revision = parseIntField(fields, 'revision');
+      if (updatedAtMs === undefined || revision === undefined) throw malformedRecord();
+      const base = {
+        ...(fields['username'] === undefined ? {} : { username: fields['username'] }),
+        updatedAtMs,
+        revision,
+      };
+
+      if (fields['status'] === 'invalid') {
+        return Object.freeze({ status: 'invalid', reason: fields['reason'] ?? '', ...base });
+      }
+      const sealed = fields['sealedToken'];
+      if (fields['status'] !== 'valid' || sealed === undefined) throw malformedRecord();
+
+      const expiresAtMs = parseIntField(fields, 'tokenExpiresAtMs');
+      if (expiresAtMs === undefined && fields['tokenExpiresAtMs'] !== undefined) throw malformedRecord();
+
+      const token = cipher.decrypt(sealed, userId);
+      // Checked after a successful decrypt, so only a value known to be good is re-sealed.
+      if (cipher.needsReencryption(sealed)) {
+        await redis.eval(RESEAL_SCRIPT, 1, key, sealed, cipher.encrypt(token, userId));
+      }
+      return Object.freeze({
+        status: 'valid',
+        token: new Secret(token),
+        ...(expiresAtMs === undefined ? {} : { tokenExpiresAt: new Date(expiresAtMs) }),
+        ...base,
+      });
+    },
+
+    async status(userId) {
+      const status = await redis.hget(keys.user(userId).credential, 'status');
+      return status === 'valid' || status === 'invalid' ? status : undefined;
+    },
+
+    async markInvalid(userId, reason, markOptions = {}) {
+      const key = keys.user(userId).credential;
+      if (typeof reason !== 'string') throw new TypeError('reason must be a string');
+      const { revision } = markOptions;
+      if (revision !== undefined && !Number.isSafeInteger(revision)) {
+        throw new RangeError('revision must be an integer');
+      }
+      const marked = await redis.eval(
+        MARK_INVALID_SCRIPT,
+        1,
+        key,
+        revision === undefined ? '' : String(revision),
+        reason,
+        String(clock.now()),
+      );
+      return marked === 1;
+    },
+
+    async remove(userId) {
+      await redis.del(keys.user(userId).credential);
+    },
+  };
+}
+
+function isValidDate(value: unknown): value is Date {
+  return value instanceof Date && Number.isFinite(value.getTime());
+}
+
+/** The named field as an integer; undefined when absent or not an integer. */
+function parseIntField(fields: Record<string, string>, name: string): number | undefined {
+  const text = fields[name];
+  if (text === undefined || !/^-?\d+$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+function malformedRecord(): CredentialDecryptError {
+  return new CredentialDecryptError('malformed', 'stored credential record is malformed');
+}
