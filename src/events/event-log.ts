@@ -104,7 +104,8 @@ export class EventLog {
   readonly #append: AppendCommand;
 
   constructor(options: EventLogOptions) {
-    if (!(options.maxLength > 0) || !(options.maxAgeMs > 0)) throw new RangeError('event log bounds must be positive');
+    if (!(options.maxLength > 0) || !(options.maxAgeMs > 0))
+      throw new RangeError('event log bounds must be positive');
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#maxLength = options.maxLength;
@@ -153,10 +154,10 @@ export class EventLog {
     const start = afterId ? `(${afterId}` : '-';
     const [entries, info] = await Promise.all([
       this.#redis.xrange(key, start, '+', 'COUNT', limit),
-      afterId ? this.#trimmedUpTo(key) : Promise.resolve(undefined),
+      afterId ? this.#hasGapAfter(key, afterId) : Promise.resolve(false),
     ]);
     const events = entries.map(([id, fields]) => toAppended(id, fields));
-    const gap = afterId !== undefined && info !== undefined && compareStreamIds(afterId, info) < 0;
+    const gap = info;
     return { events, gap, firstKeptId: events[0]?.id };
   }
 
@@ -173,19 +174,31 @@ export class EventLog {
   }
 
   /**
-   * The largest id ever trimmed from the stream (`max-deleted-entry-id`, Redis >= 7.0): a reader
-   * positioned before it has lost events. "0-0" when nothing was trimmed.
+   * Whether a reader positioned at `afterId` has lost events to trimming. Trimming removes the
+   * oldest entries, so lost ones lie before the first kept entry; Redis does not record the id
+   * of the last entry trimmed (`max-deleted-entry-id` tracks XDEL only), so when anything was
+   * trimmed and `afterId` is older than the first kept entry, we say "gap". The one false
+   * alarm (a reader whose last event was exactly the last trimmed one) is safe; a missed gap
+   * would not be.
    */
-  async #trimmedUpTo(key: string): Promise<string | undefined> {
+  async #hasGapAfter(key: string, afterId: string): Promise<boolean> {
     const info = (await this.#redis.call('XINFO', 'STREAM', key).catch((err: Error) => {
       if (/no such key/i.test(err.message)) return undefined;
       throw err;
     })) as unknown[] | undefined;
-    if (!info) return undefined;
-    for (let i = 0; i < info.length; i += 2) {
-      if (info[i] === 'max-deleted-entry-id') return String(info[i + 1]);
-    }
-    return undefined;
+    if (!info) return false;
+    const field = (name: string): unknown => {
+      for (let i = 0; i < info.length; i += 2) if (info[i] === name) return info[i + 1];
+      return undefined;
+    };
+    const length = Number(field('length'));
+    const added = field('entries-added');
+    // Before Redis 7.0 there is no count of entries ever added: assume trimming happened.
+    const wasTrimmed = added === undefined ? true : Number(added) > length;
+    if (!wasTrimmed) return false;
+    const first = field('first-entry') as [string, unknown] | null | undefined;
+    if (!first) return true;
+    return compareStreamIds(afterId, first[0]) < 0;
   }
 }
 

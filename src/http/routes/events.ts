@@ -1,0 +1,129 @@
+/**
+ * `GET /v1/events?topics=...`: the user's events as Server-Sent Events, resumable with
+ * `Last-Event-ID` (header, or `lastEventId` for a first connection), live from any replica.
+ */
+import { type RequestHandler, Router } from 'express';
+import { isDdpRemoteError } from '../../ddp/index.js';
+import { createError } from '../../errors.js';
+import { isValidStreamId } from '../../events/stream-id.js';
+import { createTopicMatcher, parseEventTypes, parseTopics, type Topic } from '../../events/topics.js';
+import { type UpstreamStream, upstreamSubscriptionsFor } from '../../rocketchat/streams.js';
+import { PROBE_STREAMS_METHOD, type StreamProbeResult } from '../../sessions/user-session.js';
+import type { SseHub } from '../../sse/sse-hub.js';
+import type { HttpContext } from '../context.js';
+
+export interface EventsRouterOptions {
+  readonly ctx: HttpContext;
+  readonly hub: SseHub;
+  /** The authentication middleware, allowing `?access_token=` (browsers' EventSource). */
+  readonly authenticate: RequestHandler;
+}
+
+/** Probing room access is one forwarded call; it must not hold the request for long. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+export function createEventsRouter({ ctx, hub, authenticate }: EventsRouterOptions): Router {
+  const router = Router();
+  router.get('/v1/events', authenticate, async (req, res) => {
+    const principal = req.principal!;
+    const topics = parseTopics(queryList(req.query.topics));
+    if (topics.length === 0) {
+      throw createError('GW_ERR_TOPIC_INVALID', 'topics is required, e.g. ?topics=room:GENERAL,user');
+    }
+    const types = req.query.types === undefined ? undefined : parseEventTypes(queryList(req.query.types));
+    const lastEventId = lastEventIdOf(req.get('last-event-id'), req.query.lastEventId);
+
+    const credential = await ctx.credentials.load(principal.userId);
+    if (!credential)
+      throw createError(
+        'GW_ERR_NO_CREDENTIALS',
+        'no Rocket.Chat credentials registered: POST /v1/sessions first',
+      );
+    if (credential.status !== 'valid') {
+      throw createError(
+        'GW_ERR_CREDENTIALS_INVALID',
+        'the Rocket.Chat token stopped working: POST /v1/sessions again',
+      );
+    }
+    await assertTopicsReadable(ctx, principal.userId, topics);
+
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      // no-transform: proxies must not compress or rewrite the stream; X-Accel-Buffering: no
+      // stops nginx (ingress-nginx included) from buffering it.
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    req.socket.setTimeout(0);
+    await hub.open({
+      response: res,
+      userId: principal.userId,
+      topics,
+      matches: createTopicMatcher(topics, types),
+      lastEventId,
+    });
+  });
+  return router;
+}
+
+function queryList(value: unknown): string | string[] {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  if (value === undefined) return [];
+  throw createError('GW_ERR_VALIDATION', 'topics and types must be plain strings');
+}
+
+function lastEventIdOf(header: string | undefined, query: unknown): string | undefined {
+  const value = header ?? (typeof query === 'string' ? query : undefined);
+  if (value === undefined || value === '') return undefined;
+  if (!isValidStreamId(value)) {
+    throw createError(
+      'GW_ERR_VALIDATION',
+      'Last-Event-ID must be an event id as sent by this stream (<ms>-<seq>)',
+    );
+  }
+  return value;
+}
+
+/**
+ * Asks the user's upstream session whether Rocket.Chat lets it subscribe the room streams the
+ * topics need. A refusal is Rocket.Chat's own `nosub`, never a guess made here.
+ */
+async function assertTopicsReadable(
+  ctx: HttpContext,
+  userId: string,
+  topics: readonly Topic[],
+): Promise<void> {
+  const streams: UpstreamStream[] = [];
+  for (const topic of topics) {
+    if (topic.kind === 'room' || topic.kind === 'typing')
+      streams.push(...upstreamSubscriptionsFor(topic, userId).slice(0, 1));
+  }
+  if (streams.length === 0) return;
+  let results: StreamProbeResult[];
+  try {
+    results = (await ctx.calls.call(
+      userId,
+      PROBE_STREAMS_METHOD,
+      [streams],
+      PROBE_TIMEOUT_MS,
+    )) as StreamProbeResult[];
+  } catch (err) {
+    if (isDdpRemoteError(err)) throw createError('GW_ERR_UPSTREAM', err.message);
+    throw err;
+  }
+  const refused = results.find((r) => r.error !== undefined);
+  if (refused) {
+    const room = refused.key.split('|')[1]?.split('/')[0];
+    throw createError(
+      'GW_ERR_FORBIDDEN',
+      `Rocket.Chat does not let this user read room ${room} (${String(refused.error)})`,
+      {
+        details: { roomId: room, upstreamError: refused.error },
+      },
+    );
+  }
+}

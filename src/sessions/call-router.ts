@@ -1,0 +1,240 @@
+/**
+ * Runs a method call over a user's upstream session wherever that session lives: locally, on
+ * another worker (forwarded through Redis Pub/Sub and awaited), or nowhere yet (then this
+ * process's worker claims it, or, on an api-only replica, a worker is woken and awaited).
+ * Invariant 1: every caller shares the one session; nobody opens a second one to call faster.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { DdpDisconnectedError, DdpError, DdpRemoteError, DdpTimeoutError } from '../ddp/index.js';
+import { createError } from '../errors.js';
+import type { GatewayKeys } from '../redis/keys.js';
+import type { ConsumerRegistry } from './consumer-registry.js';
+import type { SessionLeases } from './lease.js';
+import type { SessionPool } from './session-pool.js';
+
+interface ForwardedCall {
+  readonly id: string;
+  readonly replyTo: string;
+  readonly userId: string;
+  readonly method: string;
+  readonly params: readonly unknown[];
+  readonly timeoutMs: number;
+}
+
+interface SerializedError {
+  readonly kind: 'remote' | 'timeout' | 'disconnected' | 'not-owner' | 'other';
+  readonly message: string;
+  readonly remote?: { error: string | number; reason?: string; details?: unknown };
+  readonly mayHaveRun?: boolean;
+  readonly code?: string;
+}
+
+interface ForwardedReply {
+  readonly id: string;
+  readonly result?: unknown;
+  readonly error?: SerializedError;
+}
+
+export interface CallRouterOptions {
+  readonly redis: Redis;
+  /** Dedicated Pub/Sub connection; the router owns it. */
+  readonly subscriber: Redis;
+  readonly keys: GatewayKeys;
+  readonly leases: SessionLeases;
+  readonly consumers: ConsumerRegistry;
+  /** This process's worker pool; absent on api-only replicas. */
+  readonly pool?: SessionPool;
+  readonly processId: string;
+  /** Longest wait for a forwarded call or for a session to be claimed. */
+  readonly forwardTimeoutMs: number;
+}
+
+export class CallRouter {
+  readonly #options: CallRouterOptions;
+  readonly #waiting = new Map<string, { resolve: (r: ForwardedReply) => void; timer: NodeJS.Timeout }>();
+
+  constructor(options: CallRouterOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const { subscriber, keys, pool, processId } = this.#options;
+    const replyChannel = keys.replyChannel(processId);
+    const rpcChannel = pool ? keys.workerRpcChannel(pool.workerId) : undefined;
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === replyChannel) this.#onReply(message);
+      else if (channel === rpcChannel) void this.#onForwardedCall(message);
+    });
+    await subscriber.subscribe(replyChannel, ...(rpcChannel ? [rpcChannel] : []));
+  }
+
+  /** Calls `method` as the user. Errors are DDP errors (remote ones keep Rocket.Chat's code). */
+  async call(
+    userId: string,
+    method: string,
+    params: readonly unknown[],
+    timeoutMs: number,
+  ): Promise<unknown> {
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const local = this.#options.pool?.session(userId);
+      if (local) return local.call(method, params, Math.max(1, deadline - Date.now()));
+      const owner = await this.#ownerOrClaim(userId, deadline);
+      if (owner === 'local') continue;
+      const reply = await this.#forward(owner, { userId, method, params }, deadline);
+      if (reply.error?.kind === 'not-owner') continue;
+      if (reply.error) throw deserializeError(reply.error);
+      return reply.result;
+    }
+    throw createError(
+      'GW_ERR_UPSTREAM_UNAVAILABLE',
+      'the user session moved between workers repeatedly; try again',
+    );
+  }
+
+  async #ownerOrClaim(userId: string, deadline: number): Promise<string | 'local'> {
+    const { leases, pool, consumers } = this.#options;
+    for (;;) {
+      const owner = await leases.owner(userId);
+      if (owner && owner !== pool?.workerId) return owner;
+      if (pool) {
+        const session = await pool.ensureSession(userId);
+        if (session) return 'local';
+        const other = await leases.owner(userId);
+        if (other && other !== pool.workerId) return other;
+        // Refused here (capacity, credentials): let the error below speak for it.
+      } else if (!owner) {
+        // An api-only replica: a short-lived consumer makes the user wanted, a worker claims it.
+        await consumers.register(userId, `call:${randomUUID()}`, [], {
+          ttlMs: Math.max(1000, deadline - Date.now()),
+        });
+      }
+      if (Date.now() >= deadline) {
+        throw createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'no worker could hold a session for this user');
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async #forward(
+    workerId: string,
+    call: Pick<ForwardedCall, 'userId' | 'method' | 'params'>,
+    deadline: number,
+  ): Promise<ForwardedReply> {
+    const id = randomUUID();
+    const timeoutMs = Math.max(1, deadline - Date.now());
+    const request: ForwardedCall = { ...call, id, replyTo: this.#options.processId, timeoutMs };
+    const reply = new Promise<ForwardedReply>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        resolve({
+          id,
+          error: { kind: 'timeout', message: `forwarded call to worker ${workerId} timed out` },
+        });
+      }, timeoutMs);
+      this.#waiting.set(id, { resolve, timer });
+    });
+    const receivers = await this.#options.redis.publish(
+      this.#options.keys.workerRpcChannel(workerId),
+      JSON.stringify(request),
+    );
+    // Nobody listening: the owner died with its lease still valid. Wait for the lease to lapse.
+    if (receivers === 0) {
+      const waiter = this.#waiting.get(id);
+      if (waiter) {
+        clearTimeout(waiter.timer);
+        this.#waiting.delete(id);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250, timeoutMs)));
+      return { id, error: { kind: 'not-owner', message: 'owner is gone' } };
+    }
+    return reply;
+  }
+
+  #onReply(message: string): void {
+    let reply: ForwardedReply;
+    try {
+      reply = JSON.parse(message);
+    } catch {
+      return;
+    }
+    const waiter = this.#waiting.get(reply.id);
+    if (!waiter) return;
+    this.#waiting.delete(reply.id);
+    clearTimeout(waiter.timer);
+    waiter.resolve(reply);
+  }
+
+  async #onForwardedCall(message: string): Promise<void> {
+    let request: ForwardedCall;
+    try {
+      request = JSON.parse(message);
+    } catch {
+      return;
+    }
+    const session = this.#options.pool?.session(request.userId);
+    let reply: ForwardedReply;
+    if (!session) {
+      reply = { id: request.id, error: { kind: 'not-owner', message: 'not the owner' } };
+    } else {
+      try {
+        reply = {
+          id: request.id,
+          result: await session.call(request.method, request.params, request.timeoutMs),
+        };
+      } catch (err) {
+        reply = { id: request.id, error: serializeError(err) };
+      }
+    }
+    await this.#options.redis
+      .publish(this.#options.keys.replyChannel(request.replyTo), JSON.stringify(reply))
+      .catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    for (const [id, waiter] of this.#waiting) {
+      clearTimeout(waiter.timer);
+      waiter.resolve({
+        id,
+        error: { kind: 'other', message: 'gateway is shutting down', code: 'GW_ERR_DRAINING' },
+      });
+    }
+    this.#waiting.clear();
+    await this.#options.subscriber.quit().catch(() => this.#options.subscriber.disconnect());
+  }
+}
+
+function serializeError(err: unknown): SerializedError {
+  if (err instanceof DdpRemoteError) {
+    return {
+      kind: 'remote',
+      message: err.message,
+      remote: { error: err.error, ...(err.reason ? { reason: err.reason } : {}), details: err.details },
+    };
+  }
+  if (err instanceof DdpTimeoutError) return { kind: 'timeout', message: err.message };
+  if (err instanceof DdpDisconnectedError)
+    return { kind: 'disconnected', message: err.message, mayHaveRun: err.mayHaveRun };
+  const code = (err as { code?: unknown }).code;
+  return {
+    kind: 'other',
+    message: (err as Error).message ?? String(err),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
+}
+
+function deserializeError(error: SerializedError): Error {
+  switch (error.kind) {
+    case 'remote':
+      return new DdpRemoteError(error.remote ?? { error: 500 }, error.message.replace(/:.*$/, ''));
+    case 'timeout':
+      return new DdpTimeoutError('forwarded call', 0);
+    case 'disconnected':
+      return new DdpDisconnectedError('forwarded call', error.mayHaveRun ?? true);
+    default:
+      return error.code?.startsWith('GW_ERR_')
+        ? createError(error.code as Parameters<typeof createError>[0], error.message)
+        : new DdpError(error.code ?? 'DDP_ERR_FORWARDED', error.message);
+  }
+}

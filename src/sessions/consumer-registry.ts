@@ -1,0 +1,105 @@
+/**
+ * Who needs a user's upstream session, recorded in Redis so any worker can act on it: SSE
+ * connections on any replica (expiring unless refreshed, so a dead replica's consumers fade),
+ * webhooks (durable: they keep the session alive across restarts of every process) and pending
+ * calls. A worker taking over a session reads the topics from here to know what to subscribe.
+ */
+import type { Redis } from 'ioredis';
+import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
+import type { GatewayKeys } from '../redis/keys.js';
+
+export interface ConsumerRegistryOptions {
+  readonly redis: Redis;
+  readonly keys: GatewayKeys;
+  readonly now?: () => number;
+}
+
+/** `ttlMs: 'durable'` for consumers that must survive every process (webhooks). */
+export type ConsumerLifetime = { readonly ttlMs: number } | 'durable';
+
+export class ConsumerRegistry {
+  readonly #redis: Redis;
+  readonly #keys: GatewayKeys;
+  readonly #now: () => number;
+
+  constructor(options: ConsumerRegistryOptions) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Registers (or refreshes) a consumer and wakes the workers if the user needs a session. */
+  async register(
+    userId: string,
+    consumerId: string,
+    topics: readonly Topic[],
+    lifetime: ConsumerLifetime,
+  ): Promise<void> {
+    const keys = this.#keys.user(userId);
+    const expiry = lifetime === 'durable' ? '+inf' : String(this.#now() + lifetime.ttlMs);
+    await this.#redis
+      .multi()
+      .zadd(keys.consumers, expiry, consumerId)
+      .hset(keys.consumerTopics, consumerId, JSON.stringify(topics.map(formatTopic)))
+      .exec();
+    // Global (not hash-tagged) key: a separate command, so a Cluster never sees a cross-slot MULTI.
+    await this.#redis.zadd(this.#keys.wantedUsers, 'GT', expiry, userId);
+    await this.#redis.publish(this.#keys.wantedChannel, userId);
+    await this.#redis.publish(this.#keys.userControlChannel(userId), 'consumers');
+  }
+
+  /** Extends the life of expiring consumers (one round trip for many). */
+  async refresh(userId: string, consumerIds: readonly string[], ttlMs: number): Promise<void> {
+    if (consumerIds.length === 0) return;
+    const expiry = this.#now() + ttlMs;
+    const keys = this.#keys.user(userId);
+    const args = consumerIds.flatMap((id) => [expiry, id]);
+    await this.#redis.zadd(keys.consumers, 'XX', 'GT', ...args);
+    await this.#redis.zadd(this.#keys.wantedUsers, 'GT', expiry, userId);
+  }
+
+  async unregister(userId: string, consumerId: string): Promise<void> {
+    const keys = this.#keys.user(userId);
+    await this.#redis.multi().zrem(keys.consumers, consumerId).hdel(keys.consumerTopics, consumerId).exec();
+    // The user stays wanted until its longest-lived remaining consumer expires.
+    const longest = await this.#redis.zrevrange(keys.consumers, 0, 0, 'WITHSCORES');
+    if (longest.length === 2) await this.#redis.zadd(this.#keys.wantedUsers, longest[1]!, userId);
+    else await this.#redis.zrem(this.#keys.wantedUsers, userId);
+    await this.#redis.publish(this.#keys.userControlChannel(userId), 'consumers');
+  }
+
+  /** The union of topics wanted by the user's live consumers; empty when nobody needs the session. */
+  async wantedTopics(userId: string): Promise<Topic[]> {
+    const keys = this.#keys.user(userId);
+    const now = this.#now();
+    const live = await this.#redis.zrangebyscore(keys.consumers, now, '+inf');
+    // Expired consumers are swept here, by whichever worker looks: no separate janitor.
+    await this.#sweep(userId, now);
+    if (live.length === 0) return [];
+    const lists = await this.#redis.hmget(keys.consumerTopics, ...live);
+    const seen = new Set<string>();
+    for (const list of lists) {
+      if (!list) continue;
+      for (const topic of JSON.parse(list) as string[]) seen.add(topic);
+    }
+    return seen.size === 0 ? [] : [...parseTopics([...seen])];
+  }
+
+  /** Users with at least one consumer that has not expired. */
+  async wantedUsers(): Promise<string[]> {
+    const now = this.#now();
+    await this.#redis.zremrangebyscore(this.#keys.wantedUsers, '-inf', `(${now}`);
+    return this.#redis.zrangebyscore(this.#keys.wantedUsers, now, '+inf');
+  }
+
+  async #sweep(userId: string, now: number): Promise<void> {
+    const keys = this.#keys.user(userId);
+    const expired = await this.#redis.zrangebyscore(keys.consumers, '-inf', `(${now}`);
+    if (expired.length === 0) return;
+    await this.#redis
+      .multi()
+      .zremrangebyscore(keys.consumers, '-inf', `(${now}`)
+      .hdel(keys.consumerTopics, ...expired)
+      .exec();
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The sessions one worker holds. A reconcile loop (and a Pub/Sub nudge for speed) keeps them
+ * equal to what Redis says is wanted: it renews this worker's leases, claims wanted users that
+ * nobody holds (a new consumer, or a dead worker's lease that expired), applies topic changes,
+ * and closes sessions nobody needs. At most one session per user per worker, at most
+ * `maxSessions` per worker; refusals are counted with their reason.
+ */
+import type { Redis } from 'ioredis';
+import type { EventLog } from '../events/event-log.js';
+import type { NewGatewayEvent } from '../events/types.js';
+import type { GatewayKeys } from '../redis/keys.js';
+import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
+import type { ConsumerRegistry } from './consumer-registry.js';
+import type { CredentialStore } from './credential-store.js';
+import type { SessionLeases } from './lease.js';
+import { UserSession, type UserSessionOptions, type UserSessionState } from './user-session.js';
+
+export type SessionRefusalReason = 'capacity' | 'no-credentials' | 'credentials-invalid';
+
+export interface SessionPoolOptions {
+  readonly redis: Redis;
+  /** A dedicated connection for Pub/Sub nudges; the pool owns it. */
+  readonly subscriber: Redis;
+  readonly keys: GatewayKeys;
+  readonly leases: SessionLeases;
+  readonly consumers: ConsumerRegistry;
+  readonly credentials: CredentialStore;
+  readonly eventLog: EventLog;
+  readonly rest: RocketChatRestClient;
+  readonly ddpUrl: string;
+  readonly maxSessions: number;
+  readonly lingerMs: number;
+  /** A session with no consumers for this long is closed and its lease released. */
+  readonly idleMs: number;
+  /** @defaultValue a third of the lease TTL */
+  readonly reconcileIntervalMs?: number;
+  readonly ddp?: UserSessionOptions['ddp'];
+  readonly now?: () => number;
+  readonly onRefused?: (userId: string, reason: SessionRefusalReason) => void;
+  readonly onError?: (error: unknown, context: string) => void;
+  readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
+  readonly onSessionState?: (userId: string, state: UserSessionState) => void;
+}
+
+export class SessionPool {
+  readonly #sessions = new Map<string, UserSession>();
+  readonly #starting = new Map<string, Promise<UserSession | undefined>>();
+  readonly #options: SessionPoolOptions;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #reconciling: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: SessionPoolOptions) {
+    if (!(options.maxSessions >= 1)) throw new RangeError('maxSessions must be at least 1');
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  get workerId(): string {
+    return this.#options.leases.workerId;
+  }
+
+  session(userId: string): UserSession | undefined {
+    return this.#sessions.get(userId);
+  }
+
+  async start(): Promise<void> {
+    const { subscriber, keys } = this.#options;
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === keys.wantedChannel)
+        void this.ensureSession(message).catch((e) => this.#error(e, 'claim'));
+    });
+    await subscriber.subscribe(keys.wantedChannel);
+    const interval =
+      this.#options.reconcileIntervalMs ?? Math.max(100, Math.floor(this.#options.leases.ttlMs / 3));
+    this.#timer = setInterval(() => void this.reconcile(), interval);
+    this.#timer.unref();
+    await this.reconcile();
+  }
+
+  /** One pass of the loop; concurrent calls share the pass in progress. */
+  reconcile(): Promise<void> {
+    this.#reconciling ??= this.#reconcileOnce()
+      .catch((err) => this.#error(err, 'reconcile'))
+      .finally(() => {
+        this.#reconciling = undefined;
+      });
+    return this.#reconciling;
+  }
+
+  /**
+   * Makes sure this worker holds the user's session if nobody else does. Resolves with the
+   * local session, or undefined when another worker holds it or it cannot start (the reason
+   * is reported through `onRefused`).
+   */
+  ensureSession(userId: string): Promise<UserSession | undefined> {
+    const existing = this.#sessions.get(userId);
+    if (existing) return Promise.resolve(existing);
+    if (this.#closing) return Promise.resolve(undefined);
+    let starting = this.#starting.get(userId);
+    if (!starting) {
+      starting = this.#claimAndStart(userId).finally(() => this.#starting.delete(userId));
+      this.#starting.set(userId, starting);
+    }
+    return starting;
+  }
+
+  async #reconcileOnce(): Promise<void> {
+    const { leases, consumers } = this.#options;
+    const lost = await leases.renew([...this.#sessions.keys()]);
+    for (const userId of lost) await this.#stopLocal(userId, false);
+    const wanted = new Set(await consumers.wantedUsers());
+    for (const userId of wanted) {
+      if (!this.#sessions.has(userId)) await this.ensureSession(userId);
+    }
+    const now = this.#now();
+    for (const [userId, session] of this.#sessions) {
+      const topics = wanted.has(userId) ? await consumers.wantedTopics(userId) : [];
+      await session.setTopics(topics);
+      const idle = topics.length === 0 && now - session.lastActivityMs >= this.#options.idleMs;
+      if (session.state === 'unauthorized' || idle) await this.#stopLocal(userId, true);
+    }
+  }
+
+  async #claimAndStart(userId: string): Promise<UserSession | undefined> {
+    const { leases, credentials, consumers } = this.#options;
+    const credential = await credentials.load(userId);
+    if (!credential) return this.#refuse(userId, 'no-credentials');
+    if (credential.status !== 'valid') return this.#refuse(userId, 'credentials-invalid');
+    if (this.#sessions.size >= this.#options.maxSessions) return this.#refuse(userId, 'capacity');
+    if (!(await leases.claim(userId))) return undefined;
+    const session = new UserSession({
+      userId,
+      token: credential.token.reveal(),
+      ddpUrl: this.#options.ddpUrl,
+      eventLog: this.#options.eventLog,
+      rest: this.#options.rest,
+      lingerMs: this.#options.lingerMs,
+      ...(this.#options.ddp ? { ddp: this.#options.ddp } : {}),
+      now: this.#now,
+      onUnauthorized: (reason) => void this.#onUnauthorized(userId, reason, credential.revision),
+      onStateChange: (state) => this.#options.onSessionState?.(userId, state),
+      onError: (error, context) => this.#error(error, context),
+      ...(this.#options.onLogged ? { onLogged: this.#options.onLogged } : {}),
+    });
+    this.#sessions.set(userId, session);
+    try {
+      await session.start(await consumers.wantedTopics(userId));
+      return session;
+    } catch (err) {
+      // Unauthorized sessions are cleaned up by their own handler; anything else frees the lease
+      // so another worker (or this one, next pass) can try again.
+      if (session.state !== 'unauthorized') {
+        this.#error(err, 'session start');
+        await this.#stopLocal(userId, true);
+      }
+      return undefined;
+    }
+  }
+
+  async #onUnauthorized(userId: string, reason: string, revision: number): Promise<void> {
+    try {
+      // Only the token this session used: a new one registered meanwhile stays valid.
+      await this.#options.credentials.markInvalid(userId, reason, { revision });
+    } catch (err) {
+      this.#error(err, 'mark credentials invalid');
+    }
+    await this.#stopLocal(userId, true);
+  }
+
+  #refuse(userId: string, reason: SessionRefusalReason): undefined {
+    this.#options.onRefused?.(userId, reason);
+    return undefined;
+  }
+
+  async #stopLocal(userId: string, releaseLease: boolean): Promise<void> {
+    const session = this.#sessions.get(userId);
+    if (!session) return;
+    this.#sessions.delete(userId);
+    await session.close();
+    if (releaseLease)
+      await this.#options.leases.release(userId).catch((e) => this.#error(e, 'release lease'));
+  }
+
+  #error(error: unknown, context: string): void {
+    this.#options.onError?.(error, context);
+  }
+
+  /** Stops every session and releases their leases, so other workers take over at once. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#timer);
+      await this.#reconciling;
+      await Promise.allSettled([...this.#starting.values()]);
+      await Promise.allSettled([...this.#sessions.keys()].map((userId) => this.#stopLocal(userId, true)));
+      await this.#options.subscriber.quit().catch(() => this.#options.subscriber.disconnect());
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * One Rocket.Chat user's upstream session: a DDP client logged in with the user's resume token,
+ * its stream subscriptions, and the path from stream frame to event log. After any reconnect or
+ * takeover it holds live events back, fetches what changed while nobody listened, logs that,
+ * then releases the held events: the log stays in order and the de-duplicating append drops the
+ * overlap, so nothing is logged twice and nothing is missing.
+ */
+import { DdpClient, type DdpClientOptions, DdpRemoteError, type Downtime } from '../ddp/index.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Topic } from '../events/topics.js';
+import type { NewGatewayEvent } from '../events/types.js';
+import { CredentialsRejectedError, loginOverDdp } from '../rocketchat/login.js';
+import { normalizeStreamEvent } from '../rocketchat/normalize.js';
+import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
+import {
+  controlStreams,
+  ddpSubscriptionParams,
+  type UpstreamStream,
+  upstreamSubscriptionsFor,
+} from '../rocketchat/streams.js';
+import { catchUp } from './catch-up.js';
+import { UpstreamSubscriptions } from './upstream-subscriptions.js';
+
+/**
+ * A pseudo-method, answered by the session itself and never sent upstream: subscribes the given
+ * streams once to learn whether Rocket.Chat allows them (its own `nosub`), so an SSE request
+ * for a room the user cannot read gets a 403 rather than a silent stream. The colon-free
+ * `gateway:` prefix cannot collide with a Rocket.Chat method the REST API lets through.
+ */
+export const PROBE_STREAMS_METHOD = 'gateway:probeStreams';
+
+export interface StreamProbeResult {
+  readonly key: string;
+  /** Rocket.Chat's error code when it refused (`not-allowed`, 404...). */
+  readonly error?: string | number;
+  readonly reason?: string;
+}
+
+export type UserSessionState =
+  | 'starting'
+  | 'live'
+  | 'catching-up'
+  | 'reconnecting'
+  | 'unauthorized'
+  | 'closed';
+
+const STREAM_COLLECTIONS = [
+  'stream-room-messages',
+  'stream-notify-room',
+  'stream-notify-user',
+  'stream-notify-logged',
+] as const;
+
+export interface UserSessionOptions {
+  readonly userId: string;
+  readonly token: string;
+  readonly ddpUrl: string;
+  readonly eventLog: EventLog;
+  readonly rest: RocketChatRestClient;
+  readonly lingerMs: number;
+  readonly ddp?: Partial<Omit<DdpClientOptions, 'url' | 'onConnected'>>;
+  readonly now?: () => number;
+  /** The token stopped working: the owner marks the credential invalid and releases the session. */
+  readonly onUnauthorized?: (reason: string) => void;
+  readonly onStateChange?: (state: UserSessionState) => void;
+  /** Failures that the session survives (a failed append, a failed catch-up), for logs and metrics. */
+  readonly onError?: (error: unknown, context: string) => void;
+  /** After each event is logged: receivedAt -> logged lag, for metrics. */
+  readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
+}
+
+export class UserSession {
+  readonly userId: string;
+  readonly client: DdpClient;
+  #state: UserSessionState = 'starting';
+  #topics: readonly Topic[] = [];
+  #held: { event: NewGatewayEvent; receivedAtMs: number }[] | undefined = [];
+  #appendChain: Promise<void> = Promise.resolve();
+  #lastActivityMs: number;
+  readonly #subscriptions: UpstreamSubscriptions;
+  readonly #options: UserSessionOptions;
+  readonly #now: () => number;
+
+  constructor(options: UserSessionOptions) {
+    this.userId = options.userId;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#lastActivityMs = this.#now();
+    this.client = new DdpClient({
+      ...options.ddp,
+      url: options.ddpUrl,
+      onConnected: async (ctx) => {
+        await loginOverDdp(ctx.call, { kind: 'resume', token: options.token });
+      },
+    });
+    this.#subscriptions = new UpstreamSubscriptions({ client: this.client, lingerMs: options.lingerMs });
+    for (const collection of STREAM_COLLECTIONS) {
+      this.client.onStream(collection, '*', (args, eventName) =>
+        this.#onStreamEvent(collection, eventName, args),
+      );
+    }
+    this.client.on('disconnected', () => {
+      // Hold live events from the moment the line drops until catch-up has run.
+      this.#held ??= [];
+      this.#setState('reconnecting');
+    });
+    this.client.on('ready', (info) => {
+      if (info.downtime) void this.#catchUpThenRelease(info.downtime);
+    });
+    this.client.on('authFailed', ({ error, fatal }) => {
+      if (fatal)
+        this.#becomeUnauthorized(
+          error instanceof CredentialsRejectedError ? 'token rejected' : String(error),
+        );
+    });
+    this.client.on('subscriptionLost', (sub) => this.#subscriptions.forget(sub.id));
+  }
+
+  get state(): UserSessionState {
+    return this.#state;
+  }
+
+  get topics(): readonly Topic[] {
+    return this.#topics;
+  }
+
+  get lastActivityMs(): number {
+    return this.#lastActivityMs;
+  }
+
+  /**
+   * Connects, logs in, subscribes the control streams and the given topics, then catches up
+   * from what the log already holds (a takeover or a restart) before going live.
+   */
+  async start(topics: readonly Topic[]): Promise<void> {
+    await this.client.connect();
+    this.#topics = topics;
+    await this.#subscriptions.reconcile(this.#wantedStreams());
+    await this.#catchUpThenRelease(undefined);
+  }
+
+  /** Changes what the session subscribes; resolves when new streams are ready or refused. */
+  async setTopics(topics: readonly Topic[]): Promise<void> {
+    this.#topics = topics;
+    if (topics.length > 0) this.#lastActivityMs = this.#now();
+    if (this.#state === 'unauthorized' || this.#state === 'closed') return;
+    await this.#subscriptions.reconcile(this.#wantedStreams());
+  }
+
+  /** Why Rocket.Chat refused a stream (e.g. `not-allowed` for a room the user cannot read). */
+  refusalOf(stream: UpstreamStream): Error | undefined {
+    return this.#subscriptions.refusalOf(stream.key);
+  }
+
+  /** A method call over this session (after login; queued while reconnecting). */
+  call<T = unknown>(method: string, params: readonly unknown[], timeoutMs?: number): Promise<T> {
+    this.#lastActivityMs = this.#now();
+    if (method === PROBE_STREAMS_METHOD) return this.#probe(params[0] as UpstreamStream[]) as Promise<T>;
+    return this.client.call<T>(method, params, timeoutMs ? { timeoutMs } : {});
+  }
+
+  async #probe(streams: readonly UpstreamStream[]): Promise<StreamProbeResult[]> {
+    return Promise.all(
+      streams.map(async (stream): Promise<StreamProbeResult> => {
+        if (this.#subscriptions.isActive(stream.key)) return { key: stream.key };
+        try {
+          const subscription = await this.client.subscribe(stream.name, ddpSubscriptionParams(stream));
+          subscription.stop();
+          return { key: stream.key };
+        } catch (err) {
+          if (err instanceof DdpRemoteError) {
+            return { key: stream.key, error: err.error, ...(err.reason ? { reason: err.reason } : {}) };
+          }
+          throw err;
+        }
+      }),
+    );
+  }
+
+  /** Resolves when every event received so far has been appended to the log. */
+  flushed(): Promise<void> {
+    return this.#appendChain;
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    this.#subscriptions.close();
+    await this.client.close();
+    await this.#appendChain;
+  }
+
+  #wantedStreams(): UpstreamStream[] {
+    const streams = new Map<string, UpstreamStream>();
+    for (const stream of controlStreams(this.userId)) streams.set(stream.key, stream);
+    for (const topic of this.#topics) {
+      for (const stream of upstreamSubscriptionsFor(topic, this.userId)) streams.set(stream.key, stream);
+    }
+    return [...streams.values()];
+  }
+
+  #onStreamEvent(collection: string, eventName: string, args: readonly unknown[]): void {
+    const receivedAtMs = this.#now();
+    const events = normalizeStreamEvent({ collection, eventName, args, userId: this.userId, receivedAtMs });
+    for (const event of events) {
+      if (this.#held) this.#held.push({ event, receivedAtMs });
+      else this.#enqueueAppend(event, receivedAtMs);
+      if (event.type === 'session.unauthorized') this.#becomeUnauthorized('force_logout');
+    }
+  }
+
+  /** Appends strictly in arrival order (one chain per session), so the log keeps upstream order. */
+  #enqueueAppend(event: NewGatewayEvent, receivedAtMs: number): void {
+    this.#appendChain = this.#appendChain.then(async () => {
+      try {
+        const logged = await this.#options.eventLog.append(event);
+        if (logged) this.#options.onLogged?.(event, this.#now() - receivedAtMs);
+      } catch (err) {
+        this.#options.onError?.(err, 'append');
+      }
+    });
+  }
+
+  async #catchUpThenRelease(downtime: Downtime | undefined): Promise<void> {
+    this.#held ??= [];
+    this.#setState('catching-up');
+    try {
+      const events = await catchUp({
+        userId: this.userId,
+        token: this.#options.token,
+        topics: this.#topics,
+        eventLog: this.#options.eventLog,
+        rest: this.#options.rest,
+        call: (method, params) => this.client.call(method, params),
+        downtime,
+        now: this.#now(),
+      });
+      for (const event of events) this.#enqueueAppend(event, this.#now());
+    } catch (err) {
+      this.#options.onError?.(err, 'catch-up');
+    }
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const { event, receivedAtMs } of held) this.#enqueueAppend(event, receivedAtMs);
+    if (this.#state === 'catching-up') this.#setState('live');
+  }
+
+  #becomeUnauthorized(reason: string): void {
+    if (this.#state === 'unauthorized' || this.#state === 'closed') return;
+    this.#setState('unauthorized');
+    // No retry loop: the session waits for new credentials (a new session is started then).
+    this.#subscriptions.close();
+    void this.client.close();
+    if (reason !== 'force_logout') {
+      this.#enqueueAppend(
+        {
+          type: 'session.unauthorized',
+          userId: this.userId,
+          ts: new Date(this.#now()).toISOString(),
+          data: { reason },
+        },
+        this.#now(),
+      );
+    }
+    this.#options.onUnauthorized?.(reason);
+  }
+
+  #setState(state: UserSessionState): void {
+    if (this.#state === state || this.#state === 'closed') return;
+    this.#state = state;
+    this.#options.onStateChange?.(state);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * One SSE client: replay from the log, then live, with no gap and no duplicate at the seam.
+ * Live events arriving during replay are queued and flushed after it, skipping what the replay
+ * already sent (mercure's `liveQueue`). Writes are bounded: a client whose unsent bytes exceed
+ * the limit is told why and disconnected, never allowed to grow memory or slow anyone else.
+ */
+import type { ServerResponse } from 'node:http';
+import type { AppendedEvent, EventLog } from '../events/event-log.js';
+import type { LiveEvent } from '../events/live-hub.js';
+import { compareStreamIds } from '../events/stream-id.js';
+import type { TopicMatcher } from '../events/topics.js';
+import { eventFrame, formatEvent, HEARTBEAT_FRAME } from './frame.js';
+
+const REPLAY_PAGE = 500;
+
+export type SseEndReason = 'client-closed' | 'slow-consumer' | 'unauthorized' | 'draining' | 'error';
+
+export interface SseConnectionOptions {
+  readonly response: ServerResponse;
+  readonly userId: string;
+  readonly eventLog: EventLog;
+  readonly matches: TopicMatcher;
+  readonly maxBufferBytes: number;
+  readonly now: () => number;
+  readonly onWrite?: (event: LiveEvent | AppendedEvent) => void;
+  readonly onEnd?: (reason: SseEndReason) => void;
+}
+
+export class SseConnection {
+  readonly userId: string;
+  lastWriteMs: number;
+  #lastSentId: string | undefined;
+  /** While replaying: live events wait here. Undefined when live events go straight out. */
+  #liveQueue: LiveEvent[] | undefined = [];
+  #ended = false;
+  readonly #options: SseConnectionOptions;
+
+  constructor(options: SseConnectionOptions) {
+    this.#options = options;
+    this.userId = options.userId;
+    this.lastWriteMs = options.now();
+    options.response.once('close', () => this.#finish('client-closed'));
+  }
+
+  get isEnded(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Sends what the log holds after `lastEventId` (with a `gap` event first if some of it was
+   * trimmed), then switches to live. Without an id the stream starts live, from now.
+   */
+  async replayThenGoLive(lastEventId: string | undefined): Promise<void> {
+    if (lastEventId !== undefined) {
+      this.#lastSentId = lastEventId;
+      await this.#replay(true);
+    }
+    // Without an id: live from the moment the live subscription was confirmed, which is before
+    // anything in the queue was published, so the whole queue is new.
+    this.#drainLiveQueue();
+  }
+
+  /** Live events may have been lost (the Pub/Sub connection dropped): re-read from the last sent id. */
+  async resync(): Promise<void> {
+    if (this.#ended || this.#liveQueue) return;
+    this.#liveQueue = [];
+    if (this.#lastSentId === undefined) this.#lastSentId = '0-0';
+    await this.#replay(false);
+    this.#drainLiveQueue();
+  }
+
+  onLive(event: LiveEvent): void {
+    if (this.#ended) return;
+    if (this.#liveQueue) {
+      this.#liveQueue.push(event);
+      return;
+    }
+    this.#sendEvent(event);
+  }
+
+  writeHeartbeat(now: number): void {
+    if (!this.#ended && now - this.lastWriteMs >= 0) this.#write(HEARTBEAT_FRAME);
+  }
+
+  /** Ends the stream with a last event saying why (and, for drains, where to go: anywhere). */
+  end(reason: SseEndReason, data: Record<string, unknown> = {}): void {
+    if (this.#ended) return;
+    const event = reason === 'draining' ? 'reconnect' : reason === 'slow-consumer' ? 'error' : undefined;
+    if (event)
+      this.#options.response.write(formatEvent({ event, data: JSON.stringify({ reason, ...data }) }));
+    this.#options.response.end();
+    this.#finish(reason);
+  }
+
+  async #replay(announceGap: boolean): Promise<void> {
+    let announced = !announceGap;
+    for (;;) {
+      const page = await this.#options.eventLog.readAfter(this.userId, this.#lastSentId, REPLAY_PAGE);
+      if (this.#ended) return;
+      if (!announced) {
+        announced = true;
+        if (page.gap) {
+          this.#write(
+            formatEvent({
+              event: 'gap',
+              data: JSON.stringify({
+                lastEventId: this.#lastSentId,
+                firstAvailableId: page.firstKeptId ?? null,
+              }),
+            }),
+          );
+        }
+      }
+      for (const event of page.events) this.#sendEvent(event);
+      if (page.events.length < REPLAY_PAGE) return;
+    }
+  }
+
+  #drainLiveQueue(): void {
+    const queue = this.#liveQueue ?? [];
+    this.#liveQueue = undefined;
+    for (const event of queue) this.#sendEvent(event);
+  }
+
+  #sendEvent(event: LiveEvent | AppendedEvent): void {
+    if (this.#ended) return;
+    // The seam: anything at or before what was already sent is a duplicate.
+    if (this.#lastSentId !== undefined && compareStreamIds(event.id, this.#lastSentId) <= 0) return;
+    this.#lastSentId = event.id;
+    if (!this.#options.matches(event)) return;
+    this.#write(eventFrame(event));
+    this.#options.onWrite?.(event);
+    if (event.type === 'session.unauthorized') this.end('unauthorized');
+  }
+
+  #write(frame: string): void {
+    const response = this.#options.response;
+    response.write(frame);
+    this.lastWriteMs = this.#options.now();
+    if (response.writableLength > this.#options.maxBufferBytes) {
+      this.end('slow-consumer', {
+        message: 'the client did not read fast enough; resume with Last-Event-ID',
+      });
+    }
+  }
+
+  #finish(reason: SseEndReason): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#liveQueue = undefined;
+    this.#options.onEnd?.(reason);
+  }
+}

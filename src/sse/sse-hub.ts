@@ -1,0 +1,180 @@
+/**
+ * The SSE connections of one process: one heartbeat sweep for all of them (rather than a timer
+ * each), one refresh of their consumer registrations per user, live events from the LiveHub,
+ * and the drain that tells every client to reconnect elsewhere on shutdown.
+ */
+import type { ServerResponse } from 'node:http';
+import type { EventLog } from '../events/event-log.js';
+import type { LiveEvent, LiveHub } from '../events/live-hub.js';
+import type { Topic, TopicMatcher } from '../events/topics.js';
+import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
+import { formatRetry } from './frame.js';
+import { SseConnection, type SseEndReason } from './sse-connection.js';
+
+export interface SseHubOptions {
+  readonly liveHub: LiveHub;
+  readonly eventLog: EventLog;
+  readonly consumers: ConsumerRegistry;
+  readonly processId: string;
+  readonly heartbeatMs: number;
+  readonly retryMs: number;
+  readonly maxBufferBytes: number;
+  /** How often consumer registrations are refreshed; they expire after three missed refreshes. */
+  readonly consumerRefreshMs?: number;
+  readonly now?: () => number;
+  readonly onConnectionCount?: (delta: 1 | -1) => void;
+  readonly onEventWritten?: (event: { readonly id: string }) => void;
+  readonly onEnd?: (reason: SseEndReason) => void;
+  readonly onError?: (error: unknown, context: string) => void;
+}
+
+export interface SseOpenOptions {
+  readonly response: ServerResponse;
+  readonly userId: string;
+  readonly topics: readonly Topic[];
+  readonly matches: TopicMatcher;
+  readonly lastEventId: string | undefined;
+}
+
+interface UserEntry {
+  readonly connections: Map<string, SseConnection>;
+  readonly unlisten: Promise<() => void>;
+}
+
+export class SseHub {
+  readonly #options: SseHubOptions;
+  readonly #now: () => number;
+  readonly #users = new Map<string, UserEntry>();
+  readonly #heartbeatTimer: NodeJS.Timeout;
+  readonly #refreshTimer: NodeJS.Timeout;
+  readonly #refreshMs: number;
+  readonly #stopResync: () => void;
+  #seq = 0;
+  #draining = false;
+
+  constructor(options: SseHubOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#refreshMs = options.consumerRefreshMs ?? 10_000;
+    this.#heartbeatTimer = setInterval(
+      () => this.#sweepHeartbeats(),
+      Math.max(50, Math.floor(options.heartbeatMs / 4)),
+    );
+    this.#heartbeatTimer.unref();
+    this.#refreshTimer = setInterval(() => void this.#refreshConsumers(), this.#refreshMs);
+    this.#refreshTimer.unref();
+    this.#stopResync = options.liveHub.onResync(() => {
+      for (const entry of this.#users.values()) {
+        for (const connection of entry.connections.values())
+          void connection.resync().catch((e) => this.#error(e, 'resync'));
+      }
+    });
+  }
+
+  get connectionCount(): number {
+    let count = 0;
+    for (const entry of this.#users.values()) count += entry.connections.size;
+    return count;
+  }
+
+  /**
+   * Registers the consumer (so a worker holds the session and subscribes the topics), writes
+   * the headers and `retry:`, replays, and goes live. Resolves once live.
+   */
+  async open(options: SseOpenOptions): Promise<void> {
+    const { response, userId } = options;
+    const consumerId = `sse:${this.#options.processId}:${++this.#seq}`;
+    const connection = new SseConnection({
+      response,
+      userId,
+      eventLog: this.#options.eventLog,
+      matches: options.matches,
+      maxBufferBytes: this.#options.maxBufferBytes,
+      now: this.#now,
+      onWrite: (event) => this.#options.onEventWritten?.(event),
+      onEnd: (reason) => {
+        this.#remove(userId, consumerId);
+        this.#options.onEnd?.(reason);
+      },
+    });
+    const entry = this.#entryFor(userId);
+    entry.connections.set(consumerId, connection);
+    this.#options.onConnectionCount?.(1);
+    response.write(formatRetry(this.#options.retryMs));
+    try {
+      await entry.unlisten;
+      await this.#options.consumers.register(userId, consumerId, options.topics, {
+        ttlMs: this.#refreshMs * 3,
+      });
+      await connection.replayThenGoLive(options.lastEventId);
+    } catch (err) {
+      this.#error(err, 'open');
+      connection.end('error');
+    }
+  }
+
+  /** Ends every stream with a `reconnect` event: the ingress sends the client to another replica. */
+  drain(): void {
+    this.#draining = true;
+    for (const entry of [...this.#users.values()]) {
+      for (const connection of [...entry.connections.values()]) connection.end('draining');
+    }
+  }
+
+  get isDraining(): boolean {
+    return this.#draining;
+  }
+
+  close(): void {
+    this.drain();
+    clearInterval(this.#heartbeatTimer);
+    clearInterval(this.#refreshTimer);
+    this.#stopResync();
+  }
+
+  #entryFor(userId: string): UserEntry {
+    let entry = this.#users.get(userId);
+    if (!entry) {
+      const connections = new Map<string, SseConnection>();
+      const unlisten = this.#options.liveHub.listen(userId, (event: LiveEvent) => {
+        for (const connection of connections.values()) connection.onLive(event);
+      });
+      entry = { connections, unlisten };
+      this.#users.set(userId, entry);
+    }
+    return entry;
+  }
+
+  #remove(userId: string, consumerId: string): void {
+    const entry = this.#users.get(userId);
+    if (!entry?.connections.delete(consumerId)) return;
+    this.#options.onConnectionCount?.(-1);
+    void this.#options.consumers.unregister(userId, consumerId).catch((e) => this.#error(e, 'unregister'));
+    if (entry.connections.size === 0) {
+      this.#users.delete(userId);
+      void entry.unlisten.then((stop) => stop()).catch((e) => this.#error(e, 'unlisten'));
+    }
+  }
+
+  #sweepHeartbeats(): void {
+    const now = this.#now();
+    const due = now - this.#options.heartbeatMs;
+    for (const entry of this.#users.values()) {
+      for (const connection of entry.connections.values()) {
+        if (connection.lastWriteMs <= due) connection.writeHeartbeat(now);
+      }
+    }
+  }
+
+  async #refreshConsumers(): Promise<void> {
+    for (const [userId, entry] of this.#users) {
+      await this.#options.consumers
+        .refresh(userId, [...entry.connections.keys()], this.#refreshMs * 3)
+        .catch((e) => this.#error(e, 'refresh consumers'));
+    }
+  }
+
+  #error(error: unknown, context: string): void {
+    this.#options.onError?.(error, context);
+  }
+}
