@@ -3,9 +3,21 @@
  * them in the order architecture.md gives (not ready -> refuse new requests -> SSE `reconnect`
  * -> workers close -> leases released -> Redis quit). Only this file creates connections.
  */
+import { createServer, type Server } from 'node:http';
+import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { GatewayConfig } from './config/index.js';
 import { EventLog } from './events/event-log.js';
+import { LiveHub } from './events/live-hub.js';
+import { parseStreamId } from './events/stream-id.js';
+import { createApp, type MountedRouter } from './http/app.js';
+import { authenticate } from './http/auth/index.js';
+import type { HttpContext, Lifecycle } from './http/context.js';
+import { chainHandlers, createRateLimit } from './http/rate-limit.js';
+import { createEventsRouter } from './http/routes/events.js';
+import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js';
+import { createSessionsRouter } from './http/routes/sessions.js';
 import type { Logger } from './log/index.js';
 import type { Metrics } from './metrics/index.js';
 import { createKeys, type GatewayKeys } from './redis/keys.js';
@@ -17,6 +29,7 @@ import { SessionLeases } from './sessions/lease.js';
 import { SessionPool } from './sessions/session-pool.js';
 import { createTokenCipher } from './sessions/token-cipher.js';
 import type { UserSessionState } from './sessions/user-session.js';
+import { SseHub } from './sse/sse-hub.js';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -186,25 +199,157 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
 
 export interface RunningGateway {
   readonly core: GatewayCore;
+  /** The HTTP server (every role serves at least /healthz, /readyz and /metrics). */
+  readonly server: Server;
+  /** The port actually bound (useful with PORT=0 in tests). */
+  readonly port: number;
   /** Graceful stop within the grace period; idempotent. */
   close(): Promise<void>;
 }
 
-/** Starts the worker side (and, later in this file's life, the HTTP side) of the gateway. */
-export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
-  const core = createCore(deps);
-  await core.calls.start();
-  await core.pool?.start();
-  let closing: Promise<void> | undefined;
+function createLifecycle(): Lifecycle & { startDraining(): void } {
+  let draining = false;
+  const listeners = new Set<() => void>();
   return {
-    core,
-    close: () => {
-      closing ??= (async () => {
-        await core.pool?.close();
-        await core.calls.close();
-        await core.redis.quit().catch(() => core.redis.disconnect());
-      })();
-      return closing;
+    isDraining: () => draining,
+    onDrain: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    startDraining: () => {
+      if (draining) return;
+      draining = true;
+      for (const listener of listeners) listener();
     },
   };
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : port;
+}
+
+/**
+ * Starts the gateway for its role. `api` and `all` serve the whole HTTP surface; `worker`
+ * serves only health and metrics (for Kubernetes probes and scraping) and holds sessions.
+ */
+export async function startGateway(
+  deps: GatewayDeps & { readonly metricsRegistry?: Registry },
+): Promise<RunningGateway> {
+  const core = createCore(deps);
+  const { config, logger, metrics } = core;
+  const lifecycle = createLifecycle();
+  const isApi = config.role === 'api' || config.role === 'all';
+  const liveHub = new LiveHub({ subscriber: core.connect('live-sub'), keys: core.keys });
+  const ctx: HttpContext = {
+    config,
+    logger,
+    metrics,
+    redis: core.redis,
+    keys: core.keys,
+    eventLog: core.eventLog,
+    liveHub,
+    credentials: core.credentials,
+    consumers: core.consumers,
+    calls: core.calls,
+    rest: core.rest,
+    lifecycle,
+    processId: core.processId,
+  };
+  const sseHub = new SseHub({
+    liveHub,
+    eventLog: core.eventLog,
+    consumers: core.consumers,
+    processId: core.processId,
+    heartbeatMs: config.sse.heartbeatMs,
+    retryMs: config.sse.retryMs,
+    maxBufferBytes: config.sse.maxBufferBytes,
+    onConnectionCount: (delta) => (delta > 0 ? metrics.sseConnections.inc() : metrics.sseConnections.dec()),
+    onEventWritten: (event) => {
+      metrics.sseEventsWritten.inc();
+      const ms = parseStreamId(event.id)?.ms;
+      if (ms !== undefined) metrics.eventLag.sse.observe(Math.max(0, Date.now() - ms) / 1000);
+    },
+    onEnd: (reason) => {
+      if (reason === 'slow-consumer') metrics.sseSlowDisconnects.inc();
+    },
+    onError: (error, context) => logger.warn({ err: error, context }, 'sse error'),
+  });
+  lifecycle.onDrain(() => sseHub.drain());
+
+  const routers: MountedRouter[] = [];
+  if (deps.metricsRegistry && config.http.metricsPort === undefined) {
+    routers.push({ path: '/', router: createMetricsRouter({ registry: deps.metricsRegistry }) });
+  }
+  if (isApi) {
+    const limited = (handler: RequestHandler): RequestHandler => chainHandlers(handler, createRateLimit(ctx));
+    routers.push(
+      { path: '/v1/sessions', router: createSessionsRouter(ctx) },
+      {
+        path: '/',
+        router: createEventsRouter({
+          ctx,
+          hub: sseHub,
+          authenticate: limited(authenticate(ctx, { allowQueryToken: true })),
+        }),
+      },
+    );
+  }
+  const app = createApp(ctx, routers);
+  const server = createServer(app);
+  // SSE responses live for hours: no request timeout; idle keep-alive sockets still close.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  const metricsServer =
+    deps.metricsRegistry && config.http.metricsPort !== undefined
+      ? createServer(createMetricsApp({ registry: deps.metricsRegistry, logger }))
+      : undefined;
+
+  await core.calls.start();
+  await core.pool?.start();
+  const port = await listen(server, config.http.port, config.http.host);
+  if (metricsServer && config.http.metricsPort !== undefined)
+    await listen(metricsServer, config.http.metricsPort, config.http.host);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      // Order from architecture.md: not ready -> refuse new requests -> SSE `reconnect` ->
+      // workers close -> leases released -> Redis quit. Each step runs even if one fails.
+      lifecycle.startDraining();
+      const steps: [string, () => Promise<unknown>][] = [
+        ['sse', async () => sseHub.close()],
+        ['http', () => closeServer(server)],
+        ['metrics http', () => (metricsServer ? closeServer(metricsServer) : Promise.resolve())],
+        ['session pool', async () => core.pool?.close()],
+        ['call router', () => core.calls.close()],
+        ['live hub', () => liveHub.close()],
+        ['redis', () => core.redis.quit().catch(() => core.redis.disconnect())],
+      ];
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          logger.error({ err, step: name }, 'shutdown step failed');
+        }
+      }
+    })();
+    return closing;
+  };
+  return { core, server, port, close };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Idle keep-alive sockets would hold close() open until they time out.
+    server.closeIdleConnections();
+  });
 }

@@ -25,8 +25,8 @@ async function main(): Promise<void> {
   });
   for (const warning of config.warnings) logger.warn(warning);
   const metrics = createMetrics({ defaultLabels: { role: config.role } });
-  const gateway = await startGateway({ config, logger, metrics });
-  logger.info({ role: config.role, port: config.http.port }, 'gateway started');
+  const gateway = await startGateway({ config, logger, metrics, metricsRegistry: metrics.registry });
+  logger.info({ role: config.role, port: gateway.port }, 'gateway started');
 
   let stopping = false;
   const stop = (signal: string): void => {

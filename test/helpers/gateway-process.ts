@@ -5,12 +5,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './redis-server.js';
 import { waitFor } from './wait-for.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface GatewayProcess {
   readonly workerId: string;
+  /** Where its HTTP server listens. */
+  readonly url: string;
   readonly process: ChildProcess;
   /** Every line the process wrote (JSON log lines, mostly). */
   readonly output: string[];
@@ -33,9 +36,10 @@ export function sharedGatewayEnv(redisUrl: string, rocketchatUrl: string): Recor
 
 export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
   const workerId = env.WORKER_ID ?? `w-${randomUUID().slice(0, 8)}`;
+  const port = env.PORT && env.PORT !== '0' ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, ...env, WORKER_ID: workerId },
+    env: { ...process.env, ...env, WORKER_ID: workerId, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -47,6 +51,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const gateway: GatewayProcess = {
     workerId,
+    url: `http://127.0.0.1:${port}`,
     process: child,
     output,
     waitForLine: (pattern, timeoutMs = 30_000) =>

@@ -1,0 +1,41 @@
+/**
+ * The Express app of the HTTP tier, in the order requests meet it:
+ * request id -> request log line -> security headers -> refuse while draining -> JSON body ->
+ * health probes and the given routers -> JSON 404 -> the one error handler.
+ *
+ * No compression middleware, on purpose: it buffers writes, which holds SSE frames back (and
+ * heartbeats with them) until a chunk fills. Compress at the ingress if at all.
+ */
+import express, { type Express, type Router } from 'express';
+import helmet from 'helmet';
+import { clockOf, type HttpContext } from './context.js';
+import { refuseWhileDraining } from './middleware/draining.js';
+import { errorHandler, notFound } from './middleware/error-handler.js';
+import { requestId } from './middleware/request-id.js';
+import { requestLogger } from './middleware/request-logger.js';
+import { createHealthRouter } from './routes/health.js';
+
+/** A router and the path it is mounted at, e.g. `{ path: '/v1/sessions', router }`. */
+export interface MountedRouter {
+  readonly path: string;
+  readonly router: Router;
+}
+
+/** The app with `/healthz` and `/readyz`, and `routers` mounted in the order given. */
+export function createApp(ctx: HttpContext, routers: readonly MountedRouter[] = []): Express {
+  const bodyLimitBytes = ctx.config.http.requestBodyLimitBytes;
+  const app = express();
+
+  app.use(requestId());
+  app.use(requestLogger({ logger: ctx.logger, clock: clockOf(ctx) }));
+  app.use(helmet());
+  app.use(refuseWhileDraining({ lifecycle: ctx.lifecycle }));
+  app.use(express.json({ limit: bodyLimitBytes }));
+
+  app.use(createHealthRouter(ctx));
+  for (const { path, router } of routers) app.use(path, router);
+
+  app.use(notFound());
+  app.use(errorHandler({ logger: ctx.logger, bodyLimitBytes }));
+  return app;
+}

@@ -1,0 +1,141 @@
+/**
+ * The `authenticate` middleware: proves who the caller is and sets `req.principal`
+ * (architecture invariant 5: the user id always comes from a verified token, never a parameter).
+ *
+ * Accepted, first match wins:
+ * 1. `Authorization: Bearer <gateway access token>`.
+ * 2. `X-User-Id` + `X-Auth-Token`: Rocket.Chat's own pair, checked upstream (see
+ *    rocketchat-header-auth.ts).
+ * 3. `?access_token=<gateway SSE token>`, only where `allowQueryToken` is set (the SSE endpoint):
+ *    browsers' EventSource cannot send headers.
+ *
+ * A gateway token stays valid after Rocket.Chat revoked the token stored behind it; such callers
+ * are told to register again rather than getting streams that never receive anything.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createError, type GatewayError, isGatewayError } from '../../errors.js';
+import { clockOf, type HttpContext, type Principal } from '../context.js';
+import { RocketChatHeaderAuth } from './rocketchat-header-auth.js';
+import { type TokenType, USER_ID_PATTERN, verifyToken } from './tokens.js';
+
+export interface AuthenticateOptions {
+  /**
+   * Also accept `?access_token=<SSE token>`. Only for `GET /v1/events`: a token in a URL leaks into
+   * proxy logs and browser history. @defaultValue false
+   */
+  readonly allowQueryToken?: boolean;
+  /**
+   * Let a gateway token through even when the user's stored credential was marked invalid, for
+   * routes that must work then (`DELETE /v1/sessions`). @defaultValue false
+   */
+  readonly allowInvalidCredentials?: boolean;
+}
+
+// RFC 6750 section 2.1: `Bearer` then a b64token; the scheme is case-insensitive (RFC 7235).
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+// Rocket.Chat tokens are base64url; anything printable is let through to Rocket.Chat to judge,
+// but bounded, and never with spaces or control characters.
+const AUTH_TOKEN_PATTERN = /^[\x21-\x7e]{1,512}$/;
+
+const MISSING_MESSAGE =
+  'Send Authorization: Bearer <token> (from POST /v1/sessions), or X-User-Id and X-Auth-Token';
+
+// One header checker per context, created on first use: its cache must be shared by every route
+// of the app, while `authenticate(ctx)` is called once per route. Keyed weakly, so a context that
+// is dropped (tests) takes its cache with it.
+const headerAuthByContext = new WeakMap<HttpContext, RocketChatHeaderAuth>();
+
+/** The `X-User-Id`/`X-Auth-Token` checker of `ctx`, with its cache. */
+export function headerAuthFor(ctx: HttpContext): RocketChatHeaderAuth {
+  let headerAuth = headerAuthByContext.get(ctx);
+  if (!headerAuth) {
+    const { rest, credentials, redis, keys, logger } = ctx;
+    headerAuth = new RocketChatHeaderAuth({ rest, credentials, redis, keys, logger, clock: clockOf(ctx) });
+    headerAuthByContext.set(ctx, headerAuth);
+  }
+  return headerAuth;
+}
+
+export function authenticate(ctx: HttpContext, options: AuthenticateOptions = {}): RequestHandler {
+  const resolved: ResolvedOptions = {
+    isQueryTokenAllowed: options.allowQueryToken ?? false,
+    isInvalidCredentialAllowed: options.allowInvalidCredentials ?? false,
+  };
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      req.principal = await resolvePrincipal(ctx, req, resolved);
+    } catch (err) {
+      if (isGatewayError(err) && err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+      next(err);
+      return;
+    }
+    next();
+  };
+}
+
+interface ResolvedOptions {
+  readonly isQueryTokenAllowed: boolean;
+  readonly isInvalidCredentialAllowed: boolean;
+}
+
+async function resolvePrincipal(
+  ctx: HttpContext,
+  req: Request,
+  options: ResolvedOptions,
+): Promise<Principal> {
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined) {
+    const match = BEARER.exec(authorization);
+    if (!match?.[1]) throw unauthenticated('The Authorization header must be "Bearer <token>"');
+    return fromGatewayToken(ctx, match[1], 'access', options);
+  }
+
+  const userId = req.headers['x-user-id'];
+  const authToken = req.headers['x-auth-token'];
+  if (userId !== undefined || authToken !== undefined) {
+    if (typeof userId !== 'string' || typeof authToken !== 'string') {
+      throw unauthenticated('X-User-Id and X-Auth-Token must be sent together');
+    }
+    if (!USER_ID_PATTERN.test(userId) || !AUTH_TOKEN_PATTERN.test(authToken)) {
+      throw unauthenticated('X-User-Id or X-Auth-Token is malformed');
+    }
+    const subject = await headerAuthFor(ctx).verify(userId, authToken);
+    return { userId: subject.userId, username: subject.username, via: 'rocketchat-headers' };
+  }
+
+  const queryToken = req.query['access_token'];
+  if (queryToken !== undefined) {
+    if (!options.isQueryTokenAllowed) {
+      throw unauthenticated(
+        '?access_token= is accepted only by GET /v1/events; send Authorization: Bearer <token> instead',
+      );
+    }
+    if (typeof queryToken !== 'string') throw unauthenticated('access_token must be given once');
+    return fromGatewayToken(ctx, queryToken, 'sse', options);
+  }
+
+  throw unauthenticated(MISSING_MESSAGE);
+}
+
+async function fromGatewayToken(
+  ctx: HttpContext,
+  token: string,
+  type: TokenType,
+  options: ResolvedOptions,
+): Promise<Principal> {
+  const subject = verifyToken(ctx.config.jwt, token, type, clockOf(ctx));
+  const via = type === 'access' ? 'jwt' : 'query-token';
+  if (options.isInvalidCredentialAllowed) return { userId: subject.userId, username: subject.username, via };
+  // One HGET: cheap enough for every request, and what makes a revocation visible at once.
+  if ((await ctx.credentials.status(subject.userId)) === 'invalid') {
+    throw createError(
+      'GW_ERR_CREDENTIALS_INVALID',
+      'Rocket.Chat no longer accepts the stored credentials (logged out, token revoked or password changed); POST /v1/sessions again',
+    );
+  }
+  return { userId: subject.userId, username: subject.username, via };
+}
+
+function unauthenticated(message: string): GatewayError {
+  return createError('GW_ERR_UNAUTHENTICATED', message);
+}

@@ -1,0 +1,12 @@
+export { type AuthenticateOptions, authenticate, headerAuthFor } from './authenticate.js';
+export { registerCredential, removeCredential } from './register-credential.js';
+export { RocketChatHeaderAuth, type RocketChatHeaderAuthOptions } from './rocketchat-header-auth.js';
+export {
+  type IssuedToken,
+  issueAccessToken,
+  issueSseToken,
+  type TokenSubject,
+  type TokenType,
+  USER_ID_PATTERN,
+  verifyToken,
+} from './tokens.js';

@@ -1,0 +1,102 @@
+/**
+ * Rocket.Chat's own `X-User-Id` + `X-Auth-Token`, accepted in place of a gateway JWT: checked
+ * with Rocket.Chat's `GET /me`, and the answer cached briefly so a busy client does not cost one
+ * upstream round trip per request.
+ *
+ * The cache key is a SHA-256 of user id and token, so no raw token sits in memory longer than the
+ * request that carried it. Concurrent requests with the same pair share one upstream check.
+ * On a fresh success the token is stored as the user's credential (when it differs from the one
+ * stored), so a session can be held for a user who never called `POST /v1/sessions`.
+ */
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../clock.js';
+import type { Logger } from '../../log/index.js';
+import type { HttpContext } from '../context.js';
+import { credentialsRejected, fromCredentialCheckError } from '../upstream-errors.js';
+import { registerCredential } from './register-credential.js';
+import type { TokenSubject } from './tokens.js';
+import { TtlCache } from './ttl-cache.js';
+
+export interface RocketChatHeaderAuthOptions {
+  /** How long a successful check is reused. @defaultValue 30000 */
+  readonly ttlMs?: number;
+  /** Checks remembered at most. @defaultValue 10000 */
+  readonly maxEntries?: number;
+}
+
+type Deps = Pick<HttpContext, 'rest' | 'credentials' | 'redis' | 'keys'> & {
+  readonly logger: Logger;
+  readonly clock: Clock;
+};
+
+export class RocketChatHeaderAuth {
+  readonly #deps: Deps;
+  readonly #cache: TtlCache<Required<TokenSubject>>;
+  readonly #inFlight = new Map<string, Promise<Required<TokenSubject>>>();
+
+  constructor(deps: Deps, options: RocketChatHeaderAuthOptions = {}) {
+    this.#deps = deps;
+    this.#cache = new TtlCache({
+      maxEntries: options.maxEntries ?? 10_000,
+      ttlMs: options.ttlMs ?? 30_000,
+      clock: deps.clock,
+    });
+  }
+
+  /**
+   * The user the pair belongs to.
+   * @throws GatewayError `GW_ERR_UNAUTHENTICATED` when Rocket.Chat refuses it or names another
+   *   user, `GW_ERR_UPSTREAM_UNAVAILABLE` (and kin) when Rocket.Chat cannot be asked.
+   */
+  async verify(userId: string, token: string): Promise<TokenSubject> {
+    const key = cacheKey(userId, token);
+    const cached = this.#cache.get(key);
+    if (cached) return cached;
+    let pending = this.#inFlight.get(key);
+    if (!pending) {
+      pending = this.#check(userId, token).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, pending);
+    }
+    const subject = await pending;
+    this.#cache.set(key, subject);
+    return subject;
+  }
+
+  /** Forgets every cached check of the user (after its credential was removed). */
+  forgetUser(userId: string): void {
+    this.#cache.deleteWhere((subject) => subject.userId === userId);
+  }
+
+  async #check(userId: string, token: string): Promise<Required<TokenSubject>> {
+    let me: { userId: string; username: string };
+    try {
+      me = await this.#deps.rest.me({ userId, token });
+    } catch (err) {
+      throw fromCredentialCheckError(err);
+    }
+    if (me.userId !== userId) throw credentialsRejected();
+    if (!(await this.#isStored(userId, token, me.username))) {
+      await registerCredential(this.#deps, userId, { token, username: me.username });
+    }
+    return { userId, username: me.username };
+  }
+
+  /** True when this very token is already the user's valid credential. */
+  async #isStored(userId: string, token: string, username: string): Promise<boolean> {
+    let stored: Awaited<ReturnType<Deps['credentials']['load']>>;
+    try {
+      stored = await this.#deps.credentials.load(userId);
+    } catch (err) {
+      // An unreadable record (a removed encryption key, corruption) is replaced by the working
+      // token the caller just proved; that is the repair an operator would do by hand.
+      this.#deps.logger.warn({ err, userId }, 'stored credential unreadable; replacing it');
+      return false;
+    }
+    return stored?.status === 'valid' && stored.username === username && stored.token.reveal() === token;
+  }
+}
+
+function cacheKey(userId: string, token: string): string {
+  // NUL cannot occur in header values, so no two pairs share a key.
+  return createHash('sha256').update(userId).update('\0').update(token).digest('hex');
+}

@@ -1,0 +1,969 @@
+/**
+ * The OpenAPI 3.1 description of the whole HTTP surface, served at `/openapi.json`. Written by
+ * hand as data (no decorators, no generation from zod), so it reads as the contract it is;
+ * `test/integration/openapi-*.test.ts` keeps it honest by validating real responses of the
+ * running app against these schemas, and fails when a route is missing here.
+ *
+ * Schemas are JSON Schema 2020-12 (OpenAPI 3.1's dialect). Lists that exist in code are taken
+ * from it, never copied: error codes (`src/errors.ts`), event types (`src/events/types.ts`),
+ * callable methods (`src/rocketchat/method-catalogue.ts`).
+ */
+import { ERROR_CODES } from '../errors.js';
+import { EVENT_TYPES } from '../events/types.js';
+import { METHOD_CATALOGUE } from '../rocketchat/method-catalogue.js';
+
+/** A JSON value as OpenAPI documents hold them. */
+export type OpenApiDocument = Readonly<Record<string, unknown>>;
+
+export interface OpenApiOptions {
+  /** `PUBLIC_URL`: the server clients reach. */
+  readonly publicUrl: string;
+  /** The gateway's version (package.json). @defaultValue '0.1.0' */
+  readonly version?: string;
+}
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const jsonContent = (schema: Schema): Schema => ({ 'application/json': { schema } });
+const jsonResponse = (description: string, schema: Schema, headers?: Schema): Schema => ({
+  description,
+  content: jsonContent(schema),
+  ...(headers ? { headers } : {}),
+});
+const errorRef = (name: string): Schema => ({ $ref: `#/components/responses/${name}` });
+const param = (name: string): Schema => ({ $ref: `#/components/parameters/${name}` });
+const isoDateTime: Schema = { type: 'string', format: 'date-time' };
+const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: 'null' }] });
+
+/** The errors every authenticated, rate-limited route may answer. */
+const AUTHENTICATED_ERRORS: Schema = {
+  '401': errorRef('Unauthenticated'),
+  '429': errorRef('RateLimited'),
+  '503': errorRef('Unavailable'),
+  default: errorRef('Error'),
+};
+
+/** Gateway JWT, or Rocket.Chat's own `X-User-Id` + `X-Auth-Token` pair. */
+const AUTHENTICATED: readonly Schema[] = [
+  { bearerAuth: [] },
+  { rocketchatUserId: [], rocketchatAuthToken: [] },
+];
+
+const RATE_LIMIT_HEADERS: Schema = {
+  'RateLimit-Limit': { $ref: '#/components/headers/RateLimit-Limit' },
+  'RateLimit-Remaining': { $ref: '#/components/headers/RateLimit-Remaining' },
+  'RateLimit-Reset': { $ref: '#/components/headers/RateLimit-Reset' },
+};
+
+const SCHEMAS: Record<string, Schema> = {
+  Error: {
+    type: 'object',
+    description: 'The body of every error response. Branch on `error`, never on `message` (docs/errors.md).',
+    required: ['error', 'message'],
+    properties: {
+      error: { type: 'string', enum: Object.keys(ERROR_CODES) },
+      message: { type: 'string' },
+      retryAfterMs: {
+        type: 'integer',
+        minimum: 0,
+        description: 'When waiting helps; the response also has `Retry-After` (seconds).',
+      },
+      details: { type: 'object', description: 'Structured facts, e.g. the fields that failed validation.' },
+    },
+    additionalProperties: false,
+  },
+  Probe: {
+    type: 'object',
+    required: ['status'],
+    properties: {
+      status: { type: 'string', enum: ['ok', 'unavailable'] },
+      reason: { type: 'string', description: 'Why the replica is not ready (Redis, draining).' },
+    },
+    additionalProperties: false,
+  },
+  SessionCreated: {
+    type: 'object',
+    required: ['token', 'userId', 'username', 'expiresAt'],
+    properties: {
+      token: { type: 'string', description: 'Gateway access token: `Authorization: Bearer <token>`.' },
+      userId: { type: 'string' },
+      username: { type: 'string' },
+      expiresAt: isoDateTime,
+    },
+    additionalProperties: false,
+  },
+  SseToken: {
+    type: 'object',
+    required: ['token', 'expiresAt'],
+    properties: {
+      token: { type: 'string', description: 'Only valid as `GET /v1/events?access_token=`.' },
+      expiresAt: isoDateTime,
+    },
+    additionalProperties: false,
+  },
+  Event: {
+    type: 'object',
+    description:
+      'One gateway event: the `data:` of an SSE frame and the body of a webhook delivery, byte for byte.',
+    required: ['id', 'type', 'userId', 'ts', 'data'],
+    properties: {
+      id: {
+        type: 'string',
+        pattern: '^\\d+-\\d+$',
+        description: 'Event log id; resume with `Last-Event-ID`.',
+      },
+      type: { type: 'string', enum: [...EVENT_TYPES] },
+      userId: { type: 'string', description: 'Whose session saw the event.' },
+      roomId: { type: 'string' },
+      ts: isoDateTime,
+      data: { description: "Rocket.Chat's own object, EJSON dates as ISO-8601 strings." },
+    },
+  },
+  WebhookCreate: {
+    type: 'object',
+    required: ['url', 'topics'],
+    properties: {
+      url: { type: 'string', format: 'uri' },
+      topics: { $ref: '#/components/schemas/StringList' },
+      events: { $ref: '#/components/schemas/StringList' },
+      description: { type: 'string', maxLength: 500 },
+    },
+    additionalProperties: false,
+  },
+  WebhookUpdate: {
+    type: 'object',
+    minProperties: 1,
+    properties: {
+      url: { type: 'string', format: 'uri' },
+      topics: { $ref: '#/components/schemas/StringList' },
+      events: { $ref: '#/components/schemas/StringList' },
+      description: { type: 'string', maxLength: 500 },
+      enabled: {
+        type: 'boolean',
+        description: '`true` re-enables a disabled webhook and resets its failures.',
+      },
+    },
+    additionalProperties: false,
+  },
+  StringList: {
+    description: 'An array of strings, or one comma-separated string.',
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 200 }],
+  },
+  Webhook: {
+    type: 'object',
+    required: [
+      'id',
+      'url',
+      'topics',
+      'events',
+      'description',
+      'enabled',
+      'disabledReason',
+      'disabledAt',
+      'consecutiveFailures',
+      'createdAt',
+      'updatedAt',
+      'secretRotatedAt',
+      'previousSecretExpiresAt',
+    ],
+    properties: {
+      id: { type: 'string', pattern: '^wh_[A-Za-z0-9_-]{16}$' },
+      url: { type: 'string' },
+      topics: { type: 'array', items: { type: 'string' } },
+      events: { type: 'array', items: { type: 'string', enum: [...EVENT_TYPES] } },
+      description: { type: 'string' },
+      enabled: { type: 'boolean' },
+      disabledReason: nullable({ type: 'string', enum: ['manual', 'failures', 'gone'] }),
+      disabledAt: nullable(isoDateTime),
+      consecutiveFailures: { type: 'integer', minimum: 0 },
+      createdAt: isoDateTime,
+      updatedAt: isoDateTime,
+      secretRotatedAt: nullable(isoDateTime),
+      previousSecretExpiresAt: nullable(isoDateTime),
+    },
+    additionalProperties: false,
+  },
+  WebhookCreated: {
+    description: 'The new webhook and its signing secret, shown this once.',
+    allOf: [
+      ref('Webhook'),
+      {
+        type: 'object',
+        required: ['secret'],
+        properties: { secret: { type: 'string', pattern: '^whsec_' } },
+      },
+    ],
+  },
+  WebhookList: {
+    type: 'object',
+    required: ['webhooks'],
+    properties: { webhooks: { type: 'array', items: ref('Webhook') } },
+    additionalProperties: false,
+  },
+  RotatedSecret: {
+    type: 'object',
+    required: ['secret', 'previousSecretExpiresAt'],
+    properties: {
+      secret: { type: 'string', pattern: '^whsec_' },
+      previousSecretExpiresAt: isoDateTime,
+    },
+    additionalProperties: false,
+  },
+  TestEventQueued: {
+    type: 'object',
+    required: ['eventId'],
+    properties: { eventId: { type: 'string' } },
+    additionalProperties: false,
+  },
+  Delivery: {
+    type: 'object',
+    required: [
+      'eventId',
+      'eventType',
+      'attempt',
+      'at',
+      'statusCode',
+      'durationMs',
+      'outcome',
+      'error',
+      'nextAttemptAt',
+    ],
+    properties: {
+      eventId: { type: 'string' },
+      eventType: { type: 'string' },
+      attempt: { type: 'integer', minimum: 1 },
+      at: isoDateTime,
+      statusCode: nullable({ type: 'integer' }),
+      durationMs: { type: 'number', minimum: 0 },
+      outcome: { type: 'string', enum: ['success', 'http_error', 'timeout', 'network_error', 'blocked'] },
+      error: nullable({ type: 'string' }),
+      nextAttemptAt: nullable(isoDateTime),
+    },
+    additionalProperties: false,
+  },
+  DeliveryList: {
+    type: 'object',
+    required: ['deliveries'],
+    properties: { deliveries: { type: 'array', items: ref('Delivery') } },
+    additionalProperties: false,
+  },
+  ReplayRequest: {
+    type: 'object',
+    required: ['since'],
+    properties: {
+      since: { oneOf: [isoDateTime, { type: 'integer', minimum: 0, description: 'epoch ms' }] },
+      until: { oneOf: [isoDateTime, { type: 'integer', minimum: 0, description: 'epoch ms' }] },
+    },
+    additionalProperties: false,
+  },
+  ReplayQueued: {
+    type: 'object',
+    required: ['enqueued'],
+    properties: { enqueued: { type: 'integer', minimum: 0 } },
+    additionalProperties: false,
+  },
+  MessageSend: {
+    type: 'object',
+    required: ['roomId', 'text'],
+    properties: {
+      roomId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+      text: { type: 'string', maxLength: 5000 },
+      threadId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+      alias: { type: 'string', minLength: 1, maxLength: 255 },
+      emoji: { type: 'string', minLength: 1, maxLength: 255 },
+      attachments: { type: 'array', items: { type: 'object' }, maxItems: 100 },
+    },
+    additionalProperties: false,
+  },
+  MessageEdit: {
+    type: 'object',
+    required: ['text'],
+    properties: { text: { type: 'string', minLength: 1, maxLength: 5000 } },
+    additionalProperties: false,
+  },
+  Reaction: {
+    type: 'object',
+    required: ['emoji'],
+    properties: {
+      emoji: { type: 'string', examples: [':thumbsup:'] },
+      shouldReact: { type: 'boolean', default: true },
+    },
+    additionalProperties: false,
+  },
+  OutboundJob: {
+    type: 'object',
+    description: 'An outbound change (send, edit, delete, reaction) and its outcome.',
+    required: ['id', 'messageId', 'status'],
+    properties: {
+      id: { type: 'string', description: 'The job id (from `Idempotency-Key` when given).' },
+      messageId: {
+        type: 'string',
+        description: 'The Rocket.Chat message id, fixed before the first attempt.',
+      },
+      status: { type: 'string', enum: ['queued', 'sent', 'failed'] },
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', enum: Object.keys(ERROR_CODES) },
+          message: { type: 'string' },
+          upstreamError: { type: ['string', 'number'] },
+        },
+        additionalProperties: false,
+      },
+    },
+    additionalProperties: false,
+  },
+  MethodCall: {
+    type: 'object',
+    properties: { params: { type: 'array', maxItems: 100, default: [] } },
+    additionalProperties: false,
+  },
+  MethodResult: {
+    type: 'object',
+    required: ['result'],
+    properties: { result: { description: "Rocket.Chat's result; `null` for a void method." } },
+    additionalProperties: false,
+  },
+  HookCreate: {
+    type: 'object',
+    required: ['roomId'],
+    properties: {
+      roomId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+      description: { type: 'string', maxLength: 500 },
+    },
+  },
+  Hook: {
+    type: 'object',
+    required: ['id', 'roomId'],
+    properties: {
+      id: { type: 'string' },
+      roomId: { type: 'string' },
+      description: { type: 'string' },
+      createdAt: isoDateTime,
+    },
+  },
+  HookCreated: {
+    description: 'The new hook and its URL (`<PUBLIC_URL>/hooks/<id>/<token>`), shown this once.',
+    allOf: [ref('Hook'), { type: 'object', required: ['url'], properties: { url: { type: 'string' } } }],
+  },
+  HookList: {
+    type: 'object',
+    required: ['hooks'],
+    properties: { hooks: { type: 'array', items: ref('Hook') } },
+  },
+  IncomingHookPayload: {
+    type: 'object',
+    description: "Rocket.Chat's incoming-webhook payload (Slack's `text`/`attachments` also work).",
+    properties: {
+      text: { type: 'string' },
+      alias: { type: 'string' },
+      emoji: { type: 'string' },
+      avatar: { type: 'string' },
+      attachments: { type: 'array', items: { type: 'object' } },
+    },
+  },
+};
+
+const webhookIdPath = { parameters: [param('WebhookId')] };
+
+const PATHS: Record<string, Schema> = {
+  '/healthz': {
+    get: {
+      operationId: 'getHealth',
+      tags: ['operations'],
+      summary: 'Liveness: the process answers HTTP (never depends on Redis)',
+      security: [],
+      responses: { '200': jsonResponse('Alive', ref('Probe')) },
+    },
+  },
+  '/readyz': {
+    get: {
+      operationId: 'getReadiness',
+      tags: ['operations'],
+      summary: 'Readiness: Redis answers and the replica is not draining',
+      security: [],
+      responses: {
+        '200': jsonResponse('Ready', ref('Probe')),
+        '503': jsonResponse('Not ready; `reason` says why', ref('Probe')),
+      },
+    },
+  },
+  '/metrics': {
+    get: {
+      operationId: 'getMetrics',
+      tags: ['operations'],
+      summary: 'Prometheus metrics (on METRICS_PORT instead, when it is set)',
+      security: [],
+      responses: {
+        '200': {
+          description: 'Prometheus text exposition format 0.0.4',
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+      },
+    },
+  },
+  '/openapi.json': {
+    get: {
+      operationId: 'getOpenApi',
+      tags: ['operations'],
+      summary: 'This document',
+      security: [],
+      responses: { '200': jsonResponse('OpenAPI 3.1 document', { type: 'object' }) },
+    },
+  },
+  '/v1/sessions': {
+    post: {
+      operationId: 'createSession',
+      tags: ['sessions'],
+      summary: "Register the user's Rocket.Chat credentials and get a gateway token",
+      description:
+        'Send `{username, password}` (exchanged for a resume token, never stored) or `{userId, authToken}` (a Rocket.Chat resume token). The token is stored encrypted and the upstream session is shared by every consumer of the user.',
+      security: [],
+      requestBody: {
+        required: true,
+        content: jsonContent({
+          oneOf: [
+            {
+              type: 'object',
+              required: ['username', 'password'],
+              properties: { username: { type: 'string' }, password: { type: 'string' } },
+              additionalProperties: false,
+            },
+            {
+              type: 'object',
+              required: ['userId', 'authToken'],
+              properties: { userId: { type: 'string' }, authToken: { type: 'string' } },
+              additionalProperties: false,
+            },
+          ],
+        }),
+      },
+      responses: {
+        '201': jsonResponse('Registered', ref('SessionCreated')),
+        '400': errorRef('Invalid'),
+        '401': errorRef('Unauthenticated'),
+        '415': errorRef('Error'),
+        '429': errorRef('RateLimited'),
+        '502': errorRef('Error'),
+        '503': errorRef('Unavailable'),
+        default: errorRef('Error'),
+      },
+    },
+    delete: {
+      operationId: 'deleteSession',
+      tags: ['sessions'],
+      summary: "Forget the user's stored Rocket.Chat credentials",
+      security: AUTHENTICATED,
+      responses: { '204': { description: 'Removed' }, ...AUTHENTICATED_ERRORS },
+    },
+  },
+  '/v1/sessions/sse-token': {
+    post: {
+      operationId: 'createSseToken',
+      tags: ['sessions'],
+      summary: 'A short-lived token for `GET /v1/events?access_token=` (browsers cannot set headers)',
+      security: AUTHENTICATED,
+      responses: { '201': jsonResponse('Issued', ref('SseToken')), ...AUTHENTICATED_ERRORS },
+    },
+  },
+  '/v1/events': {
+    get: {
+      operationId: 'streamEvents',
+      tags: ['events'],
+      summary: "The user's events as Server-Sent Events",
+      description: [
+        'Frames: `id: <event id>`, `event: <type>`, `data: <Event JSON>`. A `retry:` field comes first,',
+        'comment lines (`: heartbeat`) keep proxies from closing an idle stream. Resume with the',
+        '`Last-Event-ID` header (browsers send it themselves) or `?lastEventId=`. When the id is older',
+        'than the log keeps, a `gap` event says so before the replay. A draining replica sends',
+        '`reconnect` and closes: reconnect and resume on another replica.',
+      ].join(' '),
+      security: [...AUTHENTICATED, { accessTokenQuery: [] }],
+      parameters: [
+        {
+          name: 'topics',
+          in: 'query',
+          required: true,
+          description: 'Comma-separated: `room:<rid>`, `rooms`, `typing:<rid>`, `user`, `presence`.',
+          schema: { type: 'string' },
+          examples: { room: { value: 'room:GENERAL,user' } },
+        },
+        {
+          name: 'types',
+          in: 'query',
+          description: 'Comma-separated event types to keep (default: all).',
+          schema: { type: 'string' },
+        },
+        { name: 'lastEventId', in: 'query', schema: { type: 'string', pattern: '^\\d+-\\d+$' } },
+        { name: 'Last-Event-ID', in: 'header', schema: { type: 'string', pattern: '^\\d+-\\d+$' } },
+        {
+          name: 'access_token',
+          in: 'query',
+          description: 'An SSE token from `POST /v1/sessions/sse-token`.',
+          schema: { type: 'string' },
+        },
+      ],
+      responses: {
+        '200': {
+          description: 'An endless `text/event-stream`; each `data:` is an `Event`.',
+          content: {
+            'text/event-stream': {
+              schema: {
+                type: 'string',
+                description: 'SSE frames; the `data:` of each event frame is an `Event` (see components).',
+              },
+            },
+          },
+        },
+        '400': errorRef('Invalid'),
+        '403': errorRef('Forbidden'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/webhooks': {
+    post: {
+      operationId: 'createWebhook',
+      tags: ['webhooks'],
+      summary: "Register a URL that receives the user's events, signed (Standard Webhooks) and retried",
+      security: AUTHENTICATED,
+      requestBody: { required: true, content: jsonContent(ref('WebhookCreate')) },
+      responses: {
+        '201': jsonResponse('Created; `secret` is shown only here', ref('WebhookCreated')),
+        '400': errorRef('Invalid'),
+        '409': errorRef('Error'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    get: {
+      operationId: 'listWebhooks',
+      tags: ['webhooks'],
+      summary: "The user's webhooks",
+      security: AUTHENTICATED,
+      responses: { '200': jsonResponse('The webhooks', ref('WebhookList')), ...AUTHENTICATED_ERRORS },
+    },
+  },
+  '/v1/webhooks/{id}': {
+    ...webhookIdPath,
+    get: {
+      operationId: 'getWebhook',
+      tags: ['webhooks'],
+      summary: 'One webhook',
+      security: AUTHENTICATED,
+      responses: {
+        '200': jsonResponse('The webhook', ref('Webhook')),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    patch: {
+      operationId: 'updateWebhook',
+      tags: ['webhooks'],
+      summary: 'Change a webhook (`enabled: true` re-enables it)',
+      security: AUTHENTICATED,
+      requestBody: { required: true, content: jsonContent(ref('WebhookUpdate')) },
+      responses: {
+        '200': jsonResponse('The changed webhook', ref('Webhook')),
+        '400': errorRef('Invalid'),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    delete: {
+      operationId: 'deleteWebhook',
+      tags: ['webhooks'],
+      summary: 'Delete a webhook',
+      security: AUTHENTICATED,
+      responses: { '204': { description: 'Deleted' }, '404': errorRef('NotFound'), ...AUTHENTICATED_ERRORS },
+    },
+  },
+  '/v1/webhooks/{id}/rotate-secret': {
+    ...webhookIdPath,
+    post: {
+      operationId: 'rotateWebhookSecret',
+      tags: ['webhooks'],
+      summary: 'A new secret; the old one also signs until `previousSecretExpiresAt`',
+      security: AUTHENTICATED,
+      responses: {
+        '200': jsonResponse('Rotated', ref('RotatedSecret')),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/webhooks/{id}/test': {
+    ...webhookIdPath,
+    post: {
+      operationId: 'testWebhook',
+      tags: ['webhooks'],
+      summary: 'Deliver a `webhook.test` event',
+      security: AUTHENTICATED,
+      responses: {
+        '202': jsonResponse('Queued', ref('TestEventQueued')),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/webhooks/{id}/deliveries': {
+    ...webhookIdPath,
+    get: {
+      operationId: 'listWebhookDeliveries',
+      tags: ['webhooks'],
+      summary: 'Recent delivery attempts, newest first',
+      security: AUTHENTICATED,
+      parameters: [
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+      ],
+      responses: {
+        '200': jsonResponse('Attempts', ref('DeliveryList')),
+        '400': errorRef('Invalid'),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/webhooks/{id}/replay': {
+    ...webhookIdPath,
+    post: {
+      operationId: 'replayWebhook',
+      tags: ['webhooks'],
+      summary: 'Deliver the dead letters of a time range again',
+      security: AUTHENTICATED,
+      requestBody: { required: true, content: jsonContent(ref('ReplayRequest')) },
+      responses: {
+        '202': jsonResponse('Queued', ref('ReplayQueued')),
+        '400': errorRef('Invalid'),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/messages': {
+    post: {
+      operationId: 'sendMessage',
+      tags: ['messages'],
+      summary: 'Queue a message; it is sent at most once, in order per user and room',
+      security: AUTHENTICATED,
+      parameters: [param('IdempotencyKey')],
+      requestBody: { required: true, content: jsonContent(ref('MessageSend')) },
+      responses: {
+        '202': {
+          ...jsonResponse('Accepted', ref('OutboundJob')),
+          headers: {
+            Location: { schema: { type: 'string' } },
+            'Idempotent-Replayed': {
+              description: '`true` when the `Idempotency-Key` was seen before (same job returned).',
+              schema: { type: 'string', enum: ['true'] },
+            },
+          },
+        },
+        '400': errorRef('Invalid'),
+        '409': errorRef('Error'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/messages/{id}': {
+    parameters: [param('MessageId')],
+    get: {
+      operationId: 'getMessage',
+      tags: ['messages'],
+      summary: 'The outcome of a queued change',
+      security: AUTHENTICATED,
+      responses: {
+        '200': jsonResponse('The job', ref('OutboundJob')),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    patch: {
+      operationId: 'editMessage',
+      tags: ['messages'],
+      summary: 'Queue an edit (after the message itself, in its lane)',
+      security: AUTHENTICATED,
+      parameters: [param('IdempotencyKey')],
+      requestBody: { required: true, content: jsonContent(ref('MessageEdit')) },
+      responses: {
+        '202': jsonResponse('Accepted', ref('OutboundJob')),
+        '400': errorRef('Invalid'),
+        '404': errorRef('NotFound'),
+        '409': errorRef('Error'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    delete: {
+      operationId: 'deleteMessage',
+      tags: ['messages'],
+      summary: 'Queue a deletion',
+      security: AUTHENTICATED,
+      parameters: [param('IdempotencyKey')],
+      responses: {
+        '202': jsonResponse('Accepted', ref('OutboundJob')),
+        '404': errorRef('NotFound'),
+        '409': errorRef('Error'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/messages/{id}/reactions': {
+    parameters: [param('MessageId')],
+    post: {
+      operationId: 'reactToMessage',
+      tags: ['messages'],
+      summary: 'Queue a reaction (or its removal, with `shouldReact: false`)',
+      security: AUTHENTICATED,
+      parameters: [param('IdempotencyKey')],
+      requestBody: { required: true, content: jsonContent(ref('Reaction')) },
+      responses: {
+        '202': jsonResponse('Accepted', ref('OutboundJob')),
+        '400': errorRef('Invalid'),
+        '404': errorRef('NotFound'),
+        '409': errorRef('Error'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/methods/{name}': {
+    post: {
+      operationId: 'callMethod',
+      tags: ['methods'],
+      summary: 'Call an allowed Rocket.Chat method over the user’s session',
+      description:
+        "Names keep Rocket.Chat's spelling; slashes are sent as they are (`/v1/methods/rooms/get`). Rocket.Chat errors map to 400 (invalid), 403 (not authorized), 404 (not found), 429 (rate limited, with `Retry-After`), 503 (upstream down) and 504 (timeout); its own code is in `details.upstreamError`.",
+      security: AUTHENTICATED,
+      parameters: [
+        {
+          name: 'name',
+          in: 'path',
+          required: true,
+          schema: { type: 'string', enum: [...METHOD_CATALOGUE.keys()] },
+        },
+      ],
+      requestBody: { required: false, content: jsonContent(ref('MethodCall')) },
+      responses: {
+        '200': jsonResponse('The result', ref('MethodResult')),
+        '400': errorRef('Invalid'),
+        '403': errorRef('Forbidden'),
+        '404': errorRef('NotFound'),
+        '504': errorRef('Error'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/hooks': {
+    post: {
+      operationId: 'createHook',
+      tags: ['hooks'],
+      summary: 'Create an incoming-webhook URL that posts into a room as this user',
+      security: AUTHENTICATED,
+      requestBody: { required: true, content: jsonContent(ref('HookCreate')) },
+      responses: {
+        '201': jsonResponse('Created; the URL holds a secret token', ref('HookCreated')),
+        '400': errorRef('Invalid'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    get: {
+      operationId: 'listHooks',
+      tags: ['hooks'],
+      summary: "The user's incoming hooks (without their tokens)",
+      security: AUTHENTICATED,
+      responses: { '200': jsonResponse('The hooks', ref('HookList')), ...AUTHENTICATED_ERRORS },
+    },
+  },
+  '/v1/hooks/{id}': {
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    get: {
+      operationId: 'getHook',
+      tags: ['hooks'],
+      summary: 'One incoming hook',
+      security: AUTHENTICATED,
+      responses: {
+        '200': jsonResponse('The hook', ref('Hook')),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    delete: {
+      operationId: 'deleteHook',
+      tags: ['hooks'],
+      summary: 'Delete an incoming hook; its URL stops working',
+      security: AUTHENTICATED,
+      responses: { '204': { description: 'Deleted' }, '404': errorRef('NotFound'), ...AUTHENTICATED_ERRORS },
+    },
+  },
+  '/hooks/{id}/{token}': {
+    parameters: [
+      { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+      {
+        name: 'token',
+        in: 'path',
+        required: true,
+        description: 'The secret part of the hook URL (redacted in logs).',
+        schema: { type: 'string' },
+      },
+    ],
+    post: {
+      operationId: 'postToHook',
+      tags: ['hooks'],
+      summary: 'Post a message through an incoming hook (no other authentication: the URL is the secret)',
+      security: [],
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': { schema: ref('IncomingHookPayload') },
+          'application/x-www-form-urlencoded': {
+            schema: {
+              type: 'object',
+              properties: {
+                payload: { type: 'string', description: 'The JSON payload, as Slack sends it.' },
+              },
+            },
+          },
+        },
+      },
+      responses: {
+        '200': jsonResponse('Queued', { type: 'object' }),
+        '202': jsonResponse('Queued', { type: 'object' }),
+        '400': errorRef('Invalid'),
+        '404': errorRef('NotFound'),
+        '415': errorRef('Error'),
+        '429': errorRef('RateLimited'),
+        '503': errorRef('Unavailable'),
+        default: errorRef('Error'),
+      },
+    },
+  },
+};
+
+const errorResponse = (description: string, extraHeaders: Schema = {}): Schema => ({
+  description,
+  headers: { ...RATE_LIMIT_HEADERS, ...extraHeaders },
+  content: jsonContent(ref('Error')),
+});
+
+const COMPONENTS: Schema = {
+  securitySchemes: {
+    bearerAuth: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: 'The token from `POST /v1/sessions`.',
+    },
+    rocketchatUserId: {
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-User-Id',
+      description: "Rocket.Chat's own user id; with `X-Auth-Token`, checked upstream and cached briefly.",
+    },
+    rocketchatAuthToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' },
+    accessTokenQuery: {
+      type: 'apiKey',
+      in: 'query',
+      name: 'access_token',
+      description: 'Only on `GET /v1/events`: a token from `POST /v1/sessions/sse-token`.',
+    },
+  },
+  headers: {
+    'Retry-After': {
+      description: 'Seconds to wait before retrying.',
+      schema: { type: 'integer', minimum: 1 },
+    },
+    'RateLimit-Limit': {
+      description: 'Requests allowed per minute (`RATE_LIMIT_PER_MINUTE`).',
+      schema: { type: 'integer' },
+    },
+    'RateLimit-Remaining': { description: 'Requests left now.', schema: { type: 'integer' } },
+    'RateLimit-Reset': {
+      description: 'Seconds until the current window closes.',
+      schema: { type: 'integer' },
+    },
+  },
+  parameters: {
+    WebhookId: { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+    MessageId: {
+      name: 'id',
+      in: 'path',
+      required: true,
+      description: 'An outbound job id or a Rocket.Chat message id.',
+      schema: { type: 'string' },
+    },
+    IdempotencyKey: {
+      name: 'Idempotency-Key',
+      in: 'header',
+      description:
+        'Makes a retried request return the first one’s job; reused with another body it is 409 `GW_ERR_CONFLICT`.',
+      schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+    },
+  },
+  responses: {
+    Error: errorResponse('An error; `error` says which (docs/errors.md)'),
+    Invalid: errorResponse('The request is invalid (`GW_ERR_VALIDATION`, `GW_ERR_TOPIC_INVALID`...)'),
+    Unauthenticated: {
+      ...errorResponse('No valid credentials (`GW_ERR_UNAUTHENTICATED`, `GW_ERR_CREDENTIALS_INVALID`...)'),
+      headers: { 'WWW-Authenticate': { schema: { type: 'string' } } },
+    },
+    Forbidden: errorResponse('Rocket.Chat does not allow it (`GW_ERR_FORBIDDEN`)'),
+    NotFound: errorResponse('No such resource for this user (`GW_ERR_NOT_FOUND`)'),
+    RateLimited: errorResponse('Too many requests (`GW_ERR_RATE_LIMITED`)', {
+      'Retry-After': { $ref: '#/components/headers/Retry-After' },
+    }),
+    Unavailable: errorResponse(
+      'Draining, or Rocket.Chat or capacity is missing; retry (`Retry-After` may say when)',
+      {
+        'Retry-After': { $ref: '#/components/headers/Retry-After' },
+      },
+    ),
+  },
+  schemas: SCHEMAS,
+};
+
+/** What a webhook receiver gets (OpenAPI 3.1 `webhooks`): the same `Event` as SSE `data:`. */
+const WEBHOOKS: Schema = {
+  gatewayEvent: {
+    post: {
+      operationId: 'receiveEvent',
+      summary: 'One event, delivered to a registered webhook URL',
+      description:
+        'Signed per the Standard Webhooks spec: HMAC-SHA256 over `<webhook-id>.<webhook-timestamp>.<body>` with the webhook secret, base64 in `webhook-signature` as `v1,<sig>` (two signatures during a secret rotation). Answer 2xx within `WEBHOOK_TIMEOUT_MS`; anything else is retried on `WEBHOOK_RETRY_SCHEDULE_MS`, then dead-lettered.',
+      parameters: [
+        { name: 'webhook-id', in: 'header', required: true, schema: { type: 'string' } },
+        { name: 'webhook-timestamp', in: 'header', required: true, schema: { type: 'string' } },
+        { name: 'webhook-signature', in: 'header', required: true, schema: { type: 'string' } },
+      ],
+      requestBody: { required: true, content: jsonContent(ref('Event')) },
+      responses: { '200': { description: 'Received (any 2xx)' } },
+    },
+  },
+};
+
+/** The document for a gateway reachable at `publicUrl`. */
+export function createOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
+    info: {
+      title: 'Rocket.Chat realtime gateway',
+      version: options.version ?? '0.1.0',
+      description:
+        'Rocket.Chat realtime events as Server-Sent Events and signed webhooks, and REST sending and method calls, without speaking DDP. Every error has the body `{error, message}` (docs/errors.md). Authenticated routes are rate limited per user (`RATE_LIMIT_PER_MINUTE`).',
+    },
+    servers: [{ url: options.publicUrl }],
+    security: AUTHENTICATED,
+    tags: [
+      { name: 'sessions', description: 'Register Rocket.Chat credentials, get tokens' },
+      { name: 'events', description: 'The SSE stream' },
+      { name: 'webhooks', description: 'Outgoing webhooks: events pushed to your URL' },
+      { name: 'messages', description: 'Queued outbound messages' },
+      { name: 'methods', description: 'Synchronous Rocket.Chat method calls' },
+      { name: 'hooks', description: 'Incoming webhooks: post into a room from anywhere' },
+      { name: 'operations', description: 'Probes, metrics, this document' },
+    ],
+    paths: PATHS,
+    webhooks: WEBHOOKS,
+    components: COMPONENTS,
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * `/v1/sessions`: registering a user's Rocket.Chat credentials with the gateway.
+ *
+ * - `POST /v1/sessions` takes `{ username, password }` (exchanged for a resume token at once; the
+ *   password is neither stored nor logged) or `{ userId, authToken }` (checked with `/me`), stores
+ *   the resume token encrypted, and returns a gateway access token.
+ * - `POST /v1/sessions/sse-token` returns a short-lived token for `GET /v1/events?access_token=`.
+ * - `DELETE /v1/sessions` forgets the stored credential.
+ */
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { createError } from '../../errors.js';
+import type { RestAuth } from '../../rocketchat/rest-client.js';
+import {
+  authenticate,
+  headerAuthFor,
+  issueAccessToken,
+  issueSseToken,
+  registerCredential,
+  removeCredential,
+  USER_ID_PATTERN,
+} from '../auth/index.js';
+import { clockOf, type HttpContext, type Principal } from '../context.js';
+import { credentialsRejected, fromCredentialCheckError } from '../upstream-errors.js';
+import { jsonObjectBody, parseInput } from '../validation.js';
+
+const requiredString = (what: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+    .min(1, 'must not be empty')
+    .max(1024, `is too long for ${what}`);
+
+const passwordLoginSchema = z.object({
+  username: requiredString('a username or e-mail address'),
+  password: requiredString('a password'),
+});
+
+const tokenLoginSchema = z.object({
+  userId: requiredString('a user id').regex(USER_ID_PATTERN, 'is not a Rocket.Chat user id'),
+  authToken: requiredString('a token'),
+});
+
+const EITHER_FORM = 'Send {"username","password"} or {"userId","authToken"}';
+
+interface VerifiedLogin {
+  readonly userId: string;
+  readonly username: string;
+  /** The resume token to store. */
+  readonly token: string;
+  readonly method: 'password' | 'token';
+}
+
+export function createSessionsRouter(ctx: HttpContext): Router {
+  const router = express.Router();
+
+  router.post('/', async (req: Request, res: Response) => {
+    const login = await verifyLogin(ctx, jsonObjectBody(req));
+    await registerCredential(ctx, login.userId, { token: login.token, username: login.username });
+    ctx.logger.info(
+      { requestId: req.requestId, userId: login.userId, method: login.method },
+      'Rocket.Chat credentials registered',
+    );
+    const issued = issueAccessToken(
+      ctx.config.jwt,
+      { userId: login.userId, username: login.username },
+      clockOf(ctx),
+    );
+    res.status(201).json({
+      token: issued.token,
+      userId: login.userId,
+      username: login.username,
+      expiresAt: issued.expiresAt.toISOString(),
+    });
+  });
+
+  router.post('/sse-token', authenticate(ctx), (req: Request, res: Response) => {
+    const issued = issueSseToken(ctx.config.jwt, principalOf(req), clockOf(ctx));
+    res.status(201).json({ token: issued.token, expiresAt: issued.expiresAt.toISOString() });
+  });
+
+  // A user whose stored token was revoked may still deregister.
+  router.delete(
+    '/',
+    authenticate(ctx, { allowInvalidCredentials: true }),
+    async (req: Request, res: Response) => {
+      const { userId } = principalOf(req);
+      await removeCredential(ctx, userId);
+      headerAuthFor(ctx).forgetUser(userId);
+      ctx.logger.info({ requestId: req.requestId, userId }, 'Rocket.Chat credentials removed');
+      res.status(204).end();
+    },
+  );
+
+  return router;
+}
+
+async function verifyLogin(ctx: HttpContext, body: Record<string, unknown>): Promise<VerifiedLogin> {
+  const isPasswordForm = 'username' in body || 'password' in body;
+  const isTokenForm = 'userId' in body || 'authToken' in body;
+  if (isPasswordForm && isTokenForm) throw createError('GW_ERR_VALIDATION', `${EITHER_FORM}, not both`);
+  if (!isPasswordForm && !isTokenForm) throw createError('GW_ERR_VALIDATION', EITHER_FORM);
+
+  try {
+    if (isPasswordForm) {
+      const input = parseInput(passwordLoginSchema, body);
+      const auth = await ctx.rest.loginWithPassword(input.username, input.password);
+      // The name the user typed may be an e-mail address: ask for the canonical username.
+      const me = await ctx.rest.me(auth);
+      if (me.userId !== auth.userId) throw credentialsRejected();
+      return { userId: auth.userId, username: me.username, token: auth.token, method: 'password' };
+    }
+    const input = parseInput(tokenLoginSchema, body);
+    const auth: RestAuth = { userId: input.userId, token: input.authToken };
+    const me = await ctx.rest.me(auth);
+    if (me.userId !== auth.userId) throw credentialsRejected();
+    return { userId: auth.userId, username: me.username, token: auth.token, method: 'token' };
+  } catch (err) {
+    throw fromCredentialCheckError(err);
+  }
+}
+
+function principalOf(req: Request): Principal {
+  // `authenticate` runs before every handler that calls this; reaching here without it is a bug.
+  if (!req.principal) throw new Error('route is missing the authenticate middleware');
+  return req.principal;
+}

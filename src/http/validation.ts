@@ -1,0 +1,38 @@
+/**
+ * Request input through a zod schema, failing as `GW_ERR_VALIDATION` that names the field.
+ * Messages come from the schema's issues, which describe the expectation, never the input: a
+ * rejected password must not be echoed back or logged.
+ */
+import type { Request } from 'express';
+import type { z } from 'zod';
+import { createError, type GatewayError } from '../errors.js';
+
+/** The parsed value, or throws `GW_ERR_VALIDATION` naming the first bad field. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const fields = result.error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+  const first = fields[0] ?? { field: '(body)', message: 'is invalid' };
+  throw createError('GW_ERR_VALIDATION', `${first.field}: ${first.message}`, { details: { fields } });
+}
+
+/**
+ * The parsed JSON body as a plain object. Throws `GW_ERR_UNSUPPORTED_MEDIA_TYPE` for a body that
+ * is not JSON (the JSON parser leaves those alone) and `GW_ERR_VALIDATION` for JSON that is not
+ * an object.
+ */
+export function jsonObjectBody(req: Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  if (body === undefined && req.headers['content-type'] !== undefined && !req.is('application/json')) {
+    throw createError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as Content-Type: application/json');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw notAnObject();
+  return body as Record<string, unknown>;
+}
+
+function notAnObject(): GatewayError {
+  return createError('GW_ERR_VALIDATION', 'The request body must be a JSON object');
+}

@@ -1,0 +1,159 @@
+/**
+ * The outbound path for tests, built from the real parts: the gateway core (`createTestCore`:
+ * SessionPool, CallRouter, leases, consumers, credential store with a real cipher, event log,
+ * REST client) against the simulator, an `OutboundQueue` and `OutboundWorker`, and the real
+ * Express app with the messages and methods routers behind a test-only authentication
+ * middleware (`x-test-user: <username>`).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import { Redis } from 'ioredis';
+import { createError } from '../../src/errors.js';
+import { LiveHub } from '../../src/events/live-hub.js';
+import { createApp } from '../../src/http/app.js';
+import type { HttpContext } from '../../src/http/context.js';
+import {
+  createMessagesRouter,
+  createMethodsRouter,
+  OutboundQueue,
+  OutboundWorker,
+  type OutboundWorkerOptions,
+} from '../../src/outbound/index.js';
+import { createTestLifecycle } from './http-context.js';
+import { createTestCore, sharedEnv, type TestCore } from './test-core.js';
+
+export interface OutboundHarnessOptions {
+  readonly redisUrl: string;
+  readonly rocketchatUrl: string;
+  /** Users to log in (REST `/api/v1/login`, `<name>-pass`) and store credentials for. */
+  readonly users?: readonly string[];
+  /** Shared env (key prefix, encryption key) when several harnesses or processes must agree. */
+  readonly shared?: Record<string, string>;
+  readonly env?: Record<string, string>;
+  /** Start an `OutboundWorker` in this process. @defaultValue true */
+  readonly worker?: boolean;
+  readonly workerOptions?: Partial<OutboundWorkerOptions>;
+}
+
+export interface OutboundHarness {
+  readonly core: TestCore;
+  readonly outbound: OutboundQueue;
+  readonly worker: OutboundWorker | undefined;
+  readonly app: Express;
+  /** Username -> Rocket.Chat user id, for the users logged in. */
+  readonly userIds: Readonly<Record<string, string>>;
+  /** Starts an outbound worker now (for tests that start it late). */
+  startWorker(options?: Partial<OutboundWorkerOptions>): Promise<OutboundWorker>;
+  close(): Promise<void>;
+}
+
+/** `x-test-user: alice` authenticates as alice (who must be in `userIds`); stands in for src/http/auth. */
+export function testAuthenticate(userIds: Readonly<Record<string, string>>): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const username = req.get('x-test-user');
+    const userId = username ? userIds[username] : undefined;
+    if (!username || !userId) {
+      next(createError('GW_ERR_UNAUTHENTICATED'));
+      return;
+    }
+    req.principal = { userId, username, via: 'jwt' };
+    next();
+  };
+}
+
+export async function startOutboundHarness(options: OutboundHarnessOptions): Promise<OutboundHarness> {
+  const shared = options.shared ?? sharedEnv();
+  const core = createTestCore({
+    redisUrl: options.redisUrl,
+    rocketchatUrl: options.rocketchatUrl,
+    shared,
+    env: { OUTBOUND_CONCURRENCY: '16', OUTBOUND_MAX_ATTEMPTS: '8', ...options.env },
+  });
+  await core.calls.start();
+  await core.pool?.start();
+  const userIds: Record<string, string> = {};
+  for (const username of options.users ?? []) {
+    const auth = await core.rest.loginWithPassword(username, `${username}-pass`);
+    await core.credentials.save(auth.userId, { token: auth.token, username });
+    userIds[username] = auth.userId;
+  }
+  const outbound = new OutboundQueue({
+    redis: core.redis,
+    keys: core.keys,
+    queuePrefix: core.config.redis.queuePrefix,
+    maxAttempts: core.config.outbound.maxAttempts,
+    rest: core.rest,
+    credentials: core.credentials,
+  });
+  const workers: OutboundWorker[] = [];
+  const startWorker = async (extra: Partial<OutboundWorkerOptions> = {}): Promise<OutboundWorker> => {
+    const worker = new OutboundWorker({
+      outbound,
+      connection: core.redis,
+      queuePrefix: core.config.redis.queuePrefix,
+      calls: core.calls,
+      credentials: core.credentials,
+      rest: core.rest,
+      eventLog: core.eventLog,
+      consumers: core.consumers,
+      ...(core.pool ? { pool: core.pool } : {}),
+      concurrency: core.config.outbound.concurrency,
+      logger: core.logger,
+      ...options.workerOptions,
+      ...extra,
+    });
+    workers.push(worker);
+    await worker.waitUntilReady();
+    return worker;
+  };
+  const worker = options.worker === false ? undefined : await startWorker();
+
+  const hubSubscriber = new Redis(options.redisUrl, { lazyConnect: true });
+  const ctx: HttpContext = {
+    config: core.config,
+    logger: core.logger,
+    metrics: core.metrics,
+    redis: core.redis,
+    keys: core.keys,
+    eventLog: core.eventLog,
+    liveHub: new LiveHub({ subscriber: hubSubscriber, keys: core.keys }),
+    credentials: core.credentials,
+    consumers: core.consumers,
+    calls: core.calls,
+    rest: core.rest,
+    lifecycle: createTestLifecycle(),
+    processId: randomUUID(),
+  };
+  const authenticate = testAuthenticate(userIds);
+  const app = createApp(ctx, [
+    { path: '/v1/messages', router: createMessagesRouter({ outbound, authenticate }) },
+    {
+      path: '/v1/methods',
+      router: createMethodsRouter({ calls: core.calls, credentials: core.credentials, authenticate }),
+    },
+  ]);
+
+  return {
+    core,
+    outbound,
+    worker,
+    app,
+    userIds,
+    startWorker,
+    close: async () => {
+      await Promise.allSettled(workers.map((w) => w.close(true)));
+      await outbound.close();
+      hubSubscriber.disconnect();
+      // This harness's keys only: its key prefix and its BullMQ prefix.
+      for (const pattern of [`${core.config.redis.keyPrefix}:*`, `${core.config.redis.queuePrefix}:*`]) {
+        let cursor = '0';
+        do {
+          const [next, batch] = await core.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          if (batch.length > 0) await core.redis.del(...batch);
+          cursor = next;
+        } while (cursor !== '0');
+      }
+      await core.close();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The gateway's real composition (src/gateway.ts `createCore`) in the test process, configured
+ * like a deployment would be, pointed at a private Redis and the simulator.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config/index.js';
+import { createCore, type GatewayCore } from '../../src/gateway.js';
+import { createLogger } from '../../src/log/index.js';
+import { createNoopMetrics } from '../../src/metrics/index.js';
+
+export interface TestCoreOptions {
+  readonly redisUrl: string;
+  readonly rocketchatUrl: string;
+  /** Shared by cores that must read each other's state (same prefix and keys). */
+  readonly shared?: Record<string, string>;
+  readonly env?: Record<string, string>;
+}
+
+export function sharedEnv(): Record<string, string> {
+  return {
+    REDIS_KEY_PREFIX: `t-${randomUUID().slice(0, 8)}`,
+    GATEWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    JWT_SECRET: randomBytes(32).toString('hex'),
+  };
+}
+
+export interface TestCore extends GatewayCore {
+  readonly logLines: string[];
+  close(): Promise<void>;
+}
+
+export function createTestCore(options: TestCoreOptions): TestCore {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    REDIS_URL: options.redisUrl,
+    ROCKETCHAT_URL: options.rocketchatUrl,
+    WORKER_ID: `w-${randomUUID().slice(0, 8)}`,
+    SESSION_LEASE_TTL_MS: '1500',
+    SUBSCRIPTION_LINGER_MS: '200',
+    DDP_HEARTBEAT_MS: '5000',
+    RECONNECT_MAX_DELAY_MS: '1000',
+    ...(options.shared ?? sharedEnv()),
+    ...options.env,
+  });
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination: sink });
+  const core = createCore({ config, logger, metrics: createNoopMetrics() });
+  return {
+    ...core,
+    logLines,
+    close: async () => {
+      await core.pool?.close();
+      await core.calls.close();
+      await core.redis.quit().catch(() => core.redis.disconnect());
+    },
+  };
+}

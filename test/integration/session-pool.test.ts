@@ -1,0 +1,125 @@
+/**
+ * The session pool and call routing in-process, against the simulator and a private Redis:
+ * token revocation, expired tokens on re-login, capacity refusals, forwarding to the owner.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseTopics } from '../../src/events/topics.js';
+import type { GatewayEvent } from '../../src/events/types.js';
+import { createTestCore, sharedEnv, type TestCore } from '../helpers/test-core.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { type Simulator, startSimulator } from '../sim/index.js';
+
+let sim: Simulator;
+const cores: TestCore[] = [];
+
+function core(shared: Record<string, string>, env: Record<string, string> = {}): TestCore {
+  const c = createTestCore({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url, shared, env });
+  cores.push(c);
+  return c;
+}
+
+async function register(c: TestCore, username: string, topics: string): Promise<string> {
+  const auth = await c.rest.loginWithPassword(username, `${username}-pass`);
+  await c.credentials.save(auth.userId, { token: auth.token, username });
+  await c.consumers.register(auth.userId, `test:${username}`, parseTopics(topics), 'durable');
+  return auth.userId;
+}
+
+async function events(c: TestCore, userId: string): Promise<GatewayEvent[]> {
+  const page = await c.eventLog.readAfter(userId, undefined, 10_000);
+  return page.events.map((e) => JSON.parse(e.json) as GatewayEvent);
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, rateLimits: false });
+});
+afterEach(async () => {
+  await Promise.all(cores.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await sim?.close();
+});
+
+describe('session pool', () => {
+  it('logs session.unauthorized when the token is revoked, and does not retry the dead token', async () => {
+    const c = core(sharedEnv());
+    const aliceId = await register(c, 'alice', 'room:GENERAL,user');
+    await c.pool!.start();
+    await waitFor(() => c.pool!.session(aliceId)?.state === 'live', 20_000, 'alice live');
+    await sim.control.postMessage('bob', 'GENERAL', 'before revocation');
+    await waitFor(async () => (await events(c, aliceId)).some((e) => e.type === 'message.created'), 10_000);
+
+    const attemptsBefore = sim.control.loginAttempts('alice');
+    sim.control.revokeTokens('alice');
+    await waitFor(
+      async () => (await events(c, aliceId)).some((e) => e.type === 'session.unauthorized'),
+      10_000,
+      'unauthorized event',
+    );
+    await waitFor(
+      async () => (await c.credentials.load(aliceId))?.status === 'invalid',
+      10_000,
+      'credential marked invalid',
+    );
+    await waitFor(() => c.pool!.session(aliceId) === undefined, 10_000, 'session closed');
+    // Several passes of the loop later, still no login with the dead token: no reconnect storm.
+    for (let i = 0; i < 5; i++) await c.pool!.reconcile();
+    expect(sim.control.loginAttempts('alice') - attemptsBefore).toBeLessThanOrEqual(1);
+    expect(c.pool!.session(aliceId)).toBeUndefined();
+
+    // New credentials bring the session back.
+    const auth = await c.rest.loginWithPassword('alice', 'alice-pass');
+    await c.credentials.save(aliceId, { token: auth.token, username: 'alice' });
+    await c.pool!.reconcile();
+    await waitFor(() => c.pool!.session(aliceId)?.state === 'live', 20_000, 'alice live again');
+  });
+
+  it('stops at an expired token on re-login after a reconnect', async () => {
+    const c = core(sharedEnv());
+    const bobId = await register(c, 'bob', 'room:GENERAL');
+    await c.pool!.start();
+    await waitFor(() => c.pool!.session(bobId)?.state === 'live', 20_000, 'bob live');
+    const attemptsBefore = sim.control.loginAttempts('bob');
+    sim.control.expireTokens('bob');
+    sim.control.dropConnections('bob');
+    await waitFor(
+      async () => (await events(c, bobId)).some((e) => e.type === 'session.unauthorized'),
+      15_000,
+      'unauthorized',
+    );
+    for (let i = 0; i < 5; i++) await c.pool!.reconcile();
+    expect(sim.control.loginAttempts('bob') - attemptsBefore).toBe(1);
+  });
+
+  it('refuses sessions beyond WORKER_MAX_SESSIONS with a reason', async () => {
+    const c = core(sharedEnv(), { WORKER_MAX_SESSIONS: '1' });
+    await register(c, 'alice', 'user');
+    await register(c, 'carol', 'user');
+    await c.pool!.start();
+    await waitFor(() => c.pool!.size === 1, 20_000);
+    await c.pool!.reconcile();
+    expect(c.pool!.size).toBe(1);
+    expect(c.logLines.some((l) => l.includes('WORKER_MAX_SESSIONS'))).toBe(true);
+  });
+
+  it('forwards a method call to the worker that owns the session, and shares that one session', async () => {
+    const shared = sharedEnv();
+    const owner = core(shared);
+    const aliceId = await register(owner, 'alice', 'user');
+    await owner.pool!.start();
+    await owner.calls.start();
+    await waitFor(() => owner.pool!.session(aliceId)?.state === 'live', 20_000, 'alice live on the owner');
+    const other = core(shared);
+    await other.pool!.start();
+    await other.calls.start();
+    const connectionsBefore = sim.control.connectionCount();
+    const rooms = (await other.calls.call(aliceId, 'rooms/get', [], 10_000)) as { _id: string }[];
+    expect(rooms.map((r) => r._id)).toContain('GENERAL');
+    expect(other.pool!.session(aliceId)).toBeUndefined();
+    expect(sim.control.connectionCount()).toBe(connectionsBefore);
+    // Rocket.Chat errors cross the forwarding with their code.
+    await expect(other.calls.call(aliceId, 'getRoomById', ['no-such-room'], 10_000)).rejects.toMatchObject({
+      error: expect.stringMatching(/error-/),
+    });
+  });
+});
