@@ -7,32 +7,28 @@
  */
 import { DdpClient, type DdpClientOptions, DdpRemoteError, type Downtime } from '../ddp/index.js';
 import type { EventLog } from '../events/event-log.js';
-import type { Topic } from '../events/topics.js';
+import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
 import type { NewGatewayEvent } from '../events/types.js';
 import { CredentialsRejectedError, loginOverDdp } from '../rocketchat/login.js';
 import { normalizeStreamEvent } from '../rocketchat/normalize.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
-import {
-  controlStreams,
-  ddpSubscriptionParams,
-  type UpstreamStream,
-  upstreamSubscriptionsFor,
-} from '../rocketchat/streams.js';
+import { controlStreams, type UpstreamStream, upstreamSubscriptionsFor } from '../rocketchat/streams.js';
 import { catchUp } from './catch-up.js';
 import { UpstreamSubscriptions } from './upstream-subscriptions.js';
 
 /**
- * A pseudo-method, answered by the session itself and never sent upstream: subscribes the given
- * streams once to learn whether Rocket.Chat allows them (its own `nosub`), so an SSE request
- * for a room the user cannot read gets a 403 rather than a silent stream. The colon-free
- * `gateway:` prefix cannot collide with a Rocket.Chat method the REST API lets through.
+ * A pseudo-method, answered by the session itself and never sent upstream: adds the given topics
+ * to the session (params: `[topicStrings]`), waits until their streams are subscribed, and
+ * reports the streams Rocket.Chat refused with its own `nosub` (so an SSE request for a room the
+ * user cannot read gets a 403, and one that can read it is only answered once nothing can be
+ * missed). The `gateway:` prefix cannot collide with a method the REST API lets through.
  */
-export const PROBE_STREAMS_METHOD = 'gateway:probeStreams';
+export const ENSURE_TOPICS_METHOD = 'gateway:ensureTopics';
 
-export interface StreamProbeResult {
+export interface StreamRefusal {
   readonly key: string;
-  /** Rocket.Chat's error code when it refused (`not-allowed`, 404...). */
-  readonly error?: string | number;
+  /** Rocket.Chat's error code (`not-allowed`, 404...). */
+  readonly error: string | number;
   readonly reason?: string;
 }
 
@@ -155,26 +151,33 @@ export class UserSession {
   /** A method call over this session (after login; queued while reconnecting). */
   call<T = unknown>(method: string, params: readonly unknown[], timeoutMs?: number): Promise<T> {
     this.#lastActivityMs = this.#now();
-    if (method === PROBE_STREAMS_METHOD) return this.#probe(params[0] as UpstreamStream[]) as Promise<T>;
+    if (method === ENSURE_TOPICS_METHOD) return this.#ensureTopics(params[0] as string[]) as Promise<T>;
     return this.client.call<T>(method, params, timeoutMs ? { timeoutMs } : {});
   }
 
-  async #probe(streams: readonly UpstreamStream[]): Promise<StreamProbeResult[]> {
-    return Promise.all(
-      streams.map(async (stream): Promise<StreamProbeResult> => {
-        if (this.#subscriptions.isActive(stream.key)) return { key: stream.key };
-        try {
-          const subscription = await this.client.subscribe(stream.name, ddpSubscriptionParams(stream));
-          subscription.stop();
-          return { key: stream.key };
-        } catch (err) {
-          if (err instanceof DdpRemoteError) {
-            return { key: stream.key, error: err.error, ...(err.reason ? { reason: err.reason } : {}) };
-          }
-          throw err;
+  async #ensureTopics(topicStrings: readonly string[]): Promise<StreamRefusal[]> {
+    const requested = parseTopics(topicStrings);
+    const merged = new Map(this.#topics.map((t) => [formatTopic(t), t]));
+    for (const topic of requested) merged.set(formatTopic(topic), topic);
+    this.#topics = [...merged.values()];
+    this.#lastActivityMs = this.#now();
+    await this.#subscriptions.reconcile(this.#wantedStreams());
+    const refusals: StreamRefusal[] = [];
+    for (const topic of requested) {
+      for (const stream of upstreamSubscriptionsFor(topic, this.userId)) {
+        const refusal = this.#subscriptions.refusalOf(stream.key);
+        if (refusal instanceof DdpRemoteError) {
+          refusals.push({
+            key: stream.key,
+            error: refusal.error,
+            ...(refusal.reason ? { reason: refusal.reason } : {}),
+          });
+        } else if (refusal) {
+          throw refusal;
         }
-      }),
-    );
+      }
+    }
+    return refusals;
   }
 
   /** Resolves when every event received so far has been appended to the log. */

@@ -30,14 +30,20 @@ export interface SseHubOptions {
 
 export interface SseOpenOptions {
   readonly response: ServerResponse;
-  readonly userId: string;
-  readonly topics: readonly Topic[];
   readonly matches: TopicMatcher;
   readonly lastEventId: string | undefined;
 }
 
+/** A consumer registered for a stream that is not open yet (the route is still checking access). */
+export interface SseReservation {
+  readonly userId: string;
+  readonly consumerId: string;
+  /** Gives the reservation back when the stream will not open after all. */
+  release(): void;
+}
+
 interface UserEntry {
-  readonly connections: Map<string, SseConnection>;
+  readonly connections: Map<string, SseConnection | undefined>;
   readonly unlisten: Promise<() => void>;
 }
 
@@ -65,27 +71,45 @@ export class SseHub {
     this.#refreshTimer.unref();
     this.#stopResync = options.liveHub.onResync(() => {
       for (const entry of this.#users.values()) {
-        for (const connection of entry.connections.values())
-          void connection.resync().catch((e) => this.#error(e, 'resync'));
+        for (const connection of entry.connections.values()) {
+          void connection?.resync().catch((e) => this.#error(e, 'resync'));
+        }
       }
     });
   }
 
   get connectionCount(): number {
     let count = 0;
-    for (const entry of this.#users.values()) count += entry.connections.size;
+    for (const entry of this.#users.values()) for (const c of entry.connections.values()) if (c) count++;
     return count;
   }
 
   /**
-   * Registers the consumer (so a worker holds the session and subscribes the topics), writes
-   * the headers and `retry:`, replays, and goes live. Resolves once live.
+   * Registers the consumer in Redis (so a worker holds the session and subscribes the topics)
+   * and starts listening for the user's live events, before anything is written to the client.
    */
-  async open(options: SseOpenOptions): Promise<void> {
-    const { response, userId } = options;
+  async reserve(userId: string, topics: readonly Topic[]): Promise<SseReservation> {
     const consumerId = `sse:${this.#options.processId}:${++this.#seq}`;
+    const entry = this.#entryFor(userId);
+    entry.connections.set(consumerId, undefined);
+    const release = (): void => this.#remove(userId, consumerId);
+    try {
+      await entry.unlisten;
+      await this.#options.consumers.register(userId, consumerId, topics, { ttlMs: this.#refreshMs * 3 });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return { userId, consumerId, release };
+  }
+
+  /** Writes `retry:`, replays, and goes live. The response headers must already be set. */
+  async open(reservation: SseReservation, options: SseOpenOptions): Promise<void> {
+    const { userId, consumerId } = reservation;
+    const entry = this.#users.get(userId);
+    if (!entry?.connections.has(consumerId)) return;
     const connection = new SseConnection({
-      response,
+      response: options.response,
       userId,
       eventLog: this.#options.eventLog,
       matches: options.matches,
@@ -97,15 +121,14 @@ export class SseHub {
         this.#options.onEnd?.(reason);
       },
     });
-    const entry = this.#entryFor(userId);
     entry.connections.set(consumerId, connection);
     this.#options.onConnectionCount?.(1);
-    response.write(formatRetry(this.#options.retryMs));
+    options.response.write(formatRetry(this.#options.retryMs));
+    if (this.#draining) {
+      connection.end('draining');
+      return;
+    }
     try {
-      await entry.unlisten;
-      await this.#options.consumers.register(userId, consumerId, options.topics, {
-        ttlMs: this.#refreshMs * 3,
-      });
       await connection.replayThenGoLive(options.lastEventId);
     } catch (err) {
       this.#error(err, 'open');
@@ -117,7 +140,7 @@ export class SseHub {
   drain(): void {
     this.#draining = true;
     for (const entry of [...this.#users.values()]) {
-      for (const connection of [...entry.connections.values()]) connection.end('draining');
+      for (const connection of [...entry.connections.values()]) connection?.end('draining');
     }
   }
 
@@ -135,9 +158,9 @@ export class SseHub {
   #entryFor(userId: string): UserEntry {
     let entry = this.#users.get(userId);
     if (!entry) {
-      const connections = new Map<string, SseConnection>();
+      const connections = new Map<string, SseConnection | undefined>();
       const unlisten = this.#options.liveHub.listen(userId, (event: LiveEvent) => {
-        for (const connection of connections.values()) connection.onLive(event);
+        for (const connection of connections.values()) connection?.onLive(event);
       });
       entry = { connections, unlisten };
       this.#users.set(userId, entry);
@@ -147,8 +170,10 @@ export class SseHub {
 
   #remove(userId: string, consumerId: string): void {
     const entry = this.#users.get(userId);
-    if (!entry?.connections.delete(consumerId)) return;
-    this.#options.onConnectionCount?.(-1);
+    if (!entry?.connections.has(consumerId)) return;
+    const wasOpen = entry.connections.get(consumerId) !== undefined;
+    entry.connections.delete(consumerId);
+    if (wasOpen) this.#options.onConnectionCount?.(-1);
     void this.#options.consumers.unregister(userId, consumerId).catch((e) => this.#error(e, 'unregister'));
     if (entry.connections.size === 0) {
       this.#users.delete(userId);
@@ -161,7 +186,7 @@ export class SseHub {
     const due = now - this.#options.heartbeatMs;
     for (const entry of this.#users.values()) {
       for (const connection of entry.connections.values()) {
-        if (connection.lastWriteMs <= due) connection.writeHeartbeat(now);
+        if (connection && connection.lastWriteMs <= due) connection.writeHeartbeat(now);
       }
     }
   }

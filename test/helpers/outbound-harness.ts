@@ -33,6 +33,10 @@ export interface OutboundHarnessOptions {
   /** Start an `OutboundWorker` in this process. @defaultValue true */
   readonly worker?: boolean;
   readonly workerOptions?: Partial<OutboundWorkerOptions>;
+  /** `callTimeoutMs` of the methods router. @defaultValue 15000 */
+  readonly methodsCallTimeoutMs?: number;
+  /** More principals the test middleware accepts (username -> user id), with no credentials stored. */
+  readonly extraPrincipals?: Readonly<Record<string, string>>;
 }
 
 export interface OutboundHarness {
@@ -124,12 +128,19 @@ export async function startOutboundHarness(options: OutboundHarnessOptions): Pro
     lifecycle: createTestLifecycle(),
     processId: randomUUID(),
   };
-  const authenticate = testAuthenticate(userIds);
+  const authenticate = testAuthenticate({ ...options.extraPrincipals, ...userIds });
   const app = createApp(ctx, [
     { path: '/v1/messages', router: createMessagesRouter({ outbound, authenticate }) },
     {
       path: '/v1/methods',
-      router: createMethodsRouter({ calls: core.calls, credentials: core.credentials, authenticate }),
+      router: createMethodsRouter({
+        calls: core.calls,
+        credentials: core.credentials,
+        authenticate,
+        ...(options.methodsCallTimeoutMs === undefined
+          ? {}
+          : { callTimeoutMs: options.methodsCallTimeoutMs }),
+      }),
     },
   ]);
 

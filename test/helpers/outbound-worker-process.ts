@@ -51,6 +51,9 @@ const worker = new OutboundWorker({
   ...(core.pool ? { pool: core.pool } : {}),
   concurrency: config.outbound.concurrency,
   lockDurationMs: Number(process.env.OUTBOUND_TEST_LOCK_MS ?? 30_000),
+  // BullMQ runs one stalled check per interval across all workers (a shared key with that TTL):
+  // every worker of a test must use the short interval, or the first one's long TTL wins.
+  stalledIntervalMs: Number(process.env.OUTBOUND_TEST_STALLED_INTERVAL_MS ?? 30_000),
   logger,
 });
 await worker.waitUntilReady();

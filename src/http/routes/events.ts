@@ -6,9 +6,14 @@ import { type RequestHandler, Router } from 'express';
 import { isDdpRemoteError } from '../../ddp/index.js';
 import { createError } from '../../errors.js';
 import { isValidStreamId } from '../../events/stream-id.js';
-import { createTopicMatcher, parseEventTypes, parseTopics, type Topic } from '../../events/topics.js';
-import { type UpstreamStream, upstreamSubscriptionsFor } from '../../rocketchat/streams.js';
-import { PROBE_STREAMS_METHOD, type StreamProbeResult } from '../../sessions/user-session.js';
+import {
+  createTopicMatcher,
+  formatTopic,
+  parseEventTypes,
+  parseTopics,
+  type Topic,
+} from '../../events/topics.js';
+import { ENSURE_TOPICS_METHOD, type StreamRefusal } from '../../sessions/user-session.js';
 import type { SseHub } from '../../sse/sse-hub.js';
 import type { HttpContext } from '../context.js';
 
@@ -19,8 +24,8 @@ export interface EventsRouterOptions {
   readonly authenticate: RequestHandler;
 }
 
-/** Probing room access is one forwarded call; it must not hold the request for long. */
-const PROBE_TIMEOUT_MS = 10_000;
+/** Subscribing the topics upstream is one forwarded call; it must not hold the request for long. */
+const ENSURE_TIMEOUT_MS = 15_000;
 
 export function createEventsRouter({ ctx, hub, authenticate }: EventsRouterOptions): Router {
   const router = Router();
@@ -45,7 +50,13 @@ export function createEventsRouter({ ctx, hub, authenticate }: EventsRouterOptio
         'the Rocket.Chat token stopped working: POST /v1/sessions again',
       );
     }
-    await assertTopicsReadable(ctx, principal.userId, topics);
+    const reservation = await hub.reserve(principal.userId, topics);
+    try {
+      await ensureTopicsSubscribed(ctx, principal.userId, topics);
+    } catch (err) {
+      reservation.release();
+      throw err;
+    }
 
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -58,13 +69,7 @@ export function createEventsRouter({ ctx, hub, authenticate }: EventsRouterOptio
     res.flushHeaders();
     req.socket.setNoDelay(true);
     req.socket.setTimeout(0);
-    await hub.open({
-      response: res,
-      userId: principal.userId,
-      topics,
-      matches: createTopicMatcher(topics, types),
-      lastEventId,
-    });
+    await hub.open(reservation, { response: res, matches: createTopicMatcher(topics, types), lastEventId });
   });
   return router;
 }
@@ -89,33 +94,28 @@ function lastEventIdOf(header: string | undefined, query: unknown): string | und
 }
 
 /**
- * Asks the user's upstream session whether Rocket.Chat lets it subscribe the room streams the
- * topics need. A refusal is Rocket.Chat's own `nosub`, never a guess made here.
+ * Has the user's upstream session (wherever it lives) subscribe the topics' streams and wait
+ * until they are live, so that nothing published after this response starts can be missed.
+ * A refusal is Rocket.Chat's own `nosub`, never a guess made here.
  */
-async function assertTopicsReadable(
+async function ensureTopicsSubscribed(
   ctx: HttpContext,
   userId: string,
   topics: readonly Topic[],
 ): Promise<void> {
-  const streams: UpstreamStream[] = [];
-  for (const topic of topics) {
-    if (topic.kind === 'room' || topic.kind === 'typing')
-      streams.push(...upstreamSubscriptionsFor(topic, userId).slice(0, 1));
-  }
-  if (streams.length === 0) return;
-  let results: StreamProbeResult[];
+  let refusals: StreamRefusal[];
   try {
-    results = (await ctx.calls.call(
+    refusals = (await ctx.calls.call(
       userId,
-      PROBE_STREAMS_METHOD,
-      [streams],
-      PROBE_TIMEOUT_MS,
-    )) as StreamProbeResult[];
+      ENSURE_TOPICS_METHOD,
+      [topics.map(formatTopic)],
+      ENSURE_TIMEOUT_MS,
+    )) as StreamRefusal[];
   } catch (err) {
     if (isDdpRemoteError(err)) throw createError('GW_ERR_UPSTREAM', err.message);
     throw err;
   }
-  const refused = results.find((r) => r.error !== undefined);
+  const refused = refusals[0];
   if (refused) {
     const room = refused.key.split('|')[1]?.split('/')[0];
     throw createError(
