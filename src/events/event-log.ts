@@ -14,7 +14,9 @@ import type { GatewayEventType, NewGatewayEvent } from './types.js';
  * KEYS: events stream, seen-messages zset, room-watermarks hash.
  * ARGV: type, envelope tail (JSON after the id and type), message id ('' when none),
  *       updatedAt ms, deleted flag, room id, max length, min id (age trim), live channel, now ms,
- *       seen-trim score (drop dedupe entries older than the log keeps).
+ *       seen-trim score (drop dedupe entries older than the log keeps), age-trim flag.
+ * The count bound is applied on every append (cheap with `~`); the age bounds only when the flag
+ * says so (see AGE_TRIM_INTERVAL_MS), which keeps the script short on the hot path.
  * Returns {id, type} or false when the event was already logged.
  */
 const APPEND_SCRIPT = `
@@ -39,13 +41,18 @@ if mid ~= '' then
       if updated > mark then redis.call('HSET', KEYS[3], ARGV[6], updated) end
     end
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[11])
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[7], '*', 't', typ, 'r', ARGV[6], 'b', ARGV[2])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[8])
+if ARGV[12] == '1' then
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[8])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[11])
+end
 redis.call('PUBLISH', ARGV[9], '{"id":"' .. id .. '","type":"' .. typ .. '",' .. ARGV[2])
 return {id, typ}
 `;
+
+/** Age trimming (and sweeping old dedupe entries) runs at most this often per user. */
+const AGE_TRIM_INTERVAL_MS = 5000;
 
 export interface EventLogOptions {
   readonly redis: Redis;
@@ -102,6 +109,8 @@ export class EventLog {
   readonly #maxAgeMs: number;
   readonly #now: () => number;
   readonly #append: AppendCommand;
+  /** User id -> when its log was last trimmed by age (bounded: entries older than the interval are dropped). */
+  readonly #lastAgeTrimMs = new Map<string, number>();
 
   constructor(options: EventLogOptions) {
     if (!(options.maxLength > 0) || !(options.maxAgeMs > 0))
@@ -124,6 +133,7 @@ export class EventLog {
     const now = this.#now();
     const tail = envelopeTail(event);
     const dedupe = event.dedupe;
+    const trimByAge = this.#isAgeTrimDue(event.userId, now);
     const result = await this.#append(
       keys.events,
       keys.seenMessages,
@@ -139,10 +149,21 @@ export class EventLog {
       keys.liveChannel,
       now,
       now - this.#maxAgeMs,
+      trimByAge ? '1' : '0',
     );
     if (!result) return undefined;
     const [id, type] = result;
     return { id, type, roomId: event.roomId, json: envelopeJson(id, type, tail) };
+  }
+
+  #isAgeTrimDue(userId: string, now: number): boolean {
+    const last = this.#lastAgeTrimMs.get(userId);
+    if (last !== undefined && now - last < AGE_TRIM_INTERVAL_MS) return false;
+    if (this.#lastAgeTrimMs.size > 10_000) {
+      for (const [id, at] of this.#lastAgeTrimMs) if (now - at >= AGE_TRIM_INTERVAL_MS) this.#lastAgeTrimMs.delete(id);
+    }
+    this.#lastAgeTrimMs.set(userId, now);
+    return true;
   }
 
   /**
