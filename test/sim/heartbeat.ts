@@ -1,0 +1,60 @@
+/**
+ * Server-side DDP heartbeat (Meteor ddp-common `Heartbeat`, rocketchat-ddp.md §1.2): after
+ * `intervalMs` without any inbound frame the server sends `{"msg":"ping"}`; if nothing at all
+ * arrives within `timeoutMs` after that, the connection is closed. Any inbound frame resets both.
+ * (Meteor checks on a fixed interval, so its first ping comes 1–2 intervals after the last frame;
+ * the simulator pings exactly one interval after it, which is easier to test against.)
+ */
+
+export interface HeartbeatHooks {
+  sendPing(): void;
+  onTimeout(): void;
+  /** While true the server neither pings nor times out (fault `ignore-pings`). */
+  isPaused(): boolean;
+}
+
+export class Heartbeat {
+  private idleTimer: NodeJS.Timeout | undefined;
+  private timeoutTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly timeoutMs: number,
+    private readonly hooks: HeartbeatHooks,
+  ) {}
+
+  start(): void {
+    this.idleTimer = setTimeout(() => this.idleElapsed(), this.intervalMs);
+  }
+
+  messageReceived(): void {
+    if (this.timeoutTimer) {
+      clearTimeout(this.timeoutTimer);
+      this.timeoutTimer = undefined;
+    }
+    this.idleTimer?.refresh();
+  }
+
+  stop(): void {
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.timeoutTimer);
+    this.idleTimer = undefined;
+    this.timeoutTimer = undefined;
+  }
+
+  private idleElapsed(): void {
+    if (this.hooks.isPaused()) {
+      this.idleTimer?.refresh();
+      return;
+    }
+    this.hooks.sendPing();
+    this.timeoutTimer = setTimeout(() => {
+      this.timeoutTimer = undefined;
+      if (this.hooks.isPaused()) {
+        this.idleTimer?.refresh();
+        return;
+      }
+      this.hooks.onTimeout();
+    }, this.timeoutMs);
+  }
+}
