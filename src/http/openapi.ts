@@ -150,7 +150,7 @@ const SCHEMAS: Record<string, Schema> = {
     description: 'An array of strings, or one comma-separated string.',
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 200 }],
   },
-  Webhook: {
+  WebhookFields: {
     type: 'object',
     required: [
       'id',
@@ -182,18 +182,23 @@ const SCHEMAS: Record<string, Schema> = {
       secretRotatedAt: nullable(isoDateTime),
       previousSecretExpiresAt: nullable(isoDateTime),
     },
-    additionalProperties: false,
+  },
+  Webhook: {
+    description: 'A webhook as the API shows it; its secret never is.',
+    allOf: [ref('WebhookFields')],
+    unevaluatedProperties: false,
   },
   WebhookCreated: {
     description: 'The new webhook and its signing secret, shown this once.',
     allOf: [
-      ref('Webhook'),
+      ref('WebhookFields'),
       {
         type: 'object',
         required: ['secret'],
         properties: { secret: { type: 'string', pattern: '^whsec_' } },
       },
     ],
+    unevaluatedProperties: false,
   },
   WebhookList: {
     type: 'object',
@@ -603,6 +608,7 @@ const PATHS: Record<string, Schema> = {
       responses: {
         '202': jsonResponse('Queued', ref('TestEventQueued')),
         '404': errorRef('NotFound'),
+        '409': errorRef('Error'),
         ...AUTHENTICATED_ERRORS,
       },
     },
@@ -637,6 +643,7 @@ const PATHS: Record<string, Schema> = {
         '202': jsonResponse('Queued', ref('ReplayQueued')),
         '400': errorRef('Invalid'),
         '404': errorRef('NotFound'),
+        '409': errorRef('Error'),
         ...AUTHENTICATED_ERRORS,
       },
     },

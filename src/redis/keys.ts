@@ -22,6 +22,41 @@ export interface UserKeys {
   readonly sessionState: string;
   /** Pub/Sub channel: every event appended to the log, as its serialized envelope. */
   readonly liveChannel: string;
+
+  // --- outbound (src/outbound) ---------------------------------------------------------------
+  /**
+   * LIST of outbound job ids for one room, in the order they were accepted. The head is the only
+   * job of the lane allowed to reach Rocket.Chat; it pops itself when its outcome is final.
+   */
+  outboundLane(roomId: string): string;
+  /** HASH per outbound job: `attempt` (ms of the last attempt that may have reached Rocket.Chat), `outcome` (JSON). */
+  outboundJob(jobId: string): string;
+  /** STRING with a TTL: while it exists, Rocket.Chat asked us (`too-many-requests`) to hold this user's sends. */
+  readonly outboundRateLimit: string;
+  /** HASH Rocket.Chat message id -> outbound job id: finds the room of a message still queued. */
+  readonly outboundMessages: string;
+
+  // --- webhooks (src/webhooks) --------------------------------------------------------------
+  /** SET of the user's webhook ids. */
+  readonly webhookIds: string;
+  /** HASH per webhook: its registration and delivery state (see src/webhooks/webhook-store.ts). */
+  webhook(webhookId: string): string;
+  /** `webhook(id)` is this + id: for Lua scripts that walk `webhookIds` (same hash tag, same slot). */
+  readonly webhookPrefix: string;
+  /** LIST per webhook: recent delivery attempts as JSON, newest first, bounded. */
+  webhookAttempts(webhookId: string): string;
+  /** ZSET per webhook: dead letters, event id -> event time (ms); `replay` sends them again. */
+  webhookDeadLetters(webhookId: string): string;
+  /** HASH per webhook: dead letter event id -> JSON (envelope, error, when it failed). */
+  webhookDeadLetterBodies(webhookId: string): string;
+  /** ZSET per webhook: delivery job ids in flight -> hold expiry (ms); the per-endpoint semaphore. */
+  webhookInflight(webhookId: string): string;
+  /** STRING: the id of the last event handed to the webhook queue (the dispatch cursor). */
+  readonly webhookCursor: string;
+  /** STRING with a TTL: the token of the dispatcher that owns this user's dispatch. */
+  readonly webhookDispatchLease: string;
+  /** SET: delivery job ids parked while the user's Rocket.Chat credential is not valid. */
+  readonly webhookPausedJobs: string;
 }
 
 export interface GatewayKeys {
@@ -39,6 +74,23 @@ export interface GatewayKeys {
   replyChannel(processId: string): string;
   /** Pub/Sub: control notices for a user's session (payload JSON: credentials changed, consumers changed). */
   userControlChannel(userId: string): string;
+
+  // --- webhooks (src/webhooks) --------------------------------------------------------------
+  /** SET of user ids with at least one webhook: the users webhook dispatchers look after. */
+  readonly webhookUsers: string;
+  /** SET of user ids with webhook deliveries parked because their credential is not valid. */
+  readonly webhookPausedUsers: string;
+  /** Pub/Sub: a user's webhooks changed (payload: user id); dispatchers claim it or reload. */
+  readonly webhookChangesChannel: string;
+
+  // --- REST rate limit (src/http/rate-limit.ts) ---------------------------------------------
+  /**
+   * STRING counter: requests `subject` (`<policy>:user:<id>`, `<policy>:ip:<address>`) made in
+   * the fixed window numbered `windowIndex` (window start ms / window ms). A subject's windows
+   * share the hash tag `{rl:<subject>}`, so the script reading two of them stays in one Cluster
+   * slot; each expires two windows after it opens.
+   */
+  rateLimitWindow(subject: string, windowIndex: number): string;
 }
 
 export function createKeys(prefix = 'gw'): GatewayKeys {
@@ -59,6 +111,21 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
         consumerTopics: `${base}:consumer-topics`,
         sessionState: `${base}:state`,
         liveChannel: `${base}:live`,
+        outboundLane: (roomId) => `${base}:out:lane:${roomId}`,
+        outboundJob: (jobId) => `${base}:out:job:${jobId}`,
+        outboundRateLimit: `${base}:out:rate-limit`,
+        outboundMessages: `${base}:out:messages`,
+        // webhooks: ids are `wh_<base64url>`, so `wh:<id>` never meets `wh:list` or `wh:cursor`.
+        webhookIds: `${base}:wh:list`,
+        webhook: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}`,
+        webhookPrefix: `${base}:wh:`,
+        webhookAttempts: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:attempts`,
+        webhookDeadLetters: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:dead`,
+        webhookDeadLetterBodies: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:dead-bodies`,
+        webhookInflight: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:inflight`,
+        webhookCursor: `${base}:wh:cursor`,
+        webhookDispatchLease: `${base}:wh:lease`,
+        webhookPausedJobs: `${base}:wh:paused`,
       };
     },
     wantedUsers: `${prefix}:wanted-users`,
@@ -67,5 +134,22 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
     workerRpcChannel: (workerId) => `${prefix}:rpc:${workerId}`,
     replyChannel: (processId) => `${prefix}:reply:${processId}`,
     userControlChannel: (userId) => `${prefix}:{u:${userId}}:control`,
+    webhookUsers: `${prefix}:wh-users`,
+    webhookPausedUsers: `${prefix}:wh-paused-users`,
+    webhookChangesChannel: `${prefix}:wh-changes`,
+    rateLimitWindow: (subject, windowIndex) => {
+      // Subjects carry user ids and client addresses (IPv6 has ':'); braces would break the tag.
+      if (!/^[^{}\s]{1,256}$/.test(subject))
+        throw new RangeError('rate limit subject must not contain braces or spaces');
+      if (!Number.isSafeInteger(windowIndex) || windowIndex < 0)
+        throw new RangeError('window index must be a non-negative integer');
+      return `${prefix}:{rl:${subject}}:${windowIndex}`;
+    },
   };
+}
+
+/** Webhook ids are generated (`wh_` + base64url); anything else must not shape a key. */
+function checkWebhookId(webhookId: string): string {
+  if (!/^wh_[A-Za-z0-9_-]{1,64}$/.test(webhookId)) throw new RangeError('malformed webhook id');
+  return webhookId;
 }
