@@ -22,7 +22,8 @@ import { freePort, startPrivateRedis } from '../test/helpers/redis-server.js';
 import { formatRate, percentile, startChild } from './support/stats.js';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const USERS = Number(args.get('users') ?? 1000);
 const RATE = Number(args.get('rate') ?? 5);
 const SECONDS = Number(args.get('seconds') ?? 10);
@@ -61,7 +62,9 @@ async function main(): Promise<void> {
     '--no-rest-rate-limit',
   ]);
   const simUrl = /http:\/\/[^\s,)]+/.exec(firstLine)![0].replace(/\/$/, '');
-  console.log(`sessions: ${USERS} users, ${RATE} messages/s in one room for ${SECONDS} s (${RATE * USERS} events/s to log)`);
+  console.log(
+    `sessions: ${USERS} users, ${RATE} messages/s in one room for ${SECONDS} s (${RATE * USERS} events/s to log)`,
+  );
 
   const redis = new Redis(redisUrl);
   const keys = createKeys(`bench-${randomBytes(3).toString('hex')}`);
@@ -73,11 +76,19 @@ async function main(): Promise<void> {
 
   const usernames = Array.from({ length: USERS }, (_, i) => `bench${i}`);
   for (const username of usernames) await control(simUrl, 'POST', '/users', { username, password: 'pw' });
-  const room = await control<{ _id: string }>(simUrl, 'POST', '/rooms', { name: `bench-${Date.now()}`, t: 'c', members: usernames });
+  const room = await control<{ _id: string }>(simUrl, 'POST', '/rooms', {
+    name: `bench-${Date.now()}`,
+    t: 'c',
+    members: usernames,
+  });
   const topics = parseTopics(`room:${room._id}`);
   const userIds: string[] = [];
   for (const username of usernames) {
-    const { userId, authToken } = await control<{ userId: string; authToken: string }>(simUrl, 'POST', `/users/${username}/tokens`);
+    const { userId, authToken } = await control<{ userId: string; authToken: string }>(
+      simUrl,
+      'POST',
+      `/users/${username}/tokens`,
+    );
     userIds.push(userId);
     await credentials.save(userId, { token: authToken, username });
     await consumers.register(userId, 'bench', topics, 'durable');
@@ -123,7 +134,11 @@ async function main(): Promise<void> {
     const due = loadStart + (i * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await control(simUrl, 'POST', '/messages', { username: usernames[i % USERS], rid: room._id, msg: `load ${i}` });
+    await control(simUrl, 'POST', '/messages', {
+      username: usernames[i % USERS],
+      rid: room._id,
+      msg: `load ${i}`,
+    });
   }
   const loadSeconds = (performance.now() - loadStart) / 1000;
   const emitted = total * USERS;
@@ -134,7 +149,9 @@ async function main(): Promise<void> {
 
   const perSessionKiB = (after.heap - before.heap) / USERS / 1024;
   const perSessionRssKiB = (after.rss - before.rss) / USERS / 1024;
-  console.log(`  memory per session: heap ${perSessionKiB.toFixed(1)} KiB, rss ${perSessionRssKiB.toFixed(1)} KiB`);
+  console.log(
+    `  memory per session: heap ${perSessionKiB.toFixed(1)} KiB, rss ${perSessionRssKiB.toFixed(1)} KiB`,
+  );
   console.log(
     `  redis memory per user: ${((redisAfter - redisBefore) / USERS / 1024).toFixed(1)} KiB (credential, consumer, lease, dedupe set and ${total} logged events each)`,
   );
@@ -147,8 +164,12 @@ async function main(): Promise<void> {
     const state = pool.session(id)?.state ?? 'none';
     states.set(state, (states.get(state) ?? 0) + 1);
   }
-  console.log(`  upstream reconnects during the run: ${reconnects}; session states: ${[...states].map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  console.log(`  lag upstream frame -> log append: p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms`);
+  console.log(
+    `  upstream reconnects during the run: ${reconnects}; session states: ${[...states].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  );
+  console.log(
+    `  lag upstream frame -> log append: p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms`,
+  );
 
   await pool.close();
   const leftovers = await redis.keys(`${keys.prefix}:*`);

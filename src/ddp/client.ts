@@ -121,10 +121,19 @@ interface PendingCall {
   sent: boolean;
 }
 
+interface SubscriptionWaiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: unknown;
+  /** Set by `#awaitSubReady`: the wait of a reconnect for a subscription that was live before,
+   * as opposed to the caller's own first `subscribe()`. */
+  readonly isResubscribe: boolean;
+}
+
 interface SubscriptionRecord extends DdpSubscription {
   readonly frame: string;
   isReady: boolean;
-  waiter: { resolve: () => void; reject: (error: Error) => void; timer: unknown } | undefined;
+  waiter: SubscriptionWaiter | undefined;
 }
 
 export interface DdpClientStats {
@@ -250,7 +259,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
         this.#sendIfOpen(encodeFrame({ msg: 'unsub', id }));
         reject(new DdpTimeoutError(`sub ${name}`, timeoutMs));
       }, timeoutMs);
-      record.waiter = { resolve: () => resolve(record), reject, timer };
+      record.waiter = { resolve: () => resolve(record), reject, timer, isResubscribe: false };
       this.#subscriptions.set(id, record);
       if (this.#status === 'ready') this.#send(record.frame);
     });
@@ -500,6 +509,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
           resolve();
         },
         timer,
+        isResubscribe: true,
       };
     });
   }
@@ -522,12 +532,15 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     this.#subscriptions.delete(id);
     const remote = error ? new DdpRemoteError(error, `sub ${record.name}`) : undefined;
     if (record.waiter) {
+      const isResubscribe = record.waiter.isResubscribe;
       this.#settleSubscription(
         record,
         remote ?? new DdpError('DDP_ERR_NOSUB', `sub ${record.name}: stopped by server`),
       );
-      // A refused re-subscribe after reconnect is a lost subscription too.
-      if (record.isReady === false && this.#hasBeenReady) this.emit('subscriptionLost', record, remote);
+      // A refused re-subscribe after reconnect is a lost subscription too. A refused first
+      // `subscribe()` is not: it never was live, and its caller already gets the rejection
+      // (checking `#hasBeenReady` instead reported every refusal made after the first ready).
+      if (isResubscribe) this.emit('subscriptionLost', record, remote);
       return;
     }
     this.emit('subscriptionLost', record, remote);
@@ -623,6 +636,15 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     if (this.#downSinceMs === undefined && this.#hasBeenReady) this.#downSinceMs = this.#lastInboundAtMs;
     // Calls already written may have run upstream: say so. Queued ones wait for the next line.
     this.#failCalls((call) => new DdpDisconnectedError(`method ${call.method}`, call.sent), true);
+    // Re-subscribe waits belong to the line that died: end them now. Left in place, the next
+    // line's `#becomeReady` saw a waiter, did not wait for its own `ready`, and declared ready
+    // (ending the reported downtime) before the server had the subscriptions back: a hole in the
+    // back-fill. Callers' own `subscribe()` waits stay: their timeout spans reconnects.
+    for (const record of this.#subscriptions.values()) {
+      if (record.waiter?.isResubscribe) {
+        this.#settleSubscription(record, new DdpDisconnectedError(`sub ${record.name}`, true));
+      }
+    }
     if (wasUp) this.emit('disconnected', { code, reason });
     this.#setStatus('waiting');
     const delay = backoffDelayMs(this.#attempt++, {
