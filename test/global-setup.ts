@@ -3,7 +3,12 @@
  * Each test file then works under its own key prefix (see test/helpers/redis.ts).
  */
 import type { TestProject } from 'vitest/node';
-import { hasRedisServer, type PrivateRedis, REDIS_MISSING_MESSAGE, startPrivateRedis } from './helpers/redis-server.js';
+import {
+  hasRedisServer,
+  type PrivateRedis,
+  REDIS_MISSING_MESSAGE,
+  startPrivateRedis,
+} from './helpers/redis-server.js';
 
 let privateRedis: PrivateRedis | undefined;
 
