@@ -8,6 +8,7 @@ import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from './config/index.js';
+import { createConsoleRouter } from './console/index.js';
 import { EventLog } from './events/event-log.js';
 import { LiveHub } from './events/live-hub.js';
 import { parseStreamId } from './events/stream-id.js';
@@ -17,6 +18,7 @@ import type { HttpContext, Lifecycle } from './http/context.js';
 import { chainHandlers, createRateLimit } from './http/rate-limit.js';
 import { createEventsRouter } from './http/routes/events.js';
 import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js';
+import { createOpenApiRouter } from './http/routes/openapi.js';
 import { createSessionsRouter } from './http/routes/sessions.js';
 import type { Logger } from './log/index.js';
 import type { Metrics } from './metrics/index.js';
@@ -288,10 +290,12 @@ export async function startGateway(
   if (deps.metricsRegistry && config.http.metricsPort === undefined) {
     routers.push({ path: '/', router: createMetricsRouter({ registry: deps.metricsRegistry }) });
   }
+  routers.push({ path: '/', router: createOpenApiRouter({ publicUrl: config.http.publicUrl }) });
   if (isApi) {
     const limited = (handler: RequestHandler): RequestHandler => chainHandlers(handler, createRateLimit(ctx));
     routers.push(
       { path: '/v1/sessions', router: createSessionsRouter(ctx) },
+      { path: '/console', router: createConsoleRouter(config) },
       {
         path: '/',
         router: createEventsRouter({
