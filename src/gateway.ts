@@ -22,6 +22,12 @@ import { createOpenApiRouter } from './http/routes/openapi.js';
 import { createSessionsRouter } from './http/routes/sessions.js';
 import type { Logger } from './log/index.js';
 import type { Metrics } from './metrics/index.js';
+import {
+  createMessagesRouter,
+  createMethodsRouter,
+  OutboundQueue,
+  OutboundWorker,
+} from './outbound/index.js';
 import { createKeys, type GatewayKeys } from './redis/keys.js';
 import { RocketChatRestClient } from './rocketchat/rest-client.js';
 import { CallRouter } from './sessions/call-router.js';
@@ -286,6 +292,32 @@ export async function startGateway(
   });
   lifecycle.onDrain(() => sseHub.drain());
 
+  // Outbound: every role accepts (the queue is in Redis); workers also send.
+  const outbound = new OutboundQueue({
+    redis: core.redis,
+    keys: core.keys,
+    queuePrefix: config.redis.queuePrefix,
+    maxAttempts: config.outbound.maxAttempts,
+    rest: core.rest,
+    credentials: core.credentials,
+  });
+  const outboundWorker = core.pool
+    ? new OutboundWorker({
+        outbound,
+        connection: core.redis,
+        queuePrefix: config.redis.queuePrefix,
+        calls: core.calls,
+        credentials: core.credentials,
+        rest: core.rest,
+        eventLog: core.eventLog,
+        consumers: core.consumers,
+        pool: core.pool,
+        concurrency: config.outbound.concurrency,
+        logger,
+        metrics,
+      })
+    : undefined;
+
   const routers: MountedRouter[] = [];
   if (deps.metricsRegistry && config.http.metricsPort === undefined) {
     routers.push({ path: '/', router: createMetricsRouter({ registry: deps.metricsRegistry }) });
@@ -296,6 +328,18 @@ export async function startGateway(
     routers.push(
       { path: '/v1/sessions', router: createSessionsRouter(ctx) },
       { path: '/console', router: createConsoleRouter(config) },
+      {
+        path: '/v1/messages',
+        router: createMessagesRouter({ outbound, authenticate: limited(authenticate(ctx)) }),
+      },
+      {
+        path: '/v1/methods',
+        router: createMethodsRouter({
+          calls: core.calls,
+          credentials: core.credentials,
+          authenticate: limited(authenticate(ctx)),
+        }),
+      },
       {
         path: '/',
         router: createEventsRouter({
@@ -318,6 +362,7 @@ export async function startGateway(
 
   await core.calls.start();
   await core.pool?.start();
+  await outboundWorker?.waitUntilReady();
   const port = await listen(server, config.http.port, config.http.host);
   if (metricsServer && config.http.metricsPort !== undefined)
     await listen(metricsServer, config.http.metricsPort, config.http.host);
@@ -332,6 +377,9 @@ export async function startGateway(
         ['sse', async () => sseHub.close()],
         ['http', () => closeServer(server)],
         ['metrics http', () => (metricsServer ? closeServer(metricsServer) : Promise.resolve())],
+        // Before the pool: sends in flight finish on live sessions.
+        ['outbound worker', async () => outboundWorker?.close()],
+        ['outbound queue', async () => outbound.close()],
         ['session pool', async () => core.pool?.close()],
         ['call router', () => core.calls.close()],
         ['live hub', () => liveHub.close()],

@@ -57,6 +57,10 @@ export interface UserKeys {
   readonly webhookDispatchLease: string;
   /** SET: delivery job ids parked while the user's Rocket.Chat credential is not valid. */
   readonly webhookPausedJobs: string;
+
+  // --- incoming hooks (src/hooks) ------------------------------------------------------------
+  /** SET of the user's incoming hook ids (the records live under the hook's own tag, `hook(id)`). */
+  readonly hookIds: string;
 }
 
 export interface GatewayKeys {
@@ -91,6 +95,16 @@ export interface GatewayKeys {
    * slot; each expires two windows after it opens.
    */
   rateLimitWindow(subject: string, windowIndex: number): string;
+
+  // --- incoming hooks (src/hooks) ------------------------------------------------------------
+  /**
+   * HASH per incoming hook (see src/hooks/hook-store.ts). Found by the hook id alone, since
+   * `POST /hooks/:id/:token` carries no user: its keys share the hash tag `{hook:<id>}`, not the
+   * owner's. The owner's `hookIds` set names it.
+   */
+  hook(hookId: string): string;
+  /** LIST per incoming hook: its recent posts as JSON, newest first, bounded. */
+  hookRequests(hookId: string): string;
 }
 
 export function createKeys(prefix = 'gw'): GatewayKeys {
@@ -126,6 +140,7 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
         webhookCursor: `${base}:wh:cursor`,
         webhookDispatchLease: `${base}:wh:lease`,
         webhookPausedJobs: `${base}:wh:paused`,
+        hookIds: `${base}:hooks`,
       };
     },
     wantedUsers: `${prefix}:wanted-users`,
@@ -145,7 +160,15 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
         throw new RangeError('window index must be a non-negative integer');
       return `${prefix}:{rl:${subject}}:${windowIndex}`;
     },
+    hook: (hookId) => `${prefix}:{hook:${checkHookId(hookId)}}`,
+    hookRequests: (hookId) => `${prefix}:{hook:${checkHookId(hookId)}}:requests`,
   };
+}
+
+/** Incoming hook ids are generated (`hk_` + base64url); anything else must not shape a key. */
+function checkHookId(hookId: string): string {
+  if (!/^hk_[A-Za-z0-9_-]{1,64}$/.test(hookId)) throw new RangeError('malformed hook id');
+  return hookId;
 }
 
 /** Webhook ids are generated (`wh_` + base64url); anything else must not shape a key. */

@@ -99,7 +99,9 @@ export class CallRouter {
       const owner = await leases.owner(userId);
       if (owner && owner !== pool?.workerId) return owner;
       if (pool) {
-        const session = await pool.ensureSession(userId);
+        // A session that cannot reach Rocket.Chat keeps trying in the background; the caller
+        // waits only until its own deadline.
+        const session = await raceDeadline(pool.ensureSession(userId), deadline);
         if (session) return 'local';
         const other = await leases.owner(userId);
         if (other && other !== pool.workerId) return other;
@@ -202,6 +204,18 @@ export class CallRouter {
     }
     this.#waiting.clear();
     await this.#options.subscriber.quit().catch(() => this.#options.subscriber.disconnect());
+  }
+}
+
+async function raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

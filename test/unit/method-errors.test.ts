@@ -1,0 +1,115 @@
+/**
+ * `mapUpstreamError`: Rocket.Chat's failures (DDP remote errors, dropped lines, timeouts, REST
+ * errors, ephemeral refusals) as gateway errors, in the one place that maps them.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  DdpClosedError,
+  DdpDisconnectedError,
+  DdpFatalError,
+  DdpQueueFullError,
+  DdpRemoteError,
+  DdpTimeoutError,
+} from '../../src/ddp/index.js';
+import { createError } from '../../src/errors.js';
+import { isPermanentError, mapEphemeralRefusal, mapUpstreamError } from '../../src/rocketchat/errors.js';
+import { RocketChatRestError } from '../../src/rocketchat/rest-client.js';
+
+function remote(error: string | number, reason?: string, details?: unknown): DdpRemoteError {
+  return new DdpRemoteError(
+    { error, ...(reason ? { reason } : {}), ...(details ? { details } : {}) },
+    'method x',
+  );
+}
+
+describe('mapUpstreamError', () => {
+  it('maps Meteor.Error codes to statuses and keeps the upstream code and reason', () => {
+    const cases: [string | number, string, number][] = [
+      ['error-not-allowed', 'GW_ERR_FORBIDDEN', 403],
+      ['not-authorized', 'GW_ERR_FORBIDDEN', 403],
+      ['error-action-not-allowed', 'GW_ERR_FORBIDDEN', 403],
+      [403, 'GW_ERR_FORBIDDEN', 403],
+      ['error-invalid-room', 'GW_ERR_NOT_FOUND', 404],
+      ['error-room-not-found', 'GW_ERR_NOT_FOUND', 404],
+      [404, 'GW_ERR_NOT_FOUND', 404],
+      [400, 'GW_ERR_VALIDATION', 400],
+      ['error-message-size-exceeded', 'GW_ERR_VALIDATION', 400],
+      ['error-invalid-name', 'GW_ERR_VALIDATION', 400],
+      ['error-invalid-anything-new', 'GW_ERR_VALIDATION', 400],
+      ['error-you-are-last-owner', 'GW_ERR_CONFLICT', 409],
+      ['error-duplicate-channel-name', 'GW_ERR_CONFLICT', 409],
+      [500, 'GW_ERR_UPSTREAM', 502],
+      ['something-new', 'GW_ERR_UPSTREAM', 502],
+    ];
+    for (const [upstream, code, status] of cases) {
+      const error = mapUpstreamError(remote(upstream, 'Because'));
+      expect([error.code, error.status], String(upstream)).toEqual([code, status]);
+      expect(error.details).toEqual({ upstreamError: upstream, upstreamReason: 'Because' });
+    }
+  });
+
+  it('turns too-many-requests into 429 with the wait Rocket.Chat named', () => {
+    const error = mapUpstreamError(
+      remote('too-many-requests', 'Error, too many requests.', { timeToReset: 2710 }),
+    );
+    expect(error.code).toBe('GW_ERR_RATE_LIMITED');
+    expect(error.status).toBe(429);
+    expect(error.retryAfterMs).toBe(2710);
+  });
+
+  it('maps the line, not the request: timeouts 504, drops and closed clients 503, fatal logins 401', () => {
+    expect(mapUpstreamError(new DdpTimeoutError('method x', 10)).code).toBe('GW_ERR_UPSTREAM_TIMEOUT');
+    expect(mapUpstreamError(new DdpDisconnectedError('method x', true)).code).toBe(
+      'GW_ERR_UPSTREAM_UNAVAILABLE',
+    );
+    expect(mapUpstreamError(new DdpClosedError('method x')).code).toBe('GW_ERR_UPSTREAM_UNAVAILABLE');
+    expect(mapUpstreamError(new DdpQueueFullError(10)).code).toBe('GW_ERR_UPSTREAM_UNAVAILABLE');
+    expect(mapUpstreamError(new DdpFatalError('no')).code).toBe('GW_ERR_CREDENTIALS_INVALID');
+  });
+
+  it('maps REST errors by Rocket.Chat code first, then by status', () => {
+    expect(mapUpstreamError(new RocketChatRestError(429, undefined, 'slow', 5000))).toMatchObject({
+      code: 'GW_ERR_RATE_LIMITED',
+      retryAfterMs: 5000,
+    });
+    expect(mapUpstreamError(new RocketChatRestError(400, 'error-not-allowed', 'no')).code).toBe(
+      'GW_ERR_FORBIDDEN',
+    );
+    expect(mapUpstreamError(new RocketChatRestError(400, undefined, 'bad')).code).toBe('GW_ERR_VALIDATION');
+    expect(mapUpstreamError(new RocketChatRestError(401, undefined, 'who')).code).toBe(
+      'GW_ERR_CREDENTIALS_INVALID',
+    );
+    expect(mapUpstreamError(new RocketChatRestError(503, undefined, 'down')).code).toBe(
+      'GW_ERR_UPSTREAM_UNAVAILABLE',
+    );
+    expect(mapUpstreamError(new RocketChatRestError(504, undefined, 'slow')).code).toBe(
+      'GW_ERR_UPSTREAM_TIMEOUT',
+    );
+    expect(mapUpstreamError(new RocketChatRestError(500, undefined, 'oops')).code).toBe(
+      'GW_ERR_UPSTREAM_UNAVAILABLE',
+    );
+  });
+
+  it('passes gateway errors through and hides anything else as internal', () => {
+    const own = createError('GW_ERR_DRAINING');
+    expect(mapUpstreamError(own)).toBe(own);
+    expect(mapUpstreamError(new Error('boom')).code).toBe('GW_ERR_INTERNAL');
+  });
+
+  it('reads ephemeral refusals back to Rocket.Chat codes', () => {
+    expect(mapEphemeralRefusal('Invalid room')).toMatchObject({
+      code: 'GW_ERR_NOT_FOUND',
+      details: { upstreamError: 'error-invalid-room', upstreamReason: 'Invalid room' },
+    });
+    expect(mapEphemeralRefusal('This room is archived').code).toBe('GW_ERR_FORBIDDEN');
+    expect(mapEphemeralRefusal('Something we never saw').code).toBe('GW_ERR_UPSTREAM');
+  });
+
+  it('tells final errors from those worth retrying', () => {
+    expect(isPermanentError(mapUpstreamError(remote('error-not-allowed')))).toBe(true);
+    expect(isPermanentError(mapUpstreamError(remote(400)))).toBe(true);
+    expect(isPermanentError(mapUpstreamError(remote('too-many-requests')))).toBe(false);
+    expect(isPermanentError(mapUpstreamError(remote(500)))).toBe(false);
+    expect(isPermanentError(mapUpstreamError(new DdpTimeoutError('x', 1)))).toBe(false);
+  });
+});
