@@ -105,7 +105,15 @@ export class CallRouter {
         if (session) return 'local';
         const other = await leases.owner(userId);
         if (other && other !== pool.workerId) return other;
-        // Refused here (capacity, credentials): let the error below speak for it.
+        // Credentials that do not work will not start working by waiting: say so at once.
+        // At capacity, another worker may still claim the user before the deadline.
+        const refusal = pool.refusalOf(userId);
+        if (refusal === 'credentials-invalid') {
+          throw createError('GW_ERR_CREDENTIALS_INVALID', 'the Rocket.Chat token stopped working: POST /v1/sessions again');
+        }
+        if (refusal === 'no-credentials') {
+          throw createError('GW_ERR_NO_CREDENTIALS', 'no Rocket.Chat credentials registered: POST /v1/sessions first');
+        }
       } else if (!owner) {
         // An api-only replica: a short-lived consumer makes the user wanted, a worker claims it.
         await consumers.register(userId, `call:${randomUUID()}`, [], {
@@ -113,6 +121,9 @@ export class CallRouter {
         });
       }
       if (Date.now() >= deadline) {
+        if (pool?.refusalOf(userId) === 'capacity') {
+          throw createError('GW_ERR_SESSION_CAPACITY', 'every worker is at WORKER_MAX_SESSIONS');
+        }
         throw createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'no worker could hold a session for this user');
       }
       await new Promise((r) => setTimeout(r, 50));

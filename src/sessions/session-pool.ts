@@ -45,6 +45,8 @@ export interface SessionPoolOptions {
 export class SessionPool {
   readonly #sessions = new Map<string, UserSession>();
   readonly #starting = new Map<string, Promise<UserSession | undefined>>();
+  /** Why the last attempt to hold a user's session here failed, until one succeeds. */
+  readonly #refusals = new Map<string, SessionRefusalReason>();
   readonly #options: SessionPoolOptions;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
@@ -67,6 +69,11 @@ export class SessionPool {
 
   session(userId: string): UserSession | undefined {
     return this.#sessions.get(userId);
+  }
+
+  /** Why this worker could not hold the user's session on its last try, if it could not. */
+  refusalOf(userId: string): SessionRefusalReason | undefined {
+    return this.#refusals.get(userId);
   }
 
   async start(): Promise<void> {
@@ -151,6 +158,7 @@ export class SessionPool {
     this.#sessions.set(userId, session);
     try {
       await session.start(await consumers.wantedTopics(userId));
+      this.#refusals.delete(userId);
       return session;
     } catch (err) {
       // Unauthorized sessions are cleaned up by their own handler; anything else frees the lease
@@ -164,6 +172,7 @@ export class SessionPool {
   }
 
   async #onUnauthorized(userId: string, reason: string, revision: number): Promise<void> {
+    this.#refusals.set(userId, 'credentials-invalid');
     try {
       // Only the token this session used: a new one registered meanwhile stays valid.
       await this.#options.credentials.markInvalid(userId, reason, { revision });
@@ -174,6 +183,8 @@ export class SessionPool {
   }
 
   #refuse(userId: string, reason: SessionRefusalReason): undefined {
+    this.#refusals.set(userId, reason);
+    if (this.#refusals.size > 100_000) this.#refusals.delete(this.#refusals.keys().next().value as string);
     this.#options.onRefused?.(userId, reason);
     return undefined;
   }
