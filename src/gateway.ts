@@ -12,6 +12,13 @@ import { createConsoleRouter } from './console/index.js';
 import { EventLog } from './events/event-log.js';
 import { LiveHub } from './events/live-hub.js';
 import { parseStreamId } from './events/stream-id.js';
+import {
+  createHooksRouter,
+  createIncomingHookRouter,
+  HookService,
+  HookStore,
+  hookRateLimitSubject,
+} from './hooks/index.js';
 import { createApp, type MountedRouter } from './http/app.js';
 import { authenticate } from './http/auth/index.js';
 import type { HttpContext, Lifecycle } from './http/context.js';
@@ -35,7 +42,7 @@ import { ConsumerRegistry } from './sessions/consumer-registry.js';
 import { type CredentialStore, createCredentialStore } from './sessions/credential-store.js';
 import { SessionLeases } from './sessions/lease.js';
 import { SessionPool } from './sessions/session-pool.js';
-import { createTokenCipher } from './sessions/token-cipher.js';
+import { createTokenCipher, type TokenCipher } from './sessions/token-cipher.js';
 import type { UserSessionState } from './sessions/user-session.js';
 import { SseHub } from './sse/sse-hub.js';
 
@@ -55,6 +62,8 @@ export interface GatewayCore {
   readonly keys: GatewayKeys;
   readonly eventLog: EventLog;
   readonly credentials: CredentialStore;
+  /** Seals secrets at rest (resume tokens, incoming-hook signing secrets). */
+  readonly cipher: TokenCipher;
   readonly consumers: ConsumerRegistry;
   readonly leases: SessionLeases;
   readonly rest: RocketChatRestClient;
@@ -110,11 +119,8 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
   });
   const cipherKeys = new Map<string, Buffer>([[config.encryption.current.id, config.encryption.current.key]]);
   for (const old of config.encryption.oldKeys) cipherKeys.set(old.id, old.key);
-  const credentials = createCredentialStore({
-    redis,
-    keys,
-    cipher: createTokenCipher({ currentKeyId: config.encryption.current.id, keys: cipherKeys }),
-  });
+  const cipher = createTokenCipher({ currentKeyId: config.encryption.current.id, keys: cipherKeys });
+  const credentials = createCredentialStore({ redis, keys, cipher });
   const consumers = new ConsumerRegistry({ redis, keys });
   const leases = new SessionLeases({
     redis,
@@ -196,6 +202,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
     keys,
     eventLog,
     credentials,
+    cipher,
     consumers,
     leases,
     rest,
@@ -317,6 +324,13 @@ export async function startGateway(
         metrics,
       })
     : undefined;
+
+  const hooks = new HookService({
+    store: new HookStore({ redis: core.redis, keys: core.keys, cipher: core.cipher }),
+    outbound,
+    calls: core.calls,
+    publicUrl: config.http.publicUrl,
+  });
 
   const routers: MountedRouter[] = [];
   if (deps.metricsRegistry && config.http.metricsPort === undefined) {

@@ -19,6 +19,11 @@ import { createHealthRouter } from './routes/health.js';
 export interface MountedRouter {
   readonly path: string;
   readonly router: Router;
+  /**
+   * Mounted before the JSON body parser: the router reads the raw body itself (incoming hooks
+   * verify signatures over the exact bytes, which a parsed-and-reserialized body would break).
+   */
+  readonly readsOwnBody?: boolean;
 }
 
 /** The app with `/healthz` and `/readyz`, and `routers` mounted in the order given. */
@@ -30,10 +35,11 @@ export function createApp(ctx: HttpContext, routers: readonly MountedRouter[] = 
   app.use(requestLogger({ logger: ctx.logger, clock: clockOf(ctx) }));
   app.use(helmet());
   app.use(refuseWhileDraining({ lifecycle: ctx.lifecycle }));
+  for (const { path, router, readsOwnBody } of routers) if (readsOwnBody) app.use(path, router);
   app.use(express.json({ limit: bodyLimitBytes }));
 
   app.use(createHealthRouter(ctx));
-  for (const { path, router } of routers) app.use(path, router);
+  for (const { path, router, readsOwnBody } of routers) if (!readsOwnBody) app.use(path, router);
 
   app.use(notFound());
   app.use(errorHandler({ logger: ctx.logger, bodyLimitBytes }));

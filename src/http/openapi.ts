@@ -335,43 +335,151 @@ const SCHEMAS: Record<string, Schema> = {
     type: 'object',
     required: ['roomId'],
     properties: {
-      roomId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+      roomId: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9_-]{1,64}$',
+        description: 'Where posts go unless they name a `channel`; the owner must be able to see it.',
+      },
+      alias: { type: 'string', minLength: 1, maxLength: 255, description: 'Default display name.' },
+      emoji: { type: 'string', pattern: '^:?[\\w+-]{1,100}:?$', description: 'Default avatar emoji.' },
+      avatar: { type: 'string', format: 'uri', maxLength: 2048, description: 'Default avatar URL.' },
       description: { type: 'string', maxLength: 500 },
+      signingSecret: {
+        type: 'string',
+        pattern: '^whsec_[A-Za-z0-9+/]{32,88}={0,2}$',
+        description:
+          'When set, posts must be signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with this secret; never shown again.',
+      },
+    },
+    additionalProperties: false,
+  },
+  HookUpdate: {
+    type: 'object',
+    description: '`null` removes an optional field (`signingSecret: null`: posts need no signature).',
+    properties: {
+      roomId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+      alias: nullable({ type: 'string', minLength: 1, maxLength: 255 }),
+      emoji: nullable({ type: 'string', pattern: '^:?[\\w+-]{1,100}:?$' }),
+      avatar: nullable({ type: 'string', format: 'uri', maxLength: 2048 }),
+      description: { type: 'string', maxLength: 500 },
+      signingSecret: nullable({ type: 'string', pattern: '^whsec_[A-Za-z0-9+/]{32,88}={0,2}$' }),
+      enabled: { type: 'boolean', description: '`false`: posts are refused with 403 until re-enabled.' },
+    },
+    additionalProperties: false,
+  },
+  HookFields: {
+    type: 'object',
+    required: ['id', 'roomId', 'description', 'enabled', 'signed', 'createdAt', 'updatedAt'],
+    properties: {
+      id: { type: 'string', pattern: '^hk_[A-Za-z0-9_-]{22}$' },
+      roomId: { type: 'string' },
+      alias: { type: 'string' },
+      emoji: { type: 'string' },
+      avatar: { type: 'string' },
+      description: { type: 'string' },
+      enabled: { type: 'boolean' },
+      signed: { type: 'boolean', description: 'Posts must carry a Standard Webhooks signature.' },
+      createdAt: isoDateTime,
+      updatedAt: isoDateTime,
+      tokenRotatedAt: isoDateTime,
     },
   },
   Hook: {
-    type: 'object',
-    required: ['id', 'roomId'],
-    properties: {
-      id: { type: 'string' },
-      roomId: { type: 'string' },
-      description: { type: 'string' },
-      createdAt: isoDateTime,
-    },
+    description: 'An incoming hook as the API shows it; its token and signing secret never are.',
+    allOf: [ref('HookFields')],
+    unevaluatedProperties: false,
   },
   HookCreated: {
     description: 'The new hook and its URL (`<PUBLIC_URL>/hooks/<id>/<token>`), shown this once.',
-    allOf: [ref('Hook'), { type: 'object', required: ['url'], properties: { url: { type: 'string' } } }],
+    allOf: [
+      ref('HookFields'),
+      { type: 'object', required: ['url'], properties: { url: { type: 'string', format: 'uri' } } },
+    ],
+    unevaluatedProperties: false,
+  },
+  HookUrl: {
+    type: 'object',
+    description: 'The hook URL with its new token, shown this once; the old URL no longer works.',
+    required: ['url'],
+    properties: { url: { type: 'string', format: 'uri' } },
+    additionalProperties: false,
   },
   HookList: {
     type: 'object',
     required: ['hooks'],
     properties: { hooks: { type: 'array', items: ref('Hook') } },
+    additionalProperties: false,
+  },
+  HookRequestList: {
+    type: 'object',
+    required: ['requests'],
+    properties: {
+      requests: {
+        type: 'array',
+        description: 'Recent posts to the hook, newest first (at most 100 are kept).',
+        items: {
+          type: 'object',
+          required: ['at', 'status'],
+          properties: {
+            at: isoDateTime,
+            status: { type: 'integer', description: 'The HTTP status the sender got.' },
+            jobId: {
+              type: 'string',
+              description: 'The outbound job (`GET /v1/messages/{id}`), when accepted.',
+            },
+            messageId: { type: 'string' },
+            roomId: { type: 'string' },
+            error: {
+              type: 'object',
+              description: 'Why the post was refused.',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+              additionalProperties: false,
+            },
+            outcome: {
+              type: 'object',
+              description: 'What became of the message, while its job is kept.',
+              required: ['status'],
+              properties: {
+                status: { type: 'string', enum: ['queued', 'sent', 'failed'] },
+                error: { type: 'object' },
+              },
+              additionalProperties: false,
+            },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    additionalProperties: false,
   },
   IncomingHookPayload: {
     type: 'object',
-    description: "Rocket.Chat's incoming-webhook payload (Slack's `text`/`attachments` also work).",
+    description:
+      "Rocket.Chat's incoming-webhook payload; Slack's names (`username`, `icon_emoji`, `icon_url`) work too, and other keys are ignored. `text` may be empty only with `attachments`.",
     properties: {
-      text: { type: 'string' },
-      alias: { type: 'string' },
-      emoji: { type: 'string' },
-      avatar: { type: 'string' },
-      attachments: { type: 'array', items: { type: 'object' } },
+      text: { type: 'string', maxLength: 5000 },
+      msg: { type: 'string', maxLength: 5000, description: 'Same as `text`.' },
+      channel: {
+        description:
+          '`#name`, `@username` (direct message) or a room id; the hook room when absent. Rocket.Chat decides whether the owner may use it.',
+        oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1 }],
+      },
+      roomId: { type: 'string', description: 'Same as `channel`.' },
+      alias: { type: 'string', maxLength: 255 },
+      username: { type: 'string', maxLength: 255, description: 'Slack: same as `alias`.' },
+      emoji: { type: 'string', maxLength: 255 },
+      icon_emoji: { type: 'string', maxLength: 255, description: 'Slack: same as `emoji`.' },
+      avatar: { type: 'string', maxLength: 2048 },
+      icon_url: { type: 'string', maxLength: 2048, description: 'Slack: same as `avatar`.' },
+      tmid: { type: 'string', description: 'Post in this thread.' },
+      attachments: { type: 'array', maxItems: 100, items: { type: 'object' } },
     },
   },
 };
 
 const webhookIdPath = { parameters: [param('WebhookId')] };
+const HOOK_ID_PARAM: Schema = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 const PATHS: Record<string, Schema> = {
   '/healthz': {
@@ -768,8 +876,11 @@ const PATHS: Record<string, Schema> = {
       security: AUTHENTICATED,
       requestBody: { required: true, content: jsonContent(ref('HookCreate')) },
       responses: {
-        '201': jsonResponse('Created; the URL holds a secret token', ref('HookCreated')),
+        '201': jsonResponse('Created; the URL holds a secret token, shown only here', ref('HookCreated')),
         '400': errorRef('Invalid'),
+        '403': errorRef('Forbidden'),
+        '404': errorRef('NotFound'),
+        '409': errorRef('Error'),
         ...AUTHENTICATED_ERRORS,
       },
     },
@@ -782,7 +893,7 @@ const PATHS: Record<string, Schema> = {
     },
   },
   '/v1/hooks/{id}': {
-    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    parameters: [HOOK_ID_PARAM],
     get: {
       operationId: 'getHook',
       tags: ['hooks'],
@@ -790,6 +901,20 @@ const PATHS: Record<string, Schema> = {
       security: AUTHENTICATED,
       responses: {
         '200': jsonResponse('The hook', ref('Hook')),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    patch: {
+      operationId: 'updateHook',
+      tags: ['hooks'],
+      summary: 'Change an incoming hook (room, defaults, signing secret; `enabled`)',
+      security: AUTHENTICATED,
+      requestBody: { required: true, content: jsonContent(ref('HookUpdate')) },
+      responses: {
+        '200': jsonResponse('The changed hook', ref('Hook')),
+        '400': errorRef('Invalid'),
+        '403': errorRef('Forbidden'),
         '404': errorRef('NotFound'),
         ...AUTHENTICATED_ERRORS,
       },
@@ -802,9 +927,41 @@ const PATHS: Record<string, Schema> = {
       responses: { '204': { description: 'Deleted' }, '404': errorRef('NotFound'), ...AUTHENTICATED_ERRORS },
     },
   },
+  '/v1/hooks/{id}/rotate-token': {
+    parameters: [HOOK_ID_PARAM],
+    post: {
+      operationId: 'rotateHookToken',
+      tags: ['hooks'],
+      summary: 'A new URL token; the old URL stops working at once',
+      security: AUTHENTICATED,
+      responses: {
+        '200': jsonResponse('The new URL, shown only here', ref('HookUrl')),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/hooks/{id}/requests': {
+    parameters: [HOOK_ID_PARAM],
+    get: {
+      operationId: 'listHookRequests',
+      tags: ['hooks'],
+      summary: "Recent posts to the hook: when, the status answered, and the message's outcome",
+      security: AUTHENTICATED,
+      parameters: [
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+      ],
+      responses: {
+        '200': jsonResponse('Newest first', ref('HookRequestList')),
+        '400': errorRef('Invalid'),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
   '/hooks/{id}/{token}': {
     parameters: [
-      { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+      HOOK_ID_PARAM,
       {
         name: 'token',
         in: 'path',
@@ -817,7 +974,15 @@ const PATHS: Record<string, Schema> = {
       operationId: 'postToHook',
       tags: ['hooks'],
       summary: 'Post a message through an incoming hook (no other authentication: the URL is the secret)',
+      description:
+        'Queued through the outbound queue as the hook owner; 202 as soon as the job is stored. A retry with the same `Idempotency-Key` (or, without one, the same `webhook-id`) returns the first job. An unknown id and a wrong token get the same 404. Hooks with a signing secret need a valid Standard Webhooks signature over the raw body, with a timestamp within 5 minutes (401 otherwise). Nothing is posted on any error.',
       security: [],
+      parameters: [
+        param('IdempotencyKey'),
+        { name: 'webhook-id', in: 'header', schema: { type: 'string' } },
+        { name: 'webhook-timestamp', in: 'header', schema: { type: 'string' } },
+        { name: 'webhook-signature', in: 'header', schema: { type: 'string' } },
+      ],
       requestBody: {
         required: true,
         content: {
@@ -833,10 +998,21 @@ const PATHS: Record<string, Schema> = {
         },
       },
       responses: {
-        '200': jsonResponse('Queued', { type: 'object' }),
-        '202': jsonResponse('Queued', { type: 'object' }),
+        '202': {
+          ...jsonResponse('Queued; follow it at `GET /v1/messages/{id}` (as the owner)', ref('OutboundJob')),
+          headers: {
+            'Idempotent-Replayed': {
+              description: '`true` when the key was seen before (same job returned).',
+              schema: { type: 'string', enum: ['true'] },
+            },
+          },
+        },
         '400': errorRef('Invalid'),
+        '401': errorRef('Error'),
+        '403': errorRef('Forbidden'),
         '404': errorRef('NotFound'),
+        '409': errorRef('Error'),
+        '413': errorRef('Error'),
         '415': errorRef('Error'),
         '429': errorRef('RateLimited'),
         '503': errorRef('Unavailable'),

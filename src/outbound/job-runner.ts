@@ -108,7 +108,11 @@ export class JobRunner {
     if (job.send.attachments !== undefined) message.attachments = job.send.attachments;
     // Where the log stood before the call: an ephemeral refusal for this send is logged after it.
     const mark = logMark ?? (await this.#options.eventLog.lastId(job.userId).catch(() => null)) ?? undefined;
-    const outcome = await this.#call(job.userId, 'sendMessage', [message]);
+    const isRich =
+      job.send.alias !== undefined || job.send.emoji !== undefined || job.send.attachments !== undefined;
+    const outcome = isRich
+      ? await this.#restSend(job.userId, message)
+      : await this.#call(job.userId, 'sendMessage', [message]);
     if (outcome.ok) {
       const result = outcome.value as Record<string, unknown> | undefined;
       if (result && typeof result === 'object' && result._id === job.messageId)
@@ -204,6 +208,22 @@ export class JobRunner {
       { userId: job.userId, token: credential.token.reveal() },
       job.messageId,
     );
+  }
+
+  // DDP sendMessage's check() refuses alias/emoji/attachments ("Match failed"); REST
+  // chat.sendMessage takes them and keeps the client `_id` (a duplicate is a 400, settled by lookup).
+  async #restSend(userId: string, message: Record<string, unknown>): Promise<CallOutcome> {
+    try {
+      const credential = await this.#options.credentials.load(userId);
+      if (credential?.status !== 'valid') throw createError('GW_ERR_NO_CREDENTIALS');
+      const value = await this.#options.rest.sendMessage(
+        { userId, token: credential.token.reveal() },
+        message,
+      );
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, error };
+    }
   }
 
   async #call(userId: string, method: string, params: readonly unknown[]): Promise<CallOutcome> {

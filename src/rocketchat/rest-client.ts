@@ -52,10 +52,15 @@ export class RocketChatRestClient {
 
   /** Exchanges a username (or e-mail) and password for a resume token. */
   async loginWithPassword(user: string, password: string): Promise<RestAuth> {
-    const body = await this.#request<{ data?: { userId?: string; authToken?: string } }>('POST', '/login', undefined, {
-      user,
-      password,
-    });
+    const body = await this.#request<{ data?: { userId?: string; authToken?: string } }>(
+      'POST',
+      '/login',
+      undefined,
+      {
+        user,
+        password,
+      },
+    );
     return this.#authFrom(body.data);
   }
 
@@ -101,6 +106,17 @@ export class RocketChatRestClient {
     return { userId: data.userId, token: data.authToken };
   }
 
+  /** `POST /api/v1/chat.sendMessage`: the client `_id` is kept, and alias/emoji/avatar/attachments pass. */
+  async sendMessage(auth: RestAuth, message: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const body = await this.#request<{ message?: Record<string, unknown> }>(
+      'POST',
+      '/chat.sendMessage',
+      auth,
+      { message },
+    );
+    return body.message ?? {};
+  }
+
   async #request<T>(method: string, path: string, auth: RestAuth | undefined, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { accept: 'application/json' };
@@ -119,7 +135,11 @@ export class RocketChatRestClient {
         });
       } catch (err) {
         const timedOut = err instanceof Error && err.name === 'TimeoutError';
-        throw new RocketChatRestError(timedOut ? 504 : 503, undefined, `Rocket.Chat ${method} ${stripQuery(path)} failed: ${timedOut ? 'timeout' : 'unreachable'}`);
+        throw new RocketChatRestError(
+          timedOut ? 504 : 503,
+          undefined,
+          `Rocket.Chat ${method} ${stripQuery(path)} failed: ${timedOut ? 'timeout' : 'unreachable'}`,
+        );
       }
       const text = await response.text();
       const parsed = parseJson(text);
@@ -130,9 +150,24 @@ export class RocketChatRestClient {
         continue;
       }
       const error = parsed as { error?: unknown; errorType?: unknown; message?: unknown };
-      const code = typeof error.errorType === 'string' ? error.errorType : typeof error.error === 'string' ? error.error : undefined;
-      const message = typeof error.message === 'string' ? error.message : typeof error.error === 'string' ? error.error : response.statusText;
-      throw new RocketChatRestError(response.status, code, `Rocket.Chat ${method} ${stripQuery(path)}: ${response.status} ${message}`, retryAfterMs);
+      const code =
+        typeof error.errorType === 'string'
+          ? error.errorType
+          : typeof error.error === 'string'
+            ? error.error
+            : undefined;
+      const message =
+        typeof error.message === 'string'
+          ? error.message
+          : typeof error.error === 'string'
+            ? error.error
+            : response.statusText;
+      throw new RocketChatRestError(
+        response.status,
+        code,
+        `Rocket.Chat ${method} ${stripQuery(path)}: ${response.status} ${message}`,
+        retryAfterMs,
+      );
     }
   }
 

@@ -187,11 +187,21 @@ describe('permanent errors fail at once', () => {
     expect(job?.attemptsStarted).toBe(1);
   });
 
-  it('a message Rocket.Chat rejects as malformed fails with its 400', async () => {
-    // Rocket.Chat's DDP sendMessage `check()` knows no `alias`: Match failed, at once.
-    const res = await post({ roomId: 'GENERAL', text: 'with alias', alias: 'Bot' });
+  it('sends alias and attachments (which DDP sendMessage refuses) through REST with the fixed id', async () => {
+    // Rocket.Chat's DDP sendMessage `check()` knows no `alias`/`attachments` ("Match failed"), so
+    // such sends go through REST chat.sendMessage, which keeps the client `_id`.
+    const res = await post({
+      roomId: 'GENERAL',
+      text: 'with alias',
+      alias: 'Bot',
+      attachments: [{ text: 'att' }],
+    });
     const view = await final(res.body.id, 10_000);
-    expect(view.error).toMatchObject({ code: 'GW_ERR_VALIDATION', upstreamError: 400 });
+    expect(view.status).toBe('sent');
+    const stored = sim.control.roomMessages('GENERAL').find((m) => m._id === res.body.messageId) as
+      | Record<string, unknown>
+      | undefined;
+    expect(stored).toMatchObject({ msg: 'with alias', alias: 'Bot' });
   });
 });
 

@@ -1,0 +1,233 @@
+/**
+ * Incoming hooks in Redis (architecture invariant 3). One HASH per hook at `keys.hook(id)`:
+ *
+ *   userId                      the owner: messages are posted as this user
+ *   roomId                      where posts go unless they name a `channel`
+ *   alias, emoji, avatar        defaults for posts that do not set their own
+ *   description
+ *   enabled                     `1` | `0`
+ *   tokenHash                   SHA-256 of the URL token (hook-token.ts); the token itself is never stored
+ *   secret                      the Standard Webhooks signing secret, sealed with the TokenCipher
+ *                               (AAD binds it to the hook), when posts must be signed
+ *   createdAtMs, updatedAtMs, tokenRotatedAtMs
+ *
+ * plus the owner's SET of hook ids and, per hook, a bounded LIST of its recent posts. The hook's
+ * keys share the tag `{hook:<id>}` (the public endpoint knows only the id); the owner's set is
+ * under the owner's tag. No script spans both, so this holds on Redis Cluster.
+ */
+import type { Redis } from 'ioredis';
+import type { GatewayKeys } from '../redis/keys.js';
+import type { TokenCipher } from '../sessions/token-cipher.js';
+import { LuaScript } from '../webhooks/lua-script.js';
+
+export interface HookRecord {
+  readonly id: string;
+  readonly userId: string;
+  readonly roomId: string;
+  readonly alias: string | undefined;
+  readonly emoji: string | undefined;
+  readonly avatar: string | undefined;
+  readonly description: string;
+  readonly isEnabled: boolean;
+  readonly tokenHash: string;
+  /** The signing secret (opened), when posts must be signed. */
+  readonly signingSecret: string | undefined;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  readonly tokenRotatedAtMs: number | undefined;
+}
+
+export interface NewHook {
+  readonly roomId: string;
+  readonly alias?: string | undefined;
+  readonly emoji?: string | undefined;
+  readonly avatar?: string | undefined;
+  readonly description?: string | undefined;
+  readonly signingSecret?: string | undefined;
+}
+
+/** A change; `null` removes an optional field. */
+export interface HookPatch {
+  readonly roomId?: string;
+  readonly alias?: string | null;
+  readonly emoji?: string | null;
+  readonly avatar?: string | null;
+  readonly description?: string;
+  readonly signingSecret?: string | null;
+  readonly enabled?: boolean;
+}
+
+/** One post to a hook, as `GET /v1/hooks/:id/requests` lists it. */
+export interface HookRequestEntry {
+  readonly atMs: number;
+  /** The HTTP status the sender got. */
+  readonly status: number;
+  /** The outbound job, when the post was accepted. */
+  readonly jobId?: string;
+  readonly messageId?: string;
+  readonly roomId?: string;
+  /** Why the post was refused. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface HookStoreOptions {
+  readonly redis: Redis;
+  readonly keys: GatewayKeys;
+  readonly cipher: TokenCipher;
+  /** Posts kept per hook for `GET /v1/hooks/:id/requests`. @defaultValue 100 */
+  readonly maxRequestsKept?: number;
+}
+
+/** KEYS: record. ARGV: owner, now, fields to delete (count), those names, then field pairs. */
+const UPDATE_SCRIPT = new LuaScript(
+  `
+if redis.call('HGET', KEYS[1], 'userId') ~= ARGV[1] then return 0 end
+local deletes = tonumber(ARGV[3])
+for i = 1, deletes do redis.call('HDEL', KEYS[1], ARGV[3 + i]) end
+redis.call('HSET', KEYS[1], 'updatedAtMs', ARGV[2], unpack(ARGV, 4 + deletes))
+return 1
+`,
+  1,
+);
+
+const OPTIONAL_FIELDS = ['alias', 'emoji', 'avatar'] as const;
+
+export class HookStore {
+  readonly #redis: Redis;
+  readonly #keys: GatewayKeys;
+  readonly #cipher: TokenCipher;
+  readonly #maxRequests: number;
+
+  constructor(options: HookStoreOptions) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.#cipher = options.cipher;
+    this.#maxRequests = options.maxRequestsKept ?? 100;
+  }
+
+  async count(userId: string): Promise<number> {
+    return this.#redis.scard(this.#keys.user(userId).hookIds);
+  }
+
+  async create(id: string, userId: string, hook: NewHook, tokenHash: string, nowMs: number): Promise<void> {
+    const fields: Record<string, string> = {
+      userId,
+      roomId: hook.roomId,
+      description: hook.description ?? '',
+      enabled: '1',
+      tokenHash,
+      createdAtMs: String(nowMs),
+      updatedAtMs: String(nowMs),
+    };
+    for (const name of OPTIONAL_FIELDS) {
+      const value = hook[name];
+      if (value !== undefined) fields[name] = value;
+    }
+    if (hook.signingSecret !== undefined) fields.secret = this.#seal(id, hook.signingSecret);
+    // The record first: a set member without a record is skipped by `list`, never the reverse.
+    await this.#redis.hset(this.#keys.hook(id), fields);
+    await this.#redis.sadd(this.#keys.user(userId).hookIds, id);
+  }
+
+  /** The hook, whoever owns it (the public endpoint), or undefined. */
+  async get(id: string): Promise<HookRecord | undefined> {
+    const hash = await this.#redis.hgetall(this.#keys.hook(id));
+    return this.#toRecord(id, hash);
+  }
+
+  /** The hook when `userId` owns it. */
+  async getOwned(userId: string, id: string): Promise<HookRecord | undefined> {
+    const record = await this.get(id);
+    return record?.userId === userId ? record : undefined;
+  }
+
+  async list(userId: string): Promise<HookRecord[]> {
+    const ids = (await this.#redis.smembers(this.#keys.user(userId).hookIds)).sort();
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.#keys.hook(id));
+    const replies = (await pipeline.exec()) ?? [];
+    const records: HookRecord[] = [];
+    ids.forEach((id, i) => {
+      const record = this.#toRecord(id, replies[i]?.[1] as Record<string, string> | undefined);
+      if (record?.userId === userId) records.push(record);
+    });
+    return records.sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
+  }
+
+  /** Applies `patch` (and a new token hash, when given); false when the user owns no such hook. */
+  async update(
+    userId: string,
+    id: string,
+    patch: HookPatch,
+    nowMs: number,
+    tokenHash?: string,
+  ): Promise<boolean> {
+    const set: string[] = [];
+    const deletes: string[] = [];
+    if (patch.roomId !== undefined) set.push('roomId', patch.roomId);
+    if (patch.description !== undefined) set.push('description', patch.description);
+    if (patch.enabled !== undefined) set.push('enabled', patch.enabled ? '1' : '0');
+    for (const name of OPTIONAL_FIELDS) {
+      const value = patch[name];
+      if (value === null) deletes.push(name);
+      else if (value !== undefined) set.push(name, value);
+    }
+    if (patch.signingSecret === null) deletes.push('secret');
+    else if (patch.signingSecret !== undefined) set.push('secret', this.#seal(id, patch.signingSecret));
+    if (tokenHash !== undefined) set.push('tokenHash', tokenHash, 'tokenRotatedAtMs', String(nowMs));
+    const updated = await UPDATE_SCRIPT.run<number>(
+      this.#redis,
+      [this.#keys.hook(id)],
+      [userId, nowMs, deletes.length, ...deletes, ...set],
+    );
+    return updated === 1;
+  }
+
+  /** Deletes the hook and its request log; false when the user owns no such hook. */
+  async remove(userId: string, id: string): Promise<boolean> {
+    if (!(await this.getOwned(userId, id))) return false;
+    await this.#redis.del(this.#keys.hook(id), this.#keys.hookRequests(id));
+    await this.#redis.srem(this.#keys.user(userId).hookIds, id);
+    return true;
+  }
+
+  async recordRequest(id: string, entry: HookRequestEntry): Promise<void> {
+    const key = this.#keys.hookRequests(id);
+    await this.#redis
+      .multi()
+      .lpush(key, JSON.stringify(entry))
+      .ltrim(key, 0, this.#maxRequests - 1)
+      .exec();
+  }
+
+  /** Newest first. */
+  async requests(id: string, limit: number): Promise<HookRequestEntry[]> {
+    const rows = await this.#redis.lrange(this.#keys.hookRequests(id), 0, Math.max(0, limit - 1));
+    return rows.map((row) => JSON.parse(row) as HookRequestEntry);
+  }
+
+  #seal(id: string, secret: string): string {
+    return this.#cipher.encrypt(secret, `hook:${id}`);
+  }
+
+  #toRecord(id: string, hash: Record<string, string> | undefined): HookRecord | undefined {
+    if (!hash?.userId || !hash.roomId || !hash.tokenHash) return undefined;
+    const number = (value: string | undefined): number | undefined =>
+      value === undefined ? undefined : Number(value);
+    return {
+      id,
+      userId: hash.userId,
+      roomId: hash.roomId,
+      alias: hash.alias,
+      emoji: hash.emoji,
+      avatar: hash.avatar,
+      description: hash.description ?? '',
+      isEnabled: hash.enabled !== '0',
+      tokenHash: hash.tokenHash,
+      signingSecret: hash.secret === undefined ? undefined : this.#cipher.decrypt(hash.secret, `hook:${id}`),
+      createdAtMs: number(hash.createdAtMs) ?? 0,
+      updatedAtMs: number(hash.updatedAtMs) ?? 0,
+      tokenRotatedAtMs: number(hash.tokenRotatedAtMs),
+    };
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * `/v1/hooks`: the incoming-hook registry. Mount it at `/v1/hooks`; it runs the given
+ * authentication middleware on every request and takes the user id from `req.principal` only,
+ * so a user sees and changes only its own hooks (another user's id is simply not found).
+ *
+ *   POST   /                      create          201 { ...hook, url }   (the URL's token is shown once)
+ *   GET    /                      list            200 { hooks: [...] }
+ *   GET    /:id                   read            200 hook
+ *   PATCH  /:id                   change          200 hook   (`enabled`, `signingSecret: null`...)
+ *   DELETE /:id                   delete          204
+ *   POST   /:id/rotate-token      new URL         200 { url } (the old URL stops working at once)
+ *   GET    /:id/requests          recent posts    200 { requests: [...] }  (?limit=1..100)
+ */
+import express, { type Request, type RequestHandler, type Router } from 'express';
+import { createError } from '../errors.js';
+import { jsonObjectBody, parseInput } from '../http/validation.js';
+import { createHookSchema, requestsQuerySchema, updateHookSchema } from './hook-schemas.js';
+import type { HookService } from './hook-service.js';
+
+export interface HooksRouterDeps {
+  readonly hooks: HookService;
+  /** Sets `req.principal` or fails the request (src/http/auth in the gateway; a stub in tests). */
+  readonly authenticate: RequestHandler;
+}
+
+export function createHooksRouter(deps: HooksRouterDeps): Router {
+  const { hooks } = deps;
+  const router = express.Router();
+  router.use(deps.authenticate);
+
+  router.post('/', async (req, res) => {
+    const { hook, url } = await hooks.create(userOf(req), parseInput(createHookSchema, jsonObjectBody(req)));
+    res
+      .status(201)
+      .location(`${req.baseUrl}/${hook.id}`)
+      .set('cache-control', 'no-store')
+      .json({ ...hook, url });
+  });
+
+  router.get('/', async (req, res) => {
+    res.json({ hooks: await hooks.list(userOf(req)) });
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(await hooks.get(userOf(req), idOf(req)));
+  });
+
+  router.patch('/:id', async (req, res) => {
+    const userId = userOf(req);
+    const patch = parseInput(updateHookSchema, jsonObjectBody(req));
+    res.json(await hooks.update(userId, idOf(req), patch));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    await hooks.remove(userOf(req), idOf(req));
+    res.status(204).end();
+  });
+
+  router.post('/:id/rotate-token', async (req, res) => {
+    res.set('cache-control', 'no-store').json(await hooks.rotateToken(userOf(req), idOf(req)));
+  });
+
+  router.get('/:id/requests', async (req, res) => {
+    const { limit } = parseInput(requestsQuerySchema, req.query);
+    res.json({ requests: await hooks.requests(userOf(req), idOf(req), limit) });
+  });
+
+  return router;
+}
+
+function userOf(req: Request): string {
+  const userId = req.principal?.userId;
+  if (!userId) throw createError('GW_ERR_UNAUTHENTICATED');
+  return userId;
+}
+
+function idOf(req: Request): string {
+  return String(req.params.id);
+}

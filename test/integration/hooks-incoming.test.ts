@@ -1,0 +1,615 @@
+/**
+ * Incoming hooks end to end against the simulator: the `/v1/hooks` registry and the public
+ * `POST /hooks/:id/:token`, on the real outbound path (OutboundQueue + OutboundWorker over the
+ * session pool, from the outbound harness), a private Redis under this file's own prefix, over
+ * a real socket (the seed's curl command is run as it is written).
+ *
+ * The app is composed as src/gateway.ts should mount it: the incoming router ahead of the JSON
+ * body parser (it verifies signatures over the raw bytes), the registry behind authentication.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import express, { type Express } from 'express';
+import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LiveHub } from '../../src/events/live-hub.js';
+import {
+  createHooksRouter,
+  createIncomingHookRouter,
+  HookService,
+  HookStore,
+  hookRateLimitSubject,
+} from '../../src/hooks/index.js';
+import { createApp } from '../../src/http/app.js';
+import type { HttpContext } from '../../src/http/context.js';
+import { errorHandler } from '../../src/http/middleware/error-handler.js';
+import { createOpenApiDocument } from '../../src/http/openapi.js';
+import { createRateLimit } from '../../src/http/rate-limit.js';
+import type { OutboundJobView } from '../../src/outbound/index.js';
+import { createTokenCipher } from '../../src/sessions/token-cipher.js';
+import { createTestLifecycle } from '../helpers/http-context.js';
+import { type OutboundHarness, startOutboundHarness, testAuthenticate } from '../helpers/outbound-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { type Simulator, startSimulator } from '../sim/index.js';
+
+const run = promisify(execFile);
+// ajv-formats is CommonJS with `export default`; under NodeNext the callable is `.default`.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+let sim: Simulator;
+let h: OutboundHarness;
+let hubSubscriber: Redis;
+let server: Server;
+let base: string;
+let tightServer: Server;
+let tightBase: string;
+
+/** The gateway's composition: incoming router before the JSON parser, registry authenticated. */
+function composeApp(ctx: HttpContext, hooks: HookService, hookPostsPerMinute: number): Express {
+  const app = express();
+  app.use(
+    '/hooks',
+    createIncomingHookRouter({
+      hooks,
+      rateLimit: createRateLimit(ctx, {
+        policy: `hook${hookPostsPerMinute}`,
+        limit: hookPostsPerMinute,
+        subjectOf: hookRateLimitSubject,
+      }),
+      bodyLimitBytes: BODY_LIMIT_BYTES,
+      logger: ctx.logger,
+    }),
+  );
+  app.use(
+    createApp(ctx, [
+      {
+        path: '/v1/hooks',
+        router: createHooksRouter({ hooks, authenticate: testAuthenticate(h.userIds) }),
+      },
+    ]),
+  );
+  app.use(errorHandler({ logger: ctx.logger, bodyLimitBytes: BODY_LIMIT_BYTES }));
+  return app;
+}
+
+async function listen(app: Express): Promise<[Server, string]> {
+  const s = createServer(app);
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return [s, `http://127.0.0.1:${(s.address() as AddressInfo).port}`];
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, rateLimits: false });
+  h = await startOutboundHarness({
+    redisUrl: inject('redisUrl'),
+    rocketchatUrl: sim.url,
+    users: ['alice', 'bob'],
+    env: { PUBLIC_URL: 'https://hooks.example.test/base/' },
+  });
+  hubSubscriber = new Redis(inject('redisUrl'), { lazyConnect: true });
+  const { core } = h;
+  const ctx: HttpContext = {
+    config: core.config,
+    logger: core.logger,
+    metrics: core.metrics,
+    redis: core.redis,
+    keys: core.keys,
+    eventLog: core.eventLog,
+    liveHub: new LiveHub({ subscriber: hubSubscriber, keys: core.keys }),
+    credentials: core.credentials,
+    consumers: core.consumers,
+    calls: core.calls,
+    rest: core.rest,
+    lifecycle: createTestLifecycle(),
+    processId: randomUUID(),
+  };
+  const keyId = 'k1';
+  const store = new HookStore({
+    redis: core.redis,
+    keys: core.keys,
+    cipher: createTokenCipher({ currentKeyId: keyId, keys: new Map([[keyId, randomBytes(32)]]) }),
+  });
+  const hooks = new HookService({
+    store,
+    outbound: h.outbound,
+    calls: core.calls,
+    publicUrl: core.config.http.publicUrl,
+  });
+  [server, base] = await listen(composeApp(ctx, hooks, 1000));
+  [tightServer, tightBase] = await listen(composeApp(ctx, hooks, 2));
+});
+
+afterAll(async () => {
+  for (const s of [server, tightServer]) {
+    if (!s) continue;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+  hubSubscriber?.disconnect();
+  await h?.close();
+  await sim?.close();
+});
+
+// --- helpers ---------------------------------------------------------------------------------
+
+interface CreatedHook {
+  id: string;
+  url: string;
+  roomId: string;
+  signed: boolean;
+  enabled: boolean;
+}
+
+async function api(method: string, path: string, body?: unknown, user = 'alice'): Promise<Response> {
+  return fetch(`${base}/v1/hooks${path}`, {
+    method,
+    headers: { 'x-test-user': user, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+async function createHook(
+  body: Record<string, unknown> = { roomId: 'GENERAL' },
+  user = 'alice',
+): Promise<CreatedHook> {
+  const res = await api('POST', '', body, user);
+  expect(res.status).toBe(201);
+  return (await res.json()) as CreatedHook;
+}
+
+/** The hook URL's path on the test server (`PUBLIC_URL` points elsewhere). */
+function pathOf(url: string): string {
+  return new URL(url).pathname.replace(/^\/base/, '');
+}
+
+function postTo(
+  url: string,
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+  at = base,
+): Promise<Response> {
+  return fetch(`${at}${pathOf(url)}`, { method: 'POST', headers, body });
+}
+
+function postJson(url: string, payload: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return postTo(url, JSON.stringify(payload), { 'content-type': 'application/json', ...headers });
+}
+
+function stored(rid: string, text: string): Record<string, unknown>[] {
+  return sim.control.roomMessages(rid).filter((m) => m.msg === text) as unknown as Record<string, unknown>[];
+}
+
+async function job(id: string): Promise<OutboundJobView> {
+  const view = await h.outbound.get(h.userIds.alice!, id);
+  if (!view) throw new Error(`no job ${id}`);
+  return view;
+}
+
+function final(id: string): Promise<OutboundJobView> {
+  return waitFor(
+    async () => {
+      const view = await job(id);
+      return view.status === 'queued' ? undefined : view;
+    },
+    15_000,
+    `job ${id} to finish`,
+  );
+}
+
+function signedHeaders(secret: string, msgId: string, body: string, at = new Date()): Record<string, string> {
+  const signature = new Webhook(secret).sign(msgId, at, body);
+  return {
+    'content-type': 'application/json',
+    'webhook-id': msgId,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': signature,
+  };
+}
+
+const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
+
+// --- the registry ----------------------------------------------------------------------------
+
+describe('/v1/hooks registry', () => {
+  it('creates a hook whose URL holds a token that is shown once and stored only as its SHA-256', async () => {
+    const res = await api('POST', '', { roomId: 'GENERAL', description: 'CI', emoji: ':robot:' });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const hook = (await res.json()) as CreatedHook & Record<string, unknown>;
+    expect(hook).toMatchObject({
+      roomId: 'GENERAL',
+      description: 'CI',
+      emoji: ':robot:',
+      enabled: true,
+      signed: false,
+    });
+    expect(hook.url).toMatch(
+      /^https:\/\/hooks\.example\.test\/base\/hooks\/hk_[A-Za-z0-9_-]{22}\/[A-Za-z0-9_-]{43}$/,
+    );
+    const token = hook.url.split('/').at(-1)!;
+
+    const read = (await (await api('GET', `/${hook.id}`)).json()) as Record<string, unknown>;
+    expect(JSON.stringify(read)).not.toContain(token);
+    expect(read).not.toHaveProperty('url');
+    const list = (await (await api('GET', '')).json()) as { hooks: { id: string }[] };
+    expect(list.hooks.map((x) => x.id)).toContain(hook.id);
+    expect(JSON.stringify(list)).not.toContain(token);
+
+    const record = await h.core.redis.hgetall(h.core.keys.hook(hook.id));
+    expect(JSON.stringify(record)).not.toContain(token);
+    const { createHash } = await import('node:crypto');
+    expect(record.tokenHash).toBe(createHash('sha256').update(token).digest('base64url'));
+  });
+
+  it('lets a user manage only its own hooks', async () => {
+    const hook = await createHook();
+    expect((await api('GET', `/${hook.id}`, undefined, 'bob')).status).toBe(404);
+    expect((await api('PATCH', `/${hook.id}`, { enabled: false }, 'bob')).status).toBe(404);
+    expect((await api('DELETE', `/${hook.id}`, undefined, 'bob')).status).toBe(404);
+    expect((await api('POST', `/${hook.id}/rotate-token`, undefined, 'bob')).status).toBe(404);
+    expect((await api('GET', `/${hook.id}/requests`, undefined, 'bob')).status).toBe(404);
+    const bobs = (await (await api('GET', '', undefined, 'bob')).json()) as { hooks: { id: string }[] };
+    expect(bobs.hooks.map((x) => x.id)).not.toContain(hook.id);
+    expect((await api('GET', `/${hook.id}`)).status).toBe(200);
+  });
+
+  it('refuses a room the owner cannot see, and names the field of a bad body', async () => {
+    const secret = sim.control.createRoom({
+      t: 'p',
+      name: `hidden-${randomUUID().slice(0, 6)}`,
+      members: ['bob'],
+    });
+    const hidden = await api('POST', '', { roomId: secret._id });
+    expect([403, 404]).toContain(hidden.status);
+    const bad = await api('POST', '', { roomId: 'GENERAL', signingSecret: 'not-a-secret' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/^signingSecret: /);
+  });
+
+  it('changes and deletes a hook; a deleted hook answers 404', async () => {
+    const hook = await createHook();
+    const patched = await api('PATCH', `/${hook.id}`, { description: 'changed', alias: 'Bot' });
+    expect(patched.status).toBe(200);
+    expect(await patched.json()).toMatchObject({ description: 'changed', alias: 'Bot' });
+    const cleared = (await (await api('PATCH', `/${hook.id}`, { alias: null })).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(cleared).not.toHaveProperty('alias');
+    expect((await api('DELETE', `/${hook.id}`)).status).toBe(204);
+    expect((await api('GET', `/${hook.id}`)).status).toBe(404);
+    expect((await postJson(hook.url, { text: 'after delete' })).status).toBe(404);
+  });
+});
+
+// --- the public endpoint ---------------------------------------------------------------------
+
+describe('POST /hooks/:id/:token', () => {
+  it("accepts the seed document's example payload unchanged; the text and attachment land in GENERAL", async () => {
+    const hook = await createHook();
+    // Verbatim from the seed (docs/seeds/003, "Incoming Webhooks", Example Payload).
+    const seed = `{ "text": "Message from external system", "channel": "#general", "username": "bot", "attachments": [ { "title": "Attachment", "text": "Attachment text" } ] }`;
+    const res = await postTo(hook.url, seed);
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as OutboundJobView;
+    expect(body).toEqual({
+      id: expect.stringMatching(/^out_/),
+      messageId: expect.any(String),
+      status: 'queued',
+    });
+    expect(await final(body.id)).toMatchObject({ status: 'sent' });
+    const [message] = stored('GENERAL', 'Message from external system');
+    expect(message?._id).toBe(body.messageId);
+    expect(message?.attachments).toEqual([{ title: 'Attachment', text: 'Attachment text' }]);
+    expect(message?.alias).toBe('bot');
+  });
+
+  it("runs the seed document's curl command unchanged", async () => {
+    const hook = await createHook();
+    const url = `${base}${pathOf(hook.url)}`;
+    // The seed's command, with only the URL replaced by this hook's.
+    const { stdout } = await run('curl', [
+      '-sS',
+      '-w',
+      '\n%{http_code}',
+      '-X',
+      'POST',
+      url,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{ "text": "Hello", "channel": "#general" }',
+    ]);
+    const [json, code] = stdout.split('\n');
+    expect(code).toBe('202');
+    const { id, messageId } = JSON.parse(json!) as OutboundJobView;
+    expect(await final(id)).toMatchObject({ status: 'sent' });
+    expect(stored('GENERAL', 'Hello').map((m) => m._id)).toContain(messageId);
+  });
+
+  it('delivers attachments as Rocket.Chat attachments', async () => {
+    const hook = await createHook();
+    const attachments = [
+      {
+        title: 'Build #42 failed',
+        title_link: 'https://ci.example.test/42',
+        text: 'tests: 3 failed',
+        color: '#ff0000',
+        fields: [{ short: true, title: 'Branch', value: 'main' }],
+      },
+    ];
+    const res = await postJson(hook.url, { text: 'CI report', attachments });
+    expect(res.status).toBe(202);
+    const { id, messageId } = (await res.json()) as OutboundJobView;
+    expect(await final(id)).toMatchObject({ status: 'sent' });
+    const message = sim.control.roomMessages('GENERAL').find((m) => m._id === messageId) as
+      | Record<string, unknown>
+      | undefined;
+    expect(message?.attachments).toEqual(attachments);
+  });
+
+  it('accepts a Slack-style form post (payload=<json>) and plain form fields', async () => {
+    const hook = await createHook();
+    const slack = new URLSearchParams({ payload: JSON.stringify({ text: 'from a slack tool' }) }).toString();
+    const res = await postTo(hook.url, slack, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as OutboundJobView;
+    expect(await final(id)).toMatchObject({ status: 'sent' });
+    expect(stored('GENERAL', 'from a slack tool')).toHaveLength(1);
+
+    const fields = new URLSearchParams({ text: 'from form fields' }).toString();
+    const plain = await postTo(hook.url, fields, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(plain.status).toBe(202);
+    await final(((await plain.json()) as OutboundJobView).id);
+    expect(stored('GENERAL', 'from form fields')).toHaveLength(1);
+  });
+
+  it('posts a retry with the same webhook-id once, and the same for Idempotency-Key', async () => {
+    const secret = newSecret();
+    const hook = await createHook({ roomId: 'GENERAL', signingSecret: secret });
+    expect(hook.signed).toBe(true);
+    const body = JSON.stringify({ text: 'signed and retried' });
+    const msgId = `msg_${randomUUID()}`;
+    const first = await postTo(hook.url, body, signedHeaders(secret, msgId, body));
+    expect(first.status).toBe(202);
+    // The sender's retry: same id, a new timestamp and signature.
+    const retry = await postTo(
+      hook.url,
+      body,
+      signedHeaders(secret, msgId, body, new Date(Date.now() + 2000)),
+    );
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    const a = (await first.json()) as OutboundJobView;
+    const b = (await retry.json()) as OutboundJobView;
+    expect(b.id).toBe(a.id);
+    await final(a.id);
+    expect(stored('GENERAL', 'signed and retried')).toHaveLength(1);
+
+    const plain = await createHook();
+    const keyed = await Promise.all(
+      [1, 2, 3].map(() => postJson(plain.url, { text: 'keyed retry' }, { 'idempotency-key': 'retry-1' })),
+    );
+    const ids = await Promise.all(keyed.map(async (r) => ((await r.json()) as OutboundJobView).id));
+    expect(new Set(ids).size).toBe(1);
+    await final(ids[0]!);
+    expect(stored('GENERAL', 'keyed retry')).toHaveLength(1);
+  });
+
+  it('a signed hook refuses unsigned, badly signed and stale posts with 401, and posts nothing', async () => {
+    const secret = newSecret();
+    const hook = await createHook({ roomId: 'GENERAL', signingSecret: secret });
+    const body = JSON.stringify({ text: 'must be signed' });
+    const unsigned = await postTo(hook.url, body);
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as { error: string }).error).toBe('GW_ERR_UNAUTHENTICATED');
+    const wrongKey = await postTo(hook.url, body, signedHeaders(newSecret(), 'msg_x', body));
+    expect(wrongKey.status).toBe(401);
+    // A captured post replayed 10 minutes later: its signature is valid, its timestamp is not.
+    const old = await postTo(
+      hook.url,
+      body,
+      signedHeaders(secret, 'msg_old', body, new Date(Date.now() - 600_000)),
+    );
+    expect(old.status).toBe(401);
+    expect(((await old.json()) as { message: string }).message).toMatch(/timestamp/i);
+    // The body changed after signing.
+    const headers = signedHeaders(secret, 'msg_tampered', body);
+    expect((await postTo(hook.url, JSON.stringify({ text: 'tampered' }), headers)).status).toBe(401);
+    expect(stored('GENERAL', 'must be signed')).toHaveLength(0);
+    expect(stored('GENERAL', 'tampered')).toHaveLength(0);
+
+    const good = await postTo(hook.url, body, signedHeaders(secret, 'msg_good', body));
+    expect(good.status).toBe(202);
+    await final(((await good.json()) as OutboundJobView).id);
+    expect(stored('GENERAL', 'must be signed')).toHaveLength(1);
+  });
+
+  it('answers a wrong token and an unknown id with the same 404, in similar time', async () => {
+    const hook = await createHook();
+    const [, , id] = pathOf(hook.url).split('/');
+    expect(id).toMatch(/^hk_/);
+    const token = hook.url.split('/').at(-1)!;
+    const wrongToken = `${base}/hooks/${id}/${'A'.repeat(43)}`;
+    const unknownId = `${base}/hooks/hk_${'B'.repeat(22)}/${token}`;
+    const send = async (url: string): Promise<[number, string, number]> => {
+      const started = performance.now();
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'probe' }),
+      });
+      const text = await res.text();
+      return [res.status, text, performance.now() - started];
+    };
+    const [s1, b1] = await send(wrongToken);
+    const [s2, b2] = await send(unknownId);
+    expect(s1).toBe(404);
+    expect(s2).toBe(404);
+    expect(b1).toBe(b2);
+    expect(JSON.parse(b1)).toEqual({ error: 'GW_ERR_NOT_FOUND', message: 'No such hook' });
+
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const wrong: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      wrong.push((await send(wrongToken))[2]);
+      unknown.push((await send(unknownId))[2]);
+    }
+    // Same work on both paths (one Redis read, one constant-time hash compare): the medians of
+    // alternating samples stay close. Generous bounds, for a loaded CI machine.
+    const [mw, mu] = [median(wrong), median(unknown)];
+    expect(Math.abs(mw - mu)).toBeLessThan(Math.max(2, 0.5 * Math.max(mw, mu)));
+    expect(stored('GENERAL', 'probe')).toHaveLength(0);
+  });
+
+  it('posts to a channel override the owner may post in, and refuses one it may not', async () => {
+    const hook = await createHook();
+    const toOps = await postJson(hook.url, { text: 'to ops by name', channel: '#ops' });
+    expect(toOps.status).toBe(202);
+    const opsJob = (await toOps.json()) as OutboundJobView;
+    await final(opsJob.id);
+    const opsRoom = await roomIdOfName('ops');
+    expect(stored(opsRoom, 'to ops by name')).toHaveLength(1);
+
+    const dm = await postJson(hook.url, { text: 'to bob directly', channel: '@bob' });
+    expect(dm.status).toBe(202);
+    const dmJob = (await dm.json()) as OutboundJobView;
+    expect(await final(dmJob.id)).toMatchObject({ status: 'sent' });
+
+    const secret = sim.control.createRoom({
+      t: 'p',
+      name: `secret-${randomUUID().slice(0, 6)}`,
+      members: ['bob'],
+    });
+    for (const channel of [`#${secret.name}`, secret._id]) {
+      const refused = await postJson(hook.url, { text: 'must not arrive', channel });
+      expect(refused.status).toBe(403);
+      const error = (await refused.json()) as { error: string; details?: { upstreamError?: unknown } };
+      expect(error.error).toBe('GW_ERR_FORBIDDEN');
+      expect(error.details?.upstreamError).toBeDefined();
+    }
+    const nowhere = await postJson(hook.url, { text: 'must not arrive', channel: '#no-such-room' });
+    expect(nowhere.status).toBe(404);
+    expect(stored(secret._id, 'must not arrive')).toHaveLength(0);
+  });
+
+  it('rotates the token: the old URL stops working at once, the new one works', async () => {
+    const hook = await createHook();
+    const rotated = await api('POST', `/${hook.id}/rotate-token`);
+    expect(rotated.status).toBe(200);
+    const { url } = (await rotated.json()) as { url: string };
+    expect(url).not.toBe(hook.url);
+    expect(url.split('/').at(-2)).toBe(hook.id);
+    expect((await postJson(hook.url, { text: 'old url' })).status).toBe(404);
+    const res = await postJson(url, { text: 'new url' });
+    expect(res.status).toBe(202);
+    await final(((await res.json()) as OutboundJobView).id);
+    expect(stored('GENERAL', 'new url')).toHaveLength(1);
+    expect(stored('GENERAL', 'old url')).toHaveLength(0);
+    expect(await (await api('GET', `/${hook.id}`)).json()).toHaveProperty('tokenRotatedAt');
+  });
+
+  it('refuses oversized, malformed, rate-limited posts and disabled hooks, posting nothing', async () => {
+    const hook = await createHook();
+    const big = await postJson(hook.url, { text: 'x'.repeat(BODY_LIMIT_BYTES) });
+    expect(big.status).toBe(413);
+
+    const notJson = await postTo(hook.url, '{"text": "unterminated');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { message: string }).message).toMatch(/JSON/);
+    const badAttachments = await postJson(hook.url, { text: 'bad attachments', attachments: 'nope' });
+    expect(badAttachments.status).toBe(400);
+    expect(((await badAttachments.json()) as { message: string }).message).toMatch(/^attachments: /);
+    const empty = await postJson(hook.url, { channel: '#general' });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { message: string }).message).toMatch(/^text: /);
+    const badForm = await postTo(hook.url, 'payload=%7Bnot-json', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(badForm.status).toBe(400);
+    expect(((await badForm.json()) as { message: string }).message).toMatch(/^payload: /);
+    const xml = await postTo(hook.url, '<text>hi</text>', { 'content-type': 'application/xml' });
+    expect(xml.status).toBe(415);
+
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 4; i++) {
+      const res = await postTo(hook.url, JSON.stringify({ text: `limited ${i}` }), undefined, tightBase);
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+    }
+    expect(statuses).toEqual([202, 202, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+
+    expect((await api('PATCH', `/${hook.id}`, { enabled: false })).status).toBe(200);
+    const disabled = await postJson(hook.url, { text: 'while disabled' });
+    expect(disabled.status).toBe(403);
+    expect((await api('PATCH', `/${hook.id}`, { enabled: true })).status).toBe(200);
+
+    expect(stored('GENERAL', 'bad attachments')).toHaveLength(0);
+    expect(stored('GENERAL', 'while disabled')).toHaveLength(0);
+    expect(stored('GENERAL', 'limited 2')).toHaveLength(0);
+  });
+
+  it('lists recent posts with their status and the outcome of the message', async () => {
+    const hook = await createHook();
+    const ok = await postJson(hook.url, { text: 'logged post' });
+    const { id } = (await ok.json()) as OutboundJobView;
+    await final(id);
+    await postJson(hook.url, { text: '' });
+    const requests = await waitFor(async () => {
+      const res = await api('GET', `/${hook.id}/requests`);
+      const body = (await res.json()) as { requests: Record<string, unknown>[] };
+      return body.requests.length >= 2 ? body.requests : undefined;
+    });
+    expect(requests[0]).toMatchObject({ status: 400, error: { code: 'GW_ERR_VALIDATION' } });
+    expect(requests[1]).toMatchObject({ status: 202, jobId: id, outcome: { status: 'sent' } });
+    expect(typeof requests[1]!.at).toBe('string');
+  });
+});
+
+/** A room's id by name, as alice sees it. */
+async function roomIdOfName(name: string): Promise<string> {
+  const room = await h.core.calls.call(h.userIds.alice!, 'getRoomByTypeAndName', ['p', name], 5000);
+  return (room as { _id: string })._id;
+}
+
+describe('the OpenAPI document', () => {
+  it('describes what the hook routes really answer', async () => {
+    const DOC_ID = 'https://gateway.invalid/openapi.json';
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    ajv.addSchema(createOpenApiDocument({ publicUrl: 'http://localhost:3000' }) as object, DOC_ID);
+    const check = (schema: string, body: unknown): void => {
+      const validate = ajv.getSchema(`${DOC_ID}#/components/schemas/${schema}`);
+      if (!validate) throw new Error(`no schema ${schema}`);
+      expect(validate(body), `${schema}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    };
+    const created = await api('POST', '', { roomId: 'GENERAL', alias: 'CI', signingSecret: newSecret() });
+    const hook = (await created.json()) as CreatedHook;
+    check('HookCreated', hook);
+    check('Hook', await (await api('GET', `/${hook.id}`)).json());
+    check('Hook', await (await api('PATCH', `/${hook.id}`, { alias: null, signingSecret: null })).json());
+    check('HookList', await (await api('GET', '')).json());
+    const { url } = (await (await api('POST', `/${hook.id}/rotate-token`)).json()) as { url: string };
+    check('HookUrl', { url });
+    const accepted = await postJson(url, { text: 'documented' });
+    check('OutboundJob', await accepted.json());
+    const refused = await postJson(url, { text: '' });
+    check('Error', await refused.json());
+    check('Error', await (await postJson(hook.url, { text: 'old' })).json());
+    const requests = await waitFor(async () => {
+      const body = (await (await api('GET', `/${hook.id}/requests`)).json()) as { requests: unknown[] };
+      return body.requests.length >= 2 ? body : undefined;
+    });
+    check('HookRequestList', requests);
+  });
+});
