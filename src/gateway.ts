@@ -342,6 +342,17 @@ export async function startGateway(
     routers.push(
       { path: '/v1/sessions', router: createSessionsRouter(ctx) },
       { path: '/console', router: createConsoleRouter(config) },
+      { path: '/v1/hooks', router: createHooksRouter({ hooks, authenticate: limited(authenticate(ctx)) }) },
+      {
+        path: '/hooks',
+        readsOwnBody: true,
+        router: createIncomingHookRouter({
+          hooks,
+          logger,
+          bodyLimitBytes: config.http.requestBodyLimitBytes,
+          rateLimit: createRateLimit(ctx, { policy: 'hook', subjectOf: hookRateLimitSubject }),
+        }),
+      },
       {
         path: '/v1/messages',
         router: createMessagesRouter({ outbound, authenticate: limited(authenticate(ctx)) }),

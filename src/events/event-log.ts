@@ -160,7 +160,8 @@ export class EventLog {
     const last = this.#lastAgeTrimMs.get(userId);
     if (last !== undefined && now - last < AGE_TRIM_INTERVAL_MS) return false;
     if (this.#lastAgeTrimMs.size > 10_000) {
-      for (const [id, at] of this.#lastAgeTrimMs) if (now - at >= AGE_TRIM_INTERVAL_MS) this.#lastAgeTrimMs.delete(id);
+      for (const [id, at] of this.#lastAgeTrimMs)
+        if (now - at >= AGE_TRIM_INTERVAL_MS) this.#lastAgeTrimMs.delete(id);
     }
     this.#lastAgeTrimMs.set(userId, now);
     return true;

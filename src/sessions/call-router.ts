@@ -109,10 +109,16 @@ export class CallRouter {
         // At capacity, another worker may still claim the user before the deadline.
         const refusal = pool.refusalOf(userId);
         if (refusal === 'credentials-invalid') {
-          throw createError('GW_ERR_CREDENTIALS_INVALID', 'the Rocket.Chat token stopped working: POST /v1/sessions again');
+          throw createError(
+            'GW_ERR_CREDENTIALS_INVALID',
+            'the Rocket.Chat token stopped working: POST /v1/sessions again',
+          );
         }
         if (refusal === 'no-credentials') {
-          throw createError('GW_ERR_NO_CREDENTIALS', 'no Rocket.Chat credentials registered: POST /v1/sessions first');
+          throw createError(
+            'GW_ERR_NO_CREDENTIALS',
+            'no Rocket.Chat credentials registered: POST /v1/sessions first',
+          );
         }
       } else if (!owner) {
         // An api-only replica: a short-lived consumer makes the user wanted, a worker claims it.

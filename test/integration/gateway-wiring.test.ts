@@ -1,0 +1,88 @@
+/**
+ * The composition root as deployed (src/gateway.ts `startGateway`, role `all`): every route
+ * family is mounted and works end to end through the real parts, against the simulator.
+ * Feature behaviour is tested in depth elsewhere; this catches a router left unmounted.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { type Simulator, startSimulator } from '../sim/index.js';
+
+let sim: Simulator;
+let gw: TestGateway;
+let auth: Record<string, string>;
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = auth) {
+  const response = await fetch(`${gw.url}${path}`, {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json: json as Record<string, unknown>, text, headers: response.headers };
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, rateLimits: false });
+  gw = await startTestGateway({
+    redisUrl: inject('redisUrl'),
+    rocketchatUrl: sim.url,
+    env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', CONSOLE_ENABLED: 'true' },
+  });
+  const { token } = await loginThroughGateway(gw.url, 'alice');
+  auth = { authorization: `Bearer ${token}` };
+});
+afterAll(async () => {
+  await gw?.close();
+  await sim?.close();
+});
+
+describe('startGateway (role all)', () => {
+  it('serves health, readiness, the OpenAPI document and the console', async () => {
+    expect((await call('GET', '/healthz', undefined, {})).status).toBe(200);
+    expect((await call('GET', '/readyz', undefined, {})).status).toBe(200);
+    const openapi = await call('GET', '/openapi.json', undefined, {});
+    expect(openapi.json.openapi).toMatch(/^3\.1/);
+    expect((await call('GET', '/console/', undefined, {})).status).toBe(200);
+  });
+
+  it('sends a queued message and reports it sent', async () => {
+    const accepted = await call('POST', '/v1/messages', { roomId: 'GENERAL', text: 'wired' });
+    expect(accepted.status).toBe(202);
+    const sent = await waitFor(
+      async () => {
+        const view = await call('GET', `/v1/messages/${accepted.json.id}`);
+        return view.json.status === 'sent' ? view : undefined;
+      },
+      30_000,
+      'the message sent',
+    );
+    expect(sim.control.roomMessages('GENERAL').some((m) => m._id === sent.json.messageId)).toBe(true);
+  });
+
+  it('calls an allowed method and refuses one off the list', async () => {
+    const rooms = await call('POST', '/v1/methods/rooms/get', { params: [] });
+    expect(rooms.status).toBe(200);
+    expect(Array.isArray(rooms.json.result)).toBe(true);
+    expect((await call('POST', '/v1/methods/login', { params: [] })).status).toBe(404);
+  });
+
+  it('posts through an incoming hook into Rocket.Chat', async () => {
+    const created = await call('POST', '/v1/hooks', { roomId: 'GENERAL' });
+    expect(created.status).toBe(201);
+    const url = new URL(String(created.json.url));
+    const posted = await call('POST', url.pathname, { text: 'through a hook' }, {});
+    expect(posted.status).toBe(202);
+    await waitFor(
+      () => sim.control.roomMessages('GENERAL').some((m) => m.msg === 'through a hook'),
+      30_000,
+      'the hook post',
+    );
+  });
+});
