@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     `sessions: ${USERS} users, ${RATE} messages/s in one room for ${SECONDS} s (${RATE * USERS} events/s to log)`,
   );
 
-  const redis = new Redis(redisUrl);
+  const redis = new Redis(redisUrl, { enableAutoPipelining: true });
   const keys = createKeys(`bench-${randomBytes(3).toString('hex')}`);
   const cipher = createTokenCipher({ currentKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) });
   const credentials = createCredentialStore({ redis, keys, cipher });

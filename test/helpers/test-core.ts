@@ -58,7 +58,7 @@ export function createTestCore(options: TestCoreOptions): TestCore {
     close: async () => {
       await core.pool?.close();
       await core.calls.close();
-      await core.redis.quit().catch(() => core.redis.disconnect());
+      await core.quitRedis();
     },
   };
 }
