@@ -18,6 +18,7 @@ const MODEST_ARGS: Readonly<Record<string, readonly string[]>> = {
   'ddp-sessions.bench.ts': ['--sessions', '1000', '--rounds', '1'],
   'outbound.bench.ts': ['--messages', '500', '--rounds', '2'],
   'sessions.bench.ts': ['--users', '200', '--seconds', '5'],
+  'sse-fanout.bench.ts': ['--rounds', '1', '--deliveries', '200000', '--idle', '1000'],
 };
 
 function run(file: string, args: readonly string[]): Promise<number> {

@@ -117,7 +117,13 @@ export class SseHub {
       now: this.#now,
       onWrite: (event) => this.#options.onEventWritten?.(event),
       onEnd: (reason) => {
-        this.#remove(userId, consumerId);
+        // A drained client is on its way to another replica: its consumer registration is left
+        // to expire (refreshMs * 3) instead of being withdrawn, so the user stays wanted and
+        // another worker takes the session over at once (the drain releases the leases) and
+        // logs what happens meanwhile, `user` events included, which Rocket.Chat never replays.
+        // Withdrawn, nobody held the session until the client came back (found by
+        // test/integration/sse-drain.test.ts).
+        this.#remove(userId, consumerId, { keepRegistration: reason === 'draining' });
         this.#options.onEnd?.(reason);
       },
     });
@@ -168,13 +174,15 @@ export class SseHub {
     return entry;
   }
 
-  #remove(userId: string, consumerId: string): void {
+  #remove(userId: string, consumerId: string, options: { keepRegistration?: boolean } = {}): void {
     const entry = this.#users.get(userId);
     if (!entry?.connections.has(consumerId)) return;
     const wasOpen = entry.connections.get(consumerId) !== undefined;
     entry.connections.delete(consumerId);
     if (wasOpen) this.#options.onConnectionCount?.(-1);
-    void this.#options.consumers.unregister(userId, consumerId).catch((e) => this.#error(e, 'unregister'));
+    if (!options.keepRegistration) {
+      void this.#options.consumers.unregister(userId, consumerId).catch((e) => this.#error(e, 'unregister'));
+    }
     if (entry.connections.size === 0) {
       this.#users.delete(userId);
       void entry.unlisten.then((stop) => stop()).catch((e) => this.#error(e, 'unlisten'));
