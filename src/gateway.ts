@@ -45,6 +45,7 @@ import { SessionPool } from './sessions/session-pool.js';
 import { createTokenCipher, type TokenCipher } from './sessions/token-cipher.js';
 import type { UserSessionState } from './sessions/user-session.js';
 import { SseHub } from './sse/sse-hub.js';
+import { createWebhookRouter, createWebhookService, startWebhookWorkers } from './webhooks/index.js';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -350,6 +351,15 @@ export async function startGateway(
     publicUrl: config.http.publicUrl,
   });
 
+  const webhooks = createWebhookService({
+    redis: core.redis,
+    keys: core.keys,
+    config,
+    consumers: core.consumers,
+    cipher: core.cipher,
+    logger,
+  });
+
   const routers: MountedRouter[] = [];
   if (deps.metricsRegistry && config.http.metricsPort === undefined) {
     routers.push({ path: '/', router: createMetricsRouter({ registry: deps.metricsRegistry }) });
@@ -360,6 +370,10 @@ export async function startGateway(
     routers.push(
       { path: '/v1/sessions', router: createSessionsRouter(ctx) },
       { path: '/console', router: createConsoleRouter(config) },
+      {
+        path: '/v1/webhooks',
+        router: createWebhookRouter({ webhooks, authenticate: limited(authenticate(ctx)) }),
+      },
       { path: '/v1/hooks', router: createHooksRouter({ hooks, authenticate: limited(authenticate(ctx)) }) },
       {
         path: '/hooks',
@@ -406,6 +420,20 @@ export async function startGateway(
   await core.calls.start();
   await core.pool?.start();
   await outboundWorker?.waitUntilReady();
+  const webhookWorker = core.pool
+    ? await startWebhookWorkers({
+        redis: core.redis,
+        keys: core.keys,
+        config,
+        eventLog: core.eventLog,
+        liveHub,
+        credentials: core.credentials,
+        cipher: core.cipher,
+        consumers: core.consumers,
+        metrics,
+        logger,
+      })
+    : undefined;
   const port = await listen(server, config.http.port, config.http.host);
   if (metricsServer && config.http.metricsPort !== undefined)
     await listen(metricsServer, config.http.metricsPort, config.http.host);
@@ -421,6 +449,8 @@ export async function startGateway(
         ['http', () => closeServer(server)],
         ['metrics http', () => (metricsServer ? closeServer(metricsServer) : Promise.resolve())],
         // Before the pool: sends in flight finish on live sessions.
+        ['webhook worker', async () => webhookWorker?.close()],
+        ['webhook service', () => webhooks.close()],
         ['outbound worker', async () => outboundWorker?.close()],
         ['outbound queue', async () => outbound.close()],
         ['session pool', async () => core.pool?.close()],

@@ -3,6 +3,9 @@
  * family is mounted and works end to end through the real parts, against the simulator.
  * Feature behaviour is tested in depth elsewhere; this catches a router left unmounted.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -71,6 +74,56 @@ describe('startGateway (role all)', () => {
     expect(rooms.status).toBe(200);
     expect(Array.isArray(rooms.json.result)).toBe(true);
     expect((await call('POST', '/v1/methods/login', { params: [] })).status).toBe(404);
+  });
+
+  it('delivers a signed webhook for a message posted in a subscribed room', async () => {
+    const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      const created = await call('POST', '/v1/webhooks', {
+        url: `http://127.0.0.1:${port}/hook`,
+        topics: ['room:GENERAL'],
+      });
+      expect(created.status).toBe(201);
+      const secret = String(created.json.secret);
+      // A new webhook's topics reach the user's session on the pool's next pass.
+      const userId = (await loginThroughGateway(gw.url, 'alice')).userId;
+      await waitFor(
+        () =>
+          gw.gateway.core.pool
+            ?.session(userId)
+            ?.topics.some((t) => t.kind === 'room' && t.roomId === 'GENERAL'),
+        10_000,
+        'the webhook topic subscribed',
+      );
+      await gw.gateway.core.pool?.session(userId)?.setTopics(gw.gateway.core.pool.session(userId)!.topics);
+      const posted = sim.control.postMessage('bob', 'GENERAL', 'to the webhook');
+      const hit = await waitFor(
+        () => received.find((r) => r.body.includes(posted._id)),
+        30_000,
+        'the webhook delivery',
+      );
+      const event = new Webhook(secret).verify(hit.body, {
+        'webhook-id': String(hit.headers['webhook-id']),
+        'webhook-timestamp': String(hit.headers['webhook-timestamp']),
+        'webhook-signature': String(hit.headers['webhook-signature']),
+      }) as { id: string; type: string };
+      expect(event.type).toBe('message.created');
+      expect(hit.headers['webhook-id']).toBe(event.id);
+    } finally {
+      receiver.close();
+    }
   });
 
   it('posts through an incoming hook into Rocket.Chat', async () => {

@@ -1,0 +1,121 @@
+/**
+ * One delivery attempt over HTTP: `POST` the envelope with its headers, bounded by a timeout that
+ * covers connecting, waiting for the status and draining the response. The outcome is data, not
+ * an exception, so the processor decides in one place what each outcome means.
+ */
+import type { Dispatcher } from 'undici';
+import { request } from 'undici';
+import type { Clock } from '../clock.js';
+import { isGatewayError } from '../errors.js';
+import { parseRetryAfter } from './retry-policy.js';
+
+export type DeliveryResult =
+  | {
+      readonly kind: 'response';
+      readonly statusCode: number;
+      /** From `Retry-After`, whatever the status; the caller decides whether it applies. */
+      readonly retryAfterMs: number | undefined;
+      readonly durationMs: number;
+    }
+  | {
+      readonly kind: 'timeout' | 'network_error' | 'blocked';
+      readonly error: string;
+      readonly durationMs: number;
+    };
+
+export interface DeliveryClientOptions {
+  /** The guarded agent (`createGuardedAgent`); the client closes it. */
+  readonly agent: Dispatcher;
+  readonly clock: Clock;
+  /** @defaultValue 'rocketchat-gateway-webhooks/1' */
+  readonly userAgent?: string;
+  /** Response bytes read (and discarded) before the connection is dropped instead. @defaultValue 65536 */
+  readonly maxResponseBytes?: number;
+}
+
+class AttemptTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no complete response within ${timeoutMs} ms`);
+    this.name = 'AttemptTimeoutError';
+  }
+}
+
+export class DeliveryClient {
+  readonly #agent: Dispatcher;
+  readonly #clock: Clock;
+  readonly #userAgent: string;
+  readonly #maxResponseBytes: number;
+
+  constructor(options: DeliveryClientOptions) {
+    this.#agent = options.agent;
+    this.#clock = options.clock;
+    this.#userAgent = options.userAgent ?? 'rocketchat-gateway-webhooks/1';
+    this.#maxResponseBytes = options.maxResponseBytes ?? 65_536;
+  }
+
+  async post(
+    url: string,
+    body: string,
+    headers: Readonly<Record<string, string>>,
+    timeoutMs: number,
+  ): Promise<DeliveryResult> {
+    const started = this.#clock.now();
+    const controller = new AbortController();
+    // Made only when it fires: an Error captures a stack, which is not free on every attempt.
+    let timeout: AttemptTimeoutError | undefined;
+    const timer = this.#clock.setTimeout(() => {
+      timeout = new AttemptTimeoutError(timeoutMs);
+      controller.abort(timeout);
+    }, timeoutMs);
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        dispatcher: this.#agent,
+        signal: controller.signal,
+        headers: { 'content-type': 'application/json', 'user-agent': this.#userAgent, ...headers },
+        body,
+      });
+      // Drained so the connection can be reused; what the receiver says is not kept.
+      await response.body.dump({ limit: this.#maxResponseBytes, signal: controller.signal });
+      return {
+        kind: 'response',
+        statusCode: response.statusCode,
+        retryAfterMs: parseRetryAfter(response.headers['retry-after'], this.#clock.now()),
+        durationMs: this.#clock.now() - started,
+      };
+    } catch (err) {
+      const durationMs = this.#clock.now() - started;
+      if (timeout !== undefined && controller.signal.reason === timeout) {
+        return { kind: 'timeout', error: timeout.message, durationMs };
+      }
+      const forbidden = findTargetForbidden(err);
+      if (forbidden) return { kind: 'blocked', error: forbidden, durationMs };
+      return { kind: 'network_error', error: describe(err), durationMs };
+    } finally {
+      this.#clock.clearTimeout(timer);
+    }
+  }
+
+  /** Closes idle connections and waits for requests in flight. */
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+/** The guard's refusal, possibly wrapped by undici or Node; its message (safe to show) or undefined. */
+function findTargetForbidden(err: unknown): string | undefined {
+  for (let current = err, depth = 0; current && depth < 4; depth++) {
+    if (isGatewayError(current) && current.code === 'GW_ERR_WEBHOOK_TARGET_FORBIDDEN') {
+      return `GW_ERR_WEBHOOK_TARGET_FORBIDDEN: ${current.message}`;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err).slice(0, 300);
+  const code = (err as { code?: unknown }).code;
+  const text = typeof code === 'string' ? `${code}: ${err.message}` : `${err.name}: ${err.message}`;
+  return text.slice(0, 300);
+}

@@ -1,0 +1,368 @@
+/**
+ * Delivery bookkeeping beside each webhook, all under the owner's hash tag so every script below
+ * touches one Cluster slot:
+ * - the per-endpoint semaphore: a ZSET of delivery job ids in flight, scored by when the hold
+ *   expires (a worker killed mid-attempt frees its slot by expiry; the same job retried by
+ *   another worker takes its own slot back at once, since the member is the job id);
+ * - recent attempts: a bounded LIST, newest first, for `GET /v1/webhooks/:id/deliveries`;
+ * - dead letters: deliveries that exhausted their retries (or were refused while the endpoint was
+ *   disabled), a ZSET event id -> event time plus a HASH of bodies, bounded, for `replay`;
+ * - the consecutive-failure count on the webhook record, and the switch to `disabled`.
+ *
+ * Starting and finishing an attempt are one script each, so the bookkeeping costs two round trips
+ * per attempt whatever happens.
+ */
+import type { Redis } from 'ioredis';
+import type { WebhookDeliveryOutcome } from '../metrics/index.js';
+import type { GatewayKeys } from '../redis/keys.js';
+import { LuaScript } from './lua-script.js';
+import type { DisabledReason } from './webhook-store.js';
+
+export type BeginResult =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'disabled'; readonly reason: DisabledReason }
+  | { readonly kind: 'busy' }
+  | {
+      readonly kind: 'go';
+      readonly url: string;
+      readonly sealedSecret: string;
+      readonly sealedPreviousSecret: string | undefined;
+      readonly previousSecretUntilMs: number | undefined;
+    };
+
+/** One attempt as `GET /v1/webhooks/:id/deliveries` shows it. */
+export interface AttemptRecord {
+  readonly eventId: string;
+  readonly eventType: string;
+  /** 1 for the first attempt of a delivery. */
+  readonly attempt: number;
+  readonly atMs: number;
+  readonly statusCode: number | null;
+  readonly durationMs: number;
+  readonly outcome: WebhookDeliveryOutcome;
+  readonly error: string | null;
+  /** When the next attempt is due, if there will be one. */
+  readonly nextAttemptAtMs: number | null;
+}
+
+/** How an attempt ends the delivery: `ok`, `retry` (another attempt follows), `final` (dead letter) or `gone` (410). */
+export type FinishKind = 'ok' | 'retry' | 'final' | 'gone';
+
+export interface DeadLetter {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly eventTimeMs: number;
+  /** The envelope, byte for byte as it would have been sent. */
+  readonly payload: string;
+  readonly failedAtMs: number;
+  readonly error: string;
+}
+
+export interface FinishInput {
+  readonly jobId: string;
+  readonly attempt: AttemptRecord;
+  readonly kind: FinishKind;
+  /** Required for `final` and `gone`. */
+  readonly deadLetter?: DeadLetter;
+  /** 0 never disables. */
+  readonly disableAfterFailures: number;
+  readonly nowMs: number;
+}
+
+export interface FinishResult {
+  readonly consecutiveFailures: number;
+  /** This attempt switched the endpoint off (exactly one caller ever sees true per disablement). */
+  readonly disabledNow: DisabledReason | undefined;
+}
+
+export interface DeliveryLedgerOptions {
+  readonly redis: Redis;
+  readonly keys: GatewayKeys;
+  /** Attempts kept per webhook. @defaultValue 100 */
+  readonly maxAttemptRecords?: number;
+  /** Dead letters kept per webhook; the oldest events go first. @defaultValue 10000 */
+  readonly maxDeadLetters?: number;
+}
+
+/**
+ * KEYS: record, inflight. ARGV: now, hold until, limit, member.
+ * Returns {-1} absent, {-2, reason} disabled, {0} busy, {1, url, secret, prevSecret, prevUntil}.
+ */
+const BEGIN_SCRIPT = new LuaScript(
+  `
+local rec = redis.call('HMGET', KEYS[1], 'url', 'status', 'disabledReason', 'secret', 'prevSecret', 'prevSecretUntilMs')
+if not rec[1] then return {-1} end
+if rec[2] ~= 'enabled' then return {-2, rec[3] or 'manual'} end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if not redis.call('ZSCORE', KEYS[2], ARGV[4]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+  return {0}
+end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+return {1, rec[1], rec[4], rec[5] or '', rec[6] or ''}
+`,
+  2,
+);
+
+/** Shared by the scripts that add dead letters: trims to ARGV max (KEYS[a] zset, KEYS[b] bodies). */
+const TRIM_DEAD = `
+local function trimDead(zset, bodies, max)
+  local extra = redis.call('ZCARD', zset) - max
+  if extra > 0 then
+    local old = redis.call('ZRANGE', zset, 0, extra - 1)
+    redis.call('ZREMRANGEBYRANK', zset, 0, extra - 1)
+    redis.call('HDEL', bodies, unpack(old))
+  end
+end
+`;
+
+/**
+ * KEYS: inflight, attempts, record, dead, dead bodies.
+ * ARGV: member, attempt JSON, max attempts, kind, event id, event time, dead body JSON, max dead,
+ *       disable after, now.
+ * Returns {consecutive failures, disabled reason or ''}.
+ */
+const FINISH_SCRIPT = new LuaScript(
+  `${TRIM_DEAD}
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[3]) == 0 then return {0, ''} end
+redis.call('LPUSH', KEYS[2], ARGV[2])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+local kind = ARGV[4]
+if kind == 'ok' then
+  if redis.call('HGET', KEYS[3], 'failures') ~= '0' then redis.call('HSET', KEYS[3], 'failures', '0') end
+  return {0, ''}
+end
+if kind == 'retry' then return {tonumber(redis.call('HGET', KEYS[3], 'failures') or '0'), ''} end
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
+redis.call('HSET', KEYS[5], ARGV[5], ARGV[7])
+trimDead(KEYS[4], KEYS[5], tonumber(ARGV[8]))
+local failures = redis.call('HINCRBY', KEYS[3], 'failures', 1)
+local limit = tonumber(ARGV[9])
+local reason = ''
+if kind == 'gone' then reason = 'gone' elseif limit > 0 and failures >= limit then reason = 'failures' end
+if reason ~= '' and redis.call('HGET', KEYS[3], 'status') == 'enabled' then
+  redis.call('HSET', KEYS[3], 'status', 'disabled', 'disabledReason', reason, 'disabledAtMs', ARGV[10])
+  return {failures, reason}
+end
+return {failures, ''}
+`,
+  5,
+);
+
+/** KEYS: record, dead, dead bodies. ARGV: max dead, then (event id, event time, body JSON)... */
+const ADD_DEAD_SCRIPT = new LuaScript(
+  `${TRIM_DEAD}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 2, #ARGV, 3 do
+  redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
+end
+trimDead(KEYS[2], KEYS[3], tonumber(ARGV[1]))
+return 1
+`,
+  3,
+);
+
+/**
+ * KEYS: dead, dead bodies. ARGV: (event id, failedAtMs)... Removes each entry only if it is still
+ * the failure that was replayed (a newer failure of the same event stays). Returns how many.
+ */
+const REMOVE_DEAD_SCRIPT = new LuaScript(
+  `
+local removed = 0
+for i = 1, #ARGV, 2 do
+  local body = redis.call('HGET', KEYS[2], ARGV[i])
+  if body and cjson.decode(body).failedAtMs == tonumber(ARGV[i + 1]) then
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    redis.call('HDEL', KEYS[2], ARGV[i])
+    removed = removed + 1
+  end
+end
+return removed
+`,
+  2,
+);
+
+interface DeadBody {
+  readonly eventType: string;
+  readonly eventTimeMs: number;
+  readonly payload: string;
+  readonly failedAtMs: number;
+  readonly error: string;
+}
+
+export class DeliveryLedger {
+  readonly #redis: Redis;
+  readonly #keys: GatewayKeys;
+  readonly maxAttemptRecords: number;
+  readonly maxDeadLetters: number;
+
+  constructor(options: DeliveryLedgerOptions) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.maxAttemptRecords = options.maxAttemptRecords ?? 100;
+    this.maxDeadLetters = options.maxDeadLetters ?? 10_000;
+    if (!(this.maxAttemptRecords >= 1) || !(this.maxDeadLetters >= 1)) {
+      throw new RangeError('ledger bounds must be at least 1');
+    }
+  }
+
+  /**
+   * Reads the endpoint and takes one of its `limit` in-flight slots for `jobId` until `holdUntilMs`.
+   * `busy` when every slot is taken; nothing is held unless the result is `go`.
+   */
+  async begin(
+    userId: string,
+    webhookId: string,
+    jobId: string,
+    nowMs: number,
+    holdUntilMs: number,
+    limit: number,
+  ): Promise<BeginResult> {
+    const keys = this.#keys.user(userId);
+    const reply = await BEGIN_SCRIPT.run<(string | number)[]>(
+      this.#redis,
+      [keys.webhook(webhookId), keys.webhookInflight(webhookId)],
+      [nowMs, holdUntilMs, limit, jobId],
+    );
+    switch (Number(reply[0])) {
+      case -1:
+        return { kind: 'missing' };
+      case -2:
+        return { kind: 'disabled', reason: String(reply[1]) as DisabledReason };
+      case 0:
+        return { kind: 'busy' };
+      default: {
+        const previous = String(reply[3] ?? '');
+        const until = String(reply[4] ?? '');
+        return {
+          kind: 'go',
+          url: String(reply[1]),
+          sealedSecret: String(reply[2]),
+          sealedPreviousSecret: previous === '' ? undefined : previous,
+          previousSecretUntilMs: until === '' ? undefined : Number(until),
+        };
+      }
+    }
+  }
+
+  /** Gives the slot back and records the attempt and its consequences, in one script. */
+  async finish(userId: string, webhookId: string, input: FinishInput): Promise<FinishResult> {
+    const keys = this.#keys.user(userId);
+    const letter = input.deadLetter;
+    if ((input.kind === 'final' || input.kind === 'gone') && !letter) {
+      throw new TypeError('a final failure needs its dead letter');
+    }
+    const reply = await FINISH_SCRIPT.run<[number, string]>(
+      this.#redis,
+      [
+        keys.webhookInflight(webhookId),
+        keys.webhookAttempts(webhookId),
+        keys.webhook(webhookId),
+        keys.webhookDeadLetters(webhookId),
+        keys.webhookDeadLetterBodies(webhookId),
+      ],
+      [
+        input.jobId,
+        JSON.stringify(input.attempt),
+        this.maxAttemptRecords,
+        input.kind,
+        letter?.eventId ?? '',
+        letter?.eventTimeMs ?? 0,
+        letter ? JSON.stringify(deadBody(letter)) : '',
+        this.maxDeadLetters,
+        input.disableAfterFailures,
+        input.nowMs,
+      ],
+    );
+    const reason = String(reply[1]);
+    return {
+      consecutiveFailures: Number(reply[0]),
+      disabledNow: reason === '' ? undefined : (reason as DisabledReason),
+    };
+  }
+
+  /** Gives a slot back without recording anything (an attempt that never started). */
+  async release(userId: string, webhookId: string, jobId: string): Promise<void> {
+    await this.#redis.zrem(this.#keys.user(userId).webhookInflight(webhookId), jobId);
+  }
+
+  /** Recent attempts, newest first. */
+  async attempts(userId: string, webhookId: string, limit: number): Promise<AttemptRecord[]> {
+    const raw = await this.#redis.lrange(this.#keys.user(userId).webhookAttempts(webhookId), 0, limit - 1);
+    return raw.map((json) => JSON.parse(json) as AttemptRecord);
+  }
+
+  /** Adds dead letters for a webhook that still exists (the dispatcher's, for disabled endpoints). */
+  async addDeadLetters(userId: string, webhookId: string, letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const keys = this.#keys.user(userId);
+    const args: (string | number)[] = [this.maxDeadLetters];
+    for (const letter of letters)
+      args.push(letter.eventId, letter.eventTimeMs, JSON.stringify(deadBody(letter)));
+    await ADD_DEAD_SCRIPT.run(
+      this.#redis,
+      [keys.webhook(webhookId), keys.webhookDeadLetters(webhookId), keys.webhookDeadLetterBodies(webhookId)],
+      args,
+    );
+  }
+
+  /** Dead letters whose event time is in [sinceMs, untilMs], oldest event first. */
+  async deadLetters(
+    userId: string,
+    webhookId: string,
+    sinceMs: number,
+    untilMs: number,
+    limit: number,
+  ): Promise<DeadLetter[]> {
+    const keys = this.#keys.user(userId);
+    const ids = await this.#redis.zrangebyscore(
+      keys.webhookDeadLetters(webhookId),
+      sinceMs,
+      untilMs,
+      'LIMIT',
+      0,
+      limit,
+    );
+    if (ids.length === 0) return [];
+    const bodies = await this.#redis.hmget(keys.webhookDeadLetterBodies(webhookId), ...ids);
+    const letters: DeadLetter[] = [];
+    ids.forEach((eventId, i) => {
+      const body = bodies[i];
+      if (!body) return;
+      const parsed = JSON.parse(body) as DeadBody;
+      letters.push({ eventId, ...parsed });
+    });
+    return letters;
+  }
+
+  /** Removes dead letters that were re-enqueued, unless they failed again meanwhile. */
+  async removeDeadLetters(
+    userId: string,
+    webhookId: string,
+    letters: readonly DeadLetter[],
+  ): Promise<number> {
+    if (letters.length === 0) return 0;
+    const keys = this.#keys.user(userId);
+    return REMOVE_DEAD_SCRIPT.run<number>(
+      this.#redis,
+      [keys.webhookDeadLetters(webhookId), keys.webhookDeadLetterBodies(webhookId)],
+      letters.flatMap((letter) => [letter.eventId, String(letter.failedAtMs)]),
+    );
+  }
+
+  async deadLetterCount(userId: string, webhookId: string): Promise<number> {
+    return this.#redis.zcard(this.#keys.user(userId).webhookDeadLetters(webhookId));
+  }
+}
+
+function deadBody(letter: DeadLetter): DeadBody {
+  return {
+    eventType: letter.eventType,
+    eventTimeMs: letter.eventTimeMs,
+    payload: letter.payload,
+    failedAtMs: letter.failedAtMs,
+    error: letter.error,
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * `/v1/webhooks`: the registry API. Mount it at `/v1/webhooks`; it runs the given authentication
+ * middleware on every request it serves and takes the user id from `req.principal` only.
+ *
+ *   POST   /                      create          201 { ...webhook, secret }  (the secret is shown once)
+ *   GET    /                      list            200 { webhooks: [...] }
+ *   GET    /:id                   read            200 webhook
+ *   PATCH  /:id                   change          200 webhook (`enabled: true` re-enables and resets failures)
+ *   DELETE /:id                   delete          204
+ *   POST   /:id/rotate-secret     new secret      200 { secret, previousSecretExpiresAt }
+ *   POST   /:id/test              webhook.test    202 { eventId }
+ *   GET    /:id/deliveries        attempts        200 { deliveries: [...] }  (?limit=1..100)
+ *   POST   /:id/replay            dead letters    202 { enqueued }  body { since, until? }
+ *
+ * Errors are passed to `next()` as `GatewayError`s; the app's error handler renders them.
+ */
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
+import { createError } from '../errors.js';
+import { parseCreateBody, parseLimit, parseReplayBody, parseUpdateBody } from './webhook-schemas.js';
+import type { WebhookService } from './webhook-service.js';
+
+export interface WebhookRouterDeps {
+  /** Sets `req.principal` or fails the request (src/http/auth in the gateway; a stub in tests). */
+  readonly authenticate: RequestHandler;
+  readonly webhooks: WebhookService;
+  /** JSON body limit (body-parser syntax). @defaultValue '64kb' */
+  readonly bodyLimit?: string | number;
+}
+
+const WEBHOOK_ID = /^wh_[A-Za-z0-9_-]{16}$/;
+
+export function createWebhookRouter(deps: WebhookRouterDeps): Router {
+  const { webhooks } = deps;
+  const router = express.Router();
+  router.use(deps.authenticate);
+  router.use(express.json({ limit: deps.bodyLimit ?? '64kb' }));
+  router.use(bodyParserErrors);
+
+  const userOf = (req: Request): string => {
+    const userId = req.principal?.userId;
+    if (!userId) throw createError('GW_ERR_UNAUTHENTICATED');
+    return userId;
+  };
+  /** The route's webhook id; a malformed one is as absent as a missing one. */
+  const idOf = (req: Request): string => {
+    const id = req.params['id'];
+    if (typeof id !== 'string' || !WEBHOOK_ID.test(id))
+      throw createError('GW_ERR_NOT_FOUND', 'No such webhook');
+    return id;
+  };
+
+  router.post('/', async (req, res) => {
+    const userId = userOf(req);
+    const { webhook, secret } = await webhooks.create(userId, parseCreateBody(req.body));
+    res
+      .status(201)
+      .location(`${req.baseUrl}/${webhook.id}`)
+      .set('cache-control', 'no-store')
+      .json({ ...webhook, secret });
+  });
+
+  router.get('/', async (req, res) => {
+    res.json({ webhooks: await webhooks.list(userOf(req)) });
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(await webhooks.get(userOf(req), idOf(req)));
+  });
+
+  router.patch('/:id', async (req, res) => {
+    const userId = userOf(req);
+    const id = idOf(req);
+    res.json(await webhooks.update(userId, id, parseUpdateBody(req.body)));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    await webhooks.remove(userOf(req), idOf(req));
+    res.status(204).end();
+  });
+
+  router.post('/:id/rotate-secret', async (req, res) => {
+    const rotated = await webhooks.rotateSecret(userOf(req), idOf(req));
+    res.set('cache-control', 'no-store').json(rotated);
+  });
+
+  router.post('/:id/test', async (req, res) => {
+    res.status(202).json(await webhooks.sendTest(userOf(req), idOf(req)));
+  });
+
+  router.get('/:id/deliveries', async (req, res) => {
+    const userId = userOf(req);
+    const id = idOf(req);
+    res.json({ deliveries: await webhooks.deliveries(userId, id, parseLimit(req.query['limit'])) });
+  });
+
+  router.post('/:id/replay', async (req, res) => {
+    const userId = userOf(req);
+    const id = idOf(req);
+    const { sinceMs, untilMs } = parseReplayBody(req.body);
+    res.status(202).json(await webhooks.replay(userId, id, sinceMs, untilMs));
+  });
+
+  return router;
+}
+
+/** body-parser's own errors, as our codes (its messages are not part of our API). */
+function bodyParserErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  const type = (err as { type?: unknown } | undefined)?.type;
+  if (type === 'entity.parse.failed') {
+    next(createError('GW_ERR_VALIDATION', 'The request body is not valid JSON', { cause: err }));
+  } else if (type === 'entity.too.large') {
+    next(createError('GW_ERR_PAYLOAD_TOO_LARGE', undefined, { cause: err }));
+  } else {
+    next(err);
+  }
+}

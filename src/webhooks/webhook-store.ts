@@ -1,0 +1,410 @@
+/**
+ * Webhook registrations in Redis, per user (architecture invariant 3: nothing that matters lives
+ * only in a process). One HASH per webhook at `keys.user(uid).webhook(id)`:
+ *
+ *   url, description            as registered
+ *   topics, events              JSON arrays (canonical topic strings, event types)
+ *   secret                      the signing secret, sealed with the TokenCipher (AAD binds it to
+ *                               the user and webhook, so a sealed value copied elsewhere is useless)
+ *   prevSecret, prevSecretUntilMs   the secret before the last rotation, signing until then
+ *   status                      `enabled` | `disabled`
+ *   disabledReason, disabledAtMs    `manual` | `failures` | `gone` (410), while disabled
+ *   failures                    consecutive deliveries that exhausted their retries
+ *   fromId                      the last event id logged before the webhook existed: it is sent
+ *                               only what comes after
+ *   createdAtMs, updatedAtMs, secretRotatedAtMs
+ *
+ * plus the user's SET of webhook ids and the global SET of users that have webhooks (what
+ * dispatchers look after). Delivery bookkeeping (attempts, dead letters, the per-endpoint
+ * semaphore) is in `delivery-ledger.ts`.
+ */
+import type { Redis } from 'ioredis';
+import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
+import { EVENT_TYPES, type GatewayEventType } from '../events/types.js';
+import type { GatewayKeys } from '../redis/keys.js';
+import type { TokenCipher } from '../sessions/token-cipher.js';
+import { LuaScript } from './lua-script.js';
+
+export type WebhookStatus = 'enabled' | 'disabled';
+/** `manual`: the owner turned it off; `failures`: too many exhausted deliveries; `gone`: the receiver answered 410. */
+export type DisabledReason = 'manual' | 'failures' | 'gone';
+
+export interface WebhookRecord {
+  readonly id: string;
+  readonly userId: string;
+  readonly url: string;
+  readonly topics: readonly Topic[];
+  /** Empty: every type the topics carry. */
+  readonly eventTypes: readonly GatewayEventType[];
+  readonly description: string;
+  readonly status: WebhookStatus;
+  readonly disabledReason: DisabledReason | undefined;
+  readonly disabledAtMs: number | undefined;
+  readonly consecutiveFailures: number;
+  readonly fromId: string;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  readonly secretRotatedAtMs: number | undefined;
+  /** When the secret before the last rotation stops signing; undefined when there is none. */
+  readonly previousSecretExpiresAtMs: number | undefined;
+}
+
+export interface NewWebhook {
+  readonly url: string;
+  readonly topics: readonly Topic[];
+  readonly eventTypes: readonly GatewayEventType[];
+  readonly description: string;
+}
+
+export interface WebhookPatch {
+  readonly url?: string;
+  readonly topics?: readonly Topic[];
+  readonly eventTypes?: readonly GatewayEventType[];
+  readonly description?: string;
+  /** true re-enables (and forgets past failures); false disables with reason `manual`. */
+  readonly enabled?: boolean;
+}
+
+/** What the dispatcher needs of each webhook, without secrets. */
+export interface DispatchTarget {
+  readonly id: string;
+  readonly status: WebhookStatus;
+  readonly disabledReason: DisabledReason | undefined;
+  readonly topics: readonly string[];
+  readonly eventTypes: readonly string[];
+  readonly fromId: string;
+  readonly updatedAtMs: number;
+}
+
+export interface WebhookStoreOptions {
+  readonly redis: Redis;
+  readonly keys: GatewayKeys;
+  readonly cipher: TokenCipher;
+}
+
+/**
+ * KEYS: record, the user's id set, the user's event log. ARGV: max per user, id, field pairs.
+ * `fromId` is read in the same script as the record is written, so that for any event either the
+ * webhook existed when the event was logged or the event is at or before `fromId` (see
+ * dispatcher.ts for why that makes the hand-over exact). Returns 0 when the user is at the limit.
+ */
+const CREATE_SCRIPT = new LuaScript(
+  `
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+local from = '0-0'
+if last[1] then from = last[1][1] end
+redis.call('HSET', KEYS[1], 'fromId', from, unpack(ARGV, 3))
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1
+`,
+  3,
+);
+
+/** KEYS: record. ARGV: enable ('1' | '0' | ''), now, field pairs to set. Returns 0 when absent. */
+const UPDATE_SCRIPT = new LuaScript(
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' then
+  redis.call('HSET', KEYS[1], 'status', 'enabled', 'failures', '0')
+  redis.call('HDEL', KEYS[1], 'disabledReason', 'disabledAtMs')
+elseif ARGV[1] == '0' and redis.call('HGET', KEYS[1], 'status') == 'enabled' then
+  redis.call('HSET', KEYS[1], 'status', 'disabled', 'disabledReason', 'manual', 'disabledAtMs', ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'updatedAtMs', ARGV[2], unpack(ARGV, 3))
+return 1
+`,
+  1,
+);
+
+/** KEYS: record. ARGV: new sealed secret, now, grace end. Returns 0 when absent. */
+const ROTATE_SCRIPT = new LuaScript(
+  `
+local current = redis.call('HGET', KEYS[1], 'secret')
+if not current then return 0 end
+redis.call('HSET', KEYS[1], 'prevSecret', current, 'prevSecretUntilMs', ARGV[3], 'secret', ARGV[1],
+  'secretRotatedAtMs', ARGV[2], 'updatedAtMs', ARGV[2])
+return 1
+`,
+  1,
+);
+
+const RECORD_FIELDS = [
+  'url',
+  'topics',
+  'events',
+  'description',
+  'status',
+  'disabledReason',
+  'disabledAtMs',
+  'failures',
+  'fromId',
+  'createdAtMs',
+  'updatedAtMs',
+  'secretRotatedAtMs',
+  'prevSecretUntilMs',
+] as const;
+
+/**
+ * KEYS: the user's id set; ARGV: `keys.webhookPrefix`. Every webhook's dispatch fields
+ * in one round trip: {id, status, disabledReason, topics, events, fromId, updatedAtMs, ...}.
+ * The record keys are built from the id set inside the script: they share the set's hash tag.
+ */
+const DISPATCH_TARGETS_SCRIPT = new LuaScript(
+  `
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'disabledReason', 'topics', 'events', 'fromId', 'updatedAtMs')
+  if f[1] and f[3] and f[5] then
+    table.insert(out, id)
+    for i = 1, 6 do table.insert(out, f[i] or '') end
+  end
+end
+return out
+`,
+  1,
+);
+
+export class WebhookStore {
+  readonly #redis: Redis;
+  readonly #keys: GatewayKeys;
+  readonly #cipher: TokenCipher;
+
+  constructor(options: WebhookStoreOptions) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.#cipher = options.cipher;
+  }
+
+  /** Stores a new webhook; undefined when the user already has `maxPerUser`. */
+  async create(
+    userId: string,
+    id: string,
+    input: NewWebhook,
+    secret: string,
+    nowMs: number,
+    maxPerUser: number,
+  ): Promise<WebhookRecord | undefined> {
+    const keys = this.#keys.user(userId);
+    const fields = [
+      'url',
+      input.url,
+      'topics',
+      JSON.stringify(input.topics.map(formatTopic)),
+      'events',
+      JSON.stringify(input.eventTypes),
+      'description',
+      input.description,
+      'secret',
+      this.#seal(userId, id, secret),
+      'status',
+      'enabled',
+      'failures',
+      '0',
+      'createdAtMs',
+      String(nowMs),
+      'updatedAtMs',
+      String(nowMs),
+    ];
+    const created = await CREATE_SCRIPT.run<number>(
+      this.#redis,
+      [keys.webhook(id), keys.webhookIds, keys.events],
+      [maxPerUser, id, ...fields],
+    );
+    if (created !== 1) return undefined;
+    // Global set: a separate command, so a Cluster never sees a cross-slot script.
+    await this.#redis.sadd(this.#keys.webhookUsers, userId);
+    return this.get(userId, id);
+  }
+
+  async get(userId: string, id: string): Promise<WebhookRecord | undefined> {
+    const values = await this.#redis.hmget(this.#keys.user(userId).webhook(id), ...RECORD_FIELDS);
+    return toRecord(userId, id, values);
+  }
+
+  /** The user's webhooks, oldest first. */
+  async list(userId: string): Promise<WebhookRecord[]> {
+    const keys = this.#keys.user(userId);
+    const ids = await this.#redis.smembers(keys.webhookIds);
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hmget(keys.webhook(id), ...RECORD_FIELDS);
+    const results = (await pipeline.exec()) ?? [];
+    const records: WebhookRecord[] = [];
+    ids.forEach((id, i) => {
+      const [err, values] = results[i] ?? [];
+      if (err) throw err;
+      const record = toRecord(userId, id, values as (string | null)[]);
+      if (record) records.push(record);
+    });
+    return records.sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id));
+  }
+
+  /** Applies a change; undefined when the webhook does not exist. */
+  async update(
+    userId: string,
+    id: string,
+    patch: WebhookPatch,
+    nowMs: number,
+  ): Promise<WebhookRecord | undefined> {
+    const fields: string[] = [];
+    if (patch.url !== undefined) fields.push('url', patch.url);
+    if (patch.topics !== undefined) fields.push('topics', JSON.stringify(patch.topics.map(formatTopic)));
+    if (patch.eventTypes !== undefined) fields.push('events', JSON.stringify(patch.eventTypes));
+    if (patch.description !== undefined) fields.push('description', patch.description);
+    const enable = patch.enabled === undefined ? '' : patch.enabled ? '1' : '0';
+    const done = await UPDATE_SCRIPT.run<number>(
+      this.#redis,
+      [this.#keys.user(userId).webhook(id)],
+      [enable, nowMs, ...fields],
+    );
+    return done === 1 ? this.get(userId, id) : undefined;
+  }
+
+  /**
+   * Makes `secret` the signing secret; the one it replaces keeps signing until
+   * `nowMs + graceMs`. False when the webhook does not exist.
+   */
+  async rotateSecret(
+    userId: string,
+    id: string,
+    secret: string,
+    nowMs: number,
+    graceMs: number,
+  ): Promise<boolean> {
+    const done = await ROTATE_SCRIPT.run<number>(
+      this.#redis,
+      [this.#keys.user(userId).webhook(id)],
+      [this.#seal(userId, id, secret), nowMs, nowMs + graceMs],
+    );
+    return done === 1;
+  }
+
+  /**
+   * Deletes the webhook with its attempts and dead letters. Resolves with how many webhooks the
+   * user has left, or undefined when it did not exist.
+   */
+  async remove(userId: string, id: string): Promise<number | undefined> {
+    const keys = this.#keys.user(userId);
+    const results = await this.#redis
+      .multi()
+      .srem(keys.webhookIds, id)
+      .del(
+        keys.webhook(id),
+        keys.webhookAttempts(id),
+        keys.webhookDeadLetters(id),
+        keys.webhookDeadLetterBodies(id),
+        keys.webhookInflight(id),
+      )
+      .scard(keys.webhookIds)
+      .exec();
+    const removed = Number(results?.[0]?.[1] ?? 0);
+    const left = Number(results?.[2]?.[1] ?? 0);
+    if (left === 0) await this.#redis.srem(this.#keys.webhookUsers, userId);
+    return removed === 1 ? left : undefined;
+  }
+
+  /** Everything the dispatcher needs to route events, in one round trip. */
+  async dispatchTargets(userId: string): Promise<DispatchTarget[]> {
+    const keys = this.#keys.user(userId);
+    const flat = await DISPATCH_TARGETS_SCRIPT.run<string[]>(
+      this.#redis,
+      [keys.webhookIds],
+      [keys.webhookPrefix],
+    );
+    const targets: DispatchTarget[] = [];
+    for (let i = 0; i + 6 < flat.length; i += 7) {
+      const [id, status, disabledReason, topics, events, fromId, updatedAtMs] = flat.slice(
+        i,
+        i + 7,
+      ) as string[];
+      targets.push({
+        id: id!,
+        status: status === 'enabled' ? 'enabled' : 'disabled',
+        disabledReason: disabledReason ? (disabledReason as DisabledReason) : undefined,
+        topics: JSON.parse(topics!) as string[],
+        eventTypes: events ? (JSON.parse(events) as string[]) : [],
+        fromId: fromId!,
+        updatedAtMs: Number(updatedAtMs || 0),
+      });
+    }
+    return targets;
+  }
+
+  /** Users with at least one webhook. */
+  users(): Promise<string[]> {
+    return this.#redis.smembers(this.#keys.webhookUsers);
+  }
+
+  /** Seals a secret for storage. */
+  #seal(userId: string, id: string, secret: string): string {
+    return this.#cipher.encrypt(secret, secretAad(userId, id));
+  }
+
+  /**
+   * The plain signing secrets (current first, then the previous one while its grace lasts).
+   * @throws CredentialDecryptError when a stored secret cannot be opened.
+   */
+  openSecrets(
+    userId: string,
+    id: string,
+    sealed: string,
+    previousSealed: string | undefined,
+    previousUntilMs: number | undefined,
+    nowMs: number,
+  ): string[] {
+    const aad = secretAad(userId, id);
+    const secrets = [this.#cipher.decrypt(sealed, aad)];
+    if (previousSealed && previousUntilMs !== undefined && nowMs < previousUntilMs) {
+      secrets.push(this.#cipher.decrypt(previousSealed, aad));
+    }
+    return secrets;
+  }
+}
+
+function secretAad(userId: string, id: string): string {
+  return `webhook:${userId}:${id}`;
+}
+
+function toRecord(userId: string, id: string, values: readonly (string | null)[]): WebhookRecord | undefined {
+  const [
+    url,
+    topics,
+    events,
+    description,
+    status,
+    disabledReason,
+    disabledAtMs,
+    failures,
+    fromId,
+    createdAtMs,
+    updatedAtMs,
+    secretRotatedAtMs,
+    prevSecretUntilMs,
+  ] = values;
+  if (!url || !topics || !status) return undefined;
+  const eventTypes = (events ? (JSON.parse(events) as string[]) : []).filter((t): t is GatewayEventType =>
+    (EVENT_TYPES as readonly string[]).includes(t),
+  );
+  return {
+    id,
+    userId,
+    url,
+    topics: parseTopics(JSON.parse(topics) as string[]),
+    eventTypes,
+    description: description ?? '',
+    status: status === 'enabled' ? 'enabled' : 'disabled',
+    disabledReason: status === 'enabled' ? undefined : ((disabledReason ?? 'manual') as DisabledReason),
+    disabledAtMs: optionalNumber(disabledAtMs),
+    consecutiveFailures: Number(failures ?? 0),
+    fromId: fromId ?? '0-0',
+    createdAtMs: Number(createdAtMs ?? 0),
+    updatedAtMs: Number(updatedAtMs ?? 0),
+    secretRotatedAtMs: optionalNumber(secretRotatedAtMs),
+    previousSecretExpiresAtMs: optionalNumber(prevSecretUntilMs),
+  };
+}
+
+function optionalNumber(value: string | null | undefined): number | undefined {
+  return value === null || value === undefined || value === '' ? undefined : Number(value);
+}

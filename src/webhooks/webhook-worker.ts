@@ -1,0 +1,305 @@
+/**
+ * The worker side of webhooks, for the composition root: the dispatcher (log -> jobs), the BullMQ
+ * worker (jobs -> HTTP), the credential gate (pause/resume) and a queue-size collector, started
+ * together and closed together.
+ *
+ * Per-endpoint concurrency. BullMQ's group concurrency is a Pro feature, so it is done here with
+ * a Redis semaphore per endpoint (`delivery-ledger.ts`): a job that finds its endpoint at the
+ * limit is put back in the delayed set for a few ms (no attempt counted) and the worker slot goes
+ * to the next job. One queue with one worker per process was chosen over one queue per endpoint
+ * because the latter needs a blocking Redis connection per endpoint per process and a worker to
+ * be started and stopped as webhooks come and go; the semaphore costs nothing when the endpoint
+ * is under its limit (it is read in the same script as the webhook record) and a slow receiver
+ * holds at most `concurrencyPerEndpoint` worker slots cluster-wide, so it cannot starve others.
+ */
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { EventLog } from '../events/event-log.js';
+import type { LiveHub } from '../events/live-hub.js';
+import type { Logger } from '../log/index.js';
+import { createNoopMetrics, type Metrics, type QueueJobState } from '../metrics/index.js';
+import type { GatewayKeys } from '../redis/keys.js';
+import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
+import type { CredentialStore } from '../sessions/credential-store.js';
+import type { TokenCipher } from '../sessions/token-cipher.js';
+import { CredentialGate } from './credential-gate.js';
+import { DeliveryClient } from './delivery-client.js';
+import { DeliveryLedger } from './delivery-ledger.js';
+import { DeliveryProcessor } from './delivery-processor.js';
+import { WebhookDispatcher } from './dispatcher.js';
+import { checkEvictionPolicy } from './eviction-policy.js';
+import { createGuardedAgent, type LookupFunction } from './guarded-agent.js';
+import { WebhookSigner } from './signer.js';
+import {
+  createWebhookQueue,
+  DEFAULT_RETENTION,
+  type DeliveryJobRetention,
+  WEBHOOK_QUEUE_NAME,
+  type WebhookJobData,
+} from './webhook-queue.js';
+import { WebhookStore } from './webhook-store.js';
+
+/** Tuning knobs; the defaults suit production. Tests shorten the timings. */
+export interface WebhookWorkerOptions {
+  /** Deliveries in flight per process (all endpoints). @defaultValue 32 */
+  readonly concurrency?: number;
+  /** BullMQ job lock; a killed worker's jobs are retried after it expires. @defaultValue 30000 */
+  readonly lockDurationMs?: number;
+  /** How often BullMQ looks for jobs whose worker died. @defaultValue 30000 */
+  readonly stalledIntervalMs?: number;
+  /** Worker deaths a job survives before it fails. @defaultValue 3 */
+  readonly maxStalledCount?: number;
+  /** Dispatch lease; a dead dispatcher's users are taken over after it. @defaultValue 10000 */
+  readonly dispatchLeaseTtlMs?: number;
+  /** Owned logs are re-read this often without a notice. @defaultValue 30000 */
+  readonly safetySweepMs?: number;
+  /** @defaultValue 500 */
+  readonly dispatchBatchSize?: number;
+  /** Run the dispatcher in this process. @defaultValue true */
+  readonly isDispatchEnabled?: boolean;
+  /** @defaultValue 1000 */
+  readonly credentialCacheMs?: number;
+  /** @defaultValue 2000 */
+  readonly resumeCheckMs?: number;
+  /** @defaultValue 600000 */
+  readonly pausedRecheckMs?: number;
+  /** @defaultValue 21600000 (6 h) */
+  readonly maxRetryAfterMs?: number;
+  /** @defaultValue DEFAULT_RETENTION */
+  readonly retention?: DeliveryJobRetention;
+  /** @defaultValue 100 */
+  readonly maxAttemptRecords?: number;
+  /** @defaultValue 10000 */
+  readonly maxDeadLetters?: number;
+  /** How often queue sizes are read into `gateway_queue_jobs`; 0 turns it off. @defaultValue 15000 */
+  readonly queueMetricsIntervalMs?: number;
+  /** DNS for the SSRF guard. @defaultValue dns.lookup */
+  readonly lookup?: LookupFunction;
+}
+
+export interface WebhookWorkerDeps {
+  /** The shared client. The worker duplicates it for BullMQ's blocking reads and for Pub/Sub. */
+  readonly redis: Redis;
+  readonly keys: GatewayKeys;
+  readonly config: Pick<GatewayConfig, 'webhooks' | 'redis' | 'workerId'>;
+  readonly eventLog: EventLog;
+  readonly liveHub: LiveHub;
+  readonly credentials: Pick<CredentialStore, 'load'>;
+  /** Opens the stored webhook secrets (the same cipher as the credential store's). */
+  readonly cipher: TokenCipher;
+  /** Re-registers claimed users' webhooks as durable consumers (self-healing). */
+  readonly consumers?: ConsumerRegistry;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly options?: WebhookWorkerOptions;
+}
+
+type WorkerState = 'running' | 'closing' | 'closed';
+
+/** What `close()` shuts down besides the dispatcher and the BullMQ worker. */
+interface WebhookWorkerParts {
+  readonly gate: CredentialGate;
+  readonly client: DeliveryClient;
+  readonly queue: ReturnType<typeof createWebhookQueue>;
+  readonly blocking: Redis;
+  readonly metricsTimer: TimerHandle | undefined;
+  readonly clock: Clock;
+}
+
+export class WebhookWorker {
+  readonly dispatcher: WebhookDispatcher | undefined;
+  readonly worker: Worker<WebhookJobData>;
+  readonly #parts: WebhookWorkerParts;
+  #state: WorkerState = 'running';
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use `startWebhookWorkers`. */
+  constructor(
+    dispatcher: WebhookDispatcher | undefined,
+    worker: Worker<WebhookJobData>,
+    parts: WebhookWorkerParts,
+  ) {
+    this.dispatcher = dispatcher;
+    this.worker = worker;
+    this.#parts = parts;
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  /**
+   * Stops dispatching (releasing dispatch leases at once), lets attempts in flight finish (each
+   * is bounded by `webhooks.timeoutMs`), then closes connections. Every step runs even if an
+   * earlier one fails; the errors are thrown together at the end. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state = 'closing';
+      const { gate, client, queue, blocking, metricsTimer, clock } = this.#parts;
+      clock.clearInterval(metricsTimer);
+      const errors: unknown[] = [];
+      const step = async (fn: () => Promise<unknown>): Promise<void> => {
+        try {
+          await fn();
+        } catch (err) {
+          errors.push(err);
+        }
+      };
+      await step(async () => this.dispatcher?.close());
+      await step(() => gate.close());
+      await step(() => this.worker.close());
+      await step(() => client.close());
+      await step(() => queue.close());
+      await step(() => blocking.quit().catch(() => blocking.disconnect()));
+      this.#state = 'closed';
+      if (errors.length > 0) throw new AggregateError(errors, 'webhook worker closed with errors');
+    })();
+    return this.#closing;
+  }
+}
+
+/** Starts dispatch and delivery in this process. Close the result on shutdown. */
+export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<WebhookWorker> {
+  const { redis, keys, config, eventLog, liveHub, credentials, cipher } = deps;
+  const options = deps.options ?? {};
+  const clock = deps.clock ?? systemClock;
+  const metrics = deps.metrics ?? createNoopMetrics();
+  const logger = deps.logger?.child({ component: 'webhooks' });
+  const webhooks = config.webhooks;
+  const retention = options.retention ?? DEFAULT_RETENTION;
+
+  await checkEvictionPolicy(redis, logger);
+
+  const commands = redis.duplicate({ enableAutoPipelining: true });
+  const store = new WebhookStore({ redis: commands, keys, cipher });
+  const ledger = new DeliveryLedger({
+    redis: commands,
+    keys,
+    ...(options.maxAttemptRecords === undefined ? {} : { maxAttemptRecords: options.maxAttemptRecords }),
+    ...(options.maxDeadLetters === undefined ? {} : { maxDeadLetters: options.maxDeadLetters }),
+  });
+  const queue = createWebhookQueue(redis, config.redis.queuePrefix);
+  queue.on('error', (err) => logger?.error({ err }, 'webhook queue error'));
+  const gate = new CredentialGate({
+    redis: commands,
+    keys,
+    credentials,
+    queue,
+    clock,
+    ...(logger ? { logger } : {}),
+    ...(options.credentialCacheMs === undefined ? {} : { validCacheMs: options.credentialCacheMs }),
+    ...(options.resumeCheckMs === undefined ? {} : { resumeCheckMs: options.resumeCheckMs }),
+    ...(options.pausedRecheckMs === undefined ? {} : { pausedRecheckMs: options.pausedRecheckMs }),
+  });
+  const client = new DeliveryClient({
+    agent: createGuardedAgent({
+      isPrivateTargetAllowed: webhooks.isPrivateTargetAllowed,
+      connectTimeoutMs: webhooks.timeoutMs,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+    }),
+    clock,
+  });
+  const processor = new DeliveryProcessor({
+    store,
+    ledger,
+    gate,
+    client,
+    signer: new WebhookSigner(),
+    eventLog,
+    config: webhooks,
+    metrics,
+    clock,
+    ...(logger ? { logger } : {}),
+    ...(options.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: options.maxRetryAfterMs }),
+  });
+
+  // BullMQ's blocking reads need `maxRetriesPerRequest: null` (it refuses a client without it).
+  const blocking = redis.duplicate({ maxRetriesPerRequest: null });
+  const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE_NAME, processor.process, {
+    connection: blocking,
+    prefix: config.redis.queuePrefix,
+    concurrency: options.concurrency ?? 32,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    maxStalledCount: options.maxStalledCount ?? 3,
+    removeOnComplete: retention.completed,
+    removeOnFail: retention.failed,
+    settings: { backoffStrategy: processor.backoff },
+    name: config.workerId,
+  });
+  worker.on('error', (err) => logger?.error({ err }, 'webhook worker error'));
+
+  let dispatcher: WebhookDispatcher | undefined;
+  if (options.isDispatchEnabled ?? true) {
+    dispatcher = new WebhookDispatcher({
+      redis: commands,
+      subscriber: redis.duplicate(),
+      keys,
+      eventLog,
+      liveHub,
+      store,
+      ledger,
+      queue,
+      ...(deps.consumers ? { consumers: deps.consumers } : {}),
+      workerId: config.workerId,
+      retryScheduleMs: webhooks.retryScheduleMs,
+      retention,
+      clock,
+      ...(logger ? { logger } : {}),
+      ...(options.dispatchLeaseTtlMs === undefined ? {} : { leaseTtlMs: options.dispatchLeaseTtlMs }),
+      ...(options.safetySweepMs === undefined ? {} : { safetySweepMs: options.safetySweepMs }),
+      ...(options.dispatchBatchSize === undefined ? {} : { batchSize: options.dispatchBatchSize }),
+    });
+  }
+
+  const metricsInterval = options.queueMetricsIntervalMs ?? 15_000;
+  const metricsTimer =
+    metricsInterval > 0
+      ? clock.setInterval(
+          () => void collectQueueMetrics(queue, metrics).catch(() => undefined),
+          metricsInterval,
+        )
+      : undefined;
+  metricsTimer?.unref();
+
+  const handle = new WebhookWorker(dispatcher, worker, {
+    gate,
+    client,
+    queue,
+    blocking,
+    metricsTimer,
+    clock,
+  });
+  try {
+    await worker.waitUntilReady();
+    gate.start();
+    await dispatcher?.start();
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+  return handle;
+}
+
+// BullMQ 6 has no `paused` state of its own any more (a paused queue keeps its jobs waiting).
+const QUEUE_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'completed',
+  'failed',
+  'prioritized',
+] as const satisfies readonly QueueJobState[];
+
+async function collectQueueMetrics(
+  queue: ReturnType<typeof createWebhookQueue>,
+  metrics: Metrics,
+): Promise<void> {
+  const counts = await queue.getJobCounts(...QUEUE_STATES);
+  for (const state of QUEUE_STATES)
+    metrics.queueJobs.labels(WEBHOOK_QUEUE_NAME, state).set(counts[state] ?? 0);
+}
