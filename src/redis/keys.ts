@@ -78,6 +78,9 @@ export interface GatewayKeys {
   replyChannel(processId: string): string;
   /** Pub/Sub: control notices for a user's session (payload JSON: credentials changed, consumers changed). */
   userControlChannel(userId: string): string;
+  /** PSUBSCRIBE pattern matching every user's control channel; `userIdOfControlChannel` reverses it. */
+  readonly userControlPattern: string;
+  userIdOfControlChannel(channel: string): string | undefined;
 
   // --- webhooks (src/webhooks) --------------------------------------------------------------
   /** SET of user ids with at least one webhook: the users webhook dispatchers look after. */
@@ -149,6 +152,13 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
     workerRpcChannel: (workerId) => `${prefix}:rpc:${workerId}`,
     replyChannel: (processId) => `${prefix}:reply:${processId}`,
     userControlChannel: (userId) => `${prefix}:{u:${userId}}:control`,
+    userControlPattern: `${prefix}:{u:*}:control`,
+    userIdOfControlChannel: (channel) => {
+      const head = `${prefix}:{u:`;
+      const tail = '}:control';
+      if (!channel.startsWith(head) || !channel.endsWith(tail)) return undefined;
+      return channel.slice(head.length, channel.length - tail.length);
+    },
     webhookUsers: `${prefix}:wh-users`,
     webhookPausedUsers: `${prefix}:wh-paused-users`,
     webhookChangesChannel: `${prefix}:wh-changes`,

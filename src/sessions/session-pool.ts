@@ -82,7 +82,15 @@ export class SessionPool {
       if (channel === keys.wantedChannel)
         void this.ensureSession(message).catch((e) => this.#error(e, 'claim'));
     });
+    // A user's consumers or credentials changed (a webhook created, an SSE client gone, new
+    // credentials posted): apply it now rather than on the next pass of the loop, so a new
+    // webhook hears events from the moment it is created, give or take a round trip.
+    subscriber.on('pmessage', (_pattern: string, channel: string, notice: string) => {
+      const userId = keys.userIdOfControlChannel(channel);
+      if (userId) void this.#onControlNotice(userId, notice).catch((e) => this.#error(e, 'control notice'));
+    });
     await subscriber.subscribe(keys.wantedChannel);
+    await subscriber.psubscribe(keys.userControlPattern);
     const interval =
       this.#options.reconcileIntervalMs ?? Math.max(100, Math.floor(this.#options.leases.ttlMs / 3));
     this.#timer = setInterval(() => void this.reconcile(), interval);
@@ -115,6 +123,19 @@ export class SessionPool {
       this.#starting.set(userId, starting);
     }
     return starting;
+  }
+
+  async #onControlNotice(userId: string, notice: string): Promise<void> {
+    if (this.#closing) return;
+    const session = this.#sessions.get(userId);
+    if (notice === 'credentials') {
+      // New credentials for a user whose token had stopped working: try again at once.
+      if (!session) this.#refusals.delete(userId);
+      if (!session && (await this.#options.consumers.wantedTopics(userId)).length > 0)
+        await this.ensureSession(userId);
+      return;
+    }
+    if (session) await session.setTopics(await this.#options.consumers.wantedTopics(userId));
   }
 
   async #reconcileOnce(): Promise<void> {
