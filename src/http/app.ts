@@ -1,6 +1,6 @@
 /**
  * The Express app of the HTTP tier, in the order requests meet it:
- * request id -> request log line -> security headers -> refuse while draining -> JSON body ->
+ * request id -> request log line -> CORS -> security headers -> refuse while draining -> JSON body ->
  * health probes and the given routers -> JSON 404 -> the one error handler.
  *
  * No compression middleware, on purpose: it buffers writes, which holds SSE frames back (and
@@ -9,6 +9,7 @@
 import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import { clockOf, type HttpContext } from './context.js';
+import { cors } from './cors.js';
 import { refuseWhileDraining } from './middleware/draining.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { requestId } from './middleware/request-id.js';
@@ -33,6 +34,8 @@ export function createApp(ctx: HttpContext, routers: readonly MountedRouter[] = 
 
   app.use(requestId());
   app.use(requestLogger({ logger: ctx.logger, clock: clockOf(ctx) }));
+  // Before everything that can answer (draining 503, errors): browsers can read those answers too.
+  app.use(cors(ctx.config.http.corsOrigins));
   app.use(helmet());
   app.use(refuseWhileDraining({ lifecycle: ctx.lifecycle }));
   for (const { path, router, readsOwnBody } of routers) if (readsOwnBody) app.use(path, router);

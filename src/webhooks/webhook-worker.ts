@@ -175,6 +175,11 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   await checkEvictionPolicy(redis, logger);
 
   const commands = redis.duplicate({ enableAutoPipelining: true });
+  // Duplicates do not inherit listeners: without one, a Redis outage prints "Unhandled error
+  // event" for each. ioredis reconnects by itself; the error is only worth a debug line.
+  const onConnectionError = (err: Error): void =>
+    logger?.debug({ err: { message: err.message } }, 'webhook redis error');
+  commands.on('error', onConnectionError);
   const store = new WebhookStore({ redis: commands, keys, cipher });
   const ledger = new DeliveryLedger({
     redis: commands,
@@ -219,6 +224,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
 
   // BullMQ's blocking reads need `maxRetriesPerRequest: null` (it refuses a client without it).
   const blocking = redis.duplicate({ maxRetriesPerRequest: null });
+  blocking.on('error', onConnectionError);
   const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE_NAME, processor.process, {
     connection: blocking,
     prefix: config.redis.queuePrefix,
@@ -237,7 +243,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   if (options.isDispatchEnabled ?? true) {
     dispatcher = new WebhookDispatcher({
       redis: commands,
-      subscriber: redis.duplicate(),
+      subscriber: redis.duplicate().on('error', onConnectionError),
       keys,
       eventLog,
       liveHub,

@@ -98,10 +98,12 @@ export async function startPrivateRedis(extraArgs: readonly string[] = []): Prom
     if (!proc || proc.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     if (!options.hard) {
-      // SAVE before shutting down, so a restart finds the same data.
-      spawnSync('redis-cli', ['-p', String(port), 'SAVE'], { stdio: 'ignore' });
+      // SHUTDOWN SAVE is atomic: SAVE then SIGTERM would let writes acknowledged in between be
+      // lost on exit (with `--save ''` Redis does not save on SIGTERM), and a restart would not
+      // find data its clients were told was stored.
+      spawnSync('redis-cli', ['-p', String(port), 'SHUTDOWN', 'SAVE'], { stdio: 'ignore' });
     }
-    proc.kill(options.hard ? 'SIGKILL' : 'SIGTERM');
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(options.hard ? 'SIGKILL' : 'SIGTERM');
     await exited;
     child = undefined;
   };

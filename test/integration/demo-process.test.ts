@@ -147,7 +147,8 @@ describe('npm run demo', () => {
       throw new Error(`${String(err)}\n--- demo output ---\n${output}`);
     });
     expect(consoleUrl).toBe(`http://127.0.0.1:${port}/console/`);
-    expect(output).toContain('alice / alice-pass');
+    // The users are printed after the URL line; stdout may deliver them in a later chunk.
+    await waitFor(() => output.includes('alice / alice-pass'), 10_000, 'the seeded users printed');
     expect(output).toContain('bob / bob-pass');
     expect(output).toContain('carol / carol-pass');
     expect(output).toContain(`http://127.0.0.1:${simPort}`);
