@@ -189,9 +189,8 @@ async function main(): Promise<void> {
   const redis = new Redis(redisUrl);
   const keys = createKeys(prefix);
   const receiver = await startReceiver();
-  const body = JSON.stringify({ type: 'notification', userId: 'ubench', data: { text: 'x'.repeat(300) } });
 
-  // --- baseline: bare BullMQ + undici request -------------------------------------------------
+  // --- baseline: bare BullMQ + undici request (the job carries the body) -------------------------------------------------
   const baseQueue = new Queue('bench-baseline', { connection: redis, prefix: config.redis.queuePrefix });
   const agent = new Agent({ keepAliveTimeout: 60_000 });
   const baseConnection = redis.duplicate({ maxRetriesPerRequest: null });
@@ -202,7 +201,7 @@ async function main(): Promise<void> {
         method: 'POST',
         dispatcher: agent,
         headers: { 'content-type': 'application/json', 'webhook-id': String(job.data.id) },
-        body,
+        body: job.data.body,
       });
       await res.body.dump();
       if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
@@ -224,11 +223,20 @@ async function main(): Promise<void> {
       ? (m: number, f: (i: number) => Promise<string>, s: Map<string, number>) => producePaced(m, paced, f, s)
       : produceAll)(
       n,
-      async () => {
+      async (i) => {
         const id = `b${baseSeq++}`;
+        // The job carries what it posts, as any webhook job would: the same envelope shape and
+        // size as the gateway's.
+        const body = JSON.stringify({
+          id,
+          type: 'notification',
+          userId: 'ubench',
+          ts: new Date().toISOString(),
+          data: { text: 'x'.repeat(300), i },
+        });
         await baseQueue.add(
           'post',
-          { id },
+          { id, body },
           { jobId: id, attempts: 8, removeOnComplete: { age: 3600, count: 100_000 } },
         );
         return id;

@@ -4,7 +4,8 @@
  * - the per-endpoint semaphore: a ZSET of delivery job ids in flight, scored by when the hold
  *   expires (a worker killed mid-attempt frees its slot by expiry; the same job retried by
  *   another worker takes its own slot back at once, since the member is the job id);
- * - recent attempts: a bounded LIST, newest first, for `GET /v1/webhooks/:id/deliveries`;
+ * - recent attempts: a LIST, newest first, holding `maxAttemptRecords` to twice that (trimmed in
+ *   bulk), for `GET /v1/webhooks/:id/deliveries`;
  * - dead letters: deliveries that exhausted their retries (or were refused while the endpoint was
  *   disabled), a ZSET event id -> event time plus a HASH of bodies, bounded, for `replay`;
  * - the consecutive-failure count on the webhook record, and the switch to `disabled`.
@@ -14,7 +15,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { WebhookDeliveryOutcome } from '../metrics/index.js';
-import type { GatewayKeys } from '../redis/keys.js';
+import type { GatewayKeys, UserKeys } from '../redis/keys.js';
 import { LuaScript } from './lua-script.js';
 import type { DisabledReason } from './webhook-store.js';
 
@@ -126,8 +127,10 @@ const FINISH_SCRIPT = new LuaScript(
   `${TRIM_DEAD}
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[3]) == 0 then return {0, ''} end
-redis.call('LPUSH', KEYS[2], ARGV[2])
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+-- Trimmed back to the bound only once it is twice over: one LTRIM per bound pushes, not per push.
+if redis.call('LPUSH', KEYS[2], ARGV[2]) > 2 * tonumber(ARGV[3]) then
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+end
 local kind = ARGV[4]
 if kind == 'ok' then
   if redis.call('HGET', KEYS[3], 'failures') ~= '0' then redis.call('HSET', KEYS[3], 'failures', '0') end
@@ -197,6 +200,8 @@ export class DeliveryLedger {
   readonly #keys: GatewayKeys;
   readonly maxAttemptRecords: number;
   readonly maxDeadLetters: number;
+  /** `keys.user()` builds some thirty strings; two calls per attempt add up at thousands per second. */
+  readonly #userKeys = new Map<string, UserKeys>();
 
   constructor(options: DeliveryLedgerOptions) {
     this.#redis = options.redis;
@@ -220,7 +225,7 @@ export class DeliveryLedger {
     holdUntilMs: number,
     limit: number,
   ): Promise<BeginResult> {
-    const keys = this.#keys.user(userId);
+    const keys = this.#user(userId);
     const reply = await BEGIN_SCRIPT.run<(string | number)[]>(
       this.#redis,
       [keys.webhook(webhookId), keys.webhookInflight(webhookId)],
@@ -247,9 +252,19 @@ export class DeliveryLedger {
     }
   }
 
+  #user(userId: string): UserKeys {
+    let keys = this.#userKeys.get(userId);
+    if (!keys) {
+      if (this.#userKeys.size >= 10_000) this.#userKeys.clear();
+      keys = this.#keys.user(userId);
+      this.#userKeys.set(userId, keys);
+    }
+    return keys;
+  }
+
   /** Gives the slot back and records the attempt and its consequences, in one script. */
   async finish(userId: string, webhookId: string, input: FinishInput): Promise<FinishResult> {
-    const keys = this.#keys.user(userId);
+    const keys = this.#user(userId);
     const letter = input.deadLetter;
     if ((input.kind === 'final' || input.kind === 'gone') && !letter) {
       throw new TypeError('a final failure needs its dead letter');
@@ -285,19 +300,20 @@ export class DeliveryLedger {
 
   /** Gives a slot back without recording anything (an attempt that never started). */
   async release(userId: string, webhookId: string, jobId: string): Promise<void> {
-    await this.#redis.zrem(this.#keys.user(userId).webhookInflight(webhookId), jobId);
+    await this.#redis.zrem(this.#user(userId).webhookInflight(webhookId), jobId);
   }
 
-  /** Recent attempts, newest first. */
+  /** Recent attempts, newest first (at most `maxAttemptRecords`). */
   async attempts(userId: string, webhookId: string, limit: number): Promise<AttemptRecord[]> {
-    const raw = await this.#redis.lrange(this.#keys.user(userId).webhookAttempts(webhookId), 0, limit - 1);
+    const count = Math.min(limit, this.maxAttemptRecords);
+    const raw = await this.#redis.lrange(this.#user(userId).webhookAttempts(webhookId), 0, count - 1);
     return raw.map((json) => JSON.parse(json) as AttemptRecord);
   }
 
   /** Adds dead letters for a webhook that still exists (the dispatcher's, for disabled endpoints). */
   async addDeadLetters(userId: string, webhookId: string, letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    const keys = this.#keys.user(userId);
+    const keys = this.#user(userId);
     const args: (string | number)[] = [this.maxDeadLetters];
     for (const letter of letters)
       args.push(letter.eventId, letter.eventTimeMs, JSON.stringify(deadBody(letter)));
@@ -316,7 +332,7 @@ export class DeliveryLedger {
     untilMs: number,
     limit: number,
   ): Promise<DeadLetter[]> {
-    const keys = this.#keys.user(userId);
+    const keys = this.#user(userId);
     const ids = await this.#redis.zrangebyscore(
       keys.webhookDeadLetters(webhookId),
       sinceMs,
@@ -344,7 +360,7 @@ export class DeliveryLedger {
     letters: readonly DeadLetter[],
   ): Promise<number> {
     if (letters.length === 0) return 0;
-    const keys = this.#keys.user(userId);
+    const keys = this.#user(userId);
     return REMOVE_DEAD_SCRIPT.run<number>(
       this.#redis,
       [keys.webhookDeadLetters(webhookId), keys.webhookDeadLetterBodies(webhookId)],
@@ -353,7 +369,7 @@ export class DeliveryLedger {
   }
 
   async deadLetterCount(userId: string, webhookId: string): Promise<number> {
-    return this.#redis.zcard(this.#keys.user(userId).webhookDeadLetters(webhookId));
+    return this.#redis.zcard(this.#user(userId).webhookDeadLetters(webhookId));
   }
 }
 

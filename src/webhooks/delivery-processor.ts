@@ -135,7 +135,7 @@ export class DeliveryProcessor {
     try {
       const secrets = this.#openSecrets(job.data, begin, startedMs);
       const headers = signer.headers(eventId, new Date(this.#clock.now()), payload, secrets);
-      result = await client.post(begin.url, payload, { ...headers }, config.timeoutMs);
+      result = await client.post(begin.url, payload, headers, config.timeoutMs);
     } catch (err) {
       await ledger.release(userId, webhookId, jobId).catch(() => undefined);
       throw err;

@@ -17,11 +17,12 @@ export function generateWebhookSecret(): string {
   return `whsec_${randomBytes(SECRET_BYTES).toString('base64')}`;
 }
 
-export interface SignatureHeaders {
+// A type alias, not an interface: it must fit `Record<string, string>` (request headers).
+export type SignatureHeaders = {
   readonly 'webhook-id': string;
   readonly 'webhook-timestamp': string;
   readonly 'webhook-signature': string;
-}
+};
 
 /**
  * Signs with every given secret (current first). Keeps one `Webhook` per secret, since decoding
