@@ -380,7 +380,11 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
         const byEvent = this.#streamListeners.get(message.collection);
         const fields = message.fields;
         if (byEvent && fields) {
-          const eventName = fields.eventName as string;
+          const eventName = fields.eventName;
+          if (typeof eventName !== 'string') {
+            this.emit('protocolError', 'changed frame without an eventName');
+            return;
+          }
           const args = (Array.isArray(fields.args) ? fields.args : []) as unknown[];
           const exact = byEvent.get(eventName);
           if (exact) for (const listener of exact) listener(args, eventName);

@@ -75,7 +75,9 @@ export class SseConnection {
       this.#liveQueue.push(event);
       return;
     }
-    this.#sendEvent(event);
+    // Straight from the live channel after the seam: Pub/Sub delivers one user's events in log
+    // order, all newer than what the replay and the queue sent, so no id comparison per write.
+    this.#sendEvent(event, false);
   }
 
   writeHeartbeat(now: number): void {
@@ -111,7 +113,7 @@ export class SseConnection {
           );
         }
       }
-      for (const event of page.events) this.#sendEvent(event);
+      for (const event of page.events) this.#sendEvent(event, true);
       if (page.events.length < REPLAY_PAGE) return;
     }
   }
@@ -119,13 +121,14 @@ export class SseConnection {
   #drainLiveQueue(): void {
     const queue = this.#liveQueue ?? [];
     this.#liveQueue = undefined;
-    for (const event of queue) this.#sendEvent(event);
+    for (const event of queue) this.#sendEvent(event, true);
   }
 
-  #sendEvent(event: LiveEvent | AppendedEvent): void {
+  #sendEvent(event: LiveEvent | AppendedEvent, isAtSeam: boolean): void {
     if (this.#ended) return;
     // The seam: anything at or before what was already sent is a duplicate.
-    if (this.#lastSentId !== undefined && compareStreamIds(event.id, this.#lastSentId) <= 0) return;
+    if (isAtSeam && this.#lastSentId !== undefined && compareStreamIds(event.id, this.#lastSentId) <= 0)
+      return;
     this.#lastSentId = event.id;
     if (!this.#options.matches(event)) return;
     this.#write(eventFrame(event));

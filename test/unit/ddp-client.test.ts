@@ -301,6 +301,30 @@ describe('DdpClient', () => {
     await expect(c.call('x')).rejects.toBeInstanceOf(DdpClosedError);
   });
 
+  it('survives hostile frames: reports them and stays ready', async () => {
+    const c = client();
+    await c.connect();
+    const problems: string[] = [];
+    c.on('protocolError', (p) => problems.push(p));
+    c.onStream('c', '*', () => problems.push('a listener saw a bad event'));
+    const conn = peer.connections[0]!;
+    for (const frame of [
+      '{"msg":"ready","subs":3}',
+      '{"msg":"result"}',
+      'not json',
+      '[1]',
+      '{"msg":"changed","collection":"c","fields":{"eventName":5}}',
+    ]) {
+      conn.socket.send(frame);
+    }
+    await waitFor(() => problems.length >= 5, 5000, 'five protocol errors');
+    expect(problems).not.toContain('a listener saw a bad event');
+    const call = c.call('still-works');
+    const frame = await conn.next((f) => f.method === 'still-works');
+    conn.send({ msg: 'result', id: frame.id, result: 1 });
+    await expect(call).resolves.toBe(1);
+  });
+
   it('rejects bad options at once', () => {
     expect(() => new DdpClient({ url: 'http://x' })).toThrow(TypeError);
     expect(() => new DdpClient({ url: 'ws://x', callTimeoutMs: 0 })).toThrow(RangeError);

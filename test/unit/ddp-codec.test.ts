@@ -23,6 +23,23 @@ describe('DDP frame codec', () => {
     expect(decodeFrame('[1]').ok).toBe(false);
   });
 
+  it('refuses frames whose fields the client would read blindly', () => {
+    for (const frame of [
+      '{"msg":"ready","subs":3}',
+      '{"msg":"ready","subs":[1]}',
+      '{"msg":"result"}',
+      '{"msg":"result","id":"1","error":"boom"}',
+      '{"msg":"nosub","id":7}',
+      '{"msg":"changed","collection":null}',
+      '{"msg":"changed","collection":"c","fields":"x"}',
+      '{"msg":"connected"}',
+      '{"msg":"updated"}',
+      '{"msg":"ping","id":{}}',
+    ]) {
+      expect(decodeFrame(frame).ok, frame).toBe(false);
+    }
+  });
+
   it('encodes as plain JSON', () => {
     expect(encodeFrame({ msg: 'sub', id: '1', name: 'x', params: [] })).toBe(
       '{"msg":"sub","id":"1","name":"x","params":[]}',

@@ -38,13 +38,14 @@ export function createEventsRouter({ ctx, hub, authenticate }: EventsRouterOptio
     const types = req.query.types === undefined ? undefined : parseEventTypes(queryList(req.query.types));
     const lastEventId = lastEventIdOf(req.get('last-event-id'), req.query.lastEventId);
 
-    const credential = await ctx.credentials.load(principal.userId);
-    if (!credential)
+    // The status only: one HGET, no decryption of a token this route never uses.
+    const credentialStatus = await ctx.credentials.status(principal.userId);
+    if (!credentialStatus)
       throw createError(
         'GW_ERR_NO_CREDENTIALS',
         'no Rocket.Chat credentials registered: POST /v1/sessions first',
       );
-    if (credential.status !== 'valid') {
+    if (credentialStatus !== 'valid') {
       throw createError(
         'GW_ERR_CREDENTIALS_INVALID',
         'the Rocket.Chat token stopped working: POST /v1/sessions again',
