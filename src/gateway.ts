@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { RequestHandler } from 'express';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from './config/index.js';
 import { createConsoleRouter } from './console/index.js';
@@ -35,6 +35,7 @@ import {
   OutboundQueue,
   OutboundWorker,
 } from './outbound/index.js';
+import { createRedisClient, createSubscriberClient, type RedisClient } from './redis/connection.js';
 import { createKeys, type GatewayKeys } from './redis/keys.js';
 import { RocketChatRestClient } from './rocketchat/rest-client.js';
 import { CallRouter } from './sessions/call-router.js';
@@ -59,7 +60,7 @@ export interface GatewayCore {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly processId: string;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly eventLog: EventLog;
   readonly credentials: CredentialStore;
@@ -70,8 +71,8 @@ export interface GatewayCore {
   readonly rest: RocketChatRestClient;
   readonly calls: CallRouter;
   readonly pool: SessionPool | undefined;
-  /** A new connection to the same Redis (for Pub/Sub and blocking commands). */
-  connect(name: string): Redis;
+  /** A new Pub/Sub connection (standalone even on a Cluster: see `createSubscriberClient`). */
+  subscriber(name: string): Redis;
   /** Quits the command connections this core made (last step of a shutdown). */
   quitRedis(): Promise<void>;
 }
@@ -86,25 +87,21 @@ const SESSION_STATE_METRIC: Partial<
   unauthorized: 'unauthorized',
 };
 
+/** A command connection (standalone or Cluster, as configured), its errors counted and logged. */
 export function createRedis(
   config: GatewayConfig,
   name: string,
   logger: Logger,
   metrics: Metrics,
   options: { readonly isAutoPipelined?: boolean } = {},
-): Redis {
-  const redis = new Redis(config.redis.url, {
-    connectionName: `gw:${name}`,
-    // Sessions append events concurrently (one message reaches every member's session at once):
-    // commands issued in the same tick go out in one write. Measured with bench/sessions at
-    // 1,000 sessions: p99 frame-to-log lag 700 ms -> 100 ms.
-    enableAutoPipelining: options.isAutoPipelined ?? false,
-    // Commands wait for a reconnect instead of failing after 20 retries: a Redis restart must
-    // not turn into lost events. Callers that cannot wait have their own timeouts.
-    maxRetriesPerRequest: null,
-    enableReadyCheck: true,
-    retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** Math.min(attempt, 6)),
-  });
+): RedisClient {
+  // Auto-pipelining on the event log's connection: sessions append concurrently (one message
+  // reaches every member's session at once). Measured with bench/sessions at 1,000 sessions:
+  // p99 frame-to-log lag 700 ms -> 100 ms.
+  return reportErrors(createRedisClient(config.redis, { name, ...options }), name, logger, metrics);
+}
+
+function reportErrors<T extends RedisClient>(redis: T, name: string, logger: Logger, metrics: Metrics): T {
   let lastErrorLogMs = 0;
   redis.on('error', (err: Error) => {
     metrics.redisErrors.inc();
@@ -121,8 +118,9 @@ export function createRedis(
 /** Builds the shared parts and, for `worker`/`all`, the session pool. Nothing is listening yet. */
 export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCore {
   const processId = config.workerId;
-  const connect = (name: string): Redis => createRedis(config, name, logger, metrics);
-  const redis = connect('commands');
+  const subscriber = (name: string): Redis =>
+    reportErrors(createSubscriberClient(config.redis, { name }), name, logger, metrics);
+  const redis = createRedis(config, 'commands', logger, metrics);
   const keys = createKeys(config.redis.keyPrefix);
   const logRedis = createRedis(config, 'event-log', logger, metrics, { isAutoPipelined: true });
   const eventLog = new EventLog({
@@ -159,7 +157,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
   const pool = isWorker
     ? new SessionPool({
         redis,
-        subscriber: connect('pool-sub'),
+        subscriber: subscriber('pool-sub'),
         keys,
         leases,
         consumers,
@@ -199,7 +197,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
     : undefined;
   const calls = new CallRouter({
     redis,
-    subscriber: connect('calls-sub'),
+    subscriber: subscriber('calls-sub'),
     keys,
     leases,
     consumers,
@@ -222,7 +220,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
     rest,
     calls,
     pool,
-    connect,
+    subscriber,
     quitRedis: async () => {
       await Promise.all(
         [redis, logRedis].map((connection) => connection.quit().catch(() => connection.disconnect())),
@@ -281,7 +279,7 @@ export async function startGateway(
   const { config, logger, metrics } = core;
   const lifecycle = createLifecycle();
   const isApi = config.role === 'api' || config.role === 'all';
-  const liveHub = new LiveHub({ subscriber: core.connect('live-sub'), keys: core.keys });
+  const liveHub = new LiveHub({ subscriber: core.subscriber('live-sub'), keys: core.keys });
   const ctx: HttpContext = {
     config,
     logger,

@@ -77,7 +77,7 @@ const app = createApp(
     redis: core.redis,
     keys: core.keys,
     eventLog: core.eventLog,
-    liveHub: new LiveHub({ subscriber: core.connect('bench-hub'), keys: core.keys }),
+    liveHub: new LiveHub({ subscriber: core.subscriber('bench-hub'), keys: core.keys }),
     credentials: core.credentials,
     consumers: core.consumers,
     calls: core.calls,

@@ -3,6 +3,7 @@
  * or one issue whose message completes "<NAME>: ..." (the variable name and the value it got are
  * added by `loadConfig`).
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // Node runs a timer above this after 1 ms instead (a 32-bit signed int of ms, ~24.8 days), so a
@@ -165,6 +166,42 @@ export function encryptionKeyList(): EnvField<EncryptionKey[]> {
       const id = item.slice(0, colonAt);
       const key = colonAt > 0 ? decodeKey(item.slice(colonAt + 1), 32) : undefined;
       return key && KEY_ID.test(id) ? { id, key } : undefined;
+    },
+  );
+}
+
+/** Express' `trust proxy`: `false`, a number of hops, or addresses/CIDRs and proxy-addr's names. */
+export type TrustProxy = false | number | string[];
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyAddress(item: string): boolean {
+  if (PROXY_NAMES.has(item)) return true;
+  const [address, bits, extra] = item.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const prefix = parseInteger(bits, 0, family === 4 ? 32 : 128);
+  return prefix !== undefined;
+}
+
+/**
+ * Which proxies may set `X-Forwarded-For` (so that `req.ip`, used by the per-IP rate limits, is
+ * the client's). `true` is refused: it would trust whatever a client writes in the header.
+ */
+export function trustProxy(): EnvField<TrustProxy> {
+  return field(
+    'must be false, a number of proxy hops (1 behind one ingress), or a comma-separated list of addresses, CIDRs, loopback, linklocal, uniquelocal',
+    (raw) => {
+      const text = raw.trim().toLowerCase();
+      if (FALSE_WORDS.has(text)) return false;
+      const hops = parseInteger(text, 1, 100);
+      if (hops !== undefined) return hops;
+      const items = text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+      return items.length > 0 && items.every(isProxyAddress) ? items : undefined;
     },
   );
 }

@@ -20,6 +20,7 @@ import {
   origins,
   port,
   text,
+  trustProxy,
   url,
 } from './env-fields.js';
 
@@ -58,6 +59,7 @@ export const envSchema = z.object({
     new URL('redis://127.0.0.1:6379'),
   ),
   REDIS_KEY_PREFIX: identifier(32).default('gw'),
+  REDIS_CLUSTER: boolean().default(false),
 
   PORT: port().default(3000),
   HOST: text().default('0.0.0.0'),
@@ -89,6 +91,7 @@ export const envSchema = z.object({
   REQUEST_BODY_LIMIT_BYTES: integer(1, 100 * MiB).default(MiB),
   RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(600),
   CONSOLE_ENABLED: boolean().optional(),
+  TRUST_PROXY: trustProxy().default(false),
 
   WORKER_MAX_SESSIONS: integer(1, 1_000_000).default(5000),
   SESSION_LEASE_TTL_MS: durationMs(100).default(6 * SECOND_MS),

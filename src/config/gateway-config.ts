@@ -22,6 +22,11 @@ export interface RocketChatConfig {
 export interface RedisConfig {
   /** `REDIS_URL`. May carry a password: never log it. @defaultValue 'redis://127.0.0.1:6379' */
   readonly url: string;
+  /**
+   * `REDIS_CLUSTER`: `url` is one seed node of a Redis Cluster; the client discovers the rest.
+   * @defaultValue false
+   */
+  readonly isCluster: boolean;
   /** `REDIS_KEY_PREFIX`, the first part of every key. @defaultValue 'gw' */
   readonly keyPrefix: string;
   /**
@@ -48,6 +53,11 @@ export interface HttpConfig {
   readonly rateLimitPerMinute: number;
   /** `CONSOLE_ENABLED`: serve the browser console. @defaultValue true, false in production */
   readonly isConsoleEnabled: boolean;
+  /**
+   * `TRUST_PROXY`, Express' `trust proxy`: which hops may set `X-Forwarded-For`, so that the
+   * per-IP rate limits see clients rather than the ingress. @defaultValue false
+   */
+  readonly trustProxy: false | number | readonly string[];
 }
 
 /** How tokens are signed: a shared secret (HS256) or a key pair (RS256, ES256). */

@@ -23,6 +23,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT && !problems.hasAny('PORT')) {
     problems.add('METRICS_PORT', 'must differ from PORT (leave it unset to serve /metrics on PORT)');
   }
+  if (parsed.REDIS_CLUSTER && !problems.hasAny('REDIS_URL') && !/^\/?0?$/.test(parsed.REDIS_URL.pathname)) {
+    problems.add(
+      'REDIS_URL',
+      'must not name a database when REDIS_CLUSTER is true (a Redis Cluster has only database 0)',
+    );
+  }
   const jwt = resolveJwtKeys(parsed, isProduction, problems, warnings);
   const encryption = resolveEncryption(parsed, isProduction, problems, warnings);
   if (isProduction && parsed.PUBLIC_URL === undefined) {
@@ -43,6 +49,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     rocketchat: rocketChatUrls(parsed.ROCKETCHAT_URL),
     redis: {
       url: parsed.REDIS_URL.href,
+      isCluster: parsed.REDIS_CLUSTER,
       keyPrefix: parsed.REDIS_KEY_PREFIX,
       queuePrefix: `{${parsed.REDIS_KEY_PREFIX}}:q`,
     },
@@ -55,6 +62,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       requestBodyLimitBytes: parsed.REQUEST_BODY_LIMIT_BYTES,
       rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
       isConsoleEnabled: parsed.CONSOLE_ENABLED ?? !isProduction,
+      trustProxy: parsed.TRUST_PROXY,
     },
     jwt: {
       ...jwt.keys,

@@ -5,8 +5,9 @@
  * it or publish one that was not logged, and two workers racing (takeover, catch-up overlapping
  * live delivery) can never log the same message version twice.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
 import { compareStreamIds } from './stream-id.js';
 import type { GatewayEventType, NewGatewayEvent } from './types.js';
 
@@ -55,7 +56,7 @@ return {id, typ}
 const AGE_TRIM_INTERVAL_MS = 5000;
 
 export interface EventLogOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   /** Entries kept per user (approximately: trimming is done in whole stream nodes). */
   readonly maxLength: number;
@@ -98,12 +99,23 @@ function envelopeTail(event: NewGatewayEvent): string {
   return JSON.stringify(body).slice(1);
 }
 
+/**
+ * `XINFO STREAM`, or nil for a missing stream. In a script because the client cannot find the
+ * key of `XINFO` (a subcommand's argument) to route it: a Cluster would send it to any node
+ * and get MOVED back.
+ */
+const STREAM_INFO_SCRIPT = new LuaScript(
+  `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return redis.call('XINFO', 'STREAM', KEYS[1])`,
+  1,
+);
+
 export function envelopeJson(id: string, type: string, tail: string): string {
   return `{"id":"${id}","type":"${type}",${tail}`;
 }
 
 export class EventLog {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
   readonly #maxLength: number;
   readonly #maxAgeMs: number;
@@ -204,10 +216,7 @@ export class EventLog {
    * would not be.
    */
   async #hasGapAfter(key: string, afterId: string): Promise<boolean> {
-    const info = (await this.#redis.call('XINFO', 'STREAM', key).catch((err: Error) => {
-      if (/no such key/i.test(err.message)) return undefined;
-      throw err;
-    })) as unknown[] | undefined;
+    const info = await STREAM_INFO_SCRIPT.run<unknown[] | null>(this.#redis, [key], []);
     if (!info) return false;
     const field = (name: string): unknown => {
       for (let i = 0; i < info.length; i += 2) if (info[i] === name) return info[i + 1];

@@ -3,7 +3,7 @@
  * has local listeners (reference-counted), one JSON.parse per event per process whatever the
  * number of local listeners. Events reach every replica that listens, with no polling.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { GatewayEventType } from './types.js';
 
@@ -21,13 +21,13 @@ export type LiveListener = (event: LiveEvent) => void;
 
 export interface LiveHubOptions {
   /** A connection used only for SUBSCRIBE (it enters subscriber mode); the hub owns it. */
-  readonly subscriber: Redis;
+  readonly subscriber: RedisClient;
   readonly keys: GatewayKeys;
   readonly onError?: (error: Error) => void;
 }
 
 export class LiveHub {
-  readonly #subscriber: Redis;
+  readonly #subscriber: RedisClient;
   readonly #keys: GatewayKeys;
   readonly #listeners = new Map<string, Set<LiveListener>>();
   readonly #pending = new Map<string, Promise<unknown>>();

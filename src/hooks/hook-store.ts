@@ -15,10 +15,10 @@
  * keys share the tag `{hook:<id>}` (the public endpoint knows only the id); the owner's set is
  * under the owner's tag. No script spans both, so this holds on Redis Cluster.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
-import { LuaScript } from '../webhooks/lua-script.js';
 
 export interface HookRecord {
   readonly id: string;
@@ -71,7 +71,7 @@ export interface HookRequestEntry {
 }
 
 export interface HookStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly cipher: TokenCipher;
   /** Posts kept per hook for `GET /v1/hooks/:id/requests`. @defaultValue 100 */
@@ -93,7 +93,7 @@ return 1
 const OPTIONAL_FIELDS = ['alias', 'emoji', 'avatar'] as const;
 
 export class HookStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
   readonly #cipher: TokenCipher;
   readonly #maxRequests: number;
@@ -143,12 +143,12 @@ export class HookStore {
 
   async list(userId: string): Promise<HookRecord[]> {
     const ids = (await this.#redis.smembers(this.#keys.user(userId).hookIds)).sort();
-    const pipeline = this.#redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.#keys.hook(id));
-    const replies = (await pipeline.exec()) ?? [];
+    // One command per hook, not a pipeline: each hook has its own hash tag (it is found by id
+    // alone), and a Cluster refuses a pipeline whose keys live on different nodes.
+    const hashes = await Promise.all(ids.map((id) => this.#redis.hgetall(this.#keys.hook(id))));
     const records: HookRecord[] = [];
     ids.forEach((id, i) => {
-      const record = this.#toRecord(id, replies[i]?.[1] as Record<string, string> | undefined);
+      const record = this.#toRecord(id, hashes[i]);
       if (record?.userId === userId) records.push(record);
     });
     return records.sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));

@@ -31,6 +31,9 @@ export interface MountedRouter {
 export function createApp(ctx: HttpContext, routers: readonly MountedRouter[] = []): Express {
   const bodyLimitBytes = ctx.config.http.requestBodyLimitBytes;
   const app = express();
+  const { trustProxy } = ctx.config.http;
+  // A copy: the config is deeply frozen.
+  app.set('trust proxy', Array.isArray(trustProxy) ? [...trustProxy] : trustProxy);
 
   app.use(requestId());
   app.use(requestLogger({ logger: ctx.logger, clock: clockOf(ctx) }));

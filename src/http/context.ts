@@ -2,13 +2,14 @@
  * Everything the HTTP tier needs, injected by the composition root (src/gateway.ts). Routes take
  * what they use from here; nothing in src/http creates connections or reads the environment.
  */
-import type { Redis } from 'ioredis';
+
 import { type Clock, systemClock } from '../clock.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { EventLog } from '../events/event-log.js';
 import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
 import type { CallRouter } from '../sessions/call-router.js';
@@ -26,7 +27,7 @@ export interface HttpContext {
   readonly config: GatewayConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly eventLog: EventLog;
   readonly liveHub: LiveHub;

@@ -17,9 +17,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
 import { type Clock, systemClock } from '../clock.js';
 import { createError } from '../errors.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { clockOf, type HttpContext } from './context.js';
 
@@ -39,7 +39,7 @@ export interface RateLimitDecision {
 }
 
 export interface RedisRateLimiterOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   /** Requests allowed per window. */
   readonly limit: number;
@@ -74,7 +74,7 @@ const CONSUME_SHA = createHash('sha1').update(CONSUME_SCRIPT).digest('hex');
 export class RedisRateLimiter {
   readonly limit: number;
   readonly windowMs: number;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
   readonly #clock: Clock;
 

@@ -8,7 +8,7 @@
  * Each step is one Lua script on keys that share the user's hash tag, so it stays atomic and
  * legal on Redis Cluster.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { OutboundOutcome } from './types.js';
 
@@ -91,7 +91,7 @@ const COMMANDS = {
 } as const;
 
 export interface OutboundLanesOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   /** How long a job's attempt marker and outcome are kept (as long as the job itself). */
   readonly retentionMs: number;
@@ -99,7 +99,7 @@ export interface OutboundLanesOptions {
 }
 
 export class OutboundLanes {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
   readonly #retentionMs: number;
   readonly #now: () => number;

@@ -11,8 +11,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { type Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createError } from '../errors.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
@@ -31,7 +31,7 @@ export type OutboundBullJob = Job<OutboundJobData, OutboundOutcome>;
 
 export interface OutboundQueueOptions {
   /** Shared command connection (BullMQ and the lane scripts run on it; it is not closed here). */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   /** BullMQ `prefix`: `config.redis.queuePrefix`. */
   readonly queuePrefix: string;

@@ -8,12 +8,12 @@
  * another worker, which sees the marker and looks the message up before sending (job-runner.ts).
  */
 import { DelayedError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Clock, delay, systemClock } from '../clock.js';
 import type { GatewayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { RedisClient } from '../redis/connection.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
 import type { CallRouter } from '../sessions/call-router.js';
@@ -35,7 +35,7 @@ export interface OutboundWorkerOptions {
   /** The producer side: its queue, lanes and retention are shared. */
   readonly outbound: OutboundQueue;
   /** BullMQ's connection (it makes its own blocking duplicate); needs `maxRetriesPerRequest: null`. */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   /** BullMQ `prefix`: `config.redis.queuePrefix`. */
   readonly queuePrefix: string;
   readonly calls: Pick<CallRouter, 'call'>;

@@ -5,9 +5,9 @@
  * Invariant 1: every caller shares the one session; nobody opens a second one to call faster.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { DdpDisconnectedError, DdpError, DdpRemoteError, DdpTimeoutError } from '../ddp/index.js';
 import { createError } from '../errors.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
 import type { SessionLeases } from './lease.js';
@@ -36,10 +36,27 @@ interface ForwardedReply {
   readonly error?: SerializedError;
 }
 
+/** Sent by the owner as soon as it takes a forwarded call, before running it. */
+interface ForwardedAck {
+  readonly id: string;
+  readonly ack: true;
+}
+
+interface Waiter {
+  /** The owner took the call: if it goes away now, the call may have run. */
+  isAcked: boolean;
+  readonly resolve: (reply: ForwardedReply) => void;
+  readonly timer: NodeJS.Timeout;
+  leaseWatch?: NodeJS.Timeout;
+}
+
+/** How often a forwarded call checks that its target still owns the session. */
+const LEASE_WATCH_MS = 500;
+
 export interface CallRouterOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Dedicated Pub/Sub connection; the router owns it. */
-  readonly subscriber: Redis;
+  readonly subscriber: RedisClient;
   readonly keys: GatewayKeys;
   readonly leases: SessionLeases;
   readonly consumers: ConsumerRegistry;
@@ -52,7 +69,7 @@ export interface CallRouterOptions {
 
 export class CallRouter {
   readonly #options: CallRouterOptions;
-  readonly #waiting = new Map<string, { resolve: (r: ForwardedReply) => void; timer: NodeJS.Timeout }>();
+  readonly #waiting = new Map<string, Waiter>();
 
   constructor(options: CallRouterOptions) {
     this.#options = options;
@@ -144,35 +161,60 @@ export class CallRouter {
     const id = randomUUID();
     const timeoutMs = Math.max(1, deadline - Date.now());
     const request: ForwardedCall = { ...call, id, replyTo: this.#options.processId, timeoutMs };
+    let waiter!: Waiter;
     const reply = new Promise<ForwardedReply>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(id);
-        resolve({
-          id,
-          error: { kind: 'timeout', message: `forwarded call to worker ${workerId} timed out` },
-        });
-      }, timeoutMs);
-      this.#waiting.set(id, { resolve, timer });
+      waiter = {
+        isAcked: false,
+        resolve: (answer) => {
+          clearTimeout(waiter.timer);
+          clearInterval(waiter.leaseWatch);
+          this.#waiting.delete(id);
+          resolve(answer);
+        },
+        timer: setTimeout(
+          () =>
+            waiter.resolve({
+              id,
+              error: { kind: 'timeout', message: `forwarded call to worker ${workerId} timed out` },
+            }),
+          timeoutMs,
+        ),
+      };
+      this.#waiting.set(id, waiter);
     });
-    const receivers = await this.#options.redis.publish(
-      this.#options.keys.workerRpcChannel(workerId),
-      JSON.stringify(request),
-    );
-    // Nobody listening: the owner died with its lease still valid. Wait for the lease to lapse.
-    if (receivers === 0) {
-      const waiter = this.#waiting.get(id);
-      if (waiter) {
-        clearTimeout(waiter.timer);
-        this.#waiting.delete(id);
-      }
+    const { redis, keys, leases } = this.#options;
+    const receivers = await redis.publish(keys.workerRpcChannel(workerId), JSON.stringify(request));
+    // On a standalone Redis, 0 receivers means nobody got it: the owner died with its lease
+    // still valid. A Cluster counts only the subscribers of the node we published on, so there
+    // the lease watch below is what notices a dead owner.
+    if (receivers === 0 && !redis.isCluster) {
+      waiter.resolve({ id, error: { kind: 'not-owner', message: 'owner is gone' } });
       await new Promise((r) => setTimeout(r, Math.min(250, timeoutMs)));
-      return { id, error: { kind: 'not-owner', message: 'owner is gone' } };
+      return reply;
     }
+    waiter.leaseWatch = setInterval(() => {
+      leases
+        .owner(call.userId)
+        .then((owner) => {
+          if (owner === workerId || !this.#waiting.has(id)) return;
+          // The session moved. Unacknowledged: the old owner never took the call, so it is safe
+          // to send again. Acknowledged: it may have run before the owner went away.
+          waiter.resolve(
+            waiter.isAcked
+              ? {
+                  id,
+                  error: { kind: 'disconnected', message: `worker ${workerId} went away`, mayHaveRun: true },
+                }
+              : { id, error: { kind: 'not-owner', message: 'owner is gone' } },
+          );
+        })
+        .catch(() => {});
+    }, LEASE_WATCH_MS);
     return reply;
   }
 
   #onReply(message: string): void {
-    let reply: ForwardedReply;
+    let reply: ForwardedReply | ForwardedAck;
     try {
       reply = JSON.parse(message);
     } catch {
@@ -180,9 +222,8 @@ export class CallRouter {
     }
     const waiter = this.#waiting.get(reply.id);
     if (!waiter) return;
-    this.#waiting.delete(reply.id);
-    clearTimeout(waiter.timer);
-    waiter.resolve(reply);
+    if ('ack' in reply) waiter.isAcked = true;
+    else waiter.resolve(reply);
   }
 
   async #onForwardedCall(message: string): Promise<void> {
@@ -197,6 +238,9 @@ export class CallRouter {
     if (!session) {
       reply = { id: request.id, error: { kind: 'not-owner', message: 'not the owner' } };
     } else {
+      // Tells the caller the call was taken, before it runs (same connection: it arrives first).
+      const ack: ForwardedAck = { id: request.id, ack: true };
+      void this.#publishReply(request.replyTo, ack);
       try {
         reply = {
           id: request.id,
@@ -206,20 +250,22 @@ export class CallRouter {
         reply = { id: request.id, error: serializeError(err) };
       }
     }
+    await this.#publishReply(request.replyTo, reply);
+  }
+
+  async #publishReply(processId: string, reply: ForwardedReply | ForwardedAck): Promise<void> {
     await this.#options.redis
-      .publish(this.#options.keys.replyChannel(request.replyTo), JSON.stringify(reply))
+      .publish(this.#options.keys.replyChannel(processId), JSON.stringify(reply))
       .catch(() => {});
   }
 
   async close(): Promise<void> {
-    for (const [id, waiter] of this.#waiting) {
-      clearTimeout(waiter.timer);
+    for (const [id, waiter] of [...this.#waiting]) {
       waiter.resolve({
         id,
         error: { kind: 'other', message: 'gateway is shutting down', code: 'GW_ERR_DRAINING' },
       });
     }
-    this.#waiting.clear();
     await this.#options.subscriber.quit().catch(() => this.#options.subscriber.disconnect());
   }
 }

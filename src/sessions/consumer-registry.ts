@@ -4,12 +4,13 @@
  * webhooks (durable: they keep the session alive across restarts of every process) and pending
  * calls. A worker taking over a session reads the topics from here to know what to subscribe.
  */
-import type { Redis } from 'ioredis';
+
 import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 
 export interface ConsumerRegistryOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly now?: () => number;
 }
@@ -18,7 +19,7 @@ export interface ConsumerRegistryOptions {
 export type ConsumerLifetime = { readonly ttlMs: number } | 'durable';
 
 export class ConsumerRegistry {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
   readonly #now: () => number;
 

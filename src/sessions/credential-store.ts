@@ -15,8 +15,8 @@
  * this store (it has no field or parameter for one).
  */
 import { inspect } from 'node:util';
-import type { Redis } from 'ioredis';
 import { type Clock, systemClock } from '../clock.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { CredentialDecryptError, type TokenCipher } from './token-cipher.js';
 
@@ -97,7 +97,7 @@ export interface MarkInvalidOptions {
 
 export interface CredentialStoreOptions {
   /** The shared client; the store only runs commands on it. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly cipher: TokenCipher;
   /** Source of `updatedAtMs`. @defaultValue systemClock */

@@ -4,7 +4,7 @@
  * worker claims it. Renew and release compare the owner first (in Lua) so that a worker that
  * lost its lease (a long pause, a network split) can never extend or delete someone else's.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 
 const RENEW_SCRIPT = `
@@ -24,7 +24,7 @@ return 0
 type LeaseCommand = (key: string, owner: string, ttlMs?: number) => Promise<number>;
 
 export interface SessionLeasesOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly workerId: string;
   readonly ttlMs: number;
@@ -33,7 +33,7 @@ export interface SessionLeasesOptions {
 export class SessionLeases {
   readonly workerId: string;
   readonly ttlMs: number;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
 
   constructor(options: SessionLeasesOptions) {
@@ -56,17 +56,19 @@ export class SessionLeases {
     return (await this.#command('gwRenewLease')(key, this.workerId, this.ttlMs)) === 1;
   }
 
-  /** Renews every lease we hold in one round trip; returns the users whose lease we lost. */
+  /**
+   * Renews every lease we hold; returns the users whose lease we lost. The commands are sent
+   * together, not as one pipeline: each user's lease is in its own Cluster slot, and a Cluster
+   * refuses a pipeline that spans nodes.
+   */
   async renew(userIds: readonly string[]): Promise<string[]> {
-    if (userIds.length === 0) return [];
-    const pipeline = this.#redis.pipeline();
-    const renew = (pipeline as unknown as Record<string, LeaseCommand>).gwRenewLease!;
-    for (const userId of userIds)
-      renew.call(pipeline, this.#keys.user(userId).lease, this.workerId, this.ttlMs);
-    const results = (await pipeline.exec()) ?? [];
+    const renew = this.#command('gwRenewLease');
+    const results = await Promise.allSettled(
+      userIds.map((userId) => renew(this.#keys.user(userId).lease, this.workerId, this.ttlMs)),
+    );
     return userIds.filter((_, i) => {
-      const [error, value] = results[i] ?? [null, 0];
-      return error !== null || value !== 1;
+      const result = results[i]!;
+      return result.status === 'rejected' || result.value !== 1;
     });
   }
 

@@ -5,9 +5,10 @@
  * and closes sessions nobody needs. At most one session per user per worker, at most
  * `maxSessions` per worker; refusals are counted with their reason.
  */
-import type { Redis } from 'ioredis';
+
 import type { EventLog } from '../events/event-log.js';
 import type { NewGatewayEvent } from '../events/types.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
@@ -18,9 +19,9 @@ import { UserSession, type UserSessionOptions, type UserSessionState } from './u
 export type SessionRefusalReason = 'capacity' | 'no-credentials' | 'credentials-invalid';
 
 export interface SessionPoolOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** A dedicated connection for Pub/Sub nudges; the pool owns it. */
-  readonly subscriber: Redis;
+  readonly subscriber: RedisClient;
   readonly keys: GatewayKeys;
   readonly leases: SessionLeases;
   readonly consumers: ConsumerRegistry;

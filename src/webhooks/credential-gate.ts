@@ -7,15 +7,15 @@
  * each parked job also wakes up by itself after `pausedRecheckMs` as a safety net.
  */
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { Logger } from '../log/index.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { CredentialStore } from '../sessions/credential-store.js';
 import type { WebhookJobData } from './webhook-queue.js';
 
 export interface CredentialGateOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly credentials: Pick<CredentialStore, 'load'>;
   readonly queue: Queue<WebhookJobData>;

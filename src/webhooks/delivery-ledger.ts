@@ -13,10 +13,11 @@
  * Starting and finishing an attempt are one script each, so the bookkeeping costs two round trips
  * per attempt whatever happens.
  */
-import type { Redis } from 'ioredis';
+
 import type { WebhookDeliveryOutcome } from '../metrics/index.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys, UserKeys } from '../redis/keys.js';
-import { LuaScript } from './lua-script.js';
+import { LuaScript } from '../redis/lua-script.js';
 import type { DisabledReason } from './webhook-store.js';
 
 export type BeginResult =
@@ -77,7 +78,7 @@ export interface FinishResult {
 }
 
 export interface DeliveryLedgerOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   /** Attempts kept per webhook. @defaultValue 100 */
   readonly maxAttemptRecords?: number;
@@ -196,7 +197,7 @@ interface DeadBody {
 }
 
 export class DeliveryLedger {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
   readonly maxAttemptRecords: number;
   readonly maxDeadLetters: number;

@@ -19,7 +19,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { AppendedEvent, EventLog } from '../events/event-log.js';
 import type { LiveHub } from '../events/live-hub.js';
@@ -32,10 +31,11 @@ import {
   type TopicMatcher,
 } from '../events/topics.js';
 import type { Logger } from '../log/index.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { DeadLetter, DeliveryLedger } from './delivery-ledger.js';
-import { LuaScript } from './lua-script.js';
 import {
   DEFAULT_RETENTION,
   type DeliveryJobRetention,
@@ -46,9 +46,9 @@ import {
 import type { DispatchTarget, WebhookStore } from './webhook-store.js';
 
 export interface WebhookDispatcherOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** A connection used only for SUBSCRIBE (webhook changes); the dispatcher owns and closes it. */
-  readonly subscriber: Redis;
+  readonly subscriber: RedisClient;
   readonly keys: GatewayKeys;
   readonly eventLog: EventLog;
   readonly liveHub: LiveHub;

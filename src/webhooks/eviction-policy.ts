@@ -4,11 +4,12 @@
  * production": `maxmemory-policy` must be `noeviction`). Checked at start with `INFO memory`
  * rather than `CONFIG GET`, which managed services (ElastiCache, Memorystore) often disable.
  */
-import type { Redis } from 'ioredis';
+
 import type { Logger } from '../log/index.js';
+import type { RedisClient } from '../redis/connection.js';
 
 /** The server's `maxmemory-policy`, or undefined when it does not say. */
-export async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {
+export async function readEvictionPolicy(redis: RedisClient): Promise<string | undefined> {
   const info = await redis.info('memory');
   const line = info.split(/\r?\n/).find((l) => l.startsWith('maxmemory_policy:'));
   return line?.slice('maxmemory_policy:'.length).trim();
@@ -16,7 +17,7 @@ export async function readEvictionPolicy(redis: Redis): Promise<string | undefin
 
 /** Logs a warning unless the policy is `noeviction`; resolves with the policy found. */
 export async function checkEvictionPolicy(
-  redis: Redis,
+  redis: RedisClient,
   logger: Logger | undefined,
 ): Promise<string | undefined> {
   const policy = await readEvictionPolicy(redis);

@@ -9,7 +9,7 @@
  */
 
 import { type JobsOptions, type KeepJobs, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 
 export const WEBHOOK_QUEUE_NAME = 'webhooks';
 /** The custom backoff type the worker's `backoffStrategy` answers to. */
@@ -68,6 +68,6 @@ export function deliveryJobOptions(
 }
 
 /** The queue, on the gateway's BullMQ prefix (`config.redis.queuePrefix`). Close it when done. */
-export function createWebhookQueue(redis: Redis, prefix: string): Queue<WebhookJobData> {
+export function createWebhookQueue(redis: RedisClient, prefix: string): Queue<WebhookJobData> {
   return new Queue<WebhookJobData>(WEBHOOK_QUEUE_NAME, { connection: redis, prefix });
 }

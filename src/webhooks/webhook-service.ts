@@ -8,7 +8,6 @@
  * (`ConsumerRegistry.register(..., 'durable')`), and deleting it lets them go.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { type Clock, systemClock } from '../clock.js';
 import type { GatewayConfig } from '../config/index.js';
 import { createError } from '../errors.js';
@@ -16,6 +15,7 @@ import { envelopeJson } from '../events/event-log.js';
 import { formatTopic, type Topic } from '../events/topics.js';
 import type { GatewayEventType } from '../events/types.js';
 import type { Logger } from '../log/index.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
@@ -87,7 +87,7 @@ export interface WebhookServiceOptions {
 
 export interface WebhookServiceDeps {
   /** The shared client; the service's BullMQ queue uses it too. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly config: Pick<GatewayConfig, 'webhooks' | 'redis'>;
   readonly consumers: ConsumerRegistry;

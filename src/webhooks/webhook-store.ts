@@ -18,12 +18,13 @@
  * dispatchers look after). Delivery bookkeeping (attempts, dead letters, the per-endpoint
  * semaphore) is in `delivery-ledger.ts`.
  */
-import type { Redis } from 'ioredis';
+
 import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
 import { EVENT_TYPES, type GatewayEventType } from '../events/types.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
-import { LuaScript } from './lua-script.js';
 
 export type WebhookStatus = 'enabled' | 'disabled';
 /** `manual`: the owner turned it off; `failures`: too many exhausted deliveries; `gone`: the receiver answered 410. */
@@ -77,7 +78,7 @@ export interface DispatchTarget {
 }
 
 export interface WebhookStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly cipher: TokenCipher;
 }
@@ -166,7 +167,7 @@ return out
 );
 
 export class WebhookStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
   readonly #cipher: TokenCipher;
 

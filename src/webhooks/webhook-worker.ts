@@ -13,13 +13,13 @@
  * holds at most `concurrencyPerEndpoint` worker slots cluster-wide, so it cannot starve others.
  */
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { EventLog } from '../events/event-log.js';
 import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../log/index.js';
 import { createNoopMetrics, type Metrics, type QueueJobState } from '../metrics/index.js';
+import { createSubscriberClient, duplicateClient, type RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { CredentialStore } from '../sessions/credential-store.js';
@@ -84,7 +84,7 @@ export interface WebhookWorkerDeps {
    * The shared client. The worker duplicates it three times (BullMQ's blocking reads, Pub/Sub and
    * its own auto-pipelined commands) and closes the duplicates; the client itself stays open.
    */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly config: Pick<GatewayConfig, 'webhooks' | 'redis' | 'workerId'>;
   readonly eventLog: EventLog;
@@ -107,9 +107,9 @@ interface WebhookWorkerParts {
   readonly gate: CredentialGate;
   readonly client: DeliveryClient;
   readonly queue: ReturnType<typeof createWebhookQueue>;
-  readonly blocking: Redis;
+  readonly blocking: RedisClient;
   /** The auto-pipelining connection of the ledger, store, gate and dispatcher. */
-  readonly commands: Redis;
+  readonly commands: RedisClient;
   readonly metricsTimer: TimerHandle | undefined;
   readonly clock: Clock;
 }
@@ -183,7 +183,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   // The hot path (two scripts per attempt from every concurrent job, the dispatcher's reads) on
   // a connection of its own with auto-pipelining: commands issued in the same tick go out in one
   // write, which measurably cut the CPU per delivery (socket writes were its largest item).
-  const commands = redis.duplicate({ enableAutoPipelining: true });
+  const commands = duplicateClient(redis, { enableAutoPipelining: true });
   // Duplicates do not inherit listeners: without one, a Redis outage prints "Unhandled error
   // event" for each. ioredis reconnects by itself; the error is only worth a debug line.
   const onConnectionError = (err: Error): void =>
@@ -232,7 +232,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   });
 
   // BullMQ's blocking reads need `maxRetriesPerRequest: null` (it refuses a client without it).
-  const blocking = redis.duplicate({ maxRetriesPerRequest: null });
+  const blocking = duplicateClient(redis, { maxRetriesPerRequest: null });
   blocking.on('error', onConnectionError);
   const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE_NAME, processor.process, {
     connection: blocking,
@@ -252,7 +252,10 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   if (options.isDispatchEnabled ?? true) {
     dispatcher = new WebhookDispatcher({
       redis: commands,
-      subscriber: redis.duplicate().on('error', onConnectionError),
+      subscriber: createSubscriberClient(config.redis, { name: 'webhook-sub' }).on(
+        'error',
+        onConnectionError,
+      ),
       keys,
       eventLog,
       liveHub,

@@ -61,6 +61,17 @@ async function waitForPort(port: number, deadlineMs: number): Promise<void> {
 }
 
 /**
+ * Loopback only, no persistence but what a test asks for, and `noeviction` as production needs
+ * (BullMQ): the arguments every private redis-server of the tests starts with.
+ */
+export function baseServerArgs(port: number, dir: string): string[] {
+  return [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+    ...['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+  ];
+}
+
+/**
  * Starts a redis-server on a free port with no persistence except an RDB written at shutdown,
  * so `stop()` then `start()` keeps the data (used by the Redis-outage fault test).
  */
@@ -70,25 +81,7 @@ export async function startPrivateRedis(extraArgs: readonly string[] = []): Prom
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--maxmemory-policy',
-        'noeviction',
-        ...extraArgs,
-      ],
-      { stdio: 'ignore' },
-    );
+    const proc = spawn('redis-server', [...baseServerArgs(port, dir), ...extraArgs], { stdio: 'ignore' });
     child = proc;
     await waitForPort(port, 10_000);
   };

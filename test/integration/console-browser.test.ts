@@ -80,7 +80,7 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
   });
   await core.calls.start();
   await core.pool?.start();
-  const liveHub = new LiveHub({ subscriber: core.connect('live-sub'), keys: core.keys });
+  const liveHub = new LiveHub({ subscriber: core.subscriber('live-sub'), keys: core.keys });
   const ctx: HttpContext = {
     config: core.config,
     logger: core.logger,

@@ -284,6 +284,34 @@ describe('createRateLimit in the app', () => {
     expect(keys).toHaveLength(1);
   });
 
+  it('behind an ingress (TRUST_PROXY=1) counts each client by X-Forwarded-For; untrusted, the header is ignored', async () => {
+    const behind = await createHttpTestContext({
+      redisUrl: inject('redisUrl'),
+      rocketchatUrl: `http://127.0.0.1:${await freePort()}`,
+      env: { TRUST_PROXY: '1' },
+    });
+    try {
+      const proxied = createApp(behind.ctx, [{ path: '/v1/test', router: protectedRouter(behind.ctx) }]);
+      const from = (address: string) =>
+        request(proxied).post('/v1/test/login').set('X-Forwarded-For', address);
+      await from('203.0.113.7').expect(200);
+      await from('203.0.113.7').expect(200);
+      await from('203.0.113.7').expect(429);
+      // Another client behind the same ingress has its own count.
+      await from('198.51.100.2').expect(200);
+      // A client cannot pick its address by prepending to the header: only the last hop counts.
+      await from('198.51.100.9, 203.0.113.7').expect(429);
+    } finally {
+      await behind.close();
+    }
+    // Without TRUST_PROXY (the app above), the header is the client's word and is not used:
+    // every request counts against the socket's address.
+    const before = await t.redis.keys(`${t.config.redis.keyPrefix}:{rl:login:ip:*`);
+    await request(app).post('/v1/test/login').set('X-Forwarded-For', '192.0.2.55');
+    const after = await t.redis.keys(`${t.config.redis.keyPrefix}:{rl:login:ip:*`);
+    expect(after).toEqual(before);
+  });
+
   it('lets requests through, and logs once, when Redis cannot be asked', async () => {
     const offline = new Redis(inject('redisUrl'), { lazyConnect: true, enableOfflineQueue: false });
     const down = await createHttpTestContext({

@@ -25,6 +25,22 @@ async function register(c: TestCore, username: string, topics: string): Promise<
   return auth.userId;
 }
 
+/**
+ * A "ghost" worker: it holds the user's lease for 1.5 s and listens on its call channel, handing
+ * each forwarded call to `onCall`, but has no session. Disconnect it when done.
+ */
+async function ghostOwner(
+  c: TestCore,
+  userId: string,
+  onCall: (request: { id: string; replyTo: string }) => void,
+) {
+  await c.redis.set(c.keys.user(userId).lease, 'ghost', 'PX', 1500);
+  const ghost = c.subscriber('ghost');
+  ghost.on('message', (_channel: string, message: string) => onCall(JSON.parse(message)));
+  await ghost.subscribe(c.keys.workerRpcChannel('ghost'));
+  return ghost;
+}
+
 async function events(c: TestCore, userId: string): Promise<GatewayEvent[]> {
   const page = await c.eventLog.readAfter(userId, undefined, 10_000);
   return page.events.map((e) => JSON.parse(e.json) as GatewayEvent);
@@ -121,5 +137,49 @@ describe('session pool', () => {
     await expect(other.calls.call(aliceId, 'getRoomById', ['no-such-room'], 10_000)).rejects.toMatchObject({
       error: expect.stringMatching(/error-/),
     });
+  });
+
+  it('sends a forwarded call again when its target never took it and the session moved', async () => {
+    const shared = sharedEnv();
+    const caller = core(shared);
+    const aliceId = await register(caller, 'alice', 'user');
+    // The ghost receives the call but neither acknowledges nor answers it: a dead owner as it looks on a Redis Cluster,
+    // where PUBLISH cannot say that nobody received the call.
+    const taken: string[] = [];
+    const ghost = await ghostOwner(caller, aliceId, (request) => taken.push(request.id));
+    try {
+      await caller.pool!.start();
+      await caller.calls.start();
+      const rooms = (await caller.calls.call(aliceId, 'rooms/get', [], 20_000)) as { _id: string }[];
+      expect(rooms.map((r) => r._id)).toContain('GENERAL');
+      expect(taken).toHaveLength(1);
+      expect(caller.pool!.session(aliceId)).toBeDefined();
+    } finally {
+      ghost.disconnect();
+    }
+  });
+
+  it('reports "may have run" when the target took a forwarded call and then lost the session', async () => {
+    const shared = sharedEnv();
+    const caller = core(shared);
+    const aliceId = await register(caller, 'alice', 'user');
+    // This ghost acknowledges (it took the call) and then goes silent, as an owner killed mid-call.
+    const ghost = await ghostOwner(caller, aliceId, (request) => {
+      const ack = JSON.stringify({ id: request.id, ack: true });
+      void caller.redis.publish(caller.keys.replyChannel(request.replyTo), ack);
+    });
+    try {
+      await caller.calls.start();
+      const startedAt = Date.now();
+      const error = await caller.calls.call(aliceId, 'rooms/get', [], 30_000).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toMatchObject({ mayHaveRun: true });
+      // Known as soon as the lease lapsed, not at the call's deadline.
+      expect(Date.now() - startedAt).toBeLessThan(25_000);
+    } finally {
+      ghost.disconnect();
+    }
   });
 });

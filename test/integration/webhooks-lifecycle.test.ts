@@ -113,7 +113,15 @@ describe('with one worker', () => {
     // New credentials arrive (POST /v1/sessions stores them): the parked deliveries go out.
     await fx.saveCredential(userId);
     await waitFor(() => events.every((e) => rx.delivered().has(e.id)), 10_000, 'resumed deliveries');
-    const attempts = await fx.service.deliveries(userId, id, 10);
+    // The receiver has answered; the attempt is recorded right after the response arrives.
+    const attempts = await waitFor(
+      async () => {
+        const recorded = await fx.service.deliveries(userId, id, 10);
+        return recorded.length >= 2 ? recorded : undefined;
+      },
+      10_000,
+      'both attempts recorded',
+    );
     expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual([
       [1, 'success'],
       [1, 'success'],

@@ -238,6 +238,34 @@ describe('loadConfig parsing', () => {
     ]);
   });
 
+  it('reads TRUST_PROXY as hops or addresses, and refuses true', () => {
+    expect(loadConfig({}).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).http.trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8' }).http.trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::/8',
+    ]);
+    for (const bad of ['true', '10.0.0.0/33', 'example.com', '1.2.3.4/8/9']) {
+      expect(problemsOf({ TRUST_PROXY: bad })[0], bad).toMatch(
+        /^TRUST_PROXY: must be false, a number of proxy hops/,
+      );
+    }
+  });
+
+  it('takes REDIS_CLUSTER with a seed URL, but no database number', () => {
+    expect(
+      loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://:pw@redis-cluster:6379' }).redis,
+    ).toMatchObject({
+      isCluster: true,
+      url: 'redis://:pw@redis-cluster:6379',
+    });
+    expect(loadConfig({}).redis.isCluster).toBe(false);
+    expect(problemsOf({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://redis-cluster:6379/2' })).toEqual([
+      'REDIS_URL: must not name a database when REDIS_CLUSTER is true (a Redis Cluster has only database 0)',
+    ]);
+  });
+
   it('rejects timer durations Node would fire at once', () => {
     expect(problemsOf({ SESSION_IDLE_MS: '2147483648' })[0]).toMatch(/^SESSION_IDLE_MS: /);
   });

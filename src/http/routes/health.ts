@@ -5,8 +5,8 @@
  * replica is not draining.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import type { Redis } from 'ioredis';
 import type { Clock, TimerHandle } from '../../clock.js';
+import type { RedisClient } from '../../redis/connection.js';
 import { clockOf, type HttpContext } from '../context.js';
 
 export interface HealthRouterOptions {
@@ -36,7 +36,11 @@ export function createHealthRouter(ctx: HttpContext, options: HealthRouterOption
 }
 
 /** Why Redis is not usable, or undefined when it answered PING in time. */
-async function redisProblem(redis: Redis, clock: Clock, timeoutMs: number): Promise<string | undefined> {
+async function redisProblem(
+  redis: RedisClient,
+  clock: Clock,
+  timeoutMs: number,
+): Promise<string | undefined> {
   // A client that is not connected would queue the PING until it reconnects: answer at once.
   if (redis.status !== 'ready') return `redis: connection is ${redis.status}`;
   let timer: TimerHandle | undefined;

@@ -5,7 +5,7 @@
  * every attempt and need not ship their source each time.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 export class LuaScript {
   readonly #source: string;
@@ -18,7 +18,7 @@ export class LuaScript {
     this.#sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run<T>(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
+  async run<T>(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
     if (keys.length !== this.#numberOfKeys) throw new RangeError(`script takes ${this.#numberOfKeys} keys`);
     try {
       return (await redis.evalsha(this.#sha, keys.length, ...keys, ...args)) as T;
