@@ -25,7 +25,7 @@ export class ConfigProblems {
 
   throwIfAny(): void {
     if (this.#messages.size === 0) return;
-    // In schema order, so the lines read like docs/configuration.md.
+    // In schema order, so the lines read like the README's configuration table.
     const rank = (name: string): number => ENV_VARIABLES.indexOf(name.replace(/_FILE$/, '') as EnvVariable);
     const problems: ConfigProblem[] = [...this.#messages]
       .sort(([a], [b]) => rank(a) - rank(b))

@@ -1,6 +1,6 @@
 /**
  * Every environment variable the gateway reads, with its type and default. This is the list
- * `docs/configuration.md` must match (`test/unit/config-docs.test.ts`). Defaults that depend on
+ * the README's configuration table must match (`test/unit/config-docs.test.ts`). Defaults that depend on
  * another variable (`PUBLIC_URL`, `CONSOLE_ENABLED`, `WEBHOOK_ALLOW_HTTP`, `WORKER_ID`) and rules
  * across variables (JWT keys, encryption keys in production) are applied in `load-config.ts`.
  */

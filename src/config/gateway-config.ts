@@ -1,7 +1,7 @@
 /**
  * The gateway's configuration as the rest of the code sees it: typed, with units in the names,
  * deeply frozen. Built once by `loadConfig()`; the environment variable behind each field is
- * named in its comment and documented in `docs/configuration.md`.
+ * named in its comment and documented in the README's configuration table.
  */
 import type { GATEWAY_ROLES, JWT_ALGORITHMS, LOG_LEVELS, NODE_ENVS } from './env-schema.js';
 
