@@ -12,6 +12,7 @@
  *
  * Needs `redis-server` and `redis-cli` (the cluster is private to this file).
  */
+import { writeFileSync } from 'node:fs';
 import { EventSource } from 'eventsource';
 import { Cluster } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
@@ -149,12 +150,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Kept for a failure's post-mortem: the processes' own log lines.
-  if (process.env.CLUSTER_TEST_LOGS) {
-    const { writeFileSync } = await import('node:fs');
-    processes.forEach((p, i) =>
-      writeFileSync(`${process.env.CLUSTER_TEST_LOGS}-${i}.log`, p.output.join('\n')),
-    );
-  }
+  const logs = process.env.CLUSTER_TEST_LOGS;
+  if (logs) for (const [i, p] of processes.entries()) writeFileSync(`${logs}-${i}.log`, p.output.join('\n'));
   for (const source of sources) source.close();
   await Promise.all(processes.map((p) => p.kill('SIGKILL')));
   await receiver?.close();
