@@ -113,15 +113,17 @@ export class OutboundQueue {
     );
     let job: OutboundBullJob = await this.queue.add(request.kind, data, {
       jobId,
-      // Not the head: park until the job ahead finishes and wakes this one. (Should it finish
-      // between our place in the lane and this add, it finds no job to wake and tries again
-      // shortly; see OutboundWorker.)
+      // Not the head: park until the job ahead finishes and wakes this one (see below for a
+      // job ahead that finishes before this add).
       delay: position > 0 ? this.parkMs : 0,
       attempts: this.#options.maxAttempts,
       backoff: { type: OUTBOUND_BACKOFF_TYPE },
       removeOnComplete: { age: Math.ceil(this.retentionMs / 1000) },
       removeOnFail: { age: Math.ceil(this.retentionMs / 1000) },
     });
+    // The job ahead may have finished between our place in the lane and this add: its wake-up
+    // found no job to promote. Parked now, the job can be promoted; do it if it leads the lane.
+    if (position > 0 && (await this.lanes.head(userId, request.roomId)) === jobId) await this.promote(jobId);
     let isNew = true;
     if (idempotencyKey !== undefined) {
       // `add` ignores an id that exists and hands back our data anyway: read what was stored.

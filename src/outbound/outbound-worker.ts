@@ -164,7 +164,7 @@ export class OutboundWorker {
           if (await this.#clearStaleHead(data, begin.headJobId)) continue;
           // Parked; the job ahead promotes this one when it finishes. The wait grows with each
           // wake-up that finds the lane still busy, so a long queue costs little while it waits.
-          return this.#delay(job, token, Math.min(parkMs * Math.max(1, job.attemptsStarted), parkMs * 8));
+          return this.#park(job, token, Math.min(parkMs * Math.max(1, job.attemptsStarted), parkMs * 8));
         }
         case 'go':
           break;
@@ -255,6 +255,20 @@ export class OutboundWorker {
         if (await this.#options.outbound.promote(jobId).catch(() => false)) return;
       }
     })();
+  }
+
+  /**
+   * Parks a job that is not its lane's head. The head may finish while this job is still active
+   * (deciding to park): its wake-up then finds no parked job to promote and is lost, and this
+   * job would sleep its whole park. So once parked, it looks at the lane again and wakes itself
+   * if it has become the head meanwhile; a finish after that look finds it parked.
+   */
+  async #park(job: OutboundBullJob, token: string | undefined, ms: number): Promise<never> {
+    const { outbound } = this.#options;
+    await job.moveToDelayed(this.#clock.now() + Math.max(1, Math.ceil(ms)), token);
+    if ((await outbound.lanes.head(job.data.userId, job.data.roomId)) === job.id)
+      await outbound.promote(job.id!);
+    throw new DelayedError();
   }
 
   async #delay(job: OutboundBullJob, token: string | undefined, ms: number): Promise<never> {
