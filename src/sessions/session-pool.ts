@@ -16,6 +16,9 @@ import type { CredentialStore } from './credential-store.js';
 import type { SessionLeases } from './lease.js';
 import { UserSession, type UserSessionOptions, type UserSessionState } from './user-session.js';
 
+/** Every how many passes of the loop the topics of every local session are read again. */
+const TOPIC_REFRESH_PASSES = 5;
+
 export type SessionRefusalReason = 'capacity' | 'no-credentials' | 'credentials-invalid';
 
 export interface SessionPoolOptions {
@@ -52,6 +55,11 @@ export class SessionPool {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   #reconciling: Promise<void> | undefined;
+  #isReconcilingFull = false;
+  /** Loop passes so far: every TOPIC_REFRESH_PASSES-th is a full one. */
+  #passes = 0;
+  /** The control channel reconnected: the next pass must be full. */
+  #isFullPassDue = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: SessionPoolOptions) {
@@ -94,19 +102,40 @@ export class SessionPool {
     await subscriber.psubscribe(keys.userControlPattern);
     const interval =
       this.#options.reconcileIntervalMs ?? Math.max(100, Math.floor(this.#options.leases.ttlMs / 3));
-    this.#timer = setInterval(() => void this.reconcile(), interval);
+    this.#timer = setInterval(() => {
+      // Topic changes arrive as control notices at once; re-reading every session's topics is
+      // the safety net for notices lost (Pub/Sub drops them while its connection is down) and
+      // for consumers that expired silently (a dead replica's SSE clients, 30 s). It costs
+      // three commands per session, so it runs on every TOPIC_REFRESH_PASSES-th pass only.
+      const isFull = ++this.#passes % TOPIC_REFRESH_PASSES === 0 || this.#isFullPassDue;
+      void this.reconcile({ isFull });
+    }, interval);
     this.#timer.unref();
+    // The control channel was down: notices may be lost, re-read everything on the next pass.
+    subscriber.on('ready', () => {
+      this.#isFullPassDue = true;
+    });
     await this.reconcile();
   }
 
-  /** One pass of the loop; concurrent calls share the pass in progress. */
-  reconcile(): Promise<void> {
-    this.#reconciling ??= this.#reconcileOnce()
+  /**
+   * One pass of the loop. A full pass (the default) also re-reads every local session's topics
+   * from Redis. Concurrent calls share the pass in progress, unless it is a light one and a full
+   * one is asked for: that one runs after it.
+   */
+  reconcile(options: { readonly isFull?: boolean } = {}): Promise<void> {
+    const isFull = options.isFull ?? true;
+    if (this.#reconciling && (!isFull || this.#isReconcilingFull)) return this.#reconciling;
+    if (isFull) this.#isFullPassDue = false;
+    const pass: Promise<void> = (this.#reconciling ?? Promise.resolve())
+      .then(() => this.#reconcileOnce(isFull))
       .catch((err) => this.#error(err, 'reconcile'))
       .finally(() => {
-        this.#reconciling = undefined;
+        if (this.#reconciling === pass) this.#reconciling = undefined;
       });
-    return this.#reconciling;
+    this.#reconciling = pass;
+    this.#isReconcilingFull = isFull;
+    return pass;
   }
 
   /**
@@ -139,7 +168,7 @@ export class SessionPool {
     if (session) await session.setTopics(await this.#options.consumers.wantedTopics(userId));
   }
 
-  async #reconcileOnce(): Promise<void> {
+  async #reconcileOnce(isFull: boolean): Promise<void> {
     const { leases, consumers } = this.#options;
     const lost = await leases.renew([...this.#sessions.keys()]);
     for (const userId of lost) await this.#stopLocal(userId, false);
@@ -149,9 +178,10 @@ export class SessionPool {
     }
     const now = this.#now();
     for (const [userId, session] of this.#sessions) {
-      const topics = wanted.has(userId) ? await consumers.wantedTopics(userId) : [];
-      await session.setTopics(topics);
-      const idle = topics.length === 0 && now - session.lastActivityMs >= this.#options.idleMs;
+      // A user nobody wants any more needs no read to know its topics: none.
+      if (!wanted.has(userId)) await session.setTopics([]);
+      else if (isFull) await session.setTopics(await consumers.wantedTopics(userId));
+      const idle = session.topics.length === 0 && now - session.lastActivityMs >= this.#options.idleMs;
       if (session.state === 'unauthorized' || idle) await this.#stopLocal(userId, true);
     }
   }

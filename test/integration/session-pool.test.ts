@@ -182,4 +182,22 @@ describe('session pool', () => {
       ghost.disconnect();
     }
   });
+
+  it('picks up a topic change whose notice was lost, on a later pass of the loop', async () => {
+    const c = core(sharedEnv());
+    const aliceId = await register(c, 'alice', 'user');
+    await c.pool!.start();
+    await waitFor(() => c.pool!.session(aliceId)?.state === 'live', 20_000, 'alice live');
+    // The registry changes without the control notice (as when Pub/Sub drops it).
+    await c.redis.hset(
+      c.keys.user(aliceId).consumerTopics,
+      'test:alice',
+      JSON.stringify(['user', 'room:GENERAL']),
+    );
+    await waitFor(
+      () => c.pool!.session(aliceId)?.topics.some((t) => t.kind === 'room' && t.roomId === 'GENERAL'),
+      20_000,
+      'the room topic applied by the loop',
+    );
+  });
 });
