@@ -8,7 +8,7 @@ export interface ConfigProblem {
 
 /**
  * The environment is invalid. The message has one line per bad variable, for example
- * `PORT: must be an integer between 1 and 65535 (got "abc")`, so an operator fixes all of them
+ * `PORT: must be an integer between 0 and 65535 (got "abc")`, so an operator fixes all of them
  * in one go; `problems` holds the same, structured.
  */
 export class ConfigError extends GatewayError {

@@ -61,7 +61,8 @@ export const envSchema = z.object({
   REDIS_KEY_PREFIX: identifier(32).default('gw'),
   REDIS_CLUSTER: boolean().default(false),
 
-  PORT: port().default(3000),
+  // 0: any free port, reported in the `gateway started` line (tests, several local replicas).
+  PORT: integer(0, 65_535).default(3000),
   HOST: text().default('0.0.0.0'),
   METRICS_PORT: port().optional(),
   GATEWAY_ROLE: oneOf(GATEWAY_ROLES).default('all'),

@@ -5,7 +5,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './redis-server.js';
 import { waitFor } from './wait-for.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,22 +35,32 @@ export function sharedGatewayEnv(redisUrl: string, rocketchatUrl: string): Recor
 
 export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
   const workerId = env.WORKER_ID ?? `w-${randomUUID().slice(0, 8)}`;
-  const port = env.PORT && env.PORT !== '0' ? Number(env.PORT) : await freePort();
+  // PORT 0 unless the test names one: the process binds a free port itself and logs it. (Asking
+  // for a free port first and passing it on races with every other process binding one.)
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, ...env, WORKER_ID: workerId, PORT: String(port) },
+    env: { ...process.env, ...env, WORKER_ID: workerId, PORT: env.PORT ?? '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const collect = (chunk: Buffer): void => {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) output.push(line);
+  // A line may arrive in two chunks: keep the unfinished tail of each stream until its end.
+  const collector = () => {
+    let tail = '';
+    return (chunk: Buffer): void => {
+      const lines = (tail + chunk.toString()).split('\n');
+      tail = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) output.push(line);
+    };
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  child.stdout?.on('data', collector());
+  child.stderr?.on('data', collector());
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let url = '';
   const gateway: GatewayProcess = {
     workerId,
-    url: `http://127.0.0.1:${port}`,
+    get url() {
+      return url;
+    },
     process: child,
     output,
     waitForLine: (pattern, timeoutMs = 30_000) =>
@@ -67,6 +76,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       return exited;
     },
   };
-  await gateway.waitForLine(/gateway started/);
+  const started = await gateway.waitForLine(/gateway started/);
+  url = `http://127.0.0.1:${(JSON.parse(started) as { port: number }).port}`;
   return gateway;
 }

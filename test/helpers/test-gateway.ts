@@ -8,7 +8,6 @@ import { loadConfig } from '../../src/config/index.js';
 import { type RunningGateway, startGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/index.js';
 import { createNoopMetrics } from '../../src/metrics/index.js';
-import { freePort } from './redis-server.js';
 import { sharedEnv } from './test-core.js';
 
 export interface TestGateway {
@@ -25,12 +24,12 @@ export async function startTestGateway(options: {
   shared?: Record<string, string>;
   env?: Record<string, string>;
 }): Promise<TestGateway> {
-  const port = await freePort();
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     REDIS_URL: options.redisUrl,
     ROCKETCHAT_URL: options.rocketchatUrl,
-    PORT: String(port),
+    // Any free port, bound by the gateway itself (see gateway.port).
+    PORT: '0',
     HOST: '127.0.0.1',
     WORKER_ID: `w-${randomUUID().slice(0, 8)}`,
     SESSION_LEASE_TTL_MS: '1500',

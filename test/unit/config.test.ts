@@ -134,7 +134,7 @@ describe('loadConfig defaults', () => {
 
 describe('loadConfig parsing', () => {
   it('reports a bad variable with its name and value', () => {
-    expect(problemsOf({ PORT: 'abc' })).toEqual(['PORT: must be an integer between 1 and 65535 (got "abc")']);
+    expect(problemsOf({ PORT: 'abc' })).toEqual(['PORT: must be an integer between 0 and 65535 (got "abc")']);
   });
 
   it('reports every problem at once, one line per variable, in schema order', () => {
@@ -147,7 +147,7 @@ describe('loadConfig parsing', () => {
       WEBHOOK_RETRY_SCHEDULE_MS: '1000,soon',
     });
     expect(lines).toEqual([
-      'PORT: must be an integer between 1 and 65535 (got "70000")',
+      'PORT: must be an integer between 0 and 65535 (got "70000")',
       'JWT_SECRET: required in production (or JWT_PUBLIC_KEY and JWT_PRIVATE_KEY)',
       'GATEWAY_ENCRYPTION_KEY: required in production (32 bytes, base64; generate one with: openssl rand -base64 32)',
       'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
@@ -159,7 +159,7 @@ describe('loadConfig parsing', () => {
 
   it('throws a GatewayError with code GW_ERR_CONFIG and structured problems', () => {
     try {
-      loadConfig({ PORT: '0', NODE_ENV: 'staging' });
+      loadConfig({ PORT: '-1', NODE_ENV: 'staging' });
       expect.unreachable();
     } catch (error) {
       expect(isGatewayError(error)).toBe(true);
