@@ -355,6 +355,7 @@ export async function startGateway(
     config,
     consumers: core.consumers,
     cipher: core.cipher,
+    calls: core.calls,
     logger,
   });
 

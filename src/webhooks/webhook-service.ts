@@ -17,8 +17,10 @@ import type { GatewayEventType } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import type { CallRouter } from '../sessions/call-router.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
+import { ENSURE_TOPICS_METHOD } from '../sessions/user-session.js';
 import { type AttemptRecord, DeliveryLedger } from './delivery-ledger.js';
 import { generateWebhookSecret } from './signer.js';
 import { checkTargetUrl, type HostResolver, systemResolver } from './target-policy.js';
@@ -76,6 +78,9 @@ export interface WebhookChange {
   readonly enabled?: boolean;
 }
 
+/** How long creating a webhook waits for the upstream subscription of its topics. */
+const SUBSCRIBE_WAIT_MS = 5000;
+
 export interface WebhookServiceOptions {
   /** @defaultValue 50 */
   readonly maxWebhooksPerUser?: number;
@@ -95,6 +100,12 @@ export interface WebhookServiceDeps {
   readonly cipher: TokenCipher;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /**
+   * Reaches the user's upstream session wherever it lives. With it, creating a webhook (or
+   * changing its topics) answers once the session has subscribed them, so a message posted
+   * after the answer is delivered. Without it the subscription follows within a round trip.
+   */
+  readonly calls?: Pick<CallRouter, 'call'>;
   /** DNS for the registration-time target check. @defaultValue dns.lookup */
   readonly resolve?: HostResolver;
   readonly options?: WebhookServiceOptions;
@@ -138,6 +149,22 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
   /** Tells dispatchers to claim the user (first webhook) or reload its webhooks. */
   const announce = (userId: string) => redis.publish(keys.webhookChangesChannel, userId);
   const consumerId = (id: string) => `webhook:${id}`;
+  /**
+   * Waits (briefly) for the user's session to subscribe the topics. Best effort: a webhook is
+   * durable and gets its events once the session is up, so Rocket.Chat being down, or the
+   * credentials invalid, must not refuse the registration.
+   */
+  const subscribeUpstream = async (userId: string, topics: readonly Topic[]): Promise<void> => {
+    if (!deps.calls) return;
+    try {
+      await deps.calls.call(userId, ENSURE_TOPICS_METHOD, [topics.map(formatTopic)], SUBSCRIBE_WAIT_MS);
+    } catch (err) {
+      deps.logger?.info(
+        { err, userId },
+        'webhook topics not subscribed upstream yet: its events start when the session is up',
+      );
+    }
+  };
 
   return {
     async create(userId, input) {
@@ -161,6 +188,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
       // dispatcher re-registers when it claims the user (never a consumer without a webhook).
       await consumers.register(userId, consumerId(id), record.topics, 'durable');
       await announce(userId);
+      await subscribeUpstream(userId, record.topics);
       return { webhook: toView(record), secret };
     },
 
@@ -189,6 +217,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
       if (change.topics !== undefined)
         await consumers.register(userId, consumerId(id), record.topics, 'durable');
       await announce(userId);
+      if (change.topics !== undefined) await subscribeUpstream(userId, record.topics);
       return toView(record);
     },
 
