@@ -67,10 +67,10 @@ export function createRedisClient(config: RedisConfig, options: RedisClientOptio
  * classic Pub/Sub is broadcast to every node of a cluster, so one connection to any node hears
  * every channel, and a standalone client keeps the semantics the gateway relies on: `ready` after
  * each reconnect (listeners re-read the log for what Pub/Sub dropped meanwhile) and channels
- * re-subscribed by ioredis. ioredis' cluster subscriber does neither visibly, and in 5.x its
- * lazily opened connection can fail its ready check when subscriptions race the handshake
- * (ioredis issue #2037). On a Cluster it connects to REDIS_URL's node: behind a Service that
- * spreads connections, a reconnect lands on a live node.
+ * re-subscribed by ioredis. ioredis' cluster subscriber does neither visibly (and in 5.x its
+ * lazily opened connection failed its ready check when subscriptions raced the handshake,
+ * ioredis issue #2037, which turned SSE opens into 500s). On a Cluster it connects to
+ * REDIS_URL's node: behind a Service that spreads connections, a reconnect lands on a live node.
  */
 export function createSubscriberClient(config: RedisConfig, options: { readonly name: string }): Redis {
   return new Redis(config.url, {
