@@ -26,6 +26,7 @@ import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
 import type { HttpContext } from '../../src/http/context.js';
 import { createEventsRouter } from '../../src/http/routes/events.js';
+import { createOpenApiRouter } from '../../src/http/routes/openapi.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
 import { createMessagesRouter, OutboundQueue, OutboundWorker } from '../../src/outbound/index.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
@@ -166,6 +167,8 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
     { path: '/v1/messages', router: createMessagesRouter({ outbound, authenticate: auth }) },
     { path: '/v1/webhooks', router: createWebhookRouter({ authenticate: auth, webhooks }) },
     { path: '/console', router: createConsoleRouter(core.config) },
+    // The console reads the event types from the OpenAPI document.
+    { path: '/', router: createOpenApiRouter({ publicUrl: core.config.http.publicUrl }) },
   ]);
   const server: Server = createServer(app);
   server.requestTimeout = 0;

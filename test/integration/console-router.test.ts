@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { consoleAssetDirs, createConsoleRouter, findConsoleAssets } from '../../src/console/index.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
 import { createApp } from '../../src/http/app.js';
+import { createOpenApiDocument } from '../../src/http/openapi.js';
 import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
 
 const ASSETS = fileURLToPath(new URL('../../src/console/static/', import.meta.url));
@@ -128,10 +129,15 @@ describe('console assets', () => {
     }
   });
 
-  it('listen for exactly the gateway event types', () => {
+  it('takes the event types to listen for from the OpenAPI document, which lists EVENT_TYPES', () => {
     const script = readFileSync(`${ASSETS}events-panel.js`, 'utf8');
-    const list = /export const EVENT_TYPES = \[([^\]]*)\]/.exec(script)?.[1] ?? '';
-    const types = [...list.matchAll(/'([^']+)'/g)].map((m) => m[1]);
-    expect(types).toEqual([...EVENT_TYPES]);
+    expect(script).toContain("apiUrl('openapi.json')");
+    expect(script).toContain('doc.components.schemas.Event.properties.type.enum');
+    // No list of its own to fall out of step.
+    expect(script).not.toMatch(/'message\.created'/);
+    const doc = createOpenApiDocument({ publicUrl: 'http://localhost:3000' }) as {
+      components: { schemas: { Event: { properties: { type: { enum: string[] } } } } };
+    };
+    expect(doc.components.schemas.Event.properties.type.enum).toEqual([...EVENT_TYPES]);
   });
 });

@@ -14,23 +14,24 @@ import { apiUrl, describeError } from './api.js';
 import { byId, clip, el, setText } from './dom.js';
 import { summarize } from './summary.js';
 
-/** Must match `EVENT_TYPES` in src/events/types.ts (test/integration/console-router.test.ts checks). */
-export const EVENT_TYPES = [
-  'message.created',
-  'message.updated',
-  'message.deleted',
-  'message.ephemeral',
-  'typing',
-  'user.status',
-  'room.changed',
-  'subscription.changed',
-  'notification',
-  'session.unauthorized',
-  'outbound.sent',
-  'outbound.failed',
-  'webhook.disabled',
-  'webhook.test',
-];
+/**
+ * The event types to listen for (an EventSource hears only the types it names), from the
+ * gateway's own OpenAPI document: one list, `EVENT_TYPES` in src/events/types.ts. Loaded once.
+ */
+let eventTypes;
+function loadEventTypes() {
+  eventTypes ??= fetch(apiUrl('openapi.json'))
+    .then((response) => {
+      if (!response.ok) throw new Error(`openapi.json: HTTP ${response.status}`);
+      return response.json();
+    })
+    .then((doc) => doc.components.schemas.Event.properties.type.enum)
+    .catch((err) => {
+      eventTypes = undefined;
+      throw err;
+    });
+  return eventTypes;
+}
 
 const MAX_ROWS = 500;
 const FIRST_RETRY_MS = 1000;
@@ -141,8 +142,9 @@ export function createEventsPanel({ api, onEvent, onUnauthorized }) {
     closeSource();
     setState(isResume ? 'reconnecting' : 'connecting');
     let sse;
+    let types;
     try {
-      sse = await api.request('POST', 'v1/sessions/sse-token');
+      [sse, types] = await Promise.all([api.request('POST', 'v1/sessions/sse-token'), loadEventTypes()]);
     } catch (err) {
       if (attempt !== generation) return;
       if (err.status === 401) return onUnauthorized(err);
@@ -176,7 +178,7 @@ export function createEventsPanel({ api, onEvent, onUnauthorized }) {
       addRow({ id: event.lastEventId, type: event.type, room: envelope?.roomId, summary, payload: envelope });
       onEvent?.(envelope);
     };
-    for (const type of EVENT_TYPES) stream.addEventListener(type, onData);
+    for (const type of types) stream.addEventListener(type, onData);
     stream.addEventListener('gap', (event) => {
       if (!isCurrent()) return;
       const data = parse(event.data);
