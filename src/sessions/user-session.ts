@@ -9,6 +9,7 @@ import { DdpClient, type DdpClientOptions, DdpRemoteError, type Downtime } from 
 import type { EventLog } from '../events/event-log.js';
 import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
 import type { NewGatewayEvent } from '../events/types.js';
+import { isRetryableRedisError } from '../redis/errors.js';
 import { CredentialsRejectedError, loginOverDdp } from '../rocketchat/login.js';
 import { normalizeStreamEvent } from '../rocketchat/normalize.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
@@ -65,6 +66,9 @@ export interface UserSessionOptions {
   readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
 }
 
+/** Pauses between attempts at an append Redis could not take (the last one repeats). */
+const APPEND_RETRY_DELAYS_MS = [50, 100, 250, 500, 1000];
+
 export class UserSession {
   readonly userId: string;
   readonly client: DdpClient;
@@ -72,6 +76,8 @@ export class UserSession {
   #topics: readonly Topic[] = [];
   #held: { event: NewGatewayEvent; receivedAtMs: number }[] | undefined = [];
   #appendChain: Promise<void> = Promise.resolve();
+  /** An append was given up at close: the rest of the chain is dropped too (see #enqueueAppend). */
+  #isAppendAbandoned = false;
   #lastActivityMs: number;
   readonly #subscriptions: UpstreamSubscriptions;
   readonly #options: UserSessionOptions;
@@ -212,16 +218,41 @@ export class UserSession {
     }
   }
 
-  /** Appends strictly in arrival order (one chain per session), so the log keeps upstream order. */
+  /**
+   * Appends strictly in arrival order (one chain per session), so the log keeps upstream order.
+   * A failure Redis may get over (a cluster node away, a connection lost) is tried again, and
+   * the events behind it wait: dropping it while later ones got in would leave a hole that no
+   * catch-up fills, since catch-up starts after the newest message logged for the room (found
+   * by test/integration/redis-cluster.test.ts, a master stopped for a few seconds). A closed
+   * session stops trying, and logs nothing more: whoever takes the user over catches up from
+   * what was logged.
+   */
   #enqueueAppend(event: NewGatewayEvent, receivedAtMs: number): void {
     this.#appendChain = this.#appendChain.then(async () => {
-      try {
-        const logged = await this.#options.eventLog.append(event);
-        if (logged) this.#options.onLogged?.(event, this.#now() - receivedAtMs);
-      } catch (err) {
-        this.#options.onError?.(err, 'append');
+      if (this.#isAppendAbandoned) return;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const logged = await this.#options.eventLog.append(event);
+          if (logged) this.#options.onLogged?.(event, this.#now() - receivedAtMs);
+          return;
+        } catch (err) {
+          if (attempt === 0 || !isRetryableRedisError(err)) this.#options.onError?.(err, 'append');
+          if (!isRetryableRedisError(err)) return;
+          await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_DELAYS_MS[Math.min(attempt, 4)]));
+          if (this.#isClosed()) {
+            // Nothing after this event may be logged by this session either: a later event in
+            // the log would move the room's catch-up start past this one.
+            this.#isAppendAbandoned = true;
+            return;
+          }
+        }
       }
     });
+  }
+
+  /** A method, not a field read: the state changes while an append waits to try again. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
   }
 
   async #catchUpThenRelease(downtime: Downtime | undefined): Promise<void> {

@@ -20,6 +20,10 @@ export interface PrivateRedisCluster {
   readonly ports: readonly number[];
   /** Runs a redis-cli command against one node (`-c` follows redirections). */
   cli(port: number, ...args: string[]): string;
+  /** Stops one node, saving its data (`SHUTDOWN SAVE`); its slots are unserved meanwhile. */
+  stopNode(port: number): Promise<void>;
+  /** Starts a stopped node again with its data and cluster state; resolves when the cluster is ok. */
+  startNode(port: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,11 +58,46 @@ function runCli(args: readonly string[]): string {
 
 export async function startRedisCluster(masters = 3): Promise<PrivateRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-cluster-'));
-  const children: ChildProcess[] = [];
+  const children = new Map<number, ChildProcess>();
   const ports: number[] = [];
+  const launch = (port: number): void => {
+    children.set(
+      port,
+      spawn(
+        'redis-server',
+        [
+          ...baseServerArgs(port, dir),
+          // Each node its own files in the shared directory: the cluster state survives a restart
+          // (same node id, same slots), and so does the data written at SHUTDOWN SAVE.
+          ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+          ...['--dbfilename', `dump-${port}.rdb`, '--cluster-node-timeout', '5000'],
+        ],
+        { stdio: 'ignore' },
+      ),
+    );
+  };
+  const stopNode = async (port: number): Promise<void> => {
+    const child = children.get(port);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // Atomic save-and-exit: nothing acknowledged before it is lost (as in redis-server.ts).
+    spawnSync('redis-cli', ['-p', String(port), 'SHUTDOWN', 'SAVE'], { stdio: 'ignore' });
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const waitForClusterOk = async (): Promise<void> => {
+    // Every node must agree that all 16384 slots are served before clients may rely on it.
+    for (const port of ports) {
+      await waitFor(
+        () => runCliQuiet(port, 'CLUSTER', 'INFO')?.includes('cluster_state:ok'),
+        30_000,
+        `cluster node ${port} to report cluster_state:ok`,
+      );
+    }
+  };
   const close = async (): Promise<void> => {
     await Promise.all(
-      children.map(
+      [...children.values()].map(
         (child) =>
           new Promise<void>((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -73,17 +112,7 @@ export async function startRedisCluster(masters = 3): Promise<PrivateRedisCluste
     for (let i = 0; i < masters; i++) {
       const port = await freeClusterPort(new Set(ports));
       ports.push(port);
-      children.push(
-        spawn(
-          'redis-server',
-          [
-            ...baseServerArgs(port, dir),
-            ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
-            ...['--cluster-node-timeout', '5000'],
-          ],
-          { stdio: 'ignore' },
-        ),
-      );
+      launch(port);
     }
     for (const port of ports) {
       await waitFor(() => runCliQuiet(port, 'PING') === 'PONG', 10_000, `cluster node ${port} to answer`);
@@ -96,14 +125,7 @@ export async function startRedisCluster(masters = 3): Promise<PrivateRedisCluste
       '0',
       '--cluster-yes',
     ]);
-    // Every node must agree that all 16384 slots are served before clients may rely on it.
-    for (const port of ports) {
-      await waitFor(
-        () => runCliQuiet(port, 'CLUSTER', 'INFO')?.includes('cluster_state:ok'),
-        20_000,
-        `cluster node ${port} to report cluster_state:ok`,
-      );
-    }
+    await waitForClusterOk();
   } catch (err) {
     await close();
     throw err;
@@ -112,6 +134,12 @@ export async function startRedisCluster(masters = 3): Promise<PrivateRedisCluste
     seedUrl: `redis://127.0.0.1:${ports[0]}`,
     ports,
     cli: (port, ...args) => runCli(['-c', '-p', String(port), ...args]).trim(),
+    stopNode,
+    startNode: async (port) => {
+      launch(port);
+      await waitFor(() => runCliQuiet(port, 'PING') === 'PONG', 10_000, `cluster node ${port} to answer`);
+      await waitForClusterOk();
+    },
     close,
   };
 }
