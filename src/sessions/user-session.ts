@@ -12,7 +12,7 @@ import type { NewGatewayEvent } from '../events/types.js';
 import { isRetryableRedisError } from '../redis/errors.js';
 import { CredentialsRejectedError, loginOverDdp } from '../rocketchat/login.js';
 import { normalizeStreamEvent } from '../rocketchat/normalize.js';
-import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
+import { type RocketChatRestClient, RocketChatRestError } from '../rocketchat/rest-client.js';
 import { controlStreams, type UpstreamStream, upstreamSubscriptionsFor } from '../rocketchat/streams.js';
 import { catchUp } from './catch-up.js';
 import { UpstreamSubscriptions } from './upstream-subscriptions.js';
@@ -64,6 +64,22 @@ export interface UserSessionOptions {
   readonly onError?: (error: unknown, context: string) => void;
   /** After each event is logged: receivedAt -> logged lag, for metrics. */
   readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
+}
+
+/** Pauses between attempts at a catch-up that failed; then it is given up (about 15 s in all). */
+const CATCH_UP_RETRY_DELAYS_MS = [250, 1000, 2000, 4000, 8000];
+
+/** How long to wait before catching up again, or undefined when trying again cannot help. */
+function catchUpRetryDelayMs(err: unknown, attempt: number): number | undefined {
+  const delayMs = CATCH_UP_RETRY_DELAYS_MS[attempt];
+  if (delayMs === undefined) return undefined;
+  if (err instanceof RocketChatRestError) {
+    // The token no longer works: the session's own login failure handles that.
+    if (err.status === 401 || err.status === 403) return undefined;
+    // Rate limited: Rocket.Chat says how long (capped, so a session does not sit on its events).
+    if (err.retryAfterMs !== undefined) return Math.min(Math.max(delayMs, err.retryAfterMs), 10_000);
+  }
+  return delayMs;
 }
 
 /** Pauses between attempts at an append Redis could not take (the last one repeats). */
@@ -258,20 +274,30 @@ export class UserSession {
   async #catchUpThenRelease(downtime: Downtime | undefined): Promise<void> {
     this.#held ??= [];
     this.#setState('catching-up');
-    try {
-      const events = await catchUp({
-        userId: this.userId,
-        token: this.#options.token,
-        topics: this.#topics,
-        eventLog: this.#options.eventLog,
-        rest: this.#options.rest,
-        call: (method, params) => this.client.call(method, params),
-        downtime,
-        now: this.#now(),
-      });
-      for (const event of events) this.#enqueueAppend(event, this.#now());
-    } catch (err) {
-      this.#options.onError?.(err, 'catch-up');
+    // Given up, the held events go out and the log moves past what was missed: the rooms'
+    // catch-up would then start after it. So a failure (Rocket.Chat busy or rate limiting,
+    // Redis away) is tried again for a while first.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const events = await catchUp({
+          userId: this.userId,
+          token: this.#options.token,
+          topics: this.#topics,
+          eventLog: this.#options.eventLog,
+          rest: this.#options.rest,
+          call: (method, params) => this.client.call(method, params),
+          downtime,
+          now: this.#now(),
+        });
+        for (const event of events) this.#enqueueAppend(event, this.#now());
+        break;
+      } catch (err) {
+        this.#options.onError?.(err, 'catch-up');
+        const delayMs = catchUpRetryDelayMs(err, attempt);
+        if (delayMs === undefined || this.#isClosed()) break;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        if (this.#isClosed()) break;
+      }
     }
     const held = this.#held ?? [];
     this.#held = undefined;

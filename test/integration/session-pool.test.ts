@@ -200,4 +200,58 @@ describe('session pool', () => {
       'the room topic applied by the loop',
     );
   });
+
+  it('catches up again when its first catch-up after a reconnect fails (rate limited beyond what the REST client waits out)', async () => {
+    // chat.syncMessages allows one call per 15 s here. The REST client waits out a 429 itself
+    // only up to 10 s, so a catch-up soon after the quota is used fails, and must be tried again.
+    const limited = await startSimulator({
+      port: 0,
+      rateLimits: false,
+      restRateLimit: {
+        calls: 10_000,
+        windowMs: 60_000,
+        endpoints: { 'chat.syncMessages': { calls: 1, windowMs: 15_000 } },
+      },
+    });
+    try {
+      const c = createTestCore({
+        redisUrl: inject('redisUrl'),
+        rocketchatUrl: limited.url,
+        shared: sharedEnv(),
+      });
+      cores.push(c);
+      const aliceId = await register(c, 'alice', 'room:GENERAL');
+      await c.pool!.start();
+      await waitFor(() => c.pool!.session(aliceId)?.state === 'live', 20_000, 'alice live');
+      const logged = async () =>
+        (await events(c, aliceId))
+          .filter((e) => e.type === 'message.created')
+          .map((e) => (e.data as { msg: string }).msg);
+      limited.control.postMessage('bob', 'GENERAL', 'before');
+      await waitFor(async () => (await logged()).includes('before'), 20_000, 'the first message logged');
+
+      // The line drops and stays down for a moment; two messages are posted meanwhile, and the
+      // endpoint's quota is used up, so the first catch-up after the reconnect gets 429.
+      limited.control.refuseConnections(1500);
+      limited.control.dropConnections('alice');
+      limited.control.postMessage('bob', 'GENERAL', 'missed 1');
+      limited.control.postMessage('bob', 'GENERAL', 'missed 2');
+      const auth = await c.rest.loginWithPassword('alice', 'alice-pass');
+      await c.rest.syncMessages({ userId: auth.userId, token: auth.token }, 'GENERAL', Date.now() - 1000);
+
+      await waitFor(
+        async () => {
+          const msgs = await logged();
+          return msgs.includes('missed 1') && msgs.includes('missed 2');
+        },
+        40_000,
+        'the missed messages caught up',
+      );
+      expect(await logged()).toEqual(['before', 'missed 1', 'missed 2']);
+      // The refused attempt happened (and was reported), so the retry is what caught up.
+      expect(c.logLines.some((line) => line.includes('catch-up'))).toBe(true);
+    } finally {
+      await limited.close();
+    }
+  });
 });
