@@ -238,7 +238,8 @@ describe('disabling', () => {
     });
     expect(disabled).toMatchObject({ disabledReason: 'gone', consecutiveFailures: 1 });
     expect(rx.hits).toHaveLength(1);
-    expect(await jobState(`${id}.${event.id}`)).toBe('failed');
+    // BullMQ marks the job failed once the processor returns, just after the record changed.
+    await waitFor(async () => (await jobState(`${id}.${event.id}`)) === 'failed', 10_000, 'the job failed');
 
     // The owner hears it on the live channel SSE streams listen on, and it is in the log.
     const notice = await waitFor(() => heard.find((e) => e.type === 'webhook.disabled'));
