@@ -22,7 +22,7 @@ export interface RedisClientOptions {
   readonly isAutoPipelined?: boolean;
 }
 
-/** Redis' own backoff for a lost connection: 50 ms doubling to 2 s, forever. */
+/** Reconnect backoff for a lost connection: 50 ms doubling to 2 s, then every 2 s, forever. */
 function reconnectDelayMs(attempt: number): number {
   return Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
 }
@@ -55,8 +55,8 @@ export function createRedisClient(config: RedisConfig, options: RedisClientOptio
       ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
       ...(seed.protocol === 'rediss:' ? { tls: { servername: seed.hostname } } : {}),
     },
-    // TLS certificates name the host the operator configured, not the node IPs the cluster
-    // announces (ElastiCache, Memorystore): resolve names ourselves only when TLS is off.
+    // With TLS, node addresses go to the TLS layer unresolved: certificates name hosts, and a
+    // resolved IP would fail verification (managed clusters announce their nodes by hostname).
     ...(seed.protocol === 'rediss:' ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
   };
   return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], clusterOptions);
