@@ -295,6 +295,8 @@ export async function startGateway(
     lifecycle,
     processId: core.processId,
   };
+  let lagEventId: string | undefined;
+  let lagEventMs: number | undefined;
   const sseHub = new SseHub({
     liveHub,
     eventLog: core.eventLog,
@@ -306,8 +308,12 @@ export async function startGateway(
     onConnectionCount: (delta) => (delta > 0 ? metrics.sseConnections.inc() : metrics.sseConnections.dec()),
     onEventWritten: (event) => {
       metrics.sseEventsWritten.inc();
-      const ms = parseStreamId(event.id)?.ms;
-      if (ms !== undefined) metrics.eventLag.sse.observe(Math.max(0, Date.now() - ms) / 1000);
+      // Called once per client per event: parse each event's id once, not once per client.
+      if (event.id !== lagEventId) {
+        lagEventId = event.id;
+        lagEventMs = parseStreamId(event.id)?.ms;
+      }
+      if (lagEventMs !== undefined) metrics.eventLag.sse.observe(Math.max(0, Date.now() - lagEventMs) / 1000);
     },
     onEnd: (reason) => {
       if (reason === 'slow-consumer') metrics.sseSlowDisconnects.inc();

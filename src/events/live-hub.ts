@@ -95,6 +95,9 @@ export class LiveHub {
     } catch {
       return;
     }
+    // Only the event log publishes here, but a `null` from anyone with Redis access must not
+    // throw inside the subscriber's handler.
+    if (typeof head?.id !== 'string') return;
     const event: LiveEvent = { id: head.id, type: head.type, userId: head.userId, roomId: head.roomId, json };
     for (const listener of set) listener(event);
   }

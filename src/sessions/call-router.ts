@@ -214,12 +214,8 @@ export class CallRouter {
   }
 
   #onReply(message: string): void {
-    let reply: ForwardedReply | ForwardedAck;
-    try {
-      reply = JSON.parse(message);
-    } catch {
-      return;
-    }
+    const reply = parseJsonObject(message) as ForwardedReply | ForwardedAck | undefined;
+    if (typeof reply?.id !== 'string') return;
     const waiter = this.#waiting.get(reply.id);
     if (!waiter) return;
     if ('ack' in reply) waiter.isAcked = true;
@@ -227,12 +223,8 @@ export class CallRouter {
   }
 
   async #onForwardedCall(message: string): Promise<void> {
-    let request: ForwardedCall;
-    try {
-      request = JSON.parse(message);
-    } catch {
-      return;
-    }
+    const request = parseForwardedCall(message);
+    if (!request) return;
     const session = this.#options.pool?.session(request.userId);
     let reply: ForwardedReply;
     if (!session) {
@@ -268,6 +260,36 @@ export class CallRouter {
     }
     await this.#options.subscriber.quit().catch(() => this.#options.subscriber.disconnect());
   }
+}
+
+/**
+ * Pub/Sub messages are read defensively: anything with access to Redis can publish on these
+ * channels, and a `null` or a wrong shape must not throw inside the subscriber's handler.
+ */
+function parseJsonObject(message: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(message);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseForwardedCall(message: string): ForwardedCall | undefined {
+  const value = parseJsonObject(message);
+  if (!value) return undefined;
+  const { id, replyTo, userId, method, params, timeoutMs } = value;
+  const isValid =
+    typeof id === 'string' &&
+    typeof replyTo === 'string' &&
+    typeof userId === 'string' &&
+    typeof method === 'string' &&
+    Array.isArray(params) &&
+    typeof timeoutMs === 'number' &&
+    timeoutMs > 0;
+  return isValid ? (value as unknown as ForwardedCall) : undefined;
 }
 
 async function raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {

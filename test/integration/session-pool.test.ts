@@ -254,4 +254,21 @@ describe('session pool', () => {
       await limited.close();
     }
   });
+
+  it('ignores malformed messages on its Pub/Sub channels and keeps serving calls', async () => {
+    const shared = sharedEnv();
+    const c = core(shared);
+    const aliceId = await register(c, 'alice', 'user');
+    await c.pool!.start();
+    await c.calls.start();
+    await waitFor(() => c.pool!.session(aliceId)?.state === 'live', 20_000, 'alice live');
+    for (const junk of ['null', '[]', '7', '{"id":5}', '{"id":"x","replyTo":3}', 'not json']) {
+      await c.redis.publish(c.keys.workerRpcChannel(c.pool!.workerId), junk);
+      await c.redis.publish(c.keys.replyChannel(c.processId), junk);
+      await c.redis.publish(c.keys.user(aliceId).liveChannel, junk);
+    }
+    // Still alive and answering (an exception in a subscriber handler would have ended the run).
+    const rooms = (await c.calls.call(aliceId, 'rooms/get', [], 10_000)) as { _id: string }[];
+    expect(rooms.map((r) => r._id)).toContain('GENERAL');
+  });
 });
