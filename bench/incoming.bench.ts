@@ -12,13 +12,12 @@
  *
  * Usage: tsx bench/incoming.bench.ts [--posts 3000] [--rounds 3] [--window 64] [--rate 50] [--seconds 6]
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
-import { LiveHub } from '../src/events/live-hub.js';
 import {
   createHooksRouter,
   createIncomingHookRouter,
@@ -27,11 +26,10 @@ import {
   hookRateLimitSubject,
 } from '../src/hooks/index.js';
 import { createApp } from '../src/http/app.js';
-import type { HttpContext } from '../src/http/context.js';
 import { errorHandler } from '../src/http/middleware/error-handler.js';
 import { createRateLimit } from '../src/http/rate-limit.js';
 import { createTokenCipher } from '../src/sessions/token-cipher.js';
-import { createTestLifecycle } from '../test/helpers/http-context.js';
+import { httpContextFromCore } from '../test/helpers/http-context.js';
 import { startOutboundHarness, testAuthenticate } from '../test/helpers/outbound-harness.js';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
 import { startSimulatorProcess } from './support/simulator-process.js';
@@ -97,21 +95,7 @@ async function main(): Promise<void> {
   const h = await startOutboundHarness({ redisUrl, rocketchatUrl: sim.url, users: ['alice'] });
   const hubSubscriber = new Redis(redisUrl, { lazyConnect: true });
   const { core } = h;
-  const ctx: HttpContext = {
-    config: core.config,
-    logger: core.logger,
-    metrics: core.metrics,
-    redis: core.redis,
-    keys: core.keys,
-    eventLog: core.eventLog,
-    liveHub: new LiveHub({ subscriber: hubSubscriber, keys: core.keys }),
-    credentials: core.credentials,
-    consumers: core.consumers,
-    calls: core.calls,
-    rest: core.rest,
-    lifecycle: createTestLifecycle(),
-    processId: randomUUID(),
-  };
+  const ctx = httpContextFromCore(core, { subscriber: hubSubscriber });
   const hooks = new HookService({
     store: new HookStore({
       redis: core.redis,

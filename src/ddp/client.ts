@@ -256,7 +256,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     return new Promise<DdpSubscription>((resolve, reject) => {
       const timer = this.#timers.setTimeout(() => {
         this.#subscriptions.delete(id);
-        this.#sendIfOpen(encodeFrame({ msg: 'unsub', id }));
+        this.#send(encodeFrame({ msg: 'unsub', id }));
         reject(new DdpTimeoutError(`sub ${name}`, timeoutMs));
       }, timeoutMs);
       record.waiter = { resolve: () => resolve(record), reject, timer, isResubscribe: false };
@@ -375,6 +375,19 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     }
     const message = decoded.message;
     if (message === null) return;
+    try {
+      this.#dispatch(message);
+    } catch (error) {
+      // A listener (or a pathological frame) threw: this runs inside the socket's 'message'
+      // handler, where an exception would escape ws and take the process down.
+      this.emit(
+        'protocolError',
+        `frame handler threw ${error instanceof Error ? error.name : 'a non-error'}`,
+      );
+    }
+  }
+
+  #dispatch(message: ServerMessage): void {
     switch (message.msg) {
       case 'changed': {
         const byEvent = this.#streamListeners.get(message.collection);
@@ -421,7 +434,10 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
         this.#socket?.terminate();
         return;
       case 'error':
-        this.emit('protocolError', `server error: ${message.reason ?? 'unknown'}`);
+        this.emit(
+          'protocolError',
+          `server error: ${typeof message.reason === 'string' ? message.reason : 'unknown'}`,
+        );
         return;
       default:
         this.emit('protocolError', `unknown msg ${(message as { msg: string }).msg}`);
@@ -612,8 +628,23 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     if (!call) return;
     this.#inflight.delete(id);
     this.#timers.clearTimeout(call.timer);
-    if (error) call.reject(new DdpRemoteError(error, `method ${call.method}`));
-    else call.resolve(result === undefined ? undefined : decodeEjson(result));
+    if (error) {
+      call.reject(new DdpRemoteError(error, `method ${call.method}`));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = result === undefined ? undefined : decodeEjson(result);
+    } catch (decodeError) {
+      // Nesting deep enough to exhaust the stack: fail this call, not the socket handler.
+      call.reject(
+        new DdpError('DDP_ERR_PROTOCOL', `method ${call.method}: result is not decodable EJSON`, {
+          cause: decodeError,
+        }),
+      );
+      return;
+    }
+    call.resolve(value);
   }
 
   #failCalls(makeError: (call: PendingCall) => Error, onlyInflight = false): void {
@@ -702,10 +733,6 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     socket.send(frame);
     this.stats.framesOut++;
     return true;
-  }
-
-  #sendIfOpen(frame: string): void {
-    this.#send(frame);
   }
 
   #setStatus(status: DdpStatus): void {

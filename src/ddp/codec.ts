@@ -47,10 +47,6 @@ function shapeProblem(msg: string, frame: Record<string, unknown>): string | und
     case 'connected':
       return isString(frame.session) ? undefined : 'without a session id';
     case 'result':
-      if (!isString(frame.id)) return 'without an id';
-      return frame.error === undefined || (typeof frame.error === 'object' && frame.error !== null)
-        ? undefined
-        : 'with a malformed error';
     case 'nosub':
       if (!isString(frame.id)) return 'without an id';
       return frame.error === undefined || (typeof frame.error === 'object' && frame.error !== null)

@@ -10,7 +10,22 @@
 type DateMapper = (ms: number) => unknown;
 
 const toDate: DateMapper = (ms) => new Date(ms);
-const toIsoString: DateMapper = (ms) => new Date(ms).toISOString();
+/** Out of `Date`'s range (±8.64e15 ms) gives `null`, as `JSON.stringify(new Date(NaN))` does: a
+ * garbage date from upstream must not throw `RangeError` out of the walk. */
+const toIsoString: DateMapper = (ms) => {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+};
+
+/** Sets `key` as an own data property even when it is `__proto__` (plain assignment would
+ * replace the object's prototype instead). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -35,7 +50,7 @@ function decodeSpecial(obj: Record<string, unknown>, mapDate: DateMapper): { hit
         // The escaped object is literal: its keys are not EJSON, but its values are.
         if (isPlainObject(obj.$escape)) {
           const out: Record<string, unknown> = {};
-          for (const [k, v] of Object.entries(obj.$escape)) out[k] = decodeWith(v, mapDate);
+          for (const [k, v] of Object.entries(obj.$escape)) setOwn(out, k, decodeWith(v, mapDate));
           return { hit: true, value: out };
         }
         return { hit: false };
@@ -44,7 +59,12 @@ function decodeSpecial(obj: Record<string, unknown>, mapDate: DateMapper): { hit
     }
   }
   if (keys.length === 2 && typeof obj.$regexp === 'string' && typeof obj.$flags === 'string') {
-    return { hit: true, value: new RegExp(obj.$regexp, obj.$flags) };
+    // An invalid pattern or flag set stays as the literal object rather than throwing.
+    try {
+      return { hit: true, value: new RegExp(obj.$regexp, obj.$flags) };
+    } catch {
+      return { hit: false };
+    }
   }
   if (keys.length === 2 && typeof obj.$type === 'string' && '$value' in obj) {
     // Custom types are not used by Rocket.Chat on the gateway's paths; keep them inspectable.
@@ -105,7 +125,7 @@ export function encodeEjson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(encodeEjson);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (v !== undefined) out[k] = encodeEjson(v);
+    if (v !== undefined) setOwn(out, k, encodeEjson(v));
   }
   // A literal object that looks like EJSON must be escaped, or the peer would decode it.
   return looksLikeEjson(out) ? { $escape: out } : out;

@@ -25,21 +25,26 @@ export class DdpRemoteError extends DdpError {
   readonly retryAfterMs: number | undefined;
 
   constructor(remote: DdpErrorObject, context: string) {
+    // The object comes off the wire as is: a field of the wrong type (`{"toString":1}` makes a
+    // template literal throw) must not turn a remote error into a crash.
+    const code =
+      typeof remote.error === 'string' || typeof remote.error === 'number' ? remote.error : 'unknown';
+    const reason = typeof remote.reason === 'string' ? remote.reason : undefined;
     const text =
-      remote.message ?? (remote.reason ? `${remote.reason} [${remote.error}]` : `[${remote.error}]`);
+      typeof remote.message === 'string' ? remote.message : reason ? `${reason} [${code}]` : `[${code}]`;
     super('DDP_ERR_REMOTE', `${context}: ${text}`);
-    this.error = remote.error;
-    this.reason = remote.reason;
+    this.error = code;
+    this.reason = reason;
     this.details = remote.details;
-    this.retryAfterMs = remote.error === 'too-many-requests' ? readTimeToReset(remote) : undefined;
+    this.retryAfterMs = code === 'too-many-requests' ? readTimeToReset(remote.details, reason) : undefined;
   }
 }
 
-function readTimeToReset(remote: DdpErrorObject): number {
-  const details = remote.details as { timeToReset?: unknown } | undefined;
+function readTimeToReset(rawDetails: unknown, reason: string | undefined): number {
+  const details = rawDetails as { timeToReset?: unknown } | null | undefined;
   if (typeof details?.timeToReset === 'number' && details.timeToReset >= 0) return details.timeToReset;
   // Older servers only say it in words: "You must wait 3 seconds before trying again."
-  const match = /wait (\d+) seconds/.exec(remote.reason ?? '');
+  const match = /wait (\d+) seconds/.exec(reason ?? '');
   return match ? Number(match[1]) * 1000 : 1000;
 }
 

@@ -33,6 +33,23 @@ export function jsonObjectBody(req: Request): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/**
+ * Like `jsonObjectBody`, but `undefined` for a request that carries no body at all (an empty
+ * POST), for routes whose body is optional. A body that is there must still be a JSON object:
+ * a `text/plain` or form body is 415, never silently taken for "no body".
+ */
+export function optionalJsonObjectBody(req: Request): Record<string, unknown> | undefined {
+  if (req.body === undefined && !hasBody(req)) return undefined;
+  return jsonObjectBody(req);
+}
+
+/** Whether the request says it carries a body (type-is's `hasBody`, which Express 5 does not expose). */
+function hasBody(req: Request): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && Number(length) !== 0;
+}
+
 function notAnObject(): GatewayError {
   return createError('GW_ERR_VALIDATION', 'The request body must be a JSON object');
 }

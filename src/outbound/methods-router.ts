@@ -14,9 +14,9 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { createError } from '../errors.js';
-import { jsonObjectBody, parseInput } from '../http/validation.js';
+import { optionalJsonObjectBody, parseInput } from '../http/validation.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
-import { findMethod } from '../rocketchat/method-catalogue.js';
+import { findMethod, type MethodDefinition } from '../rocketchat/method-catalogue.js';
 import type { CallRouter } from '../sessions/call-router.js';
 import type { CredentialStore } from '../sessions/credential-store.js';
 import { callWithDeadline } from './call-deadline.js';
@@ -34,6 +34,19 @@ export interface MethodsRouterDeps {
 
 const bodySchema = z.object({ params: z.array(z.unknown()).max(100).default([]) }).strict();
 
+// Wrapped so a bad field is named `params.<index>`. Built once per method, not per request: zod
+// compiles an object schema on its first parse.
+const wrappedParams = new WeakMap<MethodDefinition, z.ZodType<{ params: readonly unknown[] }>>();
+
+function paramsSchemaOf(method: MethodDefinition): z.ZodType<{ params: readonly unknown[] }> {
+  let schema = wrappedParams.get(method);
+  if (!schema) {
+    schema = z.object({ params: method.params });
+    wrappedParams.set(method, schema);
+  }
+  return schema;
+}
+
 export function createMethodsRouter(deps: MethodsRouterDeps): Router {
   const { calls, credentials, authenticate } = deps;
   const timeoutMs = deps.callTimeoutMs ?? 15_000;
@@ -50,9 +63,9 @@ export function createMethodsRouter(deps: MethodsRouterDeps): Router {
     if (!method) {
       throw createError('GW_ERR_METHOD_NOT_ALLOWED', undefined, { details: { method: name.slice(0, 100) } });
     }
-    const body = req.body === undefined ? { params: [] } : parseInput(bodySchema, jsonObjectBody(req));
-    // Wrapped so a bad field is named `params.<index>`.
-    const { params } = parseInput(z.object({ params: method.params }), { params: body.params });
+    // No body at all is `{"params": []}`; a body that is not JSON is 415, never ignored.
+    const body = parseInput(bodySchema, optionalJsonObjectBody(req) ?? {});
+    const { params } = parseInput(paramsSchemaOf(method), { params: body.params });
     const refusal = method.authorize?.(params, { userId: principal.userId, username: principal.username });
     if (refusal) throw createError('GW_ERR_FORBIDDEN', refusal);
     let result: unknown;

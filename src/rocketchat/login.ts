@@ -73,6 +73,10 @@ export async function loginOverDdp(call: Call, credentials: RocketChatCredential
   return {
     userId: raw.id,
     token: raw.token,
-    tokenExpiresAt: raw.tokenExpires instanceof Date ? raw.tokenExpires : undefined,
+    // A garbage `$date` decodes to an Invalid Date, which the credential store refuses.
+    tokenExpiresAt:
+      raw.tokenExpires instanceof Date && !Number.isNaN(raw.tokenExpires.getTime())
+        ? raw.tokenExpires
+        : undefined,
   };
 }

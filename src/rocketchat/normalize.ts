@@ -416,9 +416,16 @@ function dateMs(value: unknown): number | undefined {
     const ms = Date.parse(value);
     return Number.isNaN(ms) ? undefined : ms;
   }
-  if (isRecord(value) && typeof value.$date === 'number' && Number.isFinite(value.$date)) return value.$date;
+  // Only what `Date` can hold: a `$date` of 1e300 would become the dedupe `updatedAtMs` (and the
+  // room's watermark) while its ISO form in `data` is null.
+  if (isRecord(value) && typeof value.$date === 'number' && Math.abs(value.$date) <= MAX_DATE_MS) {
+    return value.$date;
+  }
   return undefined;
 }
+
+/** `Date`'s range, ±100,000,000 days from the epoch (ECMA-262 TimeClip). */
+const MAX_DATE_MS = 8.64e15;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -81,7 +81,7 @@ export class RocketChatRestClient {
         `/chat.getMessage?msgId=${encodeURIComponent(messageId)}`,
         auth,
       );
-      return body.message ?? undefined;
+      return isRecord(body.message) ? body.message : undefined;
     } catch (err) {
       if (err instanceof RocketChatRestError && (err.status === 400 || err.status === 404)) return undefined;
       throw err;
@@ -95,8 +95,17 @@ export class RocketChatRestClient {
    */
   async syncMessages(auth: RestAuth, roomId: string, sinceMs: number): Promise<SyncedMessages> {
     const query = `roomId=${encodeURIComponent(roomId)}&lastUpdate=${encodeURIComponent(new Date(sinceMs).toISOString())}`;
-    const body = await this.#request<{ result?: SyncedMessages }>('GET', `/chat.syncMessages?${query}`, auth);
-    return { updated: body.result?.updated ?? [], deleted: body.result?.deleted ?? [] };
+    const body = await this.#request<{ result?: { updated?: unknown; deleted?: unknown } }>(
+      'GET',
+      `/chat.syncMessages?${query}`,
+      auth,
+    );
+    // Items are left unchecked (the normalizer skips what is not a message); the lists must be lists.
+    const result = isRecord(body.result) ? body.result : {};
+    return {
+      updated: (Array.isArray(result.updated) ? result.updated : []) as SyncedMessages['updated'],
+      deleted: (Array.isArray(result.deleted) ? result.deleted : []) as SyncedMessages['deleted'],
+    };
   }
 
   #authFrom(data: { userId?: string; authToken?: string } | undefined): RestAuth {
@@ -114,7 +123,7 @@ export class RocketChatRestClient {
       auth,
       { message },
     );
-    return body.message ?? {};
+    return isRecord(body.message) ? body.message : {};
   }
 
   async #request<T>(method: string, path: string, auth: RestAuth | undefined, body?: unknown): Promise<T> {
@@ -149,7 +158,7 @@ export class RocketChatRestClient {
         await new Promise((r) => setTimeout(r, retryAfterMs));
         continue;
       }
-      const error = parsed as { error?: unknown; errorType?: unknown; message?: unknown };
+      const error = parsed;
       const code =
         typeof error.errorType === 'string'
           ? error.errorType
@@ -171,20 +180,28 @@ export class RocketChatRestClient {
     }
   }
 
-  #retryAfterMs(response: Response, body: unknown): number {
+  #retryAfterMs(response: Response, body: Record<string, unknown>): number {
     const reset = Number(response.headers.get('x-ratelimit-reset'));
     if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset - this.#now());
-    const match = /wait (\d+) seconds/.exec(String((body as { error?: unknown }).error ?? ''));
+    const reason = body.error;
+    const match = /wait (\d+) seconds/.exec(typeof reason === 'string' ? reason : '');
     return match ? Number(match[1]) * 1000 : 1000;
   }
 }
 
-function parseJson(text: string): unknown {
+/** The body as an object; `{}` for anything else (not JSON, `null`, a bare string...), so that
+ * reading a field of a reply of the wrong shape never throws a TypeError. */
+function parseJson(text: string): Record<string, unknown> {
   try {
-    return JSON.parse(text);
+    const parsed: unknown = JSON.parse(text);
+    return isRecord(parsed) ? parsed : {};
   } catch {
     return {};
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Query strings may carry ids; errors name the endpoint only. */

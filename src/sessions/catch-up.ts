@@ -46,13 +46,15 @@ export async function catchUp(input: CatchUpInput): Promise<NewGatewayEvent[]> {
       const since = watermarks.get(rid) ?? fallbackSince;
       if (since === undefined) continue;
       const synced = await input.rest.syncMessages({ userId: input.userId, token: input.token }, rid, since);
+      // The normalizer has already read each change's time (`_updatedAt`, else `ts`; `_deletedAt`,
+      // else 0) into `dedupe.updatedAtMs`, in either date form: order by that.
       for (const message of synced.updated) {
         const event = normalizeSyncedMessage(message, input.userId, input.now, since);
-        if (event) results.push({ atMs: Date.parse(String(message._updatedAt)) || 0, event });
+        if (event) results.push({ atMs: event.dedupe?.updatedAtMs ?? 0, event });
       }
       for (const deletion of synced.deleted) {
         const event = normalizeSyncedDeletion(deletion, rid, input.userId, input.now);
-        if (event) results.push({ atMs: Date.parse(deletion._deletedAt) || 0, event });
+        if (event) results.push({ atMs: event.dedupe?.updatedAtMs ?? 0, event });
       }
     }
   };
@@ -69,9 +71,11 @@ async function roomsToCheck(input: CatchUpInput): Promise<string[]> {
     else if (topic.kind === 'rooms') everyRoom = true;
   }
   if (everyRoom) {
-    const list = (await input.call('rooms/get', [])) as { _id?: unknown }[] | undefined;
-    for (const room of Array.isArray(list) ? list : []) {
-      if (typeof room._id === 'string') rooms.add(room._id);
+    const list = await input.call('rooms/get', []);
+    for (const room of Array.isArray(list) ? (list as unknown[]) : []) {
+      // `room?._id`: an item may be null in a reply of the wrong shape.
+      const id = (room as { _id?: unknown } | null | undefined)?._id;
+      if (typeof id === 'string' && id !== '') rooms.add(id);
     }
   }
   return [...rooms];

@@ -81,7 +81,11 @@ export class UpstreamSubscriptions {
   /** Forgets a subscription the server ended, so the next reconcile subscribes it again. */
   forget(subscriptionId: string): void {
     for (const [key, entry] of this.#entries) {
-      if (entry.subscription?.id === subscriptionId) this.#entries.delete(key);
+      if (entry.subscription?.id !== subscriptionId) continue;
+      // Its linger timer must go too: left running, it would drop the entry a later reconcile
+      // creates under the same key, and stop that live subscription.
+      clearTimeout(entry.lingerTimer);
+      this.#entries.delete(key);
     }
   }
 
@@ -100,6 +104,8 @@ export class UpstreamSubscriptions {
         entry.stream.name,
         ddpSubscriptionParams(entry.stream),
       );
+      // Dropped (linger ran out) or closed while the sub was in flight: nobody will stop it later.
+      if (this.#entries.get(entry.stream.key) !== entry) entry.subscription.stop();
     } catch (err) {
       entry.refusal = err as Error;
       this.#onRefused?.(entry.stream, err as Error);

@@ -342,9 +342,9 @@ export class WebhookDispatcher {
     const nowMs = this.#clock.now();
     for (const event of read.events) {
       const matchable = lazyMatchable(event);
+      const eventTimeMs = parseStreamId(event.id)?.ms ?? nowMs;
       for (const { target, matcher } of targets) {
         if (compareStreamIds(event.id, target.fromId) <= 0 || !matcher(matchable)) continue;
-        const eventTimeMs = parseStreamId(event.id)?.ms ?? nowMs;
         if (target.status === 'enabled') {
           const data: WebhookJobData = {
             webhookId: target.id,

@@ -21,7 +21,7 @@ import express, {
   type Response,
   type Router,
 } from 'express';
-import { createError } from '../errors.js';
+import { createError, isGatewayError } from '../errors.js';
 import { parseCreateBody, parseLimit, parseReplayBody, parseUpdateBody } from './webhook-schemas.js';
 import type { WebhookService } from './webhook-service.js';
 
@@ -40,7 +40,6 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
   const router = express.Router();
   router.use(deps.authenticate);
   router.use(express.json({ limit: deps.bodyLimit ?? '64kb' }));
-  router.use(bodyParserErrors);
 
   const userOf = (req: Request): string => {
     const userId = req.principal?.userId;
@@ -106,16 +105,27 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
     res.status(202).json(await webhooks.replay(userId, id, sinceMs, untilMs));
   });
 
+  // Last: it sees the body parser's errors and the router's own (a `:id` that is not valid
+  // percent-encoding), which would otherwise reach the app's handler as untyped 4xx errors.
+  router.use(requestErrors);
   return router;
 }
 
-/** body-parser's own errors, as our codes (its messages are not part of our API). */
-function bodyParserErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
-  const type = (err as { type?: unknown } | undefined)?.type;
+/**
+ * body-parser's and Express's own 4xx errors, as our codes (their messages are not part of our
+ * API and may quote the input). Ours, and anything that is not a client error, pass through.
+ * Rebuilt without `cause`: body-parser's errors carry the raw body, and the cause gets logged.
+ */
+function requestErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  const { type, status } = (isGatewayError(err) ? {} : (err ?? {})) as { type?: unknown; status?: unknown };
   if (type === 'entity.parse.failed') {
-    next(createError('GW_ERR_VALIDATION', 'The request body is not valid JSON', { cause: err }));
-  } else if (type === 'entity.too.large') {
-    next(createError('GW_ERR_PAYLOAD_TOO_LARGE', undefined, { cause: err }));
+    next(createError('GW_ERR_VALIDATION', 'The request body is not valid JSON'));
+  } else if (type === 'entity.too.large' || status === 413) {
+    next(createError('GW_ERR_PAYLOAD_TOO_LARGE'));
+  } else if (status === 415) {
+    next(createError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON in UTF-8'));
+  } else if (typeof status === 'number' && status >= 400 && status < 500) {
+    next(createError('GW_ERR_VALIDATION'));
   } else {
     next(err);
   }

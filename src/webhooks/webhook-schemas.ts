@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import { createError, type GatewayError } from '../errors.js';
 import { parseEventTypes, parseTopics, type Topic } from '../events/topics.js';
-import type { GatewayEventType } from '../events/types.js';
 import type { WebhookChange, WebhookInput } from './webhook-service.js';
 
 const MAX_DESCRIPTION = 500;
@@ -54,13 +53,7 @@ export function parseUpdateBody(body: unknown): WebhookChange {
       'Nothing to change: give url, topics, events, description or enabled',
     );
   }
-  const change: {
-    url?: string;
-    topics?: readonly Topic[];
-    eventTypes?: readonly GatewayEventType[];
-    description?: string;
-    enabled?: boolean;
-  } = {};
+  const change: { -readonly [K in keyof WebhookChange]: WebhookChange[K] } = {};
   if (parsed.url !== undefined) change.url = parsed.url;
   if (parsed.topics !== undefined) change.topics = requiredTopics(parsed.topics);
   if (parsed.events !== undefined) change.eventTypes = parseEventTypes(parsed.events);

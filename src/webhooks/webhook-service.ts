@@ -32,7 +32,15 @@ import {
   replayJobId,
   type WebhookJobData,
 } from './webhook-queue.js';
-import { type DisabledReason, type WebhookRecord, WebhookStore } from './webhook-store.js';
+import {
+  type DisabledReason,
+  type WebhookChange,
+  type WebhookInput,
+  type WebhookRecord,
+  WebhookStore,
+} from './webhook-store.js';
+
+export type { WebhookChange, WebhookInput };
 
 /** A webhook as the API shows it. The secret is never part of it. */
 export interface WebhookView {
@@ -61,21 +69,6 @@ export interface AttemptView {
   readonly outcome: string;
   readonly error: string | null;
   readonly nextAttemptAt: string | null;
-}
-
-export interface WebhookInput {
-  readonly url: string;
-  readonly topics: readonly Topic[];
-  readonly eventTypes: readonly GatewayEventType[];
-  readonly description: string;
-}
-
-export interface WebhookChange {
-  readonly url?: string;
-  readonly topics?: readonly Topic[];
-  readonly eventTypes?: readonly GatewayEventType[];
-  readonly description?: string;
-  readonly enabled?: boolean;
 }
 
 /** How long creating a webhook waits for the upstream subscription of its topics. */

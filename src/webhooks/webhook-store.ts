@@ -50,14 +50,16 @@ export interface WebhookRecord {
   readonly previousSecretExpiresAtMs: number | undefined;
 }
 
-export interface NewWebhook {
+/** A new webhook's fields (the service checks the url against the target policy first). */
+export interface WebhookInput {
   readonly url: string;
   readonly topics: readonly Topic[];
   readonly eventTypes: readonly GatewayEventType[];
   readonly description: string;
 }
 
-export interface WebhookPatch {
+/** A change to a webhook: absent fields stay as they are. */
+export interface WebhookChange {
   readonly url?: string;
   readonly topics?: readonly Topic[];
   readonly eventTypes?: readonly GatewayEventType[];
@@ -181,7 +183,7 @@ export class WebhookStore {
   async create(
     userId: string,
     id: string,
-    input: NewWebhook,
+    input: WebhookInput,
     secret: string,
     nowMs: number,
     maxPerUser: number,
@@ -245,7 +247,7 @@ export class WebhookStore {
   async update(
     userId: string,
     id: string,
-    patch: WebhookPatch,
+    patch: WebhookChange,
     nowMs: number,
   ): Promise<WebhookRecord | undefined> {
     const fields: string[] = [];

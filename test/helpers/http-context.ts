@@ -12,6 +12,7 @@ import type { Clock } from '../../src/clock.js';
 import { type GatewayConfig, loadConfig } from '../../src/config/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { LiveHub } from '../../src/events/live-hub.js';
+import type { GatewayCore } from '../../src/gateway.js';
 import type { HttpContext, Lifecycle } from '../../src/http/context.js';
 import { createLogger } from '../../src/log/index.js';
 import { createNoopMetrics } from '../../src/metrics/index.js';
@@ -64,6 +65,31 @@ export function createTestLifecycle(): TestLifecycle {
       isDraining = true;
       for (const listener of listeners) listener();
     },
+  };
+}
+
+/**
+ * The `HttpContext` over a gateway core's own parts (`createTestCore`), with a fresh test lifecycle
+ * and a `LiveHub` on `subscriber` (the caller owns that connection and closes it).
+ */
+export function httpContextFromCore(
+  core: GatewayCore,
+  options: { readonly subscriber: Redis; readonly processId?: string },
+): HttpContext {
+  return {
+    config: core.config,
+    logger: core.logger,
+    metrics: core.metrics,
+    redis: core.redis,
+    keys: core.keys,
+    eventLog: core.eventLog,
+    liveHub: new LiveHub({ subscriber: options.subscriber, keys: core.keys }),
+    credentials: core.credentials,
+    consumers: core.consumers,
+    calls: core.calls,
+    rest: core.rest,
+    lifecycle: createTestLifecycle(),
+    processId: options.processId ?? randomUUID(),
   };
 }
 

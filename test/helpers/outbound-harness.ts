@@ -5,13 +5,11 @@
  * Express app with the messages and methods routers behind a test-only authentication
  * middleware (`x-test-user: <username>`).
  */
-import { randomUUID } from 'node:crypto';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { Redis } from 'ioredis';
 import { createError } from '../../src/errors.js';
-import { LiveHub } from '../../src/events/live-hub.js';
+import type { GatewayCore } from '../../src/gateway.js';
 import { createApp } from '../../src/http/app.js';
-import type { HttpContext } from '../../src/http/context.js';
 import {
   createMessagesRouter,
   createMethodsRouter,
@@ -19,7 +17,7 @@ import {
   OutboundWorker,
   type OutboundWorkerOptions,
 } from '../../src/outbound/index.js';
-import { createTestLifecycle } from './http-context.js';
+import { httpContextFromCore } from './http-context.js';
 import { createTestCore, sharedEnv, type TestCore } from './test-core.js';
 
 export interface OutboundHarnessOptions {
@@ -65,6 +63,51 @@ export function testAuthenticate(userIds: Readonly<Record<string, string>>): Req
   };
 }
 
+/** The core's `OutboundQueue`, as src/gateway.ts builds it. */
+export function createCoreOutboundQueue(core: GatewayCore): OutboundQueue {
+  return new OutboundQueue({
+    redis: core.redis,
+    keys: core.keys,
+    queuePrefix: core.config.redis.queuePrefix,
+    maxAttempts: core.config.outbound.maxAttempts,
+    rest: core.rest,
+    credentials: core.credentials,
+  });
+}
+
+/** An `OutboundWorker` on the core's parts for `outbound` (not yet ready: await `waitUntilReady()`). */
+export function createCoreOutboundWorker(
+  core: GatewayCore,
+  outbound: OutboundQueue,
+  options: Partial<OutboundWorkerOptions> & Pick<OutboundWorkerOptions, 'concurrency'>,
+): OutboundWorker {
+  return new OutboundWorker({
+    outbound,
+    connection: core.redis,
+    queuePrefix: core.config.redis.queuePrefix,
+    calls: core.calls,
+    credentials: core.credentials,
+    rest: core.rest,
+    eventLog: core.eventLog,
+    consumers: core.consumers,
+    ...(core.pool ? { pool: core.pool } : {}),
+    logger: core.logger,
+    ...options,
+  });
+}
+
+/** Deletes the core's keys only: its key prefix and its BullMQ prefix. */
+export async function deleteCoreKeys(core: GatewayCore): Promise<void> {
+  for (const pattern of [`${core.config.redis.keyPrefix}:*`, `${core.config.redis.queuePrefix}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await core.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (batch.length > 0) await core.redis.del(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+}
+
 export async function startOutboundHarness(options: OutboundHarnessOptions): Promise<OutboundHarness> {
   const shared = options.shared ?? sharedEnv();
   const core = createTestCore({
@@ -81,28 +124,11 @@ export async function startOutboundHarness(options: OutboundHarnessOptions): Pro
     await core.credentials.save(auth.userId, { token: auth.token, username });
     userIds[username] = auth.userId;
   }
-  const outbound = new OutboundQueue({
-    redis: core.redis,
-    keys: core.keys,
-    queuePrefix: core.config.redis.queuePrefix,
-    maxAttempts: core.config.outbound.maxAttempts,
-    rest: core.rest,
-    credentials: core.credentials,
-  });
+  const outbound = createCoreOutboundQueue(core);
   const workers: OutboundWorker[] = [];
   const startWorker = async (extra: Partial<OutboundWorkerOptions> = {}): Promise<OutboundWorker> => {
-    const worker = new OutboundWorker({
-      outbound,
-      connection: core.redis,
-      queuePrefix: core.config.redis.queuePrefix,
-      calls: core.calls,
-      credentials: core.credentials,
-      rest: core.rest,
-      eventLog: core.eventLog,
-      consumers: core.consumers,
-      ...(core.pool ? { pool: core.pool } : {}),
+    const worker = createCoreOutboundWorker(core, outbound, {
       concurrency: core.config.outbound.concurrency,
-      logger: core.logger,
       ...options.workerOptions,
       ...extra,
     });
@@ -113,21 +139,7 @@ export async function startOutboundHarness(options: OutboundHarnessOptions): Pro
   const worker = options.worker === false ? undefined : await startWorker();
 
   const hubSubscriber = new Redis(options.redisUrl, { lazyConnect: true });
-  const ctx: HttpContext = {
-    config: core.config,
-    logger: core.logger,
-    metrics: core.metrics,
-    redis: core.redis,
-    keys: core.keys,
-    eventLog: core.eventLog,
-    liveHub: new LiveHub({ subscriber: hubSubscriber, keys: core.keys }),
-    credentials: core.credentials,
-    consumers: core.consumers,
-    calls: core.calls,
-    rest: core.rest,
-    lifecycle: createTestLifecycle(),
-    processId: randomUUID(),
-  };
+  const ctx = httpContextFromCore(core, { subscriber: hubSubscriber });
   const authenticate = testAuthenticate({ ...options.extraPrincipals, ...userIds });
   const app = createApp(ctx, [
     { path: '/v1/messages', router: createMessagesRouter({ outbound, authenticate }) },
@@ -155,15 +167,7 @@ export async function startOutboundHarness(options: OutboundHarnessOptions): Pro
       await Promise.allSettled(workers.map((w) => w.close(true)));
       await outbound.close();
       hubSubscriber.disconnect();
-      // This harness's keys only: its key prefix and its BullMQ prefix.
-      for (const pattern of [`${core.config.redis.keyPrefix}:*`, `${core.config.redis.queuePrefix}:*`]) {
-        let cursor = '0';
-        do {
-          const [next, batch] = await core.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-          if (batch.length > 0) await core.redis.del(...batch);
-          cursor = next;
-        } while (cursor !== '0');
-      }
+      await deleteCoreKeys(core);
       await core.close();
     },
   };

@@ -21,14 +21,12 @@ import type { RequestHandler } from 'express';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createConsoleRouter } from '../../src/console/index.js';
-import { LiveHub } from '../../src/events/live-hub.js';
 import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
-import type { HttpContext } from '../../src/http/context.js';
 import { createEventsRouter } from '../../src/http/routes/events.js';
 import { createOpenApiRouter } from '../../src/http/routes/openapi.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
-import { createMessagesRouter, OutboundQueue, OutboundWorker } from '../../src/outbound/index.js';
+import { createMessagesRouter } from '../../src/outbound/index.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { SseHub } from '../../src/sse/sse-hub.js';
 import {
@@ -38,7 +36,12 @@ import {
   type WebhookService,
   type WebhookWorker,
 } from '../../src/webhooks/index.js';
-import { createTestLifecycle } from '../helpers/http-context.js';
+import { httpContextFromCore } from '../helpers/http-context.js';
+import {
+  createCoreOutboundQueue,
+  createCoreOutboundWorker,
+  deleteCoreKeys,
+} from '../helpers/outbound-harness.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { FAST_WORKER } from '../helpers/webhook-fixture.js';
@@ -81,22 +84,11 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
   });
   await core.calls.start();
   await core.pool?.start();
-  const liveHub = new LiveHub({ subscriber: core.subscriber('live-sub'), keys: core.keys });
-  const ctx: HttpContext = {
-    config: core.config,
-    logger: core.logger,
-    metrics: core.metrics,
-    redis: core.redis,
-    keys: core.keys,
-    eventLog: core.eventLog,
-    liveHub,
-    credentials: core.credentials,
-    consumers: core.consumers,
-    calls: core.calls,
-    rest: core.rest,
-    lifecycle: createTestLifecycle(),
+  const ctx = httpContextFromCore(core, {
+    subscriber: core.subscriber('live-sub'),
     processId: core.processId,
-  };
+  });
+  const { liveHub } = ctx;
   const hubs: SseHub[] = [];
   const newHub = (): SseHub => {
     const hub = new SseHub({
@@ -115,27 +107,8 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
   let eventsRouter = createEventsRouter({ ctx, hub: newHub(), authenticate: eventsAuth });
   const events: RequestHandler = (req, res, next) => eventsRouter(req, res, next);
 
-  const outbound = new OutboundQueue({
-    redis: core.redis,
-    keys: core.keys,
-    queuePrefix: core.config.redis.queuePrefix,
-    maxAttempts: core.config.outbound.maxAttempts,
-    rest: core.rest,
-    credentials: core.credentials,
-  });
-  const outboundWorker = new OutboundWorker({
-    outbound,
-    connection: core.redis,
-    queuePrefix: core.config.redis.queuePrefix,
-    calls: core.calls,
-    credentials: core.credentials,
-    rest: core.rest,
-    eventLog: core.eventLog,
-    consumers: core.consumers,
-    ...(core.pool ? { pool: core.pool } : {}),
-    concurrency: 4,
-    logger: core.logger,
-  });
+  const outbound = createCoreOutboundQueue(core);
+  const outboundWorker = createCoreOutboundWorker(core, outbound, { concurrency: 4 });
   await outboundWorker.waitUntilReady();
   const { id: keyId, key } = core.config.encryption.current;
   const cipher = createTokenCipher({ currentKeyId: keyId, keys: new Map([[keyId, key]]) });
@@ -207,16 +180,7 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
         () => webhookWorker.close(),
         () => webhooks.close(),
         () => liveHub.close(),
-        async () => {
-          for (const pattern of [`${core.config.redis.keyPrefix}:*`, `${core.config.redis.queuePrefix}:*`]) {
-            let cursor = '0';
-            do {
-              const [next, batch] = await core.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-              if (batch.length > 0) await core.redis.del(...batch);
-              cursor = next;
-            } while (cursor !== '0');
-          }
-        },
+        () => deleteCoreKeys(core),
         () => core.close(),
       ];
       const errors: unknown[] = [];

@@ -18,7 +18,6 @@ import express, { type Express } from 'express';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LiveHub } from '../../src/events/live-hub.js';
 import {
   createHooksRouter,
   createIncomingHookRouter,
@@ -33,7 +32,7 @@ import { createOpenApiDocument } from '../../src/http/openapi.js';
 import { createRateLimit } from '../../src/http/rate-limit.js';
 import type { OutboundJobView } from '../../src/outbound/index.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
-import { createTestLifecycle } from '../helpers/http-context.js';
+import { httpContextFromCore } from '../helpers/http-context.js';
 import { type OutboundHarness, startOutboundHarness, testAuthenticate } from '../helpers/outbound-harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { type Simulator, startSimulator } from '../sim/index.js';
@@ -95,21 +94,7 @@ beforeAll(async () => {
   });
   hubSubscriber = new Redis(inject('redisUrl'), { lazyConnect: true });
   const { core } = h;
-  const ctx: HttpContext = {
-    config: core.config,
-    logger: core.logger,
-    metrics: core.metrics,
-    redis: core.redis,
-    keys: core.keys,
-    eventLog: core.eventLog,
-    liveHub: new LiveHub({ subscriber: hubSubscriber, keys: core.keys }),
-    credentials: core.credentials,
-    consumers: core.consumers,
-    calls: core.calls,
-    rest: core.rest,
-    lifecycle: createTestLifecycle(),
-    processId: randomUUID(),
-  };
+  const ctx = httpContextFromCore(core, { subscriber: hubSubscriber });
   const keyId = 'k1';
   const store = new HookStore({
     redis: core.redis,

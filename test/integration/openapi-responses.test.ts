@@ -21,7 +21,6 @@ import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors.js';
-import { LiveHub } from '../../src/events/live-hub.js';
 import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
 import type { HttpContext } from '../../src/http/context.js';
@@ -35,13 +34,18 @@ import { createMetrics } from '../../src/metrics/index.js';
 import {
   createMessagesRouter,
   createMethodsRouter,
-  OutboundQueue,
-  OutboundWorker,
+  type OutboundQueue,
+  type OutboundWorker,
 } from '../../src/outbound/index.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { SseHub } from '../../src/sse/sse-hub.js';
 import { createWebhookRouter, createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
-import { createTestLifecycle } from '../helpers/http-context.js';
+import { createTestLifecycle, httpContextFromCore } from '../helpers/http-context.js';
+import {
+  createCoreOutboundQueue,
+  createCoreOutboundWorker,
+  deleteCoreKeys,
+} from '../helpers/outbound-harness.js';
 import { freePort } from '../helpers/redis-server.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -261,21 +265,7 @@ beforeAll(async () => {
   await core.calls.start();
   await core.pool?.start();
   hubSubscriber = new Redis(inject('redisUrl'), { lazyConnect: true });
-  ctx = {
-    config: core.config,
-    logger: core.logger,
-    metrics: core.metrics,
-    redis: core.redis,
-    keys: core.keys,
-    eventLog: core.eventLog,
-    liveHub: new LiveHub({ subscriber: hubSubscriber, keys: core.keys }),
-    credentials: core.credentials,
-    consumers: core.consumers,
-    calls: core.calls,
-    rest: core.rest,
-    lifecycle: createTestLifecycle(),
-    processId: randomUUID(),
-  };
+  ctx = httpContextFromCore(core, { subscriber: hubSubscriber });
   hub = new SseHub({
     liveHub: ctx.liveHub,
     eventLog: core.eventLog,
@@ -285,27 +275,8 @@ beforeAll(async () => {
     retryMs: core.config.sse.retryMs,
     maxBufferBytes: core.config.sse.maxBufferBytes,
   });
-  outbound = new OutboundQueue({
-    redis: core.redis,
-    keys: core.keys,
-    queuePrefix: core.config.redis.queuePrefix,
-    maxAttempts: core.config.outbound.maxAttempts,
-    rest: core.rest,
-    credentials: core.credentials,
-  });
-  worker = new OutboundWorker({
-    outbound,
-    connection: core.redis,
-    queuePrefix: core.config.redis.queuePrefix,
-    calls: core.calls,
-    credentials: core.credentials,
-    rest: core.rest,
-    eventLog: core.eventLog,
-    consumers: core.consumers,
-    ...(core.pool ? { pool: core.pool } : {}),
-    concurrency: 4,
-    logger: core.logger,
-  });
+  outbound = createCoreOutboundQueue(core);
+  worker = createCoreOutboundWorker(core, outbound, { concurrency: 4 });
   await worker.waitUntilReady();
   const { id: keyId, key } = core.config.encryption.current;
   webhooks = createWebhookService({
@@ -336,14 +307,7 @@ afterAll(async () => {
   await ctx?.liveHub.close();
   hubSubscriber?.disconnect();
   if (core) {
-    for (const pattern of [`${core.config.redis.keyPrefix}:*`, `${core.config.redis.queuePrefix}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, batch] = await core.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        if (batch.length > 0) await core.redis.del(...batch);
-        cursor = next;
-      } while (cursor !== '0');
-    }
+    await deleteCoreKeys(core);
     await core.close();
   }
   await sim?.close();

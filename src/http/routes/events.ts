@@ -83,6 +83,10 @@ function queryList(value: unknown): string | string[] {
 }
 
 function lastEventIdOf(header: string | undefined, query: unknown): string | undefined {
+  if (header === undefined && query !== undefined && typeof query !== 'string') {
+    // `?lastEventId=a&lastEventId=b`: silently ignoring it would replay nothing.
+    throw createError('GW_ERR_VALIDATION', 'lastEventId must be given once');
+  }
   const value = header ?? (typeof query === 'string' ? query : undefined);
   if (value === undefined || value === '') return undefined;
   if (!isValidStreamId(value)) {
