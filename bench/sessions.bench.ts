@@ -18,6 +18,7 @@ import { createCredentialStore } from '../src/sessions/credential-store.js';
 import { SessionLeases } from '../src/sessions/lease.js';
 import { SessionPool } from '../src/sessions/session-pool.js';
 import { createTokenCipher } from '../src/sessions/token-cipher.js';
+import { WorkerPresence } from '../src/sessions/worker-presence.js';
 import { freePort, startPrivateRedis } from '../test/helpers/redis-server.js';
 import { formatRate, percentile, startChild } from './support/stats.js';
 
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
     subscriber: new Redis(redisUrl),
     keys,
     leases: new SessionLeases({ redis, keys, workerId: 'bench-worker', ttlMs: 15_000 }),
+    presence: new WorkerPresence({ redis, keys, workerId: 'bench-worker' }),
     consumers,
     credentials,
     eventLog,

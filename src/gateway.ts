@@ -45,6 +45,7 @@ import { SessionLeases } from './sessions/lease.js';
 import { SessionPool } from './sessions/session-pool.js';
 import { createTokenCipher, type TokenCipher } from './sessions/token-cipher.js';
 import type { UserSessionState } from './sessions/user-session.js';
+import { WorkerPresence } from './sessions/worker-presence.js';
 import { SseHub } from './sse/sse-hub.js';
 import { createWebhookRouter, createWebhookService, startWebhookWorkers } from './webhooks/index.js';
 
@@ -68,6 +69,7 @@ export interface GatewayCore {
   readonly cipher: TokenCipher;
   readonly consumers: ConsumerRegistry;
   readonly leases: SessionLeases;
+  readonly presence: WorkerPresence;
   readonly rest: RocketChatRestClient;
   readonly calls: CallRouter;
   readonly pool: SessionPool | undefined;
@@ -142,6 +144,12 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
   });
   const rest = new RocketChatRestClient({ baseUrl: config.rocketchat.url });
   const isWorker = config.role === 'worker' || config.role === 'all';
+  const presence = new WorkerPresence({
+    redis,
+    keys,
+    ...(isWorker ? { workerId: config.workerId } : {}),
+    onError: (err) => logger.warn({ err }, 'worker presence not renewed'),
+  });
   const sessionStates = new Map<string, 'connecting' | 'connected' | 'reconnecting' | 'unauthorized'>();
   const trackSessionState = (userId: string, state: UserSessionState): void => {
     const previous = sessionStates.get(userId);
@@ -160,6 +168,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
         subscriber: subscriber('pool-sub'),
         keys,
         leases,
+        presence,
         consumers,
         credentials,
         eventLog,
@@ -200,10 +209,11 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
     subscriber: subscriber('calls-sub'),
     keys,
     leases,
+    presence,
     consumers,
     ...(pool ? { pool } : {}),
     processId,
-    forwardTimeoutMs: config.sessions.forwardTimeoutMs,
+    onForwarded: (outcome) => metrics.forwardedCalls[outcome].inc(),
   });
   return {
     config,
@@ -217,6 +227,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
     cipher,
     consumers,
     leases,
+    presence,
     rest,
     calls,
     pool,
@@ -423,6 +434,7 @@ export async function startGateway(
       : undefined;
 
   await core.calls.start();
+  await core.presence.start();
   await core.pool?.start();
   await outboundWorker?.waitUntilReady();
   const webhookWorker = core.pool
@@ -459,6 +471,7 @@ export async function startGateway(
         ['outbound worker', async () => outboundWorker?.close()],
         ['outbound queue', async () => outbound.close()],
         ['session pool', async () => core.pool?.close()],
+        ['worker presence', () => core.presence.close()],
         ['call router', () => core.calls.close()],
         ['live hub', () => liveHub.close()],
         ['redis', () => core.quitRedis()],

@@ -12,15 +12,20 @@ import { compareStreamIds } from './stream-id.js';
 import type { GatewayEventType, NewGatewayEvent } from './types.js';
 
 /**
- * KEYS: events stream, seen-messages zset, room-watermarks hash.
+ * KEYS: events stream, seen-messages zset, room-watermarks hash, lease generation counter.
  * ARGV: type, envelope tail (JSON after the id and type), message id ('' when none),
  *       updatedAt ms, deleted flag, room id, max length, min id (age trim), live channel, now ms,
- *       seen-trim score (drop dedupe entries older than the log keeps), age-trim flag.
+ *       seen-trim score (drop dedupe entries older than the log keeps), age-trim flag,
+ *       the writer's lease generation ('' for writers that hold no session).
  * The count bound is applied on every append (cheap with `~`); the age bounds only when the flag
  * says so (see AGE_TRIM_INTERVAL_MS), which keeps the script short on the hot path.
- * Returns {id, type} or false when the event was already logged.
+ * Returns {id, type} or false when the event was already logged; a FENCED error when a newer
+ * lease generation exists (the writer's session was taken over: see src/sessions/lease.ts).
  */
 const APPEND_SCRIPT = `
+if ARGV[13] ~= '' and tonumber(redis.call('GET', KEYS[4]) or '0') > tonumber(ARGV[13]) then
+  return redis.error_reply('FENCED a newer session holds this user')
+end
 local typ = ARGV[1]
 local mid = ARGV[3]
 if mid ~= '' then
@@ -87,6 +92,7 @@ type AppendCommand = (
   events: string,
   seen: string,
   rooms: string,
+  leaseGeneration: string,
   ...argv: (string | number)[]
 ) => Promise<[string, GatewayEventType] | null>;
 
@@ -109,6 +115,19 @@ const STREAM_INFO_SCRIPT = new LuaScript(
 return redis.call('XINFO', 'STREAM', KEYS[1])`,
   1,
 );
+
+/** A write refused because the writer's session lease was granted to a newer holder. */
+export class FencedError extends Error {
+  readonly code = 'GW_ERR_FENCED';
+  constructor(userId: string) {
+    super(`the session of user ${userId} is held by a newer lease generation`);
+    this.name = 'FencedError';
+  }
+}
+
+function isFencedReply(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('FENCED');
+}
 
 export function envelopeJson(id: string, type: string, tail: string): string {
   return `{"id":"${id}","type":"${type}",${tail}`;
@@ -133,14 +152,21 @@ export class EventLog {
     this.#maxAgeMs = options.maxAgeMs;
     this.#now = options.now ?? Date.now;
     if (!('gwAppendEvent' in this.#redis)) {
-      this.#redis.defineCommand('gwAppendEvent', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+      this.#redis.defineCommand('gwAppendEvent', { numberOfKeys: 4, lua: APPEND_SCRIPT });
     }
     const command = (this.#redis as unknown as { gwAppendEvent: AppendCommand }).gwAppendEvent;
     this.#append = command.bind(this.#redis);
   }
 
-  /** Appends once; resolves `undefined` when that message version is already in the log. */
-  async append(event: NewGatewayEvent): Promise<AppendedEvent | undefined> {
+  /**
+   * Appends once; resolves `undefined` when that message version is already in the log. A
+   * session's writes carry its lease generation and are refused (`FencedError`) once the user's
+   * session was granted to someone else: a paused worker that wakes up cannot log anything more.
+   */
+  async append(
+    event: NewGatewayEvent,
+    writer?: { readonly leaseGeneration: number },
+  ): Promise<AppendedEvent | undefined> {
     const keys = this.#keys.user(event.userId);
     const now = this.#now();
     const tail = envelopeTail(event);
@@ -150,6 +176,7 @@ export class EventLog {
       keys.events,
       keys.seenMessages,
       keys.roomWatermarks,
+      keys.leaseGeneration,
       event.type,
       tail,
       dedupe?.messageId ?? '',
@@ -162,7 +189,10 @@ export class EventLog {
       now,
       now - this.#maxAgeMs,
       trimByAge ? '1' : '0',
-    );
+      writer ? writer.leaseGeneration : '',
+    ).catch((err: unknown) => {
+      throw isFencedReply(err) ? new FencedError(event.userId) : err;
+    });
     if (!result) return undefined;
     const [id, type] = result;
     return { id, type, roomId: event.roomId, json: envelopeJson(id, type, tail) };

@@ -35,8 +35,11 @@ export type EventSink = 'sse' | 'webhook' | 'log';
 export type WebhookDeliveryOutcome = 'success' | 'http_error' | 'timeout' | 'network_error' | 'blocked';
 /** `gateway_outbound_messages_total{outcome}`: `sent`, `retried` (an attempt will be repeated), `failed` (final). */
 export type OutboundOutcome = 'sent' | 'retried' | 'failed';
-/** `gateway_forwarded_calls_total{outcome}`: calls forwarded to the worker owning a session. */
-export type ForwardedCallOutcome = 'ok' | 'error' | 'timeout';
+/**
+ * `gateway_forwarded_calls_total{outcome}`: requests forwarded to the worker owning a session.
+ * `moved`: the target did not take it (gone, or no longer the owner) and it was sent elsewhere.
+ */
+export type ForwardedCallOutcome = 'ok' | 'error' | 'timeout' | 'moved';
 /** `gateway_session_refusals_total{reason}`: a session this worker would not open. */
 export type SessionRefusalReason = 'capacity' | 'draining' | 'no_credentials' | 'credentials_invalid';
 /** BullMQ job states, as `Queue.getJobCounts()` names them. */
@@ -88,7 +91,7 @@ export const WEBHOOK_DELIVERY_OUTCOMES: readonly WebhookDeliveryOutcome[] = [
   'blocked',
 ];
 export const OUTBOUND_OUTCOMES: readonly OutboundOutcome[] = ['sent', 'retried', 'failed'];
-export const FORWARDED_CALL_OUTCOMES: readonly ForwardedCallOutcome[] = ['ok', 'error', 'timeout'];
+export const FORWARDED_CALL_OUTCOMES: readonly ForwardedCallOutcome[] = ['ok', 'error', 'timeout', 'moved'];
 export const SESSION_REFUSAL_REASONS: readonly SessionRefusalReason[] = [
   'capacity',
   'draining',

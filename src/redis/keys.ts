@@ -10,8 +10,13 @@ export interface UserKeys {
   readonly seenMessages: string;
   /** HASH room id -> newest `_updatedAt` (ms) logged for that room: where catch-up starts. */
   readonly roomWatermarks: string;
-  /** STRING: worker id holding the user's DDP session, with a TTL (the lease). */
+  /** STRING `<generation>:<worker id>` naming who holds the user's DDP session, with a TTL (the lease). */
   readonly lease: string;
+  /**
+   * STRING counter: the newest lease generation ever granted for the user. Never expires: it is
+   * the fence that refuses log appends and renewals from holders of an older generation.
+   */
+  readonly leaseGeneration: string;
   /** HASH: the encrypted Rocket.Chat credential (see credential-store.ts). */
   readonly credential: string;
   /** ZSET consumer id -> expiry (ms; +inf for durable consumers such as webhooks). */
@@ -72,8 +77,10 @@ export interface GatewayKeys {
   readonly workers: string;
   /** Pub/Sub: a user needs a session now (payload: user id); workers race to claim it. */
   readonly wantedChannel: string;
-  /** Pub/Sub channel where a worker receives forwarded calls. */
+  /** Pub/Sub channel where a worker receives forwarded work; its subscription is the worker's presence. */
   workerRpcChannel(workerId: string): string;
+  /** STRING with a short TTL, renewed by the worker: its presence where Pub/Sub cannot count it (Cluster). */
+  workerAlive(workerId: string): string;
   /** Pub/Sub channel where a process receives answers to the calls it forwarded. */
   replyChannel(processId: string): string;
   /** Pub/Sub: control notices for a user's session (payload JSON: credentials changed, consumers changed). */
@@ -123,6 +130,7 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
         seenMessages: `${base}:seen`,
         roomWatermarks: `${base}:rooms`,
         lease: `${base}:lease`,
+        leaseGeneration: `${base}:lease-gen`,
         credential: `${base}:cred`,
         consumers: `${base}:consumers`,
         consumerTopics: `${base}:consumer-topics`,
@@ -150,6 +158,7 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
     workers: `${prefix}:workers`,
     wantedChannel: `${prefix}:wanted`,
     workerRpcChannel: (workerId) => `${prefix}:rpc:${workerId}`,
+    workerAlive: (workerId) => `${prefix}:{w:${workerId}}:alive`,
     replyChannel: (processId) => `${prefix}:reply:${processId}`,
     userControlChannel: (userId) => `${prefix}:{u:${userId}}:control`,
     userControlPattern: `${prefix}:{u:*}:control`,

@@ -1,7 +1,14 @@
 /**
- * Runs a method call over a user's upstream session wherever that session lives: locally, on
- * another worker (forwarded through Redis Pub/Sub and awaited), or nowhere yet (then this
- * process's worker claims it, or, on an api-only replica, a worker is woken and awaited).
+ * Runs work on a user's upstream session wherever that session lives: locally, on another
+ * worker (sent over the control plane and awaited), or nowhere yet (then this process's worker
+ * claims it, or, on an api-only replica, a worker is woken and awaited).
+ *
+ * A change of owner is never an error by itself. A caller waits, up to its own deadline, for
+ * whoever holds the session next: an owner that is gone (its presence vanished, see
+ * worker-presence.ts) is taken over at once, and a restart or a `kill -9` costs the caller a
+ * moment, not a 503. Only work the old owner had taken (acknowledged) and may have run is
+ * reported as such, since a method call cannot be assumed safe to run twice.
+ *
  * Invariant 1: every caller shares the one session; nobody opens a second one to call faster.
  */
 import { randomUUID } from 'node:crypto';
@@ -10,48 +17,37 @@ import { createError } from '../errors.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
+import {
+  ControlPublisher,
+  parseControlMessage,
+  type Reply,
+  type SerializedError,
+  type SessionWork,
+  type WorkerRequest,
+} from './control-plane.js';
 import type { SessionLeases } from './lease.js';
 import type { SessionPool } from './session-pool.js';
+import type { StreamRefusal, UserSession } from './user-session.js';
+import type { WorkerPresence } from './worker-presence.js';
 
-interface ForwardedCall {
-  readonly id: string;
-  readonly replyTo: string;
-  readonly userId: string;
-  readonly method: string;
-  readonly params: readonly unknown[];
-  readonly timeoutMs: number;
-}
-
-interface SerializedError {
-  readonly kind: 'remote' | 'timeout' | 'disconnected' | 'not-owner' | 'other';
-  readonly message: string;
-  readonly remote?: { error: string | number; reason?: string; details?: unknown };
-  readonly mayHaveRun?: boolean;
-  readonly code?: string;
-}
-
-interface ForwardedReply {
-  readonly id: string;
-  readonly result?: unknown;
-  readonly error?: SerializedError;
-}
-
-/** Sent by the owner as soon as it takes a forwarded call, before running it. */
-interface ForwardedAck {
-  readonly id: string;
-  readonly ack: true;
-}
+/** How the wait for a forwarded request ended, other than with the owner's reply. */
+type ForwardOutcome =
+  | { readonly kind: 'reply'; readonly reply: Reply }
+  /** The target never took the request (gone, or not the owner any more): send it elsewhere. */
+  | { readonly kind: 'moved' }
+  /** The target took the request and then went away: it may have run. */
+  | { readonly kind: 'lost-after-ack' }
+  | { readonly kind: 'timeout' };
 
 interface Waiter {
-  /** The owner took the call: if it goes away now, the call may have run. */
   isAcked: boolean;
-  readonly resolve: (reply: ForwardedReply) => void;
-  readonly timer: NodeJS.Timeout;
-  leaseWatch?: NodeJS.Timeout;
+  readonly settle: (outcome: ForwardOutcome) => void;
 }
 
-/** How often a forwarded call checks that its target still owns the session. */
-const LEASE_WATCH_MS = 500;
+/** How often a forwarded request checks that its target still holds the session and is there. */
+const OWNER_WATCH_MS = 250;
+/** Pause between looks at who holds a session while waiting for one. */
+const OWNER_POLL_MS = 50;
 
 export interface CallRouterOptions {
   readonly redis: RedisClient;
@@ -59,203 +55,183 @@ export interface CallRouterOptions {
   readonly subscriber: RedisClient;
   readonly keys: GatewayKeys;
   readonly leases: SessionLeases;
+  readonly presence: WorkerPresence;
   readonly consumers: ConsumerRegistry;
   /** This process's worker pool; absent on api-only replicas. */
   readonly pool?: SessionPool;
   readonly processId: string;
-  /** Longest wait for a forwarded call or for a session to be claimed. */
-  readonly forwardTimeoutMs: number;
+  /** Counts requests sent to other workers, by outcome. */
+  readonly onForwarded?: (outcome: 'ok' | 'error' | 'moved' | 'timeout') => void;
 }
 
 export class CallRouter {
   readonly #options: CallRouterOptions;
+  readonly #control: ControlPublisher;
   readonly #waiting = new Map<string, Waiter>();
+  #isClosed = false;
 
   constructor(options: CallRouterOptions) {
     this.#options = options;
+    this.#control = new ControlPublisher(options.redis, options.keys);
   }
 
   async start(): Promise<void> {
     const { subscriber, keys, pool, processId } = this.#options;
     const replyChannel = keys.replyChannel(processId);
-    const rpcChannel = pool ? keys.workerRpcChannel(pool.workerId) : undefined;
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel === replyChannel) this.#onReply(message);
-      else if (channel === rpcChannel) void this.#onForwardedCall(message);
+    // The worker's control channel is also its presence: subscribed for as long as it lives.
+    const workerChannel = pool ? keys.workerRpcChannel(pool.workerId) : undefined;
+    subscriber.on('message', (channel: string, raw: string) => {
+      if (channel !== replyChannel && channel !== workerChannel) return;
+      const message = parseControlMessage(raw);
+      if (!message) return;
+      if (channel === replyChannel && (message.kind === 'ack' || message.kind === 'reply'))
+        this.#onResponse(message);
+      else if (channel === workerChannel && (message.kind === 'call' || message.kind === 'ensure-topics'))
+        void this.#onRequest(message);
     });
-    await subscriber.subscribe(replyChannel, ...(rpcChannel ? [rpcChannel] : []));
+    await subscriber.subscribe(replyChannel, ...(workerChannel ? [workerChannel] : []));
   }
 
   /** Calls `method` as the user. Errors are DDP errors (remote ones keep Rocket.Chat's code). */
-  async call(
-    userId: string,
-    method: string,
-    params: readonly unknown[],
-    timeoutMs: number,
-  ): Promise<unknown> {
-    const deadline = Date.now() + timeoutMs;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const local = this.#options.pool?.session(userId);
-      if (local) return local.call(method, params, Math.max(1, deadline - Date.now()));
-      const owner = await this.#ownerOrClaim(userId, deadline);
-      if (owner === 'local') continue;
-      const reply = await this.#forward(owner, { userId, method, params }, deadline);
-      if (reply.error?.kind === 'not-owner') continue;
-      if (reply.error) throw deserializeError(reply.error);
-      return reply.result;
-    }
-    throw createError(
-      'GW_ERR_UPSTREAM_UNAVAILABLE',
-      'the user session moved between workers repeatedly; try again',
-    );
+  call(userId: string, method: string, params: readonly unknown[], timeoutMs: number): Promise<unknown> {
+    return this.#run(userId, { kind: 'call', method, params }, timeoutMs);
   }
 
-  async #ownerOrClaim(userId: string, deadline: number): Promise<string | 'local'> {
-    const { leases, pool, consumers } = this.#options;
+  /**
+   * Adds topics to the user's session and waits until their streams are subscribed; resolves
+   * with the streams Rocket.Chat refused. Safe to repeat, so it survives any change of owner.
+   */
+  ensureTopics(userId: string, topics: readonly string[], timeoutMs: number): Promise<StreamRefusal[]> {
+    return this.#run(userId, { kind: 'ensure-topics', topics }, timeoutMs) as Promise<StreamRefusal[]>;
+  }
+
+  async #run(userId: string, work: SessionWork, timeoutMs: number): Promise<unknown> {
+    const deadline = Date.now() + timeoutMs;
+    const waiting = new OwnerWait(this.#options, userId, deadline);
     for (;;) {
-      const owner = await leases.owner(userId);
-      if (owner && owner !== pool?.workerId) return owner;
-      if (pool) {
-        // A session that cannot reach Rocket.Chat keeps trying in the background; the caller
-        // waits only until its own deadline.
-        const session = await raceDeadline(pool.ensureSession(userId), deadline);
-        if (session) return 'local';
-        const other = await leases.owner(userId);
-        if (other && other !== pool.workerId) return other;
-        // Credentials that do not work will not start working by waiting: say so at once.
-        // At capacity, another worker may still claim the user before the deadline.
-        const refusal = pool.refusalOf(userId);
-        if (refusal === 'credentials-invalid') {
-          throw createError(
-            'GW_ERR_CREDENTIALS_INVALID',
-            'the Rocket.Chat token stopped working: POST /v1/sessions again',
-          );
-        }
-        if (refusal === 'no-credentials') {
-          throw createError(
-            'GW_ERR_NO_CREDENTIALS',
-            'no Rocket.Chat credentials registered: POST /v1/sessions first',
-          );
-        }
-      } else if (!owner) {
-        // An api-only replica: a short-lived consumer makes the user wanted, a worker claims it.
-        await consumers.register(userId, `call:${randomUUID()}`, [], {
-          ttlMs: Math.max(1000, deadline - Date.now()),
-        });
+      if (this.#isClosed) throw createError('GW_ERR_DRAINING', 'gateway is shutting down');
+      const local = this.#options.pool?.session(userId);
+      if (local) return runOn(local, work, deadline);
+      const owner = await waiting.next();
+      if (owner === 'local') continue;
+      const outcome = await this.#forward(owner, userId, work, deadline);
+      this.#options.onForwarded?.(
+        outcome.kind === 'reply'
+          ? outcome.reply.error
+            ? 'error'
+            : 'ok'
+          : outcome.kind === 'timeout'
+            ? 'timeout'
+            : 'moved',
+      );
+      switch (outcome.kind) {
+        case 'reply':
+          if (outcome.reply.error?.kind === 'not-owner') {
+            waiting.avoid(owner);
+            continue;
+          }
+          if (outcome.reply.error) throw deserializeError(outcome.reply.error);
+          return outcome.reply.result;
+        case 'moved':
+          waiting.avoid(owner);
+          continue;
+        case 'lost-after-ack':
+          // Subscribing again is harmless; a method call may not be.
+          if (work.kind === 'ensure-topics') {
+            waiting.avoid(owner);
+            continue;
+          }
+          throw new DdpDisconnectedError(`worker ${owner} went away`, true);
+        case 'timeout':
+          throw new DdpTimeoutError(work.kind === 'call' ? work.method : 'ensure-topics', timeoutMs);
       }
-      if (Date.now() >= deadline) {
-        if (pool?.refusalOf(userId) === 'capacity') {
-          throw createError('GW_ERR_SESSION_CAPACITY', 'every worker is at WORKER_MAX_SESSIONS');
-        }
-        throw createError('GW_ERR_UPSTREAM_UNAVAILABLE', 'no worker could hold a session for this user');
-      }
-      await new Promise((r) => setTimeout(r, 50));
     }
   }
 
   async #forward(
     workerId: string,
-    call: Pick<ForwardedCall, 'userId' | 'method' | 'params'>,
+    userId: string,
+    work: SessionWork,
     deadline: number,
-  ): Promise<ForwardedReply> {
+  ): Promise<ForwardOutcome> {
     const id = randomUUID();
     const timeoutMs = Math.max(1, deadline - Date.now());
-    const request: ForwardedCall = { ...call, id, replyTo: this.#options.processId, timeoutMs };
     let waiter!: Waiter;
-    const reply = new Promise<ForwardedReply>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    let watch: NodeJS.Timeout | undefined;
+    const outcome = new Promise<ForwardOutcome>((resolve) => {
       waiter = {
         isAcked: false,
-        resolve: (answer) => {
-          clearTimeout(waiter.timer);
-          clearInterval(waiter.leaseWatch);
+        settle: (result) => {
+          clearTimeout(timer);
+          clearInterval(watch);
           this.#waiting.delete(id);
-          resolve(answer);
+          resolve(result);
         },
-        timer: setTimeout(
-          () =>
-            waiter.resolve({
-              id,
-              error: { kind: 'timeout', message: `forwarded call to worker ${workerId} timed out` },
-            }),
-          timeoutMs,
-        ),
       };
-      this.#waiting.set(id, waiter);
     });
-    const { redis, keys, leases } = this.#options;
-    const receivers = await redis.publish(keys.workerRpcChannel(workerId), JSON.stringify(request));
-    // On a standalone Redis, 0 receivers means nobody got it: the owner died with its lease
-    // still valid. A Cluster counts only the subscribers of the node we published on, so there
-    // the lease watch below is what notices a dead owner.
-    if (receivers === 0 && !redis.isCluster) {
-      waiter.resolve({ id, error: { kind: 'not-owner', message: 'owner is gone' } });
-      await new Promise((r) => setTimeout(r, Math.min(250, timeoutMs)));
-      return reply;
+    this.#waiting.set(id, waiter);
+    timer = setTimeout(() => waiter.settle({ kind: 'timeout' }), timeoutMs);
+    const request = { ...work, id, replyTo: this.#options.processId, userId, timeoutMs } as WorkerRequest;
+    const receivers = await this.#control.toWorker(workerId, request).catch(() => 0);
+    // On a standalone Redis, 0 receivers means nobody took it: the owner is gone. A Cluster
+    // counts only the subscribers of the node we published on: there the watch below decides.
+    if (receivers === 0 && !this.#options.redis.isCluster) {
+      waiter.settle({ kind: 'moved' });
+      return outcome;
     }
-    waiter.leaseWatch = setInterval(() => {
-      leases
-        .owner(call.userId)
-        .then((owner) => {
-          if (owner === workerId || !this.#waiting.has(id)) return;
-          // The session moved. Unacknowledged: the old owner never took the call, so it is safe
-          // to send again. Acknowledged: it may have run before the owner went away.
-          waiter.resolve(
-            waiter.isAcked
-              ? {
-                  id,
-                  error: { kind: 'disconnected', message: `worker ${workerId} went away`, mayHaveRun: true },
-                }
-              : { id, error: { kind: 'not-owner', message: 'owner is gone' } },
-          );
+    const { leases, presence } = this.#options;
+    watch = setInterval(() => {
+      Promise.all([leases.owner(userId), presence.isGone(workerId)])
+        .then(([owner, isGone]) => {
+          if ((owner === workerId && !isGone) || !this.#waiting.has(id)) return;
+          waiter.settle(waiter.isAcked ? { kind: 'lost-after-ack' } : { kind: 'moved' });
         })
         .catch(() => {});
-    }, LEASE_WATCH_MS);
-    return reply;
+    }, OWNER_WATCH_MS);
+    return outcome;
   }
 
-  #onReply(message: string): void {
-    const reply = parseJsonObject(message) as ForwardedReply | ForwardedAck | undefined;
-    if (typeof reply?.id !== 'string') return;
-    const waiter = this.#waiting.get(reply.id);
+  #onResponse(message: Extract<ReturnType<typeof parseControlMessage>, { kind: 'ack' | 'reply' }>): void {
+    const waiter = this.#waiting.get(message.id);
     if (!waiter) return;
-    if ('ack' in reply) waiter.isAcked = true;
-    else waiter.resolve(reply);
+    if (message.kind === 'ack') waiter.isAcked = true;
+    else waiter.settle({ kind: 'reply', reply: message });
   }
 
-  async #onForwardedCall(message: string): Promise<void> {
-    const request = parseForwardedCall(message);
-    if (!request) return;
+  async #onRequest(request: WorkerRequest): Promise<void> {
     const session = this.#options.pool?.session(request.userId);
-    let reply: ForwardedReply;
     if (!session) {
-      reply = { id: request.id, error: { kind: 'not-owner', message: 'not the owner' } };
-    } else {
-      // Tells the caller the call was taken, before it runs (same connection: it arrives first).
-      const ack: ForwardedAck = { id: request.id, ack: true };
-      void this.#publishReply(request.replyTo, ack);
-      try {
-        reply = {
-          id: request.id,
-          result: await session.call(request.method, request.params, request.timeoutMs),
-        };
-      } catch (err) {
-        reply = { id: request.id, error: serializeError(err) };
-      }
+      await this.#reply(request, { error: { kind: 'not-owner', message: 'not the owner' } });
+      return;
     }
-    await this.#publishReply(request.replyTo, reply);
+    // Tells the caller the request was taken, before it runs (same connection: it arrives first).
+    void this.#control.toCaller(request.replyTo, { kind: 'ack', id: request.id }).catch(() => {});
+    try {
+      const result = await runOn(session, request, Date.now() + request.timeoutMs);
+      await this.#reply(request, { result });
+    } catch (err) {
+      await this.#reply(request, { error: serializeError(err) });
+    }
   }
 
-  async #publishReply(processId: string, reply: ForwardedReply | ForwardedAck): Promise<void> {
-    await this.#options.redis
-      .publish(this.#options.keys.replyChannel(processId), JSON.stringify(reply))
+  async #reply(request: WorkerRequest, answer: { result?: unknown; error?: SerializedError }): Promise<void> {
+    await this.#control
+      .toCaller(request.replyTo, { kind: 'reply', id: request.id, ...answer })
       .catch(() => {});
   }
 
   async close(): Promise<void> {
-    for (const [id, waiter] of [...this.#waiting]) {
-      waiter.resolve({
-        id,
-        error: { kind: 'other', message: 'gateway is shutting down', code: 'GW_ERR_DRAINING' },
+    this.#isClosed = true;
+    for (const waiter of [...this.#waiting.values()]) {
+      waiter.settle({
+        kind: 'reply',
+        reply: {
+          v: 1,
+          kind: 'reply',
+          id: '',
+          error: { kind: 'other', message: 'gateway is shutting down', code: 'GW_ERR_DRAINING' },
+        },
       });
     }
     await this.#options.subscriber.quit().catch(() => this.#options.subscriber.disconnect());
@@ -263,33 +239,87 @@ export class CallRouter {
 }
 
 /**
- * Pub/Sub messages are read defensively: anything with access to Redis can publish on these
- * channels, and a `null` or a wrong shape must not throw inside the subscriber's handler.
+ * One caller's wait for a session holder: who to send to next, claiming the session locally
+ * when this process has a worker, waking the workers when it has none, until the deadline.
  */
-function parseJsonObject(message: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(message);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
+class OwnerWait {
+  readonly #options: CallRouterOptions;
+  readonly #userId: string;
+  readonly #deadline: number;
+  /** A worker that did not take our last request: asked about only once it is known to be there. */
+  #suspect: string | undefined;
+  #hasWokenWorkers = false;
+
+  constructor(options: CallRouterOptions, userId: string, deadline: number) {
+    this.#options = options;
+    this.#userId = userId;
+    this.#deadline = deadline;
+  }
+
+  avoid(workerId: string): void {
+    this.#suspect = workerId;
+  }
+
+  /** The worker to send to, or 'local' once this process holds the session. */
+  async next(): Promise<string | 'local'> {
+    const { leases, pool, presence } = this.#options;
+    for (;;) {
+      const owner = await leases.owner(this.#userId);
+      if (owner && owner !== pool?.workerId) {
+        if (owner !== this.#suspect) return owner;
+        // The holder we could not reach: still there means it was moving; gone means take over.
+        if (!(await presence.isGone(owner))) {
+          this.#suspect = undefined;
+          return owner;
+        }
+      }
+      if (pool) {
+        // A session that cannot reach Rocket.Chat keeps trying in the background; the caller
+        // waits only until its own deadline. The pool takes over a holder that is gone.
+        const session = await raceDeadline(pool.ensureSession(this.#userId), this.#deadline);
+        if (session) return 'local';
+        this.#throwIfRefusedForGood(pool.refusalOf(this.#userId));
+      } else if (!this.#hasWokenWorkers) {
+        // An api-only replica: a short-lived consumer makes the user wanted and wakes the
+        // workers, which claim a free session or take over one whose holder is gone.
+        this.#hasWokenWorkers = true;
+        await this.#options.consumers.register(this.#userId, `call:${randomUUID()}`, [], {
+          ttlMs: Math.max(1000, this.#deadline - Date.now()),
+        });
+      }
+      if (Date.now() >= this.#deadline) {
+        if (pool?.refusalOf(this.#userId) === 'capacity')
+          throw createError('GW_ERR_SESSION_CAPACITY', 'every worker is at WORKER_MAX_SESSIONS');
+        throw createError(
+          'GW_ERR_UPSTREAM_UNAVAILABLE',
+          'no worker could hold a session for this user in time',
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, OWNER_POLL_MS));
+    }
+  }
+
+  /** Credentials that do not work will not start working by waiting: say so at once. */
+  #throwIfRefusedForGood(refusal: ReturnType<SessionPool['refusalOf']>): void {
+    if (refusal === 'credentials-invalid')
+      throw createError(
+        'GW_ERR_CREDENTIALS_INVALID',
+        'the Rocket.Chat token stopped working: POST /v1/sessions again',
+      );
+    if (refusal === 'no-credentials')
+      throw createError(
+        'GW_ERR_NO_CREDENTIALS',
+        'no Rocket.Chat credentials registered: POST /v1/sessions first',
+      );
   }
 }
 
-function parseForwardedCall(message: string): ForwardedCall | undefined {
-  const value = parseJsonObject(message);
-  if (!value) return undefined;
-  const { id, replyTo, userId, method, params, timeoutMs } = value;
-  const isValid =
-    typeof id === 'string' &&
-    typeof replyTo === 'string' &&
-    typeof userId === 'string' &&
-    typeof method === 'string' &&
-    Array.isArray(params) &&
-    typeof timeoutMs === 'number' &&
-    timeoutMs > 0;
-  return isValid ? (value as unknown as ForwardedCall) : undefined;
+async function runOn(session: UserSession, work: SessionWork, deadline: number): Promise<unknown> {
+  const remainingMs = Math.max(1, deadline - Date.now());
+  if (work.kind === 'call') return session.call(work.method, work.params, remainingMs);
+  const refusals = await raceDeadline(session.ensureTopics(work.topics), deadline);
+  if (refusals === undefined) throw new DdpTimeoutError('ensure-topics', remainingMs);
+  return refusals;
 }
 
 async function raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {
@@ -315,10 +345,10 @@ function serializeError(err: unknown): SerializedError {
   if (err instanceof DdpTimeoutError) return { kind: 'timeout', message: err.message };
   if (err instanceof DdpDisconnectedError)
     return { kind: 'disconnected', message: err.message, mayHaveRun: err.mayHaveRun };
-  const code = (err as { code?: unknown }).code;
+  const code = (err as { code?: unknown } | null)?.code;
   return {
     kind: 'other',
-    message: (err as Error).message ?? String(err),
+    message: (err as Error | null)?.message ?? String(err),
     ...(typeof code === 'string' ? { code } : {}),
   };
 }

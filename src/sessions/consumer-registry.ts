@@ -8,6 +8,7 @@
 import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { ControlPublisher } from './control-plane.js';
 
 export interface ConsumerRegistryOptions {
   readonly redis: RedisClient;
@@ -22,11 +23,13 @@ export class ConsumerRegistry {
   readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
   readonly #now: () => number;
+  readonly #control: ControlPublisher;
 
   constructor(options: ConsumerRegistryOptions) {
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#now = options.now ?? Date.now;
+    this.#control = new ControlPublisher(options.redis, options.keys);
   }
 
   /** Registers (or refreshes) a consumer and wakes the workers if the user needs a session. */
@@ -45,8 +48,8 @@ export class ConsumerRegistry {
       .exec();
     // Global (not hash-tagged) key: a separate command, so a Cluster never sees a cross-slot MULTI.
     await this.#redis.zadd(this.#keys.wantedUsers, 'GT', expiry, userId);
-    await this.#redis.publish(this.#keys.wantedChannel, userId);
-    await this.#redis.publish(this.#keys.userControlChannel(userId), 'consumers');
+    await this.#control.wanted(userId);
+    await this.#control.userNotice(userId, 'consumers-changed');
   }
 
   /** Extends the life of expiring consumers (one round trip for many). */
@@ -66,7 +69,7 @@ export class ConsumerRegistry {
     const longest = await this.#redis.zrevrange(keys.consumers, 0, 0, 'WITHSCORES');
     if (longest.length === 2) await this.#redis.zadd(this.#keys.wantedUsers, longest[1]!, userId);
     else await this.#redis.zrem(this.#keys.wantedUsers, userId);
-    await this.#redis.publish(this.#keys.userControlChannel(userId), 'consumers');
+    await this.#control.userNotice(userId, 'consumers-changed');
   }
 
   /** The union of topics wanted by the user's live consumers; empty when nobody needs the session. */

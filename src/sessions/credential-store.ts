@@ -18,6 +18,7 @@ import { inspect } from 'node:util';
 import { type Clock, systemClock } from '../clock.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { ControlPublisher } from './control-plane.js';
 import { CredentialDecryptError, type TokenCipher } from './token-cipher.js';
 
 const REDACTED = '[REDACTED]';
@@ -166,6 +167,10 @@ return 1
 export function createCredentialStore(options: CredentialStoreOptions): CredentialStore {
   const { redis, keys, cipher } = options;
   const clock = options.clock ?? systemClock;
+  // Whoever changes a credential tells the worker holding the user's session (it logs in again
+  // with the new token, or closes the session when the credential is gone or invalid).
+  const control = new ControlPublisher(redis, keys);
+  const announce = (userId: string) => control.userNotice(userId, 'credentials-changed');
 
   return {
     async save(userId, credential) {
@@ -192,6 +197,7 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
       if (tokenExpiresAt !== undefined) fields.push('tokenExpiresAtMs', String(tokenExpiresAt.getTime()));
       if (username !== undefined) fields.push('username', username);
       await redis.eval(SAVE_SCRIPT, 1, key, ...fields);
+      await announce(userId);
     },
 
     async load(userId) {
@@ -250,11 +256,13 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
         reason,
         String(clock.now()),
       );
+      if (marked === 1) await announce(userId);
       return marked === 1;
     },
 
     async remove(userId) {
       await redis.del(keys.user(userId).credential);
+      await announce(userId);
     },
   };
 }

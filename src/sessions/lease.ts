@@ -1,33 +1,88 @@
 /**
- * Session ownership: one lease per user in Redis (`SET NX PX`), naming the worker that holds the
- * user's DDP session. The holder renews it; when the holder dies, the lease expires and another
- * worker claims it. Renew and release compare the owner first (in Lua) so that a worker that
- * lost its lease (a long pause, a network split) can never extend or delete someone else's.
+ * Session ownership: one lease per user in Redis naming the worker that holds the user's DDP
+ * session, and the lease's generation. Every grant takes a new generation from a counter that
+ * never goes back, so a holder that lost its lease (a long GC pause, SIGSTOP, a partition from
+ * Redis) can be told apart from its successor by Redis itself: renewals compare the whole
+ * `<generation>:<worker>` value, and log appends carry the generation and are refused once a
+ * newer one exists (the fence, see `src/events/event-log.ts`).
+ *
+ * A lease normally ends by release or expiry. A holder known to be dead (its presence gone, see
+ * `worker-presence.ts`) need not be waited out: `claim` replaces it by compare-and-swap on the
+ * exact lease it held, so two workers racing to take over cannot both win.
  */
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
 
-const RENEW_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+/** A lease as stored: who holds it, and which grant it is. */
+export interface Lease {
+  readonly workerId: string;
+  readonly generation: number;
+}
+
+export type ClaimResult =
+  | { readonly isGranted: true; readonly lease: Lease }
+  | { readonly isGranted: false; readonly holder: Lease };
+
+/**
+ * KEYS: lease, generation counter. ARGV: worker id, ttl ms, the lease value a dead holder left
+ * ('' when none is known). Granted when the lease is free, held by this same worker id (a
+ * previous incarnation: it gets a new generation, which fences the old one), or exactly the
+ * dead holder's. Returns {1, generation} or {0, current value}.
+ */
+const CLAIM = new LuaScript(
+  `local current = redis.call('GET', KEYS[1])
+if current then
+  local sep = string.find(current, ':', 1, true)
+  local holder = sep and string.sub(current, sep + 1) or ''
+  if holder ~= ARGV[1] and current ~= ARGV[3] then return {0, current} end
 end
-return 0
-`;
+local generation = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], generation .. ':' .. ARGV[1], 'PX', ARGV[2])
+return {1, tostring(generation)}`,
+  2,
+);
 
-const RELEASE_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-`;
+/**
+ * KEYS: lease, generation counter. ARGV: lease value, generation, ttl ms. Extends our lease; if
+ * it expired and nobody was granted a newer one, takes it back (a Redis restart or a slow loop
+ * is no reason to drop a working session). Returns 1, or 0 when the lease is someone else's.
+ */
+const RENEW = new LuaScript(
+  `local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+if current then return 0 end
+if tonumber(redis.call('GET', KEYS[2]) or '0') > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`,
+  2,
+);
 
-type LeaseCommand = (key: string, owner: string, ttlMs?: number) => Promise<number>;
+/** KEYS: lease. ARGV: lease value. Deletes it only if it is still exactly ours. */
+const RELEASE = new LuaScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+  1,
+);
 
 export interface SessionLeasesOptions {
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   readonly workerId: string;
   readonly ttlMs: number;
+}
+
+export function formatLease(lease: Lease): string {
+  return `${lease.generation}:${lease.workerId}`;
+}
+
+/** Reads a stored lease value; anything else (an old-format value, junk) counts as no lease. */
+export function parseLease(value: string | null | undefined): Lease | undefined {
+  if (!value) return undefined;
+  const sep = value.indexOf(':');
+  const generation = Number(value.slice(0, sep));
+  if (sep <= 0 || !Number.isSafeInteger(generation) || sep === value.length - 1) return undefined;
+  return { generation, workerId: value.slice(sep + 1) };
 }
 
 export class SessionLeases {
@@ -42,46 +97,64 @@ export class SessionLeases {
     this.#keys = options.keys;
     this.workerId = options.workerId;
     this.ttlMs = options.ttlMs;
-    if (!('gwRenewLease' in this.#redis)) {
-      this.#redis.defineCommand('gwRenewLease', { numberOfKeys: 1, lua: RENEW_SCRIPT });
-      this.#redis.defineCommand('gwReleaseLease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
-    }
-  }
-
-  /** Takes the lease if nobody holds it (or we already do). */
-  async claim(userId: string): Promise<boolean> {
-    const key = this.#keys.user(userId).lease;
-    const set = await this.#redis.set(key, this.workerId, 'PX', this.ttlMs, 'NX');
-    if (set === 'OK') return true;
-    return (await this.#command('gwRenewLease')(key, this.workerId, this.ttlMs)) === 1;
   }
 
   /**
-   * Renews every lease we hold; returns the users whose lease we lost. The commands are sent
-   * together, not as one pipeline: each user's lease is in its own Cluster slot, and a Cluster
-   * refuses a pipeline that spans nodes.
+   * Takes the lease with a new generation if nobody holds it, or if `deadHolder` (a lease whose
+   * worker is known to be gone) still does. Otherwise says who holds it.
    */
-  async renew(userIds: readonly string[]): Promise<string[]> {
-    const renew = this.#command('gwRenewLease');
+  async claim(userId: string, deadHolder?: Lease): Promise<ClaimResult> {
+    const keys = this.#keys.user(userId);
+    const [granted, value] = await CLAIM.run<[number, string]>(
+      this.#redis,
+      [keys.lease, keys.leaseGeneration],
+      [this.workerId, this.ttlMs, deadHolder ? formatLease(deadHolder) : ''],
+    );
+    if (granted === 1)
+      return { isGranted: true, lease: { workerId: this.workerId, generation: Number(value) } };
+    // An unparseable value cannot be ours; report it as held by nobody we can name.
+    return { isGranted: false, holder: parseLease(value) ?? { workerId: '', generation: 0 } };
+  }
+
+  /**
+   * Renews the leases we hold; returns the users whose lease is gone to a newer generation. The
+   * commands are sent together, not as one pipeline: each user's lease is in its own Cluster
+   * slot, and a Cluster refuses a pipeline that spans nodes. A renewal Redis could not answer is
+   * not a loss: the fence decides, on the next try.
+   */
+  async renew(held: ReadonlyMap<string, number>): Promise<string[]> {
+    const userIds = [...held.keys()];
     const results = await Promise.allSettled(
-      userIds.map((userId) => renew(this.#keys.user(userId).lease, this.workerId, this.ttlMs)),
+      userIds.map((userId) => {
+        const keys = this.#keys.user(userId);
+        const generation = held.get(userId)!;
+        return RENEW.run<number>(
+          this.#redis,
+          [keys.lease, keys.leaseGeneration],
+          [formatLease({ workerId: this.workerId, generation }), generation, this.ttlMs],
+        );
+      }),
     );
     return userIds.filter((_, i) => {
       const result = results[i]!;
-      return result.status === 'rejected' || result.value !== 1;
+      return result.status === 'fulfilled' && result.value !== 1;
     });
   }
 
-  async release(userId: string): Promise<void> {
-    await this.#command('gwReleaseLease')(this.#keys.user(userId).lease, this.workerId);
+  async release(userId: string, generation: number): Promise<void> {
+    await RELEASE.run(
+      this.#redis,
+      [this.#keys.user(userId).lease],
+      [formatLease({ workerId: this.workerId, generation })],
+    );
   }
 
+  async holder(userId: string): Promise<Lease | undefined> {
+    return parseLease(await this.#redis.get(this.#keys.user(userId).lease));
+  }
+
+  /** The worker holding the user's session, if any. */
   async owner(userId: string): Promise<string | undefined> {
-    return (await this.#redis.get(this.#keys.user(userId).lease)) ?? undefined;
-  }
-
-  #command(name: 'gwRenewLease' | 'gwReleaseLease'): LeaseCommand {
-    const command = (this.#redis as unknown as Record<string, LeaseCommand>)[name]!;
-    return command.bind(this.#redis);
+    return (await this.holder(userId))?.workerId;
   }
 }

@@ -1,9 +1,11 @@
 /**
- * The sessions one worker holds. A reconcile loop (and a Pub/Sub nudge for speed) keeps them
- * equal to what Redis says is wanted: it renews this worker's leases, claims wanted users that
- * nobody holds (a new consumer, or a dead worker's lease that expired), applies topic changes,
- * and closes sessions nobody needs. At most one session per user per worker, at most
- * `maxSessions` per worker; refusals are counted with their reason.
+ * The sessions one worker holds. A reconcile loop (and control-plane notices for speed) keeps
+ * them equal to what Redis says is wanted: it renews this worker's leases, claims wanted users
+ * that nobody holds (a new consumer, or a lease that expired), applies topic changes, and closes
+ * sessions nobody needs. A presence watch takes over the users of a worker that is gone the
+ * moment Redis notices (see worker-presence.ts), without waiting out its leases. At most one
+ * session per user per worker, at most `maxSessions` per worker; refusals are counted with
+ * their reason.
  */
 
 import type { EventLog } from '../events/event-log.js';
@@ -12,12 +14,24 @@ import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
+import { parseControlMessage } from './control-plane.js';
 import type { CredentialStore } from './credential-store.js';
-import type { SessionLeases } from './lease.js';
+import type { Lease, SessionLeases } from './lease.js';
 import { UserSession, type UserSessionOptions, type UserSessionState } from './user-session.js';
+import type { WorkerPresence } from './worker-presence.js';
 
 /** Every how many passes of the loop the topics of every local session are read again. */
 const TOPIC_REFRESH_PASSES = 5;
+
+/** How often the workers holding sessions this worker could take over are checked for presence. */
+const PRESENCE_WATCH_MS = 200;
+
+interface LocalSession {
+  readonly session: UserSession;
+  readonly leaseGeneration: number;
+  /** The credential revision the session logged in with: a newer one means log in again. */
+  readonly credentialRevision: number;
+}
 
 export type SessionRefusalReason = 'capacity' | 'no-credentials' | 'credentials-invalid';
 
@@ -27,6 +41,7 @@ export interface SessionPoolOptions {
   readonly subscriber: RedisClient;
   readonly keys: GatewayKeys;
   readonly leases: SessionLeases;
+  readonly presence: WorkerPresence;
   readonly consumers: ConsumerRegistry;
   readonly credentials: CredentialStore;
   readonly eventLog: EventLog;
@@ -47,7 +62,11 @@ export interface SessionPoolOptions {
 }
 
 export class SessionPool {
-  readonly #sessions = new Map<string, UserSession>();
+  readonly #sessions = new Map<string, LocalSession>();
+  /** Wanted users held by another worker, and by which lease: watched for their holder's presence. */
+  readonly #foreignLeases = new Map<string, Lease>();
+  #presenceTimer: NodeJS.Timeout | undefined;
+  #isWatchingPresence = false;
   readonly #starting = new Map<string, Promise<UserSession | undefined>>();
   /** Why the last attempt to hold a user's session here failed, until one succeeds. */
   readonly #refusals = new Map<string, SessionRefusalReason>();
@@ -77,7 +96,7 @@ export class SessionPool {
   }
 
   session(userId: string): UserSession | undefined {
-    return this.#sessions.get(userId);
+    return this.#sessions.get(userId)?.session;
   }
 
   /** Why this worker could not hold the user's session on its last try, if it could not. */
@@ -87,16 +106,20 @@ export class SessionPool {
 
   async start(): Promise<void> {
     const { subscriber, keys } = this.#options;
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel === keys.wantedChannel)
-        void this.ensureSession(message).catch((e) => this.#error(e, 'claim'));
+    subscriber.on('message', (channel: string, raw: string) => {
+      const message = channel === keys.wantedChannel ? parseControlMessage(raw) : undefined;
+      if (message?.kind === 'wanted')
+        void this.ensureSession(message.userId).catch((e) => this.#error(e, 'claim'));
     });
     // A user's consumers or credentials changed (a webhook created, an SSE client gone, new
     // credentials posted): apply it now rather than on the next pass of the loop, so a new
     // webhook hears events from the moment it is created, give or take a round trip.
-    subscriber.on('pmessage', (_pattern: string, channel: string, notice: string) => {
-      const userId = keys.userIdOfControlChannel(channel);
-      if (userId) void this.#onControlNotice(userId, notice).catch((e) => this.#error(e, 'control notice'));
+    subscriber.on('pmessage', (_pattern: string, channel: string, raw: string) => {
+      const message = parseControlMessage(raw);
+      const isNotice = message?.kind === 'credentials-changed' || message?.kind === 'consumers-changed';
+      // The channel names the user: a notice cannot speak for someone else's session.
+      if (!isNotice || keys.userIdOfControlChannel(channel) !== message.userId) return;
+      void this.#onControlNotice(message.userId, message.kind).catch((e) => this.#error(e, 'control notice'));
     });
     await subscriber.subscribe(keys.wantedChannel);
     await subscriber.psubscribe(keys.userControlPattern);
@@ -111,6 +134,8 @@ export class SessionPool {
       void this.reconcile({ isFull });
     }, interval);
     this.#timer.unref();
+    this.#presenceTimer = setInterval(() => void this.#watchPresence(), PRESENCE_WATCH_MS);
+    this.#presenceTimer.unref();
     // The control channel was down: notices may be lost, re-read everything on the next pass.
     subscriber.on('ready', () => {
       this.#isFullPassDue = true;
@@ -145,7 +170,7 @@ export class SessionPool {
    */
   ensureSession(userId: string): Promise<UserSession | undefined> {
     const existing = this.#sessions.get(userId);
-    if (existing) return Promise.resolve(existing);
+    if (existing) return Promise.resolve(existing.session);
     if (this.#closing) return Promise.resolve(undefined);
     let starting = this.#starting.get(userId);
     if (!starting) {
@@ -155,29 +180,59 @@ export class SessionPool {
     return starting;
   }
 
-  async #onControlNotice(userId: string, notice: string): Promise<void> {
+  async #onControlNotice(userId: string, kind: 'credentials-changed' | 'consumers-changed'): Promise<void> {
     if (this.#closing) return;
-    const session = this.#sessions.get(userId);
-    if (notice === 'credentials') {
-      // New credentials for a user whose token had stopped working: try again at once.
-      if (!session) this.#refusals.delete(userId);
-      if (!session && (await this.#options.consumers.wantedTopics(userId)).length > 0)
-        await this.ensureSession(userId);
+    const local = this.#sessions.get(userId);
+    if (kind === 'consumers-changed') {
+      if (local) await local.session.setTopics(await this.#options.consumers.wantedTopics(userId));
       return;
     }
-    if (session) await session.setTopics(await this.#options.consumers.wantedTopics(userId));
+    // The credential was replaced, removed (logout) or found invalid: a session running on the
+    // old token must not go on as the user. It is closed, and started again on the new one.
+    if (local) {
+      const credential = await this.#options.credentials.load(userId);
+      if (credential?.status === 'valid' && credential.revision === local.credentialRevision) return;
+      await this.#stopLocal(userId, true);
+    }
+    this.#refusals.delete(userId);
+    if ((await this.#options.consumers.wantedTopics(userId)).length > 0) await this.ensureSession(userId);
+  }
+
+  /**
+   * Takes over, at once, the users whose holder is gone. Only holders this worker has met are
+   * watched (it tried to claim their users): one round trip for all of them.
+   */
+  async #watchPresence(): Promise<void> {
+    if (this.#isWatchingPresence || this.#foreignLeases.size === 0 || this.#closing) return;
+    this.#isWatchingPresence = true;
+    try {
+      const holders = new Set([...this.#foreignLeases.values()].map((lease) => lease.workerId));
+      const gone = await this.#options.presence.goneAmong([...holders]);
+      if (gone.size === 0) return;
+      const orphans = [...this.#foreignLeases].filter(([, lease]) => gone.has(lease.workerId));
+      await Promise.all(
+        orphans.map(([userId]) => this.ensureSession(userId).catch((e) => this.#error(e, 'take over'))),
+      );
+    } catch (err) {
+      this.#error(err, 'presence watch');
+    } finally {
+      this.#isWatchingPresence = false;
+    }
   }
 
   async #reconcileOnce(isFull: boolean): Promise<void> {
     const { leases, consumers } = this.#options;
-    const lost = await leases.renew([...this.#sessions.keys()]);
+    const held = new Map([...this.#sessions].map(([userId, local]) => [userId, local.leaseGeneration]));
+    const lost = await leases.renew(held);
     for (const userId of lost) await this.#stopLocal(userId, false);
     const wanted = new Set(await consumers.wantedUsers());
+    for (const userId of this.#foreignLeases.keys())
+      if (!wanted.has(userId)) this.#foreignLeases.delete(userId);
     for (const userId of wanted) {
       if (!this.#sessions.has(userId)) await this.ensureSession(userId);
     }
     const now = this.#now();
-    for (const [userId, session] of this.#sessions) {
+    for (const [userId, { session }] of this.#sessions) {
       // A user nobody wants any more needs no read to know its topics: none.
       if (!wanted.has(userId)) await session.setTopics([]);
       else if (isFull) await session.setTopics(await consumers.wantedTopics(userId));
@@ -187,12 +242,13 @@ export class SessionPool {
   }
 
   async #claimAndStart(userId: string): Promise<UserSession | undefined> {
-    const { leases, credentials, consumers } = this.#options;
+    const { credentials, consumers } = this.#options;
     const credential = await credentials.load(userId);
     if (!credential) return this.#refuse(userId, 'no-credentials');
     if (credential.status !== 'valid') return this.#refuse(userId, 'credentials-invalid');
     if (this.#sessions.size >= this.#options.maxSessions) return this.#refuse(userId, 'capacity');
-    if (!(await leases.claim(userId))) return undefined;
+    const leaseGeneration = await this.#claim(userId);
+    if (leaseGeneration === undefined) return undefined;
     const session = new UserSession({
       userId,
       token: credential.token.reveal(),
@@ -200,14 +256,19 @@ export class SessionPool {
       eventLog: this.#options.eventLog,
       rest: this.#options.rest,
       lingerMs: this.#options.lingerMs,
+      leaseGeneration,
       ...(this.#options.ddp ? { ddp: this.#options.ddp } : {}),
       now: this.#now,
       onUnauthorized: (reason) => void this.#onUnauthorized(userId, reason, credential.revision),
+      onFenced: () => {
+        this.#error(new Error('session fenced: a newer lease holds this user'), 'fenced');
+        if (this.#sessions.get(userId)?.session === session) void this.#stopLocal(userId, false);
+      },
       onStateChange: (state) => this.#options.onSessionState?.(userId, state),
       onError: (error, context) => this.#error(error, context),
       ...(this.#options.onLogged ? { onLogged: this.#options.onLogged } : {}),
     });
-    this.#sessions.set(userId, session);
+    this.#sessions.set(userId, { session, leaseGeneration, credentialRevision: credential.revision });
     try {
       await session.start(await consumers.wantedTopics(userId));
       this.#refusals.delete(userId);
@@ -221,6 +282,24 @@ export class SessionPool {
       }
       return undefined;
     }
+  }
+
+  /**
+   * The lease's generation if this worker got it: free, or left by a holder that is gone (taken
+   * over at once, by compare-and-swap on that exact lease). Undefined when someone present holds
+   * it; that holder is then watched, so its users are taken over the moment it goes.
+   */
+  async #claim(userId: string): Promise<number | undefined> {
+    const { leases, presence } = this.#options;
+    let claim = await leases.claim(userId);
+    if (!claim.isGranted && claim.holder.workerId !== '' && (await presence.isGone(claim.holder.workerId)))
+      claim = await leases.claim(userId, claim.holder);
+    if (claim.isGranted) {
+      this.#foreignLeases.delete(userId);
+      return claim.lease.generation;
+    }
+    this.#foreignLeases.set(userId, claim.holder);
+    return undefined;
   }
 
   async #onUnauthorized(userId: string, reason: string, revision: number): Promise<void> {
@@ -242,12 +321,14 @@ export class SessionPool {
   }
 
   async #stopLocal(userId: string, releaseLease: boolean): Promise<void> {
-    const session = this.#sessions.get(userId);
-    if (!session) return;
+    const local = this.#sessions.get(userId);
+    if (!local) return;
     this.#sessions.delete(userId);
-    await session.close();
+    await local.session.close();
     if (releaseLease)
-      await this.#options.leases.release(userId).catch((e) => this.#error(e, 'release lease'));
+      await this.#options.leases
+        .release(userId, local.leaseGeneration)
+        .catch((e) => this.#error(e, 'release lease'));
   }
 
   #error(error: unknown, context: string): void {
@@ -258,6 +339,7 @@ export class SessionPool {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      clearInterval(this.#presenceTimer);
       await this.#reconciling;
       await Promise.allSettled([...this.#starting.values()]);
       await Promise.allSettled([...this.#sessions.keys()].map((userId) => this.#stopLocal(userId, true)));

@@ -6,7 +6,7 @@
  * overlap, so nothing is logged twice and nothing is missing.
  */
 import { DdpClient, type DdpClientOptions, DdpRemoteError, type Downtime } from '../ddp/index.js';
-import type { EventLog } from '../events/event-log.js';
+import { type EventLog, FencedError } from '../events/event-log.js';
 import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
 import type { NewGatewayEvent } from '../events/types.js';
 import { isRetryableRedisError } from '../redis/errors.js';
@@ -16,15 +16,6 @@ import { type RocketChatRestClient, RocketChatRestError } from '../rocketchat/re
 import { controlStreams, type UpstreamStream, upstreamSubscriptionsFor } from '../rocketchat/streams.js';
 import { catchUp } from './catch-up.js';
 import { UpstreamSubscriptions } from './upstream-subscriptions.js';
-
-/**
- * A pseudo-method, answered by the session itself and never sent upstream: adds the given topics
- * to the session (params: `[topicStrings]`), waits until their streams are subscribed, and
- * reports the streams Rocket.Chat refused with its own `nosub` (so an SSE request for a room the
- * user cannot read gets a 403, and one that can read it is only answered once nothing can be
- * missed). The `gateway:` prefix cannot collide with a method the REST API lets through.
- */
-export const ENSURE_TOPICS_METHOD = 'gateway:ensureTopics';
 
 export interface StreamRefusal {
   readonly key: string;
@@ -55,10 +46,14 @@ export interface UserSessionOptions {
   readonly eventLog: EventLog;
   readonly rest: RocketChatRestClient;
   readonly lingerMs: number;
+  /** The generation of the lease this session runs under: every append carries it (the fence). */
+  readonly leaseGeneration: number;
   readonly ddp?: Partial<Omit<DdpClientOptions, 'url' | 'onConnected'>>;
   readonly now?: () => number;
   /** The token stopped working: the owner marks the credential invalid and releases the session. */
   readonly onUnauthorized?: (reason: string) => void;
+  /** Redis refused an append: the user's session was granted to a newer lease. The owner closes this one. */
+  readonly onFenced?: () => void;
   readonly onStateChange?: (state: UserSessionState) => void;
   /** Failures that the session survives (a failed append, a failed catch-up), for logs and metrics. */
   readonly onError?: (error: unknown, context: string) => void;
@@ -173,11 +168,15 @@ export class UserSession {
   /** A method call over this session (after login; queued while reconnecting). */
   call<T = unknown>(method: string, params: readonly unknown[], timeoutMs?: number): Promise<T> {
     this.#lastActivityMs = this.#now();
-    if (method === ENSURE_TOPICS_METHOD) return this.#ensureTopics(params[0] as string[]) as Promise<T>;
     return this.client.call<T>(method, params, timeoutMs ? { timeoutMs } : {});
   }
 
-  async #ensureTopics(topicStrings: readonly string[]): Promise<StreamRefusal[]> {
+  /**
+   * Adds the topics to the session, waits until their streams are subscribed, and reports the
+   * streams Rocket.Chat refused with its own `nosub` (so an SSE request for a room the user
+   * cannot read gets a 403, and one that can read it is answered only once nothing can be missed).
+   */
+  async ensureTopics(topicStrings: readonly string[]): Promise<StreamRefusal[]> {
     const requested = parseTopics(topicStrings);
     const merged = new Map(this.#topics.map((t) => [formatTopic(t), t]));
     for (const topic of requested) merged.set(formatTopic(topic), topic);
@@ -248,10 +247,18 @@ export class UserSession {
       if (this.#isAppendAbandoned) return;
       for (let attempt = 0; ; attempt++) {
         try {
-          const logged = await this.#options.eventLog.append(event);
+          const logged = await this.#options.eventLog.append(event, {
+            leaseGeneration: this.#options.leaseGeneration,
+          });
           if (logged) this.#options.onLogged?.(event, this.#now() - receivedAtMs);
           return;
         } catch (err) {
+          if (err instanceof FencedError) {
+            // Taken over while this process was paused or cut off: the successor logs from here.
+            this.#isAppendAbandoned = true;
+            this.#options.onFenced?.();
+            return;
+          }
           if (attempt === 0 || !isRetryableRedisError(err)) this.#options.onError?.(err, 'append');
           if (!isRetryableRedisError(err)) return;
           await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_DELAYS_MS[Math.min(attempt, 4)]));

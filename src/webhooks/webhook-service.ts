@@ -20,7 +20,6 @@ import type { GatewayKeys } from '../redis/keys.js';
 import type { CallRouter } from '../sessions/call-router.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
-import { ENSURE_TOPICS_METHOD } from '../sessions/user-session.js';
 import { type AttemptRecord, DeliveryLedger } from './delivery-ledger.js';
 import { generateWebhookSecret } from './signer.js';
 import { checkTargetUrl, type HostResolver, systemResolver } from './target-policy.js';
@@ -98,7 +97,7 @@ export interface WebhookServiceDeps {
    * changing its topics) answers once the session has subscribed them, so a message posted
    * after the answer is delivered. Without it the subscription follows within a round trip.
    */
-  readonly calls?: Pick<CallRouter, 'call'>;
+  readonly calls?: Pick<CallRouter, 'ensureTopics'>;
   /** DNS for the registration-time target check. @defaultValue dns.lookup */
   readonly resolve?: HostResolver;
   readonly options?: WebhookServiceOptions;
@@ -150,7 +149,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
   const subscribeUpstream = async (userId: string, topics: readonly Topic[]): Promise<void> => {
     if (!deps.calls) return;
     try {
-      await deps.calls.call(userId, ENSURE_TOPICS_METHOD, [topics.map(formatTopic)], SUBSCRIBE_WAIT_MS);
+      await deps.calls.ensureTopics(userId, topics.map(formatTopic), SUBSCRIBE_WAIT_MS);
     } catch (err) {
       deps.logger?.info(
         { err, userId },

@@ -23,6 +23,7 @@ import { ConsumerRegistry } from '../../src/sessions/consumer-registry.js';
 import { createCredentialStore } from '../../src/sessions/credential-store.js';
 import { SessionLeases } from '../../src/sessions/lease.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
+import { WorkerPresence } from '../../src/sessions/worker-presence.js';
 
 export interface HttpTestContextOptions {
   readonly redisUrl: string;
@@ -158,9 +159,9 @@ export async function createHttpTestContext(options: HttpTestContextOptions): Pr
       subscriber: routerSubscriber,
       keys,
       leases,
+      presence: new WorkerPresence({ redis, keys }),
       consumers,
       processId,
-      forwardTimeoutMs: config.sessions.forwardTimeoutMs,
     }),
     rest: new RocketChatRestClient({ baseUrl: config.rocketchat.url, timeoutMs: 5000 }),
     lifecycle,

@@ -34,7 +34,7 @@ async function ghostOwner(
   userId: string,
   onCall: (request: { id: string; replyTo: string }) => void,
 ) {
-  await c.redis.set(c.keys.user(userId).lease, 'ghost', 'PX', 1500);
+  await c.redis.set(c.keys.user(userId).lease, '1:ghost', 'PX', 1500);
   const ghost = c.subscriber('ghost');
   ghost.on('message', (_channel: string, message: string) => onCall(JSON.parse(message)));
   await ghost.subscribe(c.keys.workerRpcChannel('ghost'));
@@ -165,7 +165,7 @@ describe('session pool', () => {
     const aliceId = await register(caller, 'alice', 'user');
     // This ghost acknowledges (it took the call) and then goes silent, as an owner killed mid-call.
     const ghost = await ghostOwner(caller, aliceId, (request) => {
-      const ack = JSON.stringify({ id: request.id, ack: true });
+      const ack = JSON.stringify({ v: 1, kind: 'ack', id: request.id });
       void caller.redis.publish(caller.keys.replyChannel(request.replyTo), ack);
     });
     try {

@@ -1,14 +1,10 @@
 /**
- * Storing and removing a user's Rocket.Chat resume token on behalf of the HTTP tier. Both tell the
- * user's session about it on the control channel, so a worker holding a session (or one that gave
- * up on a revoked token) logs in again with the new token at once rather than on its next retry.
+ * Storing and removing a user's Rocket.Chat resume token on behalf of the HTTP tier. The store
+ * itself tells the user's session about it (`credentials-changed` on the control plane).
  */
 import type { HttpContext } from '../context.js';
 
-/** The message published on `keys.userControlChannel(userId)` when the credential changes. */
-export const CREDENTIALS_CHANGED = 'credentials';
-
-type CredentialDeps = Pick<HttpContext, 'credentials' | 'redis' | 'keys'>;
+type CredentialDeps = Pick<HttpContext, 'credentials'>;
 
 /** Saves the token as the user's valid credential (clearing an `invalid` mark) and announces it. */
 export async function registerCredential(
@@ -20,11 +16,9 @@ export async function registerCredential(
     token: credential.token,
     ...(credential.username === undefined ? {} : { username: credential.username }),
   });
-  await ctx.redis.publish(ctx.keys.userControlChannel(userId), CREDENTIALS_CHANGED);
 }
 
 /** Deletes the user's stored credential and announces it. */
 export async function removeCredential(ctx: CredentialDeps, userId: string): Promise<void> {
   await ctx.credentials.remove(userId);
-  await ctx.redis.publish(ctx.keys.userControlChannel(userId), CREDENTIALS_CHANGED);
 }

@@ -13,7 +13,7 @@ import {
   parseTopics,
   type Topic,
 } from '../../events/topics.js';
-import { ENSURE_TOPICS_METHOD, type StreamRefusal } from '../../sessions/user-session.js';
+import type { StreamRefusal } from '../../sessions/user-session.js';
 import type { SseHub } from '../../sse/sse-hub.js';
 import type { HttpContext } from '../context.js';
 
@@ -110,12 +110,7 @@ async function ensureTopicsSubscribed(
 ): Promise<void> {
   let refusals: StreamRefusal[];
   try {
-    refusals = (await ctx.calls.call(
-      userId,
-      ENSURE_TOPICS_METHOD,
-      [topics.map(formatTopic)],
-      ENSURE_TIMEOUT_MS,
-    )) as StreamRefusal[];
+    refusals = await ctx.calls.ensureTopics(userId, topics.map(formatTopic), ENSURE_TIMEOUT_MS);
   } catch (err) {
     if (isDdpRemoteError(err)) throw createError('GW_ERR_UPSTREAM', err.message);
     throw err;
