@@ -75,9 +75,10 @@ export class SseConnection {
       this.#liveQueue.push(event);
       return;
     }
-    // Straight from the live channel after the seam: Pub/Sub delivers one user's events in log
-    // order, all newer than what the replay and the queue sent, so no id comparison per write.
-    this.#sendEvent(event, false);
+    // Pub/Sub delivers one user's events in log order, so after the seam every event should be
+    // newer than the last one sent. The id is still compared (a string compare per write): an
+    // event written twice to a stream is the one thing a resuming client cannot undo.
+    this.#sendEvent(event, true);
   }
 
   writeHeartbeat(now: number): void {
