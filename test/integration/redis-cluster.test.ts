@@ -19,6 +19,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventLog } from '../../src/events/event-log.js';
 import { createKeys } from '../../src/redis/keys.js';
+import { parseLease } from '../../src/sessions/lease.js';
 import { type GatewayProcess, sharedGatewayEnv, startGatewayProcess } from '../helpers/gateway-process.js';
 import { hasRedisCli, type PrivateRedisCluster, startRedisCluster } from '../helpers/redis-cluster.js';
 import { hasRedisServer } from '../helpers/redis-server.js';
@@ -184,7 +185,9 @@ describe.skipIf(!canRunCluster)('gateway on a 3-master Redis Cluster (api + work
     const keys = createKeys(env.REDIS_KEY_PREFIX!);
     await waitFor(
       async () => {
-        const owners = await Promise.all(users.map((u) => client.get(keys.user(u.userId).lease)));
+        const owners = await Promise.all(
+          users.map(async (u) => parseLease(await client.get(keys.user(u.userId).lease))?.workerId),
+        );
         return owners.every((owner) => owner === worker.workerId);
       },
       20_000,
@@ -277,7 +280,9 @@ describe.skipIf(!canRunCluster)('gateway on a 3-master Redis Cluster (api + work
       expect(stream.received.some((e) => e.type === 'gap')).toBe(false);
       expect(seenBefore[i]).toBe(expected.length - missed.length - 1);
     }
-    const owners = await Promise.all(users.map((u) => client.get(keys.user(u.userId).lease)));
+    const owners = await Promise.all(
+      users.map(async (u) => parseLease(await client.get(keys.user(u.userId).lease))?.workerId),
+    );
     expect(owners.every((owner) => owner === successor.workerId)).toBe(true);
 
     // Webhooks: every message reached every user's endpoint, signed with that user's secret.
