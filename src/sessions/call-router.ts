@@ -111,7 +111,17 @@ export class CallRouter {
     for (;;) {
       if (this.#isClosed) throw createError('GW_ERR_DRAINING', 'gateway is shutting down');
       const local = this.#options.pool?.session(userId);
-      if (local) return runOn(local, work, deadline);
+      if (local) {
+        try {
+          return await runOn(local, work, deadline);
+        } catch (err) {
+          // The session closed under the work (taken over, logged out): subscribing again on
+          // its successor is harmless, a method call may have run.
+          const isSessionGone = this.#options.pool?.session(userId) !== local;
+          if (work.kind === 'ensure-topics' && isSessionGone && Date.now() < deadline) continue;
+          throw err;
+        }
+      }
       const owner = await waiting.next();
       if (owner === 'local') continue;
       const outcome = await this.#forward(owner, userId, work, deadline);

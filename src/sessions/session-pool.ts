@@ -29,8 +29,6 @@ const PRESENCE_WATCH_MS = 200;
 interface LocalSession {
   readonly session: UserSession;
   readonly leaseGeneration: number;
-  /** The credential revision the session logged in with: a newer one means log in again. */
-  readonly credentialRevision: number;
 }
 
 export type SessionRefusalReason = 'capacity' | 'no-credentials' | 'credentials-invalid';
@@ -187,11 +185,12 @@ export class SessionPool {
       if (local) await local.session.setTopics(await this.#options.consumers.wantedTopics(userId));
       return;
     }
-    // The credential was replaced, removed (logout) or found invalid: a session running on the
-    // old token must not go on as the user. It is closed, and started again on the new one.
+    // The credential was removed (logout) or found invalid: a session must not go on as the
+    // user. A new valid one (another login) leaves a working session alone: its token still
+    // works, and should it stop working, the session ends and the next one uses the new token.
     if (local) {
-      const credential = await this.#options.credentials.load(userId);
-      if (credential?.status === 'valid' && credential.revision === local.credentialRevision) return;
+      const credential = await this.#options.credentials.load(userId).catch(() => undefined);
+      if (credential?.status === 'valid') return;
       await this.#stopLocal(userId, true);
     }
     this.#refusals.delete(userId);
@@ -268,7 +267,7 @@ export class SessionPool {
       onError: (error, context) => this.#error(error, context),
       ...(this.#options.onLogged ? { onLogged: this.#options.onLogged } : {}),
     });
-    this.#sessions.set(userId, { session, leaseGeneration, credentialRevision: credential.revision });
+    this.#sessions.set(userId, { session, leaseGeneration });
     try {
       await session.start(await consumers.wantedTopics(userId));
       this.#refusals.delete(userId);

@@ -10,6 +10,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
+import { parseControlMessage } from '../../src/sessions/control-plane.js';
 import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
 import { freePort } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -19,7 +20,7 @@ let sim: Simulator;
 let t: HttpTestContext;
 let app: Express;
 let subscriber: Redis;
-/** Messages seen on users' control channels: `<channel> <message>`. */
+/** Control-plane notices seen on users' control channels: `<channel> <kind>`. */
 const published: string[] = [];
 
 function appFor(context: HttpTestContext): Express {
@@ -32,7 +33,8 @@ beforeAll(async () => {
   app = appFor(t);
   subscriber = t.redis.duplicate();
   subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
-    published.push(`${channel} ${message}`);
+    const notice = parseControlMessage(message);
+    if (notice) published.push(`${channel} ${notice.kind}`);
   });
   await subscriber.psubscribe(`${t.config.redis.keyPrefix}:*:control`);
 });
@@ -78,7 +80,7 @@ describe('POST /v1/sessions', () => {
       },
     );
     const channel = t.ctx.keys.userControlChannel(body.userId);
-    await waitFor(() => published.includes(`${channel} credentials`), 5000, 'the credentials notice');
+    await waitFor(() => published.includes(`${channel} credentials-changed`), 5000, 'the credentials notice');
   });
 
   it('accepts a Rocket.Chat user id and token, checked upstream', async () => {
@@ -221,7 +223,7 @@ describe('DELETE /v1/sessions', () => {
     published.length = 0;
     await request(app).delete('/v1/sessions').set('Authorization', `Bearer ${body.token}`).expect(204);
     expect(await t.ctx.credentials.load(auth.userId)).toBeUndefined();
-    await waitFor(() => published.includes(`${channel} credentials`), 5000, 'the credentials notice');
+    await waitFor(() => published.includes(`${channel} credentials-changed`), 5000, 'the credentials notice');
   });
 
   it('works while the stored credential is invalid, and requires authentication', async () => {

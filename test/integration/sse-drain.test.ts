@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventLog } from '../../src/events/event-log.js';
 import { createKeys } from '../../src/redis/keys.js';
+import { parseLease } from '../../src/sessions/lease.js';
 import { type GatewayProcess, sharedGatewayEnv, startGatewayProcess } from '../helpers/gateway-process.js';
 import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -123,8 +124,8 @@ function messagesOf(received: readonly Received[]): Received[] {
 }
 
 /** Which worker holds the user's session (the lease in Redis), for processes sharing `env`. */
-async function leaseOwner(env: Record<string, string>, userId: string): Promise<string | null> {
-  return redis.get(createKeys(env.REDIS_KEY_PREFIX!).user(userId).lease);
+async function leaseOwner(env: Record<string, string>, userId: string): Promise<string | undefined> {
+  return parseLease(await redis.get(createKeys(env.REDIS_KEY_PREFIX!).user(userId).lease))?.workerId;
 }
 
 beforeAll(async () => {
