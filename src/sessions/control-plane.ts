@@ -22,7 +22,11 @@ const serializedErrorSchema = z.object({
   kind: z.enum(['remote', 'timeout', 'disconnected', 'not-owner', 'other']),
   message: z.string(),
   remote: z
-    .object({ error: z.union([z.string(), z.number()]), reason: z.string().optional(), details: z.unknown() })
+    .object({
+      error: z.union([z.string(), z.number()]),
+      reason: z.string().optional(),
+      details: z.unknown().optional(),
+    })
     .optional(),
   mayHaveRun: z.boolean().optional(),
   code: z.string().optional(),

@@ -76,7 +76,8 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       return exited;
     },
   };
-  const started = await gateway.waitForLine(/gateway started/);
+  // A loaded machine (CI runs test files in parallel) can take a while to import and start it.
+  const started = await gateway.waitForLine(/gateway started/, 90_000);
   url = `http://127.0.0.1:${(JSON.parse(started) as { port: number }).port}`;
   return gateway;
 }

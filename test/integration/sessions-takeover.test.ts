@@ -51,12 +51,13 @@ beforeAll(async () => {
   env = {
     ...sharedGatewayEnv(inject('redisUrl'), sim.url),
     GATEWAY_ROLE: 'worker',
-    SESSION_LEASE_TTL_MS: '2000',
+    // Far longer than the takeover is allowed to take: it must not wait the lease out.
+    SESSION_LEASE_TTL_MS: '30000',
   };
   redis = new Redis(inject('redisUrl'));
   const keys = createKeys(env.REDIS_KEY_PREFIX);
   eventLog = new EventLog({ redis, keys, maxLength: 100_000, maxAgeMs: 3_600_000 });
-  leases = new SessionLeases({ redis, keys, workerId: 'test-observer', ttlMs: 2000 });
+  leases = new SessionLeases({ redis, keys, workerId: 'test-observer', ttlMs: 30_000 });
   const credentials = createCredentialStore({
     redis,
     keys,
@@ -85,7 +86,7 @@ afterAll(async () => {
 });
 
 describe('session ownership across worker processes', () => {
-  it('a worker takes over within 10 s of a kill -9, and the log holds every message exactly once, in order', async () => {
+  it('a worker takes over a kill -9ed owner long before its lease expires; the log holds every message exactly once, in order', async () => {
     processes.push(await startGatewayProcess(env), await startGatewayProcess(env));
     const owner = await waitFor(() => leases.owner(aliceId), 20_000, 'a worker to claim alice');
     const [victim, survivor] = owner === processes[0]!.workerId ? processes : [processes[1]!, processes[0]!];
