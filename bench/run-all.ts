@@ -19,6 +19,7 @@ const MODEST_ARGS: Readonly<Record<string, readonly string[]>> = {
   'outbound.bench.ts': ['--messages', '500', '--rounds', '2'],
   'sessions.bench.ts': ['--users', '200', '--seconds', '5'],
   'sse-fanout.bench.ts': ['--rounds', '1', '--deliveries', '200000', '--idle', '1000'],
+  'takeover.bench.ts': ['--kills', '5'],
 };
 
 function run(file: string, args: readonly string[]): Promise<number> {
