@@ -277,10 +277,13 @@ class OwnerWait {
       const owner = await leases.owner(this.#userId);
       if (owner && owner !== pool?.workerId) {
         if (owner !== this.#suspect) return owner;
-        // The holder we could not reach: still there means it was moving; gone means take over.
+        // The holder we could not reach. Gone: take over, below. Still there: it is between
+        // sessions (closing one, about to release its lease); look again in a moment rather
+        // than sending to it in a tight loop.
         if (!(await presence.isGone(owner))) {
           this.#suspect = undefined;
-          return owner;
+          await new Promise((resolve) => setTimeout(resolve, OWNER_POLL_MS));
+          continue;
         }
       }
       if (pool) {

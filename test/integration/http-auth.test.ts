@@ -3,6 +3,7 @@
  * must refuse), Rocket.Chat's X-User-Id/X-Auth-Token pair with its short cache, the SSE query
  * token where it is allowed and only there, and revoked credentials.
  */
+
 import { generateKeyPairSync } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
@@ -13,6 +14,7 @@ import { createManualClock, type ManualClock } from '../../src/clock.js';
 import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
+import { parseControlMessage } from '../../src/sessions/control-plane.js';
 import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { type Simulator, startSimulator } from '../sim/index.js';
@@ -177,7 +179,9 @@ describe('X-User-Id and X-Auth-Token', () => {
     await t.ctx.credentials.remove(auth.userId);
     const notices: string[] = [];
     const subscriber: Redis = t.redis.duplicate();
-    subscriber.on('message', (_channel: string, message: string) => notices.push(message));
+    subscriber.on('message', (_channel: string, message: string) =>
+      notices.push(parseControlMessage(message)?.kind ?? message),
+    );
     await subscriber.subscribe(t.ctx.keys.userControlChannel(auth.userId));
     try {
       const res = await request(app)
@@ -188,7 +192,7 @@ describe('X-User-Id and X-Auth-Token', () => {
       expect(res.body).toEqual({ userId: auth.userId, username: 'bob', via: 'rocketchat-headers' });
       const stored = await t.ctx.credentials.load(auth.userId);
       expect(stored?.status === 'valid' && stored.token.reveal()).toBe(auth.token);
-      await waitFor(() => notices.includes('credentials'), 5000, 'the credentials notice');
+      await waitFor(() => notices.includes('credentials-changed'), 5000, 'the credentials notice');
 
       // Rocket.Chat forgets the token; within the cache lifetime the gateway does not ask again.
       sim.control.revokeTokens('bob');
