@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../sim/index.js';
 import {
   DdpClient,
   type DdpClientOptions,
@@ -26,7 +27,6 @@ import {
 import type { LoginResult, RocketChatCredentials } from '../../src/rocketchat/credentials.js';
 import { CredentialsRejectedError, loginOverDdp } from '../../src/rocketchat/login.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../sim/index.js';
 
 const sims: Simulator[] = [];
 const clients: DdpClient[] = [];

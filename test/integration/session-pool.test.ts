@@ -3,11 +3,11 @@
  * token revocation, expired tokens on re-login, capacity refusals, forwarding to the owner.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { parseTopics } from '../../src/events/topics.js';
 import type { GatewayEvent } from '../../src/events/types.js';
 import { createTestCore, sharedEnv, type TestCore } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 const cores: TestCore[] = [];

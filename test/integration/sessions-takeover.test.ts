@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { parseTopics } from '../../src/events/topics.js';
 import { createKeys } from '../../src/redis/keys.js';
@@ -16,7 +17,6 @@ import { SessionLeases } from '../../src/sessions/lease.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { type GatewayProcess, sharedGatewayEnv, startGatewayProcess } from '../helpers/gateway-process.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let redis: Redis;

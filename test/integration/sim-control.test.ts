@@ -1,12 +1,12 @@
 /**
  * The simulator's HTTP control API under /sim/ and its command-line entry point run as a
- * separate process (`tsx test/sim/main.ts`).
+ * separate process (`tsx sim/main.ts`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../sim/index.js';
-import { type Frame, RawDdpClient, waitUntil } from '../sim/raw-ddp-client.js';
+import { type Simulator, startSimulator } from '../../sim/index.js';
+import { type Frame, RawDdpClient, waitUntil } from '../../sim/raw-ddp-client.js';
 
 let sim: Simulator;
 
@@ -147,13 +147,9 @@ describe('command line', () => {
   });
 
   it('prints one ready line, serves, and exits 0 on SIGTERM', async () => {
-    child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/sim/main.ts', '--port', '0', '--no-rate-limits'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    child = spawn(process.execPath, ['--import', 'tsx', 'sim/main.ts', '--port', '0', '--no-rate-limits'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const line = await new Promise<string>((resolve, reject) => {
       lines.once('line', resolve);

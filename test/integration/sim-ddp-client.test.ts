@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { DDPSDK } from '@rocket.chat/ddp-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type Simulator, startSimulator } from '../sim/index.js';
-import { waitUntil } from '../sim/raw-ddp-client.js';
+import { type Simulator, startSimulator } from '../../sim/index.js';
+import { waitUntil } from '../../sim/raw-ddp-client.js';
 
 const globals = globalThis as { WebSocket?: unknown };
 const originalWebSocket = globals.WebSocket;

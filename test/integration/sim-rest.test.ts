@@ -3,7 +3,7 @@
  * syncMessages in both forms, postMessage, rate-limit headers and 429. Dates are ISO strings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../sim/index.js';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 
 let sim: Simulator;
 let alice: { userId: string; authToken: string };

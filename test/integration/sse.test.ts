@@ -6,11 +6,11 @@
 import { EventSource } from 'eventsource';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let gw: TestGateway;
