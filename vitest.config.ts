@@ -13,6 +13,8 @@ const BOTH_FLAVORS = [
   'test/integration/outbound-messages.test.ts',
   'test/integration/methods-catalogue.test.ts',
   'test/integration/sse.test.ts',
+  // Fidelity: Rocket.Chat's own client, @rocket.chat/ddp-client.
+  'test/integration/sim-ddp-client.test.ts',
 ];
 
 export default defineConfig({
