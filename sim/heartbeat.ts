@@ -1,5 +1,5 @@
 /**
- * Server-side DDP heartbeat (Meteor ddp-common `Heartbeat`, rocketchat-ddp.md §1.2): after
+ * Server-side DDP heartbeat (Meteor ddp-common `Heartbeat`, docs/simulator-protocol.md §1.2): after
  * `intervalMs` without any inbound frame the server sends `{"msg":"ping"}`; if nothing at all
  * arrives within `timeoutMs` after that, the connection is closed. Any inbound frame resets both.
  * (Meteor checks on a fixed interval, so its first ping comes 1–2 intervals after the last frame;

@@ -1,5 +1,5 @@
 /**
- * `login` and `logout` (rocketchat-ddp.md §3).
+ * `login` and `logout` (docs/simulator-protocol.md §3).
  */
 import { performLogin } from './login-service.js';
 import type { MethodTable } from './method-types.js';

@@ -1,6 +1,6 @@
 /**
  * The Rocket.Chat DDP methods a caller may run through `POST /v1/methods/<name>`, each with the
- * schema its parameters must match before anything is sent upstream (rocketchat-ddp.md §4).
+ * schema its parameters must match before anything is sent upstream (docs/simulator-protocol.md §4).
  *
  * An allow-list, not a deny-list: a method missing here is not callable, whatever Rocket.Chat
  * would do with it. Left out on purpose:

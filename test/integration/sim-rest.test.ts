@@ -1,5 +1,5 @@
 /**
- * The simulator's Rocket.Chat REST surface (docs/rocketchat-ddp.md §6): login, me, getMessage,
+ * The simulator's Rocket.Chat REST surface (docs/simulator-protocol.md §6): login, me, getMessage,
  * syncMessages in both forms, postMessage, rate-limit headers and 429. Dates are ISO strings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * The method allow-list: what is on it, what can never be, and that each schema accepts the
- * shapes rocketchat-ddp.md §4 documents and refuses the rest (before anything goes upstream).
+ * shapes docs/simulator-protocol.md §4 documents and refuses the rest (before anything goes upstream).
  */
 import { describe, expect, it } from 'vitest';
 import {
