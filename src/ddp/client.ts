@@ -55,6 +55,18 @@ export class DdpFatalError extends DdpError {
   }
 }
 
+/** Something to count with (a Prometheus counter child fits); the client knows no metrics library. */
+export interface DdpCounter {
+  inc(): void;
+}
+
+/** What the client counts as it happens, for metrics: frames each way and reconnection attempts. */
+export interface DdpCounters {
+  readonly framesIn?: DdpCounter;
+  readonly framesOut?: DdpCounter;
+  readonly reconnects?: DdpCounter;
+}
+
 export interface DdpClientOptions {
   /** `ws(s)://host/websocket`. */
   readonly url: string;
@@ -78,6 +90,7 @@ export interface DdpClientOptions {
   readonly maxPayloadBytes?: number;
   readonly timers?: DdpTimers;
   readonly random?: () => number;
+  readonly counters?: DdpCounters;
 }
 
 export interface CallOptions {
@@ -179,7 +192,8 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
   readonly #collectionListeners = new Map<string, Set<CollectionListener>>();
   readonly #readyWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
   readonly #timers: DdpTimers;
-  readonly #opts: Required<Omit<DdpClientOptions, 'onConnected' | 'timers' | 'random'>> &
+  readonly #counters: DdpCounters;
+  readonly #opts: Required<Omit<DdpClientOptions, 'onConnected' | 'timers' | 'random' | 'counters'>> &
     Pick<DdpClientOptions, 'onConnected' | 'random'>;
 
   constructor(options: DdpClientOptions) {
@@ -187,6 +201,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     if (!/^wss?:\/\//.test(options.url))
       throw new TypeError(`DDP url must be ws:// or wss:// (got ${options.url})`);
     this.#timers = options.timers ?? systemTimers;
+    this.#counters = options.counters ?? {};
     this.#opts = {
       url: options.url,
       onConnected: options.onConnected,
@@ -383,6 +398,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
 
   #onFrame(text: string): void {
     this.stats.framesIn++;
+    this.#counters.framesIn?.inc();
     this.#lastInboundAtMs = this.#timers.now();
     if (text === SOCKJS_OPEN_FRAME && this.#status === 'connecting') {
       this.#failOnSockJs();
@@ -747,6 +763,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     });
     this.#reconnectTimer = this.#timers.setTimeout(() => {
       this.stats.reconnects++;
+      this.#counters.reconnects?.inc();
       this.#open();
     }, delay);
   }
@@ -790,6 +807,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
     socket.send(frame);
     this.stats.framesOut++;
+    this.#counters.framesOut?.inc();
     return true;
   }
 

@@ -11,9 +11,10 @@ import { DdpClient, DdpFatalError, DdpTimeoutError } from '../../src/ddp/index.j
 import { parseTopics } from '../../src/events/topics.js';
 import type { GatewayEvent } from '../../src/events/types.js';
 import { loginOverDdp } from '../../src/rocketchat/login.js';
-import { UserSession } from '../../src/sessions/user-session.js';
+import type { UserSession } from '../../src/sessions/user-session.js';
 import { SIM_FLAVOR, startTestSimulator } from '../helpers/sim-flavor.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
+import { standaloneSession } from '../helpers/user-session.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SLOW_MS = 1200;
@@ -79,16 +80,11 @@ describe(`upstream quirks (${SIM_FLAVOR} flavor)`, () => {
   it('with a slow method in flight, a session that subscribes and drops a stream at once logs each later event once', async () => {
     const core = createTestCore({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url });
     cores.push(core);
-    const { userId, authToken } = sim.control.tokenFor('alice');
-    const session = new UserSession({
-      userId,
-      token: authToken,
-      ddpUrl: core.config.rocketchat.ddpUrl,
-      eventLog: core.eventLog,
-      rest: core.rest,
+    const session = standaloneSession(core, sim, 'alice', {
       lingerMs: 1,
       ddp: { callTimeoutMs: SUB_TIMEOUT_MS * 2, reconnectInitialDelayMs: 50 },
     });
+    const userId = session.userId;
     sessions.push(session);
     await session.start([]);
 
