@@ -146,10 +146,12 @@ describe('command line', () => {
     }
   });
 
-  it('prints one ready line, serves, and exits 0 on SIGTERM', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'sim/main.ts', '--port', '0', '--no-rate-limits'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  it('prints one ready line, serves in the --flavor asked for, and exits 0 on SIGTERM', async () => {
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'sim/main.ts', '--port', '0', '--no-rate-limits', '--flavor', 'streamer'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const line = await new Promise<string>((resolve, reject) => {
       lines.once('line', resolve);
@@ -162,7 +164,9 @@ describe('command line', () => {
     expect(match).not.toBeNull();
     const stats = await fetch(`${match?.[1]}/sim/stats`);
     expect(stats.status).toBe(200);
+    expect(await (await fetch(`${match?.[1]}/sim/flavor`)).json()).toEqual({ flavor: 'streamer' });
     const client = await RawDdpClient.connect(match?.[3] ?? '');
+    expect(client.frames[0]).toEqual({ msg: 'server_id', server_id: '0' });
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
