@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   const privateRedis = process.env.REDIS_URL ? undefined : await startPrivateRedis();
   const redisUrl = process.env.REDIS_URL ?? privateRedis!.url;
   const simPort = await freePort();
-  const sim = await startChild('test/sim/main.ts', [
+  const sim = await startChild('sim/main.ts', [
     '--port',
     String(simPort),
     '--no-rate-limits',

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const ownRedis = process.env.REDIS_URL ? undefined : await startPrivateRedis();
   const redisUrl = process.env.REDIS_URL ?? ownRedis!.url;
   const port = await freePort();
-  const { child: simProcess, firstLine } = await startChild('test/sim/main.ts', [
+  const { child: simProcess, firstLine } = await startChild('sim/main.ts', [
     '--port',
     String(port),
     '--no-rate-limits',

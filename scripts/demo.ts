@@ -2,7 +2,7 @@
  * `npm run demo` (`tsx scripts/demo.ts [--port N] [--sim-port N] [--chatter-ms N]`): everything
  * needed to try the gateway on one machine, in this one process:
  *
- * - the Rocket.Chat simulator (test/sim) on port 3100, or a free port when 3100 is taken, seeded
+ * - the Rocket.Chat simulator (sim/) on port 3100, or a free port when 3100 is taken, seeded
  *   with alice, bob and carol, and bob posting in GENERAL every few seconds;
  * - a private `redis-server` on a free port, unless `REDIS_URL` names a Redis to use;
  * - the gateway (`GATEWAY_ROLE=all`, src/gateway.ts `startGateway`) on `PORT` (3000), or a free
@@ -22,6 +22,7 @@ import net, { type AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { SEED_USERS, type Simulator, startSimulator } from '../sim/index.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { type RunningGateway, startGateway } from '../src/gateway.js';
 import { createLogger } from '../src/log/index.js';
@@ -33,7 +34,6 @@ import {
   REDIS_MISSING_MESSAGE,
   startPrivateRedis,
 } from '../test/helpers/redis-server.js';
-import { SEED_USERS, type Simulator, startSimulator } from '../test/sim/index.js';
 
 export interface DemoOptions {
   /** Gateway port; a free one when it is taken. @defaultValue `PORT` or 3000 */

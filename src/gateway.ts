@@ -181,6 +181,11 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
           heartbeatIntervalMs: config.sessions.ddpHeartbeatMs,
           callTimeoutMs: config.sessions.ddpCallTimeoutMs,
           reconnectMaxDelayMs: config.sessions.reconnectMaxDelayMs,
+          counters: {
+            framesIn: metrics.upstreamFrames.in,
+            framesOut: metrics.upstreamFrames.out,
+            reconnects: metrics.upstreamReconnects,
+          },
         },
         onRefused: (userId, reason) => {
           metrics.sessionRefusals[

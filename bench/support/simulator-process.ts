@@ -11,14 +11,14 @@ export interface SimulatorProcess {
   readonly url: string;
   /** `ws://127.0.0.1:PORT/websocket`. */
   readonly wsUrl: string;
-  /** A call to the control API under `/sim/` (test/sim/control-routes.ts). */
+  /** A call to the control API under `/sim/` (sim/control-routes.ts). */
   control<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
   close(): Promise<void>;
 }
 
 /** Flags as `npm run sim` takes them, e.g. `['--no-rate-limits', '--heartbeat-interval-ms', '0']`. */
 export async function startSimulatorProcess(flags: readonly string[] = []): Promise<SimulatorProcess> {
-  const { child, firstLine } = await startChild('test/sim/main.ts', ['--port', '0', ...flags]);
+  const { child, firstLine } = await startChild('sim/main.ts', ['--port', '0', ...flags]);
   // "Rocket.Chat simulator listening: http://127.0.0.1:PORT (DDP ws://..., control ...)"
   const url = /http:\/\/[^\s,)]+/.exec(firstLine)?.[0]?.replace(/\/$/, '');
   if (!url) {

@@ -55,6 +55,18 @@ export class DdpFatalError extends DdpError {
   }
 }
 
+/** Something to count with (a Prometheus counter child fits); the client knows no metrics library. */
+export interface DdpCounter {
+  inc(): void;
+}
+
+/** What the client counts as it happens, for metrics: frames each way and reconnection attempts. */
+export interface DdpCounters {
+  readonly framesIn?: DdpCounter;
+  readonly framesOut?: DdpCounter;
+  readonly reconnects?: DdpCounter;
+}
+
 export interface DdpClientOptions {
   /** `ws(s)://host/websocket`. */
   readonly url: string;
@@ -78,6 +90,7 @@ export interface DdpClientOptions {
   readonly maxPayloadBytes?: number;
   readonly timers?: DdpTimers;
   readonly random?: () => number;
+  readonly counters?: DdpCounters;
 }
 
 export interface CallOptions {
@@ -142,6 +155,18 @@ export interface DdpClientStats {
   reconnects: number;
 }
 
+/** The first frame of a SockJS session. */
+const SOCKJS_OPEN_FRAME = 'o';
+
+/** The url's path only: its host and query may carry credentials and never reach a log. */
+function safePathOf(url: string): string {
+  try {
+    return `DDP endpoint path ${new URL(url).pathname}`;
+  } catch {
+    return 'DDP endpoint';
+  }
+}
+
 export class DdpClient extends EventEmitter<DdpClientEvents> {
   readonly stats: DdpClientStats = { framesIn: 0, framesOut: 0, reconnects: 0 };
   #status: DdpStatus = 'idle';
@@ -157,6 +182,9 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
   #connectTimer: unknown;
   #reconnectTimer: unknown;
   #closing: Promise<void> | undefined;
+  /** Sub ids sent on the current socket and not unsubscribed since: an id is never sent twice,
+   * because Rocket.Chat's ddp-streamer answers a repeated id with a second live copy. */
+  readonly #sentSubIds = new Set<string>();
   readonly #inflight = new Map<string, PendingCall>();
   readonly #queued: PendingCall[] = [];
   readonly #subscriptions = new Map<string, SubscriptionRecord>();
@@ -164,7 +192,8 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
   readonly #collectionListeners = new Map<string, Set<CollectionListener>>();
   readonly #readyWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
   readonly #timers: DdpTimers;
-  readonly #opts: Required<Omit<DdpClientOptions, 'onConnected' | 'timers' | 'random'>> &
+  readonly #counters: DdpCounters;
+  readonly #opts: Required<Omit<DdpClientOptions, 'onConnected' | 'timers' | 'random' | 'counters'>> &
     Pick<DdpClientOptions, 'onConnected' | 'random'>;
 
   constructor(options: DdpClientOptions) {
@@ -172,6 +201,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     if (!/^wss?:\/\//.test(options.url))
       throw new TypeError(`DDP url must be ws:// or wss:// (got ${options.url})`);
     this.#timers = options.timers ?? systemTimers;
+    this.#counters = options.counters ?? {};
     this.#opts = {
       url: options.url,
       onConnected: options.onConnected,
@@ -256,12 +286,12 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     return new Promise<DdpSubscription>((resolve, reject) => {
       const timer = this.#timers.setTimeout(() => {
         this.#subscriptions.delete(id);
-        this.#send(encodeFrame({ msg: 'unsub', id }));
+        this.#sendUnsub(id);
         reject(new DdpTimeoutError(`sub ${name}`, timeoutMs));
       }, timeoutMs);
       record.waiter = { resolve: () => resolve(record), reject, timer, isResubscribe: false };
       this.#subscriptions.set(id, record);
-      if (this.#status === 'ready') this.#send(record.frame);
+      if (this.#status === 'ready') this.#sendSub(record);
     });
   }
 
@@ -350,6 +380,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
       handshakeTimeout: this.#opts.connectTimeoutMs,
     });
     this.#socket = socket;
+    this.#sentSubIds.clear();
     this.#connectTimer = this.#timers.setTimeout(() => socket.terminate(), this.#opts.connectTimeoutMs);
     socket.on('open', () => {
       this.#lastInboundAtMs = this.#timers.now();
@@ -367,7 +398,12 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
 
   #onFrame(text: string): void {
     this.stats.framesIn++;
+    this.#counters.framesIn?.inc();
     this.#lastInboundAtMs = this.#timers.now();
+    if (text === SOCKJS_OPEN_FRAME && this.#status === 'connecting') {
+      this.#failOnSockJs();
+      return;
+    }
     const decoded = decodeFrame(text);
     if (!decoded.ok) {
       this.emit('protocolError', decoded.error);
@@ -485,7 +521,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     const resubscribed: Promise<void>[] = [];
     for (const record of this.#subscriptions.values()) {
       record.isReady = false;
-      this.#send(record.frame);
+      this.#sendSub(record);
       if (!record.waiter) resubscribed.push(this.#awaitSubReady(record));
     }
     await Promise.all(resubscribed);
@@ -493,6 +529,8 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     this.#attempt = 0;
     this.#hasBeenReady = true;
     this.#setStatus('ready');
+    // Subscribed while the re-subscriptions were being awaited: not sent yet on this line.
+    for (const record of this.#subscriptions.values()) this.#sendSub(record);
     const queued = this.#queued.splice(0);
     for (const call of queued) this.#sendCall(call);
     const downtime =
@@ -536,7 +574,14 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
 
   #onSubReady(id: string): void {
     const record = this.#subscriptions.get(id);
-    if (!record) return;
+    if (!record) {
+      // A sub we gave up on (timed out, stopped) while the server still held it: the
+      // ddp-streamer runs `sub` only after the connection's earlier method calls but `unsub` at
+      // once, so our unsub found nothing and the sub went live anyway. Left alone, every event
+      // of that stream would arrive twice once the stream is subscribed again.
+      if (this.#status !== 'closed') this.#send(encodeFrame({ msg: 'unsub', id }));
+      return;
+    }
     record.isReady = true;
     const waiter = record.waiter;
     if (waiter) {
@@ -547,6 +592,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
   }
 
   #onNosub(id: string, error: DdpErrorObject | undefined): void {
+    this.#sentSubIds.delete(id);
     const record = this.#subscriptions.get(id);
     if (!record) return;
     this.#subscriptions.delete(id);
@@ -579,7 +625,35 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     if (!record) return;
     this.#subscriptions.delete(id);
     this.#settleSubscription(record, new DdpError('DDP_ERR_NOSUB', `sub ${record.name}: stopped`));
-    if (this.#status === 'ready') this.#send(encodeFrame({ msg: 'unsub', id }));
+    this.#sendUnsub(id);
+  }
+
+  /** Sends `sub` unless this id is already subscribed on the current socket. */
+  #sendSub(record: SubscriptionRecord): void {
+    if (this.#sentSubIds.has(record.id)) return;
+    if (this.#send(record.frame)) this.#sentSubIds.add(record.id);
+  }
+
+  /** Sends `unsub` for an id sent on the current socket; a new socket knows nothing of it. */
+  #sendUnsub(id: string): void {
+    if (!this.#sentSubIds.delete(id)) return;
+    this.#send(encodeFrame({ msg: 'unsub', id }));
+  }
+
+  /**
+   * The endpoint speaks SockJS, not raw DDP: Rocket.Chat's ddp-streamer does so on every path
+   * but exactly `/websocket`. Retrying cannot help, so the client closes with a message that says
+   * what to change instead of sitting in `connecting` and retrying forever.
+   */
+  #failOnSockJs(): void {
+    const path = safePathOf(this.#opts.url);
+    const error = new DdpFatalError(
+      `${path} answered with SockJS framing ("o"), not raw DDP: Rocket.Chat's ddp-streamer ` +
+        'speaks raw WebSocket frames only on exactly /websocket. Route <base path>/websocket to ' +
+        "the streamer's /websocket (or set the Rocket.Chat URL so that DDP is served there).",
+    );
+    this.emit('protocolError', error.message);
+    void this.close(error);
   }
 
   #call(
@@ -689,6 +763,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     });
     this.#reconnectTimer = this.#timers.setTimeout(() => {
       this.stats.reconnects++;
+      this.#counters.reconnects?.inc();
       this.#open();
     }, delay);
   }
@@ -732,6 +807,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
     socket.send(frame);
     this.stats.framesOut++;
+    this.#counters.framesOut?.inc();
     return true;
   }
 

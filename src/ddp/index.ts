@@ -5,6 +5,8 @@ export {
   type DdpClientEvents,
   type DdpClientOptions,
   type DdpClientStats,
+  type DdpCounter,
+  type DdpCounters,
   DdpFatalError,
   type DdpStatus,
   type DdpSubscription,

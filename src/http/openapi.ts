@@ -328,7 +328,12 @@ const SCHEMAS: Record<string, Schema> = {
   MethodResult: {
     type: 'object',
     required: ['result'],
-    properties: { result: { description: "Rocket.Chat's result; `null` for a void method." } },
+    properties: {
+      result: {
+        description:
+          "Rocket.Chat's result. A falsy one (`false`, `0`, `\"\"`, `null`, or none at all) is always `null`, except `false` for `loadHistory` and `loadMissedMessages`: Rocket.Chat's ddp-streamer sends no result at all for any of them, so the gateway cannot tell them apart and answers the same for both of Rocket.Chat's DDP servers.",
+      },
+    },
     additionalProperties: false,
   },
   HookCreate: {

@@ -10,6 +10,7 @@ export type {
   QueueJobState,
   SessionMetricState,
   SessionRefusalReason,
+  UpstreamSkipReason,
   WebhookDeliveryOutcome,
 } from './metrics.js';
 export { createNoopMetrics } from './noop-metrics.js';

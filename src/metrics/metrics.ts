@@ -25,6 +25,11 @@ export interface HistogramHandle {
 export type SessionMetricState = 'connecting' | 'connected' | 'reconnecting' | 'unauthorized';
 /** `gateway_upstream_frames_total{direction}`: `in` from Rocket.Chat, `out` to it. */
 export type FrameDirection = 'in' | 'out';
+/**
+ * `gateway_upstream_frames_skipped_total{reason}`: stream frames the normalizer turned into no
+ * event: `ignored` (well-formed, not forwarded) or `malformed` (not the documented shape).
+ */
+export type UpstreamSkipReason = 'ignored' | 'malformed';
 /** `gateway_event_lag_seconds{sink}`: from the upstream event to appending (`log`) or delivering it. */
 export type EventSink = 'sse' | 'webhook' | 'log';
 /**
@@ -57,6 +62,7 @@ export interface Metrics {
   readonly sessions: Readonly<Record<SessionMetricState, GaugeHandle>>;
   readonly upstreamReconnects: CounterHandle;
   readonly upstreamFrames: Readonly<Record<FrameDirection, CounterHandle>>;
+  readonly upstreamFramesSkipped: Readonly<Record<UpstreamSkipReason, CounterHandle>>;
   /** By event `type`; the set of types is open, so children are looked up (and cached). */
   readonly eventsLogged: { labels(type: string): CounterHandle };
   /** Seconds. */
@@ -82,6 +88,7 @@ export const SESSION_METRIC_STATES: readonly SessionMetricState[] = [
   'unauthorized',
 ];
 export const FRAME_DIRECTIONS: readonly FrameDirection[] = ['in', 'out'];
+export const UPSTREAM_SKIP_REASONS: readonly UpstreamSkipReason[] = ['ignored', 'malformed'];
 export const EVENT_SINKS: readonly EventSink[] = ['sse', 'webhook', 'log'];
 export const WEBHOOK_DELIVERY_OUTCOMES: readonly WebhookDeliveryOutcome[] = [
   'success',

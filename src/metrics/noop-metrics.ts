@@ -10,6 +10,7 @@ import {
   OUTBOUND_OUTCOMES,
   SESSION_METRIC_STATES,
   SESSION_REFUSAL_REASONS,
+  UPSTREAM_SKIP_REASONS,
   WEBHOOK_DELIVERY_OUTCOMES,
 } from './metrics.js';
 
@@ -24,6 +25,7 @@ export function createNoopMetrics(): Metrics {
     sessions: bindLabels(SESSION_METRIC_STATES, () => gauge),
     upstreamReconnects: counter,
     upstreamFrames: bindLabels(FRAME_DIRECTIONS, () => counter),
+    upstreamFramesSkipped: bindLabels(UPSTREAM_SKIP_REASONS, () => counter),
     eventsLogged: { labels: () => counter },
     eventLag: bindLabels(EVENT_SINKS, () => histogram),
     sseConnections: gauge,

@@ -17,6 +17,7 @@ import {
   type QueueJobState,
   SESSION_METRIC_STATES,
   SESSION_REFUSAL_REASONS,
+  UPSTREAM_SKIP_REASONS,
   WEBHOOK_DELIVERY_OUTCOMES,
 } from './metrics.js';
 
@@ -68,6 +69,12 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
     name: 'gateway_upstream_frames_total',
     help: 'DDP frames exchanged with Rocket.Chat, by direction (in, out)',
     labelNames: ['direction'],
+    registers,
+  });
+  const upstreamFramesSkipped = new Counter({
+    name: 'gateway_upstream_frames_skipped_total',
+    help: 'Stream frames from Rocket.Chat that gave no event, by reason (ignored, malformed)',
+    labelNames: ['reason'],
     registers,
   });
   const eventsLogged = new Counter({
@@ -150,6 +157,9 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
     sessions: bindLabels(SESSION_METRIC_STATES, (state) => withZero(sessions.labels(state))),
     upstreamReconnects,
     upstreamFrames: bindLabels(FRAME_DIRECTIONS, (direction) => withZero(upstreamFrames.labels(direction))),
+    upstreamFramesSkipped: bindLabels(UPSTREAM_SKIP_REASONS, (reason) =>
+      withZero(upstreamFramesSkipped.labels(reason)),
+    ),
     eventsLogged: {
       labels(type) {
         let child = eventTypeChildren.get(type);

@@ -1,7 +1,7 @@
 /**
  * Keeps the user's session subscribed to `<uid>/message` while the user sends: Rocket.Chat
  * reports most refused sends only there, as an ephemeral rocket.cat message
- * (rocketchat-ddp.md §4), and streams are not replayed, so the subscription must exist before
+ * (docs/simulator-protocol.md §4), and streams are not replayed, so the subscription must exist before
  * the send. The outbound queue is registered as an expiring consumer of the `user` topic (the
  * topic that carries ephemeral messages and `outbound.*` events), refreshed while sends go on.
  */

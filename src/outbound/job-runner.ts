@@ -1,7 +1,7 @@
 /**
  * One attempt of one outbound job against Rocket.Chat, over the user's pooled session.
  *
- * The hard part is `sendMessage` (rocketchat-ddp.md §4): with an `_id` that already exists it
+ * The hard part is `sendMessage` (docs/simulator-protocol.md §4): with an `_id` that already exists it
  * inserts nothing and returns no result, and it swallows most errors the same way, telling the
  * user only through an ephemeral `<uid>/message`. So a send whose outcome is unknown (no
  * result, the line dropped mid-call, a timeout, a worker killed mid-attempt) is settled by

@@ -1,7 +1,7 @@
 /**
  * Rocket.Chat message ids, made by the gateway before the first attempt so that no retry can
  * post a message twice: Rocket.Chat honours a client `_id` and inserts nothing when a message
- * with that id exists (rocketchat-ddp.md §4, sendMessage).
+ * with that id exists (docs/simulator-protocol.md §4, sendMessage).
  */
 import { randomInt } from 'node:crypto';
 

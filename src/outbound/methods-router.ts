@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { createError } from '../errors.js';
 import { optionalJsonObjectBody, parseInput } from '../http/validation.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
-import { findMethod, type MethodDefinition } from '../rocketchat/method-catalogue.js';
+import { findMethod, type MethodDefinition, reportedResult } from '../rocketchat/method-catalogue.js';
 import type { CallRouter } from '../sessions/call-router.js';
 import type { CredentialStore } from '../sessions/credential-store.js';
 import { callWithDeadline } from './call-deadline.js';
@@ -74,8 +74,8 @@ export function createMethodsRouter(deps: MethodsRouterDeps): Router {
     } catch (err) {
       throw await explainUnavailable(mapUpstreamError(err), credentials, principal.userId);
     }
-    // A void method has no `result` upstream; `null` keeps the key in the JSON.
-    res.json({ result: result ?? null });
+    // One answer for every falsy result: see `reportedResult` (and docs/simulator-protocol.md).
+    res.json({ result: reportedResult(method, result) });
   });
 
   return router;

@@ -19,7 +19,7 @@ import {
 import { createError, type GatewayError, type GatewayErrorCode, isGatewayError } from '../errors.js';
 import { RocketChatRestError } from './rest-client.js';
 
-/** Codes that mean "this user may not do that" (rocketchat-ddp.md §4; RC's Meteor.Error codes). */
+/** Codes that mean "this user may not do that" (docs/simulator-protocol.md §4; RC's Meteor.Error codes). */
 const FORBIDDEN = new Set<string | number>([
   403,
   'not-allowed',

@@ -1,5 +1,5 @@
 /**
- * DDP `login` as Rocket.Chat (Meteor accounts) speaks it (rocketchat-ddp.md section 3), and the
+ * DDP `login` as Rocket.Chat (Meteor accounts) speaks it (docs/simulator-protocol.md section 3), and the
  * sorting of its failures into "retrying cannot help" and "try again later".
  */
 import { createHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * The Rocket.Chat DDP methods a caller may run through `POST /v1/methods/<name>`, each with the
- * schema its parameters must match before anything is sent upstream (rocketchat-ddp.md §4).
+ * schema its parameters must match before anything is sent upstream (docs/simulator-protocol.md §4).
  *
  * An allow-list, not a deny-list: a method missing here is not callable, whatever Rocket.Chat
  * would do with it. Left out on purpose:
@@ -42,6 +42,18 @@ export interface MethodDefinition {
   readonly params: z.ZodType<readonly unknown[]>;
   /** A refusal reason when this caller may not send these params, checked after the schema. */
   readonly authorize?: (params: readonly unknown[], caller: MethodCaller) => string | undefined;
+  /**
+   * What the caller gets for a falsy result (`false`, `0`, `""`, `null`, none): Rocket.Chat's
+   * ddp-streamer omits every falsy `result` (`...(result && {result})`), so which falsy value the
+   * method returned cannot be known; one answer per method keeps the two servers alike.
+   * @defaultValue null
+   */
+  readonly falsyResult?: false;
+}
+
+/** The answer for a method's result, the same whichever of Rocket.Chat's DDP servers sent it. */
+export function reportedResult(method: MethodDefinition, result: unknown): unknown {
+  return result ? result : (method.falsyResult ?? null);
 }
 
 /**
@@ -132,6 +144,8 @@ const DEFINITIONS: readonly MethodDefinition[] = [
   {
     name: 'loadHistory',
     group: 'history',
+    // `false` (not an error) for a room that is missing or not readable.
+    falsyResult: false,
     params: z.union([
       z.tuple([rid]),
       z.tuple([rid, date.nullable()]),
@@ -140,7 +154,7 @@ const DEFINITIONS: readonly MethodDefinition[] = [
       z.tuple([rid, date.nullable(), z.number().int().min(1).max(100), date.nullable(), z.boolean()]),
     ]),
   },
-  { name: 'loadMissedMessages', group: 'history', params: z.tuple([rid, date]) },
+  { name: 'loadMissedMessages', group: 'history', params: z.tuple([rid, date]), falsyResult: false },
   { name: 'messages/get', group: 'history', params: z.tuple([rid, syncOptions]) },
   { name: 'getSingleMessage', group: 'history', params: z.tuple([mid]) },
   // subscriptions

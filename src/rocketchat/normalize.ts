@@ -1,5 +1,5 @@
 /**
- * Rocket.Chat stream events -> gateway events (rocketchat-ddp.md §2.2, §5). Pure and total: it
+ * Rocket.Chat stream events -> gateway events (docs/simulator-protocol.md §2.2, §5). Pure and total: it
  * runs for every upstream frame, so it makes one EJSON walk per event and never throws — a bad
  * frame is skipped and reported through `onSkip`, because it must not kill the session.
  *

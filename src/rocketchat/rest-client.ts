@@ -1,5 +1,5 @@
 /**
- * The few Rocket.Chat REST calls the gateway makes (rocketchat-ddp.md section 6): login, me,
+ * The few Rocket.Chat REST calls the gateway makes (docs/simulator-protocol.md section 6): login, me,
  * chat.getMessage (to confirm a send whose outcome is unknown) and chat.syncMessages (catch-up).
  * Honours Rocket.Chat's rate limiter: a 429 is retried after `x-ratelimit-reset`.
  */

@@ -1,5 +1,5 @@
 /**
- * The upstream DDP stream subscriptions each topic needs (rocketchat-ddp.md §2.2). The session
+ * The upstream DDP stream subscriptions each topic needs (docs/simulator-protocol.md §2.2). The session
  * reference-counts them by `key`: a stream is subscribed while some topic needs it.
  */
 import type { Topic } from '../events/topics.js';
@@ -93,7 +93,7 @@ export interface StreamSubscriptionOptions {
 
 /**
  * The DDP `sub` params for a stream, in the object form `@rocket.chat/ddp-client` sends
- * (rocketchat-ddp.md §2.1, §8.6). A fresh value each call: it goes onto the wire.
+ * (docs/simulator-protocol.md §2.1, §8.6). A fresh value each call: it goes onto the wire.
  */
 export function ddpSubscriptionParams(
   s: UpstreamStream,

@@ -11,7 +11,7 @@ import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
 import type { NewGatewayEvent } from '../events/types.js';
 import { isRetryableRedisError } from '../redis/errors.js';
 import { CredentialsRejectedError, loginOverDdp } from '../rocketchat/login.js';
-import { normalizeStreamEvent } from '../rocketchat/normalize.js';
+import { normalizeStreamEvent, type SkipListener } from '../rocketchat/normalize.js';
 import { type RocketChatRestClient, RocketChatRestError } from '../rocketchat/rest-client.js';
 import { controlStreams, type UpstreamStream, upstreamSubscriptionsFor } from '../rocketchat/streams.js';
 import { catchUp } from './catch-up.js';
@@ -59,6 +59,8 @@ export interface UserSessionOptions {
   readonly onError?: (error: unknown, context: string) => void;
   /** After each event is logged: receivedAt -> logged lag, for metrics. */
   readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
+  /** A stream frame that gave no event (see normalize.ts `SkipReason`), for metrics. */
+  readonly onSkipped?: SkipListener;
 }
 
 /** Pauses between attempts at a catch-up that failed; then it is given up (about 15 s in all). */
@@ -225,7 +227,10 @@ export class UserSession {
 
   #onStreamEvent(collection: string, eventName: string, args: readonly unknown[]): void {
     const receivedAtMs = this.#now();
-    const events = normalizeStreamEvent({ collection, eventName, args, userId: this.userId, receivedAtMs });
+    const events = normalizeStreamEvent(
+      { collection, eventName, args, userId: this.userId, receivedAtMs },
+      this.#options.onSkipped,
+    );
     for (const event of events) {
       if (this.#held) this.#held.push({ event, receivedAtMs });
       else this.#enqueueAppend(event, receivedAtMs);

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import { createCore, type GatewayCore } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/index.js';
-import { createNoopMetrics } from '../../src/metrics/index.js';
+import { createNoopMetrics, type Metrics } from '../../src/metrics/index.js';
 
 export interface TestCoreOptions {
   readonly redisUrl: string;
@@ -15,6 +15,8 @@ export interface TestCoreOptions {
   /** Shared by cores that must read each other's state (same prefix and keys). */
   readonly shared?: Record<string, string>;
   readonly env?: Record<string, string>;
+  /** Real metrics, for tests that read them. @defaultValue no-op metrics */
+  readonly metrics?: Metrics;
 }
 
 export function sharedEnv(): Record<string, string> {
@@ -51,7 +53,7 @@ export function createTestCore(options: TestCoreOptions): TestCore {
     },
   });
   const logger = createLogger({ level: 'debug', destination: sink });
-  const core = createCore({ config, logger, metrics: createNoopMetrics() });
+  const core = createCore({ config, logger, metrics: options.metrics ?? createNoopMetrics() });
   return {
     ...core,
     logLines,

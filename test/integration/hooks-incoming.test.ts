@@ -18,6 +18,7 @@ import express, { type Express } from 'express';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import {
   createHooksRouter,
   createIncomingHookRouter,
@@ -35,7 +36,6 @@ import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { httpContextFromCore } from '../helpers/http-context.js';
 import { type OutboundHarness, startOutboundHarness, testAuthenticate } from '../helpers/outbound-harness.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 const run = promisify(execFile);
 // ajv-formats is CommonJS with `export default`; under NodeNext the callable is `.default`.

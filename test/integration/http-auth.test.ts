@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
 import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
@@ -17,7 +18,6 @@ import { createSessionsRouter } from '../../src/http/routes/sessions.js';
 import { parseControlMessage } from '../../src/sessions/control-plane.js';
 import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let t: HttpTestContext;

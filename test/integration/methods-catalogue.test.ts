@@ -6,10 +6,11 @@
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Simulator } from '../../sim/index.js';
 import { METHOD_CATALOGUE } from '../../src/rocketchat/method-catalogue.js';
 import { type OutboundHarness, startOutboundHarness } from '../helpers/outbound-harness.js';
+import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let h: OutboundHarness;
@@ -17,7 +18,7 @@ let bobId: string;
 let opsId: string;
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
+  sim = await startTestSimulator({ rateLimits: false });
   h = await startOutboundHarness({
     redisUrl: inject('redisUrl'),
     rocketchatUrl: sim.url,
@@ -165,6 +166,21 @@ describe('every catalogued method works end to end', () => {
       update: unknown[];
     };
     expect(Array.isArray(since.update)).toBe(true);
+  });
+});
+
+describe('falsy results', () => {
+  // The ddp-streamer sends no `result` key for false, 0, "" or null; Meteor sends them. Either
+  // way the caller gets one answer per method (src/rocketchat/method-catalogue.ts `falsyResult`).
+  it('answers the same whichever DDP server omitted them: false where the method says so, else null', async () => {
+    const hidden = sim.control.createRoom({ t: 'p', name: 'not-for-alice', members: ['bob'] });
+    const refused = await call('loadHistory', [hidden._id]);
+    expect(refused.status).toBe(200);
+    expect(refused.body).toEqual({ result: false });
+    const missed = await call('loadMissedMessages', [hidden._id, HOUR_AGO()]);
+    expect(missed.body).toEqual({ result: false });
+    const voided = await call('readMessages', ['GENERAL']);
+    expect(voided.body).toEqual({ result: null });
   });
 });
 

@@ -20,6 +20,7 @@ import type express from 'express';
 import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
@@ -49,7 +50,6 @@ import {
 import { freePort } from '../helpers/redis-server.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 // ajv-formats is CommonJS with `export default`; under NodeNext the callable is `.default`.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;

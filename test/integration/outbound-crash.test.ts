@@ -7,12 +7,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import type { GatewayEvent } from '../../src/events/types.js';
 import type { OutboundJobView } from '../../src/outbound/index.js';
 import { type OutboundHarness, startOutboundHarness } from '../helpers/outbound-harness.js';
 import { sharedEnv } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

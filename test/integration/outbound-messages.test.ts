@@ -6,18 +6,19 @@
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Simulator } from '../../sim/index.js';
 import type { GatewayEvent } from '../../src/events/types.js';
 import type { OutboundJobView } from '../../src/outbound/index.js';
 import { type OutboundHarness, startOutboundHarness } from '../helpers/outbound-harness.js';
+import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let h: OutboundHarness;
 let aliceId: string;
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
+  sim = await startTestSimulator({ rateLimits: false });
   h = await startOutboundHarness({
     redisUrl: inject('redisUrl'),
     rocketchatUrl: sim.url,

@@ -6,10 +6,10 @@
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import type { OutboundJobView } from '../../src/outbound/index.js';
 import { type OutboundHarness, startOutboundHarness } from '../helpers/outbound-harness.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let h: OutboundHarness;

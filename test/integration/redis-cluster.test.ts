@@ -17,6 +17,7 @@ import { EventSource } from 'eventsource';
 import { Cluster } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { parseLease } from '../../src/sessions/lease.js';
@@ -26,7 +27,6 @@ import { hasRedisServer } from '../helpers/redis-server.js';
 import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 const canRunCluster = hasRedisServer() && hasRedisCli();
 if (!canRunCluster) {

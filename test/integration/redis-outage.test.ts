@@ -11,11 +11,11 @@
  * again, and that start catches up from the room watermarks (dedupe drops the overlap).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { parseTopics } from '../../src/events/topics.js';
 import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../helpers/redis-server.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 // This test stops and restarts Redis: it needs its own server, never the suite's shared one.
 const canRun = hasRedisServer();

@@ -3,8 +3,8 @@
  * JSON `{error, message}` with a 4xx status, never a 500, a crash or a hang.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let gw: TestGateway;

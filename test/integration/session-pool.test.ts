@@ -3,11 +3,12 @@
  * token revocation, expired tokens on re-login, capacity refusals, forwarding to the owner.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Simulator } from '../../sim/index.js';
 import { parseTopics } from '../../src/events/topics.js';
 import type { GatewayEvent } from '../../src/events/types.js';
+import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { createTestCore, sharedEnv, type TestCore } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 const cores: TestCore[] = [];
@@ -47,7 +48,7 @@ async function events(c: TestCore, userId: string): Promise<GatewayEvent[]> {
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
+  sim = await startTestSimulator({ rateLimits: false });
 });
 afterEach(async () => {
   await Promise.all(cores.splice(0).map((c) => c.close()));
@@ -204,8 +205,7 @@ describe('session pool', () => {
   it('catches up again when its first catch-up after a reconnect fails (rate limited beyond what the REST client waits out)', async () => {
     // chat.syncMessages allows one call per 15 s here. The REST client waits out a 429 itself
     // only up to 10 s, so a catch-up soon after the quota is used fails, and must be tried again.
-    const limited = await startSimulator({
-      port: 0,
+    const limited = await startTestSimulator({
       rateLimits: false,
       restRateLimit: {
         calls: 10_000,

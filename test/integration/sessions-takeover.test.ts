@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Simulator } from '../../sim/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { parseTopics } from '../../src/events/topics.js';
 import { createKeys } from '../../src/redis/keys.js';
@@ -15,8 +16,8 @@ import { createCredentialStore } from '../../src/sessions/credential-store.js';
 import { SessionLeases } from '../../src/sessions/lease.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { type GatewayProcess, sharedGatewayEnv, startGatewayProcess } from '../helpers/gateway-process.js';
+import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let redis: Redis;
@@ -47,7 +48,7 @@ async function loggedMessages(): Promise<LoggedMessage[]> {
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
+  sim = await startTestSimulator({ rateLimits: false });
   env = {
     ...sharedGatewayEnv(inject('redisUrl'), sim.url),
     GATEWAY_ROLE: 'worker',

@@ -1,12 +1,12 @@
 /**
  * The simulator's HTTP control API under /sim/ and its command-line entry point run as a
- * separate process (`tsx test/sim/main.ts`).
+ * separate process (`tsx sim/main.ts`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../sim/index.js';
-import { type Frame, RawDdpClient, waitUntil } from '../sim/raw-ddp-client.js';
+import { type Simulator, startSimulator } from '../../sim/index.js';
+import { type Frame, RawDdpClient, waitUntil } from '../../sim/raw-ddp-client.js';
 
 let sim: Simulator;
 
@@ -146,13 +146,11 @@ describe('command line', () => {
     }
   });
 
-  it('prints one ready line, serves, and exits 0 on SIGTERM', async () => {
+  it('prints one ready line, serves in the --flavor asked for, and exits 0 on SIGTERM', async () => {
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/sim/main.ts', '--port', '0', '--no-rate-limits'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      ['--import', 'tsx', 'sim/main.ts', '--port', '0', '--no-rate-limits', '--flavor', 'streamer'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const line = await new Promise<string>((resolve, reject) => {
@@ -166,7 +164,9 @@ describe('command line', () => {
     expect(match).not.toBeNull();
     const stats = await fetch(`${match?.[1]}/sim/stats`);
     expect(stats.status).toBe(200);
+    expect(await (await fetch(`${match?.[1]}/sim/flavor`)).json()).toEqual({ flavor: 'streamer' });
     const client = await RawDdpClient.connect(match?.[3] ?? '');
+    expect(client.frames[0]).toEqual({ msg: 'server_id', server_id: '0' });
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -5,8 +5,8 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type Simulator, startSimulator } from '../sim/index.js';
-import { type Frame, RawDdpClient, waitUntil } from '../sim/raw-ddp-client.js';
+import { type Simulator, startSimulator } from '../../sim/index.js';
+import { type Frame, RawDdpClient, waitUntil } from '../../sim/raw-ddp-client.js';
 
 const sims: Simulator[] = [];
 const clients: RawDdpClient[] = [];

@@ -1,10 +1,10 @@
 /**
  * Wire-level checks of the Rocket.Chat simulator with a raw WebSocket client: every frame is
- * compared with what Meteor / Rocket.Chat send (docs/rocketchat-ddp.md §1–§9).
+ * compared with what Meteor / Rocket.Chat send (docs/simulator-protocol.md §1–§9).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../sim/index.js';
-import { type Frame, RawDdpClient } from '../sim/raw-ddp-client.js';
+import { type Simulator, startSimulator } from '../../sim/index.js';
+import { type Frame, RawDdpClient } from '../../sim/raw-ddp-client.js';
 
 let sim: Simulator;
 const clients: RawDdpClient[] = [];

@@ -1,9 +1,9 @@
 /**
- * The simulator's Rocket.Chat REST surface (docs/rocketchat-ddp.md §6): login, me, getMessage,
+ * The simulator's Rocket.Chat REST surface (docs/simulator-protocol.md §6): login, me, getMessage,
  * syncMessages in both forms, postMessage, rate-limit headers and 429. Dates are ISO strings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../sim/index.js';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 
 let sim: Simulator;
 let alice: { userId: string; authToken: string };

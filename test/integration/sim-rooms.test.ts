@@ -3,8 +3,8 @@
  * cause (rooms-changed, subscriptions-changed, __my_messages__, user-status).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../sim/index.js';
-import { type Frame, RawDdpClient, waitUntil } from '../sim/raw-ddp-client.js';
+import { type Simulator, startSimulator } from '../../sim/index.js';
+import { type Frame, RawDdpClient, waitUntil } from '../../sim/raw-ddp-client.js';
 
 let sim: Simulator;
 const clients: RawDdpClient[] = [];

@@ -14,13 +14,13 @@
 import { EventSource } from 'eventsource';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { parseLease } from '../../src/sessions/lease.js';
 import { type GatewayProcess, sharedGatewayEnv, startGatewayProcess } from '../helpers/gateway-process.js';
 import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 const GRACE_MS = 10_000;
 

@@ -6,11 +6,12 @@
 import { EventSource } from 'eventsource';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Simulator } from '../../sim/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { createKeys } from '../../src/redis/keys.js';
+import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let gw: TestGateway;
@@ -70,7 +71,7 @@ async function status(
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
+  sim = await startTestSimulator({ rateLimits: false });
   gw = await startTestGateway({
     redisUrl: inject('redisUrl'),
     rocketchatUrl: sim.url,

@@ -3,7 +3,9 @@
  * silence) is chosen by the test. Fault behaviour against the Rocket.Chat simulator lives in
  * test/integration/ddp-client*.test.ts.
  */
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import {
   DdpClient,
   type DdpClientOptions,
@@ -20,6 +22,7 @@ import { waitFor } from '../helpers/wait-for.js';
 
 let peer: ScriptedPeer;
 const clients: DdpClient[] = [];
+const closers: (() => Promise<void>)[] = [];
 
 function client(options: Partial<DdpClientOptions> = {}): DdpClient {
   const c = new DdpClient({
@@ -37,6 +40,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(closers.splice(0).map((close) => close()));
   await peer.close();
 });
 
@@ -328,5 +332,114 @@ describe('DdpClient', () => {
   it('rejects bad options at once', () => {
     expect(() => new DdpClient({ url: 'http://x' })).toThrow(TypeError);
     expect(() => new DdpClient({ url: 'ws://x', callTimeoutMs: 0 })).toThrow(RangeError);
+  });
+});
+
+/** A server that speaks SockJS on the upgrade, as the streamer does on any path but /websocket. */
+async function startSockJsLikeServer(): Promise<{ url: string; connections: () => number }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  let count = 0;
+  server.on('connection', (socket) => {
+    count++;
+    socket.send('o');
+  });
+  closers.push(async () => {
+    for (const socket of server.clients) socket.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `ws://127.0.0.1:${port}/chat/websocket`, connections: () => count };
+}
+
+describe('DdpClient and the ddp-streamer quirks', () => {
+  it('answers a ping that arrives before connected, then connects', async () => {
+    peer.autoConnect = false;
+    const c = client();
+    const ready = c.connect();
+    const conn = await peer.nextConnection();
+    await conn.next((f) => f.msg === 'connect');
+    conn.send({ msg: 'ping' });
+    conn.send({ msg: 'ping', id: 'early' });
+    await conn.next((f) => f.msg === 'pong' && !('id' in f));
+    await conn.next((f) => f.msg === 'pong' && f.id === 'early');
+    expect(c.status).toBe('connecting');
+    conn.send({ msg: 'connected', session: 'late' });
+    await ready;
+    expect(c.sessionId).toBe('late');
+  });
+
+  it('fails at once, saying what to fix, when the endpoint answers with SockJS framing', async () => {
+    const sockjs = await startSockJsLikeServer();
+    const protocolErrors: string[] = [];
+    const c = new DdpClient({
+      url: sockjs.url,
+      connectTimeoutMs: 60_000,
+      reconnectInitialDelayMs: 20,
+      reconnectMaxDelayMs: 50,
+    });
+    clients.push(c);
+    c.on('protocolError', (text) => protocolErrors.push(text));
+    const started = Date.now();
+    const error = await c.connect().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DdpFatalError);
+    expect((error as Error).message).toMatch(/SockJS/);
+    expect((error as Error).message).toMatch(/\/chat\/websocket/);
+    expect((error as Error).message).toMatch(/exactly \/websocket/);
+    expect(protocolErrors).toEqual([(error as Error).message]);
+    expect(c.status).toBe('closed');
+    // Long before the 60 s connect timeout, and no retry loop against an endpoint that cannot work.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(sockjs.connections()).toBe(1);
+  });
+
+  it('does not put the host or query of the url in that error', async () => {
+    const sockjs = await startSockJsLikeServer();
+    const c = new DdpClient({ url: `${sockjs.url}?token=secret` });
+    clients.push(c);
+    const error = (await c.connect().catch((e: unknown) => e)) as Error;
+    expect(error.message).not.toMatch(/secret|127\.0\.0\.1/);
+  });
+
+  it('re-sends unsub when ready arrives for a sub it gave up on', async () => {
+    const c = client();
+    await c.connect();
+    const conn = peer.connections[0]!;
+    const timedOut = c.subscribe('stream-room-messages', ['GENERAL', false], { timeoutMs: 50 });
+    await expect(timedOut).rejects.toMatchObject({ code: 'DDP_ERR_TIMEOUT' });
+    const sub = await conn.next((f) => f.msg === 'sub');
+    await conn.next((f) => f.msg === 'unsub' && f.id === sub.id);
+    // The streamer ran the sub only now (it was queued behind a method): its unsub found nothing.
+    conn.send({ msg: 'ready', subs: [sub.id] });
+    await waitFor(
+      () => conn.received.filter((f) => f.msg === 'unsub' && f.id === sub.id).length === 2,
+      10_000,
+      'a second unsub',
+    );
+  });
+
+  it('subscribes each id once per connection, a sub made while re-subscriptions are awaited included', async () => {
+    const c = client();
+    await c.connect();
+    const first = peer.connections[0]!;
+    const live = c.subscribe('stream-notify-user', ['u/message', false]);
+    const liveFrame = await first.next((f) => f.msg === 'sub');
+    first.send({ msg: 'ready', subs: [liveFrame.id] });
+    await live;
+
+    peer.autoConnect = true;
+    first.socket.terminate();
+    const second = await peer.nextConnection();
+    const resub = await second.next((f) => f.msg === 'sub' && f.id === liveFrame.id);
+    // The client is still awaiting the re-subscription: a new sub made now must go out once.
+    expect(c.status).toBe('authenticating');
+    const later = c.subscribe('stream-notify-user', ['u/notification', false]);
+    second.send({ msg: 'ready', subs: [resub.id] });
+    const laterFrame = await second.next((f) => f.msg === 'sub' && f.id !== liveFrame.id);
+    second.send({ msg: 'ready', subs: [laterFrame.id] });
+    await later;
+    await waitFor(() => c.status === 'ready', 10_000, 'ready');
+    const subIds = second.received.filter((f) => f.msg === 'sub').map((f) => f.id);
+    expect(subIds).toEqual([liveFrame.id, laterFrame.id]);
   });
 });

@@ -1,9 +1,14 @@
 /**
  * The method allow-list: what is on it, what can never be, and that each schema accepts the
- * shapes rocketchat-ddp.md §4 documents and refuses the rest (before anything goes upstream).
+ * shapes docs/simulator-protocol.md §4 documents and refuses the rest (before anything goes upstream).
  */
 import { describe, expect, it } from 'vitest';
-import { findMethod, isNeverCallable, METHOD_CATALOGUE } from '../../src/rocketchat/method-catalogue.js';
+import {
+  findMethod,
+  isNeverCallable,
+  METHOD_CATALOGUE,
+  reportedResult,
+} from '../../src/rocketchat/method-catalogue.js';
 
 function parse(name: string, params: unknown[]): { ok: true; data: readonly unknown[] } | { ok: false } {
   const result = METHOD_CATALOGUE.get(name)!.params.safeParse(params);
@@ -81,5 +86,16 @@ describe('method catalogue', () => {
     const caller = { userId: 'u1', username: 'alice' };
     expect(typing.authorize?.(['GENERAL/typing', 'alice', true], caller)).toBeUndefined();
     expect(typing.authorize?.(['GENERAL/typing', 'bob', true], caller)).toMatch(/own username/);
+  });
+
+  it('reports every falsy result one way per method, as the ddp-streamer cannot tell them apart', () => {
+    const loadHistory = findMethod('loadHistory')!;
+    const openRoom = findMethod('openRoom')!;
+    for (const falsy of [undefined, null, false, 0, '']) {
+      expect(reportedResult(loadHistory, falsy)).toBe(false);
+      expect(reportedResult(openRoom, falsy)).toBeNull();
+    }
+    expect(reportedResult(loadHistory, { messages: [] })).toEqual({ messages: [] });
+    expect(reportedResult(openRoom, true)).toBe(true);
   });
 });

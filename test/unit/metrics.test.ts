@@ -5,6 +5,7 @@ const GATEWAY_METRICS = {
   gateway_sessions: 'gauge',
   gateway_upstream_reconnects_total: 'counter',
   gateway_upstream_frames_total: 'counter',
+  gateway_upstream_frames_skipped_total: 'counter',
   gateway_events_logged_total: 'counter',
   gateway_event_lag_seconds: 'histogram',
   gateway_sse_connections: 'gauge',
@@ -28,6 +29,7 @@ function exercise(metrics: Metrics): void {
   metrics.upstreamReconnects.inc();
   metrics.upstreamFrames.in.inc(5);
   metrics.upstreamFrames.out.inc();
+  metrics.upstreamFramesSkipped.malformed.inc();
   metrics.eventsLogged.labels('message.created').inc();
   metrics.eventsLogged.labels('message.created').inc();
   metrics.eventLag.sse.observe(0.02);

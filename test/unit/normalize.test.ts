@@ -37,7 +37,7 @@ function run(event: StreamEventInput): {
   return { events, skips };
 }
 
-// rocketchat-ddp.md §5 IMessage, with the optional fields a first sighting has.
+// docs/simulator-protocol.md §5 IMessage, with the optional fields a first sighting has.
 const IMESSAGE = {
   _id: 'aBcDeFgHiJkLmNoPq',
   rid: 'GENERAL',

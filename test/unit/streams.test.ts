@@ -101,7 +101,7 @@ describe('ddpSubscriptionParams', () => {
   it('is [eventName, {useCollection:false, args:[]}], as @rocket.chat/ddp-client sends it', () => {
     const [typing] = upstreamSubscriptionsFor(parseTopic('typing:GENERAL'), UID);
     expect(ddpSubscriptionParams(typing!)).toEqual(['GENERAL/typing', { useCollection: false, args: [] }]);
-    // The exact bytes of the doc's sub frame (rocketchat-ddp.md §1.5).
+    // The exact bytes of the doc's sub frame (docs/simulator-protocol.md §1.5).
     const [messages] = upstreamSubscriptionsFor(parseTopic('room:GENERAL'), UID);
     expect(
       JSON.stringify({

@@ -8,6 +8,7 @@
  */
 import type { LoginToken } from './auth.js';
 import type { SimContext } from './context.js';
+import { type Flavor, STREAMER_LOGIN_FAILED } from './flavor.js';
 import { MeteorError, matchFailed } from './meteor-error.js';
 import { isRecord } from './method-helpers.js';
 import type { SimUser } from './types.js';
@@ -23,6 +24,11 @@ const SESSION_EXPIRED = 'Your session has expired. Please log in again.';
 
 function userNotFound(): MeteorError {
   return new MeteorError(401, 'User not found');
+}
+
+/** The ddp-streamer answers every failed login alike, an e-mail login included. */
+function streamerLoginFailed(): MeteorError {
+  return new MeteorError(403, STREAMER_LOGIN_FAILED);
 }
 
 function findUser(ctx: SimContext, selector: unknown): SimUser | undefined {
@@ -56,7 +62,7 @@ function describeAttempt(selector: unknown): string {
   return '(invalid)';
 }
 
-function resumeLogin(ctx: SimContext, token: unknown, channel: 'ddp' | 'rest'): LoginOutcome {
+function resumeLogin(ctx: SimContext, token: unknown, channel: 'ddp' | 'rest', flavor: Flavor): LoginOutcome {
   if (typeof token !== 'string') {
     throw matchFailed();
   }
@@ -72,6 +78,9 @@ function resumeLogin(ctx: SimContext, token: unknown, channel: 'ddp' | 'rest'): 
         ? (ctx.store.userById(found.formerUserId)?.username ?? '(unknown-token)')
         : '(unknown-token)';
   ctx.auth.recordAttempt(username, channel, false);
+  if (flavor === 'streamer') {
+    throw streamerLoginFailed();
+  }
   if (ctx.options.maskLoginErrors) {
     throw userNotFound();
   }
@@ -82,17 +91,32 @@ function passwordLogin(
   ctx: SimContext,
   request: Record<string, unknown>,
   channel: 'ddp' | 'rest',
+  flavor: Flavor,
 ): LoginOutcome {
-  const user = findUser(ctx, request['user']);
+  const selector = request['user'];
+  const byEmail =
+    flavor === 'streamer' &&
+    (isRecord(selector) ? 'email' in selector : typeof selector === 'string' && selector.includes('@'));
+  const user = byEmail ? undefined : findUser(ctx, selector);
   const ok = user?.active === true && ctx.auth.checkPassword(user, request['password']);
-  ctx.auth.recordAttempt(user?.username ?? describeAttempt(request['user']), channel, ok);
+  ctx.auth.recordAttempt(user?.username ?? describeAttempt(selector), channel, ok);
   if (!user || !ok) {
-    throw userNotFound();
+    throw flavor === 'streamer' ? streamerLoginFailed() : userNotFound();
   }
-  return { user, login: ctx.auth.issue(user._id), type: 'password' };
+  return {
+    user,
+    login: ctx.auth.issue(user._id, flavor === 'streamer' ? 'uuid' : 'meteor'),
+    type: 'password',
+  };
 }
 
-export function performLogin(ctx: SimContext, request: unknown, channel: 'ddp' | 'rest'): LoginOutcome {
+/** `flavor` is the DDP server's; REST is always served by Rocket.Chat's Meteor app. */
+export function performLogin(
+  ctx: SimContext,
+  request: unknown,
+  channel: 'ddp' | 'rest',
+  flavor: Flavor = 'meteor',
+): LoginOutcome {
   if (!isRecord(request)) {
     throw matchFailed();
   }
@@ -102,11 +126,11 @@ export function performLogin(ctx: SimContext, request: unknown, channel: 'ddp' |
     options = options['totp']['login'];
   }
   if ('resume' in options) {
-    return resumeLogin(ctx, options['resume'], channel);
+    return resumeLogin(ctx, options['resume'], channel, flavor);
   }
   if ('password' in options && 'user' in options) {
-    return passwordLogin(ctx, options, channel);
+    return passwordLogin(ctx, options, channel, flavor);
   }
   // Meteor: "Unrecognized options for login request" (400), masked to 401 by RC.
-  throw userNotFound();
+  throw flavor === 'streamer' ? streamerLoginFailed() : userNotFound();
 }

@@ -1,5 +1,5 @@
 /**
- * `login` and `logout` (rocketchat-ddp.md §3).
+ * `login` and `logout` (docs/simulator-protocol.md §3).
  */
 import { performLogin } from './login-service.js';
 import type { MethodTable } from './method-types.js';
@@ -7,7 +7,7 @@ import { revokeToken } from './token-revocation.js';
 
 export const AUTH_METHODS: MethodTable = {
   login(invocation, [request]) {
-    const outcome = performLogin(invocation.ctx, request, 'ddp');
+    const outcome = performLogin(invocation.ctx, request, 'ddp', invocation.connection.flavor);
     invocation.setUserId(outcome.user._id, outcome.login.token);
     return {
       id: outcome.user._id,

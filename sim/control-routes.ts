@@ -5,6 +5,7 @@
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { SimControl } from './control.js';
 import { SimControlError } from './control-types.js';
+import { isFlavor } from './flavor.js';
 import type { FrameDirection } from './frame-log.js';
 import { clientIp } from './rest-framework.js';
 import type { UserStatus } from './types.js';
@@ -165,6 +166,23 @@ export function controlRouter(control: SimControl): Router {
     res.json({ ok: true });
   });
 
+  router.get('/flavor', (_req, res) => {
+    res.json({ flavor: control.flavor });
+  });
+  router.post('/flavor', (req, res) => {
+    const flavor = body(req)['flavor'];
+    if (!isFlavor(flavor)) {
+      throw new SimControlError(400, 'invalid-params', '"flavor" must be "meteor" or "streamer"');
+    }
+    control.setFlavor(flavor);
+    res.json({ flavor: control.flavor });
+  });
+
+  router.post('/faults/slow-method', (req, res) => {
+    const b = body(req);
+    control.slowMethod(str(b['method'], 'method'), num(b['ms'], 'ms'));
+    res.json({ ok: true });
+  });
   router.post('/faults/drop', (req, res) => {
     res.json({ dropped: control.dropConnections(optStr(body(req)['username'])) });
   });

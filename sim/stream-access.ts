@@ -1,5 +1,5 @@
 /**
- * Read permissions of each stream (RC notifications.module.ts `allowRead` rules, rocketchat-ddp.md §2.2).
+ * Read permissions of each stream (RC notifications.module.ts `allowRead` rules, docs/simulator-protocol.md §2.2).
  */
 import type { SimContext } from './context.js';
 import { canAccessRoom, hasPermission } from './permissions.js';

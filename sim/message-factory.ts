@@ -1,7 +1,7 @@
 /**
  * Builds IMessage documents the way Rocket.Chat's sendMessage pipeline leaves them:
  * `_id, rid, msg, ts, u, _updatedAt, urls, mentions, channels, md` plus optional fields
- * (rocketchat-ddp.md §5, §9).
+ * (docs/simulator-protocol.md §5, §9).
  */
 import { parseMessageText } from './markdown.js';
 import { canAccessRoom } from './permissions.js';

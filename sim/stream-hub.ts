@@ -1,5 +1,5 @@
 /**
- * Rocket.Chat "streamer" fan-out (rocketchat-ddp.md §2.1; RC streamer.module.ts).
+ * Rocket.Chat "streamer" fan-out (docs/simulator-protocol.md §2.1; RC streamer.module.ts).
  *
  * Subscriptions are indexed by stream and event name. An event is one DDP frame
  * `{"msg":"changed","collection":"stream-X","id":"id","fields":{"eventName","args"}}`, serialized

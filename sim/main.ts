@@ -1,11 +1,13 @@
 /**
- * `npm run sim -- --port 3100 [--host 127.0.0.1] [--heartbeat-interval-ms N]
- * [--heartbeat-timeout-ms N] [--no-rate-limits] [--no-rest-rate-limit] [--chatter-ms N]`
+ * `npm run sim -- --port 3100 [--host 127.0.0.1] [--flavor meteor|streamer]
+ * [--heartbeat-interval-ms N] [--heartbeat-timeout-ms N] [--no-rate-limits] [--no-rest-rate-limit]
+ * [--chatter-ms N]`
  *
  * Prints exactly one line when ready; SIGINT/SIGTERM close it cleanly. `--chatter-ms N` makes bob
  * post a short message in GENERAL every N ms (demo).
  */
 import { parseArgs } from 'node:util';
+import { isFlavor } from './flavor.js';
 import { startSimulator } from './index.js';
 
 function numberOption(name: string, value: string | undefined): number | undefined {
@@ -29,13 +31,19 @@ async function main(): Promise<void> {
       'no-rate-limits': { type: 'boolean', default: false },
       'no-rest-rate-limit': { type: 'boolean', default: false },
       'chatter-ms': { type: 'string' },
+      flavor: { type: 'string', default: 'meteor' },
     },
     strict: true,
   });
   const heartbeatIntervalMs = numberOption('heartbeat-interval-ms', values['heartbeat-interval-ms']);
   const heartbeatTimeoutMs = numberOption('heartbeat-timeout-ms', values['heartbeat-timeout-ms']);
   const chatterMs = numberOption('chatter-ms', values['chatter-ms']);
+  const flavor = values.flavor;
+  if (!isFlavor(flavor)) {
+    throw new RangeError(`--flavor must be meteor or streamer, got "${flavor}"`);
+  }
   const sim = await startSimulator({
+    flavor,
     port: numberOption('port', values.port) ?? 3100,
     host: values.host,
     ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
@@ -75,6 +83,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 
+  // One line, parsed by scripts and tests: the flavor is at GET /sim/flavor.
   console.log(`Rocket.Chat simulator listening: ${sim.url} (DDP ${sim.wsUrl}, control ${sim.url}/sim/)`);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Meteor EJSON as it crosses DDP (meteor/meteor packages/ejson; rocketchat-ddp.md §1.6).
+ * Meteor EJSON as it crosses DDP (meteor/meteor packages/ejson; docs/simulator-protocol.md §1.6).
  *
  * DDP frames carry dates as `{"$date": ms}`; REST carries ISO strings (plain `JSON.stringify`).
  * Objects that merely look like EJSON are wrapped in `{"$escape": ...}` so they survive a round trip.

@@ -1,5 +1,5 @@
 /**
- * Every DDP method the simulator implements (rocketchat-ddp.md §4).
+ * Every DDP method the simulator implements (docs/simulator-protocol.md §4).
  */
 import type { MethodTable } from './method-types.js';
 import { AUTH_METHODS } from './methods-auth.js';

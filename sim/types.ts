@@ -1,7 +1,7 @@
 /**
  * The simulator's data model: the subset of Rocket.Chat's core-typings (IUser, IRoom, ISubscription,
  * IMessage) that the gateway can observe. Dates are `Date` objects in memory; they become
- * `{"$date": ms}` on DDP and ISO strings on REST (rocketchat-ddp.md §5).
+ * `{"$date": ms}` on DDP and ISO strings on REST (docs/simulator-protocol.md §5).
  */
 
 export type UserStatus = 'online' | 'away' | 'busy' | 'offline';

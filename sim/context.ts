@@ -5,6 +5,7 @@ import type { AuthService } from './auth.js';
 import type { Clock } from './clock.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { Faults } from './faults.js';
+import type { FlavorSetting } from './flavor.js';
 import type { FrameLog } from './frame-log.js';
 import type { MessageEdits } from './message-edits.js';
 import type { MessageService } from './message-service.js';
@@ -23,6 +24,8 @@ export interface SimStats {
 
 export interface SimContext {
   readonly options: ResolvedOptions;
+  /** Which Rocket.Chat DDP server new connections answer like. */
+  readonly flavor: FlavorSetting;
   readonly clock: Clock;
   readonly store: Store;
   readonly auth: AuthService;

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from './clock.js';
+import { uuidV4 } from './flavor.js';
 import { randomSecret } from './ids.js';
 import type { Store } from './store.js';
 import type { SimUser } from './types.js';
@@ -43,8 +44,10 @@ export class AuthService {
     private readonly tokenLifetimeMs: number,
   ) {}
 
-  issue(userId: string): LoginToken {
-    const login: LoginToken = { token: randomSecret(), userId, when: this.clock.date() };
+  /** `uuid`: the streamer's resume tokens (uuid v4); Meteor's are 43-character secrets. */
+  issue(userId: string, shape: 'meteor' | 'uuid' = 'meteor'): LoginToken {
+    const token = shape === 'uuid' ? uuidV4() : randomSecret();
+    const login: LoginToken = { token, userId, when: this.clock.date() };
     this.tokens.set(login.token, login);
     return login;
   }

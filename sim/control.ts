@@ -2,6 +2,7 @@
  * `SimControl`: the simulator's test-side API (the same operations as the HTTP control API under
  * `/sim/`). Acting "as a user" goes through the same code paths as that user's client would.
  */
+
 import { sha256Hex } from './auth.js';
 import type { SimContext } from './context.js';
 import {
@@ -12,6 +13,7 @@ import {
   type SimStatsSnapshot,
   type SimUserInfo,
 } from './control-types.js';
+import { FLAVORS, type Flavor, isFlavor } from './flavor.js';
 import type { FrameFilter, FrameRecord } from './frame-log.js';
 import { randomId } from './ids.js';
 import type { FloodResult } from './message-service.js';
@@ -151,6 +153,23 @@ export class SimControl {
       connection.terminate();
     }
     return targets.length;
+  }
+
+  /** Which Rocket.Chat DDP server new connections answer like (open ones keep theirs). */
+  get flavor(): Flavor {
+    return this.ctx.flavor.current;
+  }
+
+  setFlavor(flavor: Flavor): void {
+    if (!isFlavor(flavor)) {
+      throw new SimControlError(400, 'invalid-flavor', `flavor must be one of ${FLAVORS.join(', ')}`);
+    }
+    this.ctx.flavor.current = flavor;
+  }
+
+  /** Every later call of `method` waits `ms` before it runs, holding its connection's queue. */
+  slowMethod(method: string, ms: number): void {
+    this.ctx.faults.slowMethod(method, Math.max(0, ms));
   }
 
   setIgnorePings(enabled: boolean): void {

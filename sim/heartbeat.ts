@@ -1,5 +1,5 @@
 /**
- * Server-side DDP heartbeat (Meteor ddp-common `Heartbeat`, rocketchat-ddp.md §1.2): after
+ * Server-side DDP heartbeat (Meteor ddp-common `Heartbeat`, docs/simulator-protocol.md §1.2): after
  * `intervalMs` without any inbound frame the server sends `{"msg":"ping"}`; if nothing at all
  * arrives within `timeoutMs` after that, the connection is closed. Any inbound frame resets both.
  * (Meteor checks on a fixed interval, so its first ping comes 1–2 intervals after the last frame;
@@ -16,21 +16,33 @@ export interface HeartbeatHooks {
 export class Heartbeat {
   private idleTimer: NodeJS.Timeout | undefined;
   private timeoutTimer: NodeJS.Timeout | undefined;
+  /** The idle timer's current delay: shorter than `intervalMs` only before the first frame. */
+  private idleDelayMs: number;
 
   constructor(
     private readonly intervalMs: number,
     private readonly timeoutMs: number,
     private readonly hooks: HeartbeatHooks,
-  ) {}
+  ) {
+    this.idleDelayMs = intervalMs;
+  }
 
-  start(): void {
-    this.idleTimer = setTimeout(() => this.idleElapsed(), this.intervalMs);
+  /** `firstIdleMs`: the first idle period, until the first inbound frame (the streamer's 30 ms). */
+  start(firstIdleMs = this.intervalMs): void {
+    this.idleDelayMs = firstIdleMs;
+    this.idleTimer = setTimeout(() => this.idleElapsed(), firstIdleMs);
   }
 
   messageReceived(): void {
     if (this.timeoutTimer) {
       clearTimeout(this.timeoutTimer);
       this.timeoutTimer = undefined;
+    }
+    if (this.idleTimer && this.idleDelayMs !== this.intervalMs) {
+      clearTimeout(this.idleTimer);
+      this.idleDelayMs = this.intervalMs;
+      this.idleTimer = setTimeout(() => this.idleElapsed(), this.intervalMs);
+      return;
     }
     this.idleTimer?.refresh();
   }

@@ -1,6 +1,6 @@
 /**
  * Domain events → stream frames, with the payload shapes of RC listeners.module.ts /
- * notifications.module.ts (rocketchat-ddp.md §2.2).
+ * notifications.module.ts (docs/simulator-protocol.md §2.2).
  */
 import { stringifyEJSON } from './ejson.js';
 import { canAccessRoom } from './permissions.js';

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { SimContext } from './context.js';
-import { DdpConnection } from './ddp-connection.js';
+import { DdpConnection, type Transport } from './ddp-connection.js';
 
 function reject(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -19,8 +19,8 @@ export class DdpServer {
   constructor(private readonly ctx: SimContext) {}
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (pathname !== '/websocket' && pathname !== '/websocket/') {
+    const transport = this.transportFor(req.url ?? '/');
+    if (!transport) {
       reject(socket, '404 Not Found');
       return;
     }
@@ -35,8 +35,21 @@ export class DdpServer {
         ws.terminate();
         return;
       }
-      new DdpConnection(ws, this.ctx, remoteAddress, socket);
+      new DdpConnection(ws, this.ctx, remoteAddress, socket, transport);
     });
+  }
+
+  /**
+   * Meteor serves raw DDP on `/websocket` (and `/websocket/`). The streamer speaks raw frames only
+   * on exactly `/websocket`; any other url, a base-path prefix or a query string included, gets
+   * SockJS framing.
+   */
+  private transportFor(url: string): Transport | undefined {
+    if (this.ctx.flavor.current === 'streamer') {
+      return url === '/websocket' ? 'raw' : 'sockjs';
+    }
+    const pathname = new URL(url, 'http://localhost').pathname;
+    return pathname === '/websocket' || pathname === '/websocket/' ? 'raw' : undefined;
   }
 
   /** Drops every socket (no close handshake to wait for) and stops accepting upgrades. */

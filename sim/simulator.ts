@@ -43,6 +43,7 @@ function createContext(options: SimulatorOptions | undefined): SimContext {
   const messages = new MessageService(store, clock, notifier, { maxMessageSize: resolved.maxMessageSize });
   return {
     options: resolved,
+    flavor: { current: resolved.flavor },
     clock,
     store,
     auth: new AuthService(store, clock, resolved.tokenLifetimeMs),

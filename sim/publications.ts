@@ -41,8 +41,10 @@ function streamPublication(stream: string): Publication {
     }
     const sub: StreamSubscription = { sink: pc.connection, subId: pc.subId, stream, eventName };
     pc.ctx.hub.add(sub);
-    if (options.useCollection && !pc.connection.addedDocs.has(stream)) {
-      // Legacy collection compatibility: one `added` doc per connection and stream.
+    const isFirstDoc = !pc.connection.addedDocs.has(stream);
+    if (options.useCollection && (isFirstDoc || pc.connection.isStreamer)) {
+      // Legacy collection compatibility: Meteor's merge box sends one `added` doc per connection
+      // and stream; the streamer has no merge box and sends one per subscription.
       pc.connection.addedDocs.add(stream);
       pc.connection.send({ msg: 'added', collection: stream, id: 'id', fields: { eventName } });
     }

@@ -1,6 +1,7 @@
 /**
  * Rocket.Chat simulator: a real DDP (WebSocket) + REST server that speaks like Rocket.Chat 6.x/7.x,
- * with a control API for tests. See /work/shared/docs/rocketchat-ddp.md for the protocol it follows.
+ * with a control API for tests, in the flavor of Meteor's DDP server or of Rocket.Chat's
+ * ddp-streamer. docs/simulator-protocol.md describes the protocol it follows.
  */
 export { SimControl } from './control.js';
 export {
@@ -11,6 +12,7 @@ export {
   type SimStatsSnapshot,
   type SimUserInfo,
 } from './control-types.js';
+export { FLAVORS, type Flavor } from './flavor.js';
 export type { FrameDirection, FrameFilter, FrameRecord } from './frame-log.js';
 export type { FloodResult } from './message-service.js';
 export type { RestRateLimitOptions, RestRateLimitRule, SimulatorOptions } from './options.js';

@@ -1,5 +1,5 @@
 /**
- * `Meteor.Error` as it appears on the wire (rocketchat-ddp.md §1.4):
+ * `Meteor.Error` as it appears on the wire (docs/simulator-protocol.md §1.4):
  * `{isClientSafe, error, reason?, details?, message: "<reason> [<error>]", errorType: "Meteor.Error"}`.
  * Any other exception thrown by a method handler is masked as `500 Internal server error`.
  */

@@ -8,8 +8,8 @@ export type ParsedFrame =
   | { kind: 'message'; msg: Record<string, unknown> & { msg: string } }
   /** Valid JSON object without a string `msg` (Meteor: "Bad request" with offendingMessage). */
   | { kind: 'no-msg'; value: Record<string, unknown> }
-  /** Not JSON, or JSON that is not an object (Meteor: "Bad request" without offendingMessage). */
-  | { kind: 'invalid' };
+  /** Not JSON (`notJson`), or JSON that is not an object (Meteor: "Bad request" without offendingMessage). */
+  | { kind: 'invalid'; notJson: boolean };
 
 function parseJson(text: string): unknown {
   try {
@@ -21,12 +21,14 @@ function parseJson(text: string): unknown {
 
 export function parseFrame(text: string): ParsedFrame {
   let value = parseJson(text);
+  let notJson = value === undefined;
   if (Array.isArray(value)) {
     const first: unknown = value[0];
     value = typeof first === 'string' ? parseJson(first) : first;
+    notJson = typeof first === 'string' && value === undefined;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { kind: 'invalid' };
+    return { kind: 'invalid', notJson };
   }
   const obj = value as Record<string, unknown>;
   if (typeof obj['msg'] !== 'string' || obj['msg'] === '') {

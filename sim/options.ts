@@ -1,6 +1,7 @@
 /**
  * Simulator options and their defaults.
  */
+import { type Flavor, isFlavor } from './flavor.js';
 
 export interface RestRateLimitRule {
   calls: number;
@@ -27,9 +28,14 @@ export interface SimulatorOptions {
   port?: number;
   /** @defaultValue '127.0.0.1' */
   host?: string;
-  /** Server pings after this long without an inbound frame (Meteor 15 s); 0 disables the heartbeat. @defaultValue 15000 */
+  /**
+   * Which Rocket.Chat DDP server to answer like: Meteor's own (single-process deployments) or the
+   * `ddp-streamer` microservice. Changeable later through the control API. @defaultValue 'meteor'
+   */
+  flavor?: Flavor;
+  /** Server pings after this long without an inbound frame; 0 disables the heartbeat. @defaultValue 15000 (meteor), 30000 (streamer) */
   heartbeatIntervalMs?: number;
-  /** Closes the socket if no frame arrives this long after its ping (Meteor 15 s). @defaultValue 15000 */
+  /** Closes the socket if no frame arrives this long after its ping. @defaultValue 15000 (meteor), 30000 (streamer) */
   heartbeatTimeoutMs?: number;
   /** Login token lifetime (`Accounts_LoginExpiration`, 90 days). @defaultValue 7776000000 */
   tokenLifetimeMs?: number;
@@ -54,8 +60,10 @@ export interface SimulatorOptions {
 export interface ResolvedOptions {
   readonly port: number;
   readonly host: string;
-  readonly heartbeatIntervalMs: number;
-  readonly heartbeatTimeoutMs: number;
+  readonly flavor: Flavor;
+  /** Undefined: the flavor's own timing. */
+  readonly heartbeatIntervalMs: number | undefined;
+  readonly heartbeatTimeoutMs: number | undefined;
   readonly tokenLifetimeMs: number;
   readonly rateLimits: boolean;
   readonly restRateLimit: Required<RestRateLimitOptions> | false;
@@ -81,13 +89,21 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
+function optionalNonNegative(name: string, value: number | undefined): number | undefined {
+  return value === undefined ? undefined : nonNegative(name, value);
+}
+
 export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
   const rest = options.restRateLimit;
+  if (options.flavor !== undefined && !isFlavor(options.flavor)) {
+    throw new RangeError(`flavor must be "meteor" or "streamer", got ${String(options.flavor)}`);
+  }
   return {
     port: nonNegative('port', options.port ?? 0),
     host: options.host ?? '127.0.0.1',
-    heartbeatIntervalMs: nonNegative('heartbeatIntervalMs', options.heartbeatIntervalMs ?? 15_000),
-    heartbeatTimeoutMs: nonNegative('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? 15_000),
+    flavor: options.flavor ?? 'meteor',
+    heartbeatIntervalMs: optionalNonNegative('heartbeatIntervalMs', options.heartbeatIntervalMs),
+    heartbeatTimeoutMs: optionalNonNegative('heartbeatTimeoutMs', options.heartbeatTimeoutMs),
     tokenLifetimeMs: nonNegative('tokenLifetimeMs', options.tokenLifetimeMs ?? 90 * DAY_MS),
     rateLimits: options.rateLimits ?? true,
     restRateLimit:

@@ -1,9 +1,12 @@
 /**
  * Execution of queued DDP messages: `method` → `result` + `updated`, `sub` → `ready`/`nosub`,
- * `unsub` → `nosub`, and the user switch performed by login/logout (Meteor `_setUserId`).
+ * `unsub` → `nosub`, and the user switch performed by login/logout (Meteor `_setUserId`), each
+ * as the connection's flavor does it (docs/simulator-protocol.md).
  */
+
 import type { DdpConnection } from './ddp-connection.js';
 import { fromEJSONValue } from './ejson.js';
+import { STREAMER_CLOSE } from './flavor.js';
 import { MeteorError, toMeteorError, tooManyRequests } from './meteor-error.js';
 import type { MethodInvocation, PublicationHandle } from './method-types.js';
 import { METHODS } from './methods.js';
@@ -14,6 +17,8 @@ export interface SubscriptionRecord {
   readonly name: string;
   readonly params: unknown[];
   handle: PublicationHandle;
+  /** The streamer runs a repeated sub id again: the earlier copy, still live (one unsub each). */
+  readonly previous?: SubscriptionRecord;
 }
 
 function sendResult(
@@ -23,12 +28,13 @@ function sendResult(
 ): void {
   const result: Record<string, unknown> = { msg: 'result', id };
   if (outcome.error) {
-    result['error'] = outcome.error.toWire();
-  } else if (outcome.result !== undefined) {
+    result['error'] = conn.errorWire(outcome.error);
+  } else if (conn.isStreamer ? outcome.result : outcome.result !== undefined) {
+    // The streamer sends `...(result && {result})`: false, 0, "" and null vanish too.
     result['result'] = outcome.result;
   }
   const updated = { msg: 'updated', methods: [id] };
-  if (conn.ctx.options.updatedBeforeResult) {
+  if (conn.ctx.options.updatedBeforeResult && !conn.isStreamer) {
     conn.send(updated);
     conn.send(result);
   } else {
@@ -87,9 +93,17 @@ export async function handleMethod(conn: DdpConnection, msg: Record<string, unkn
     setUserId: (userId, token) => changeUser(conn, userId, token),
   };
   try {
+    const delayMs = conn.ctx.faults.methodDelayMs(method);
+    if (delayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
     const result = await handler(invocation, (fromEJSONValue(params ?? []) as unknown[]) ?? []);
     if (!conn.isClosed) {
       sendResult(conn, id, { result });
+    }
+    if (method === 'logout' && conn.isStreamer) {
+      // RC ddp-streamer methods/accounts.ts: the socket goes once the result is out.
+      conn.close(STREAMER_CLOSE.protocolError);
     }
   } catch (err) {
     recordInternal(conn, err);
@@ -117,16 +131,22 @@ export function handleSub(conn: DdpConnection, msg: Record<string, unknown>): vo
     return;
   }
   if (!PUBLICATIONS[name]) {
-    conn.send({ msg: 'nosub', id, error: new MeteorError(404, `Subscription '${name}' not found`).toWire() });
+    conn.send({
+      msg: 'nosub',
+      id,
+      error: conn.errorWire(new MeteorError(404, `Subscription '${name}' not found`)),
+    });
     return;
   }
-  if (conn.subs.has(id)) {
-    // Meteor ignores a sub whose id is already active on this connection.
+  const previous = conn.subs.get(id);
+  if (previous && !conn.isStreamer) {
+    // Meteor ignores a sub whose id is already active on this connection; the streamer runs it
+    // again (a second `ready`, and every event twice).
     return;
   }
   const limited = rateLimitError(conn, 'subscription', name);
   if (limited) {
-    conn.send({ msg: 'nosub', id, error: limited.toWire() });
+    conn.send({ msg: 'nosub', id, error: conn.errorWire(limited) });
     return;
   }
   const decoded = (fromEJSONValue(params ?? []) as unknown[]) ?? [];
@@ -136,11 +156,11 @@ export function handleSub(conn: DdpConnection, msg: Record<string, unknown>): vo
       conn.send({ msg: 'nosub', id });
       return;
     }
-    conn.subs.set(id, { name, params: decoded, handle });
+    conn.subs.set(id, { name, params: decoded, handle, ...(previous && { previous }) });
     conn.send({ msg: 'ready', subs: [id] });
   } catch (err) {
     recordInternal(conn, err);
-    conn.send({ msg: 'nosub', id, error: toMeteorError(err).toWire() });
+    conn.send({ msg: 'nosub', id, error: conn.errorWire(toMeteorError(err)) });
   }
 }
 
@@ -153,10 +173,17 @@ export function handleUnsub(conn: DdpConnection, msg: Record<string, unknown>): 
   const record = conn.subs.get(id);
   if (record) {
     record.handle.stop();
-    conn.subs.delete(id);
+    if (record.previous) {
+      conn.subs.set(id, record.previous);
+    } else {
+      conn.subs.delete(id);
+    }
   }
-  // Meteor answers every unsub with a nosub (no error), even for an unknown id.
-  conn.send({ msg: 'nosub', id });
+  // Meteor answers every unsub with a nosub (no error), even for an unknown id; the streamer
+  // answers only the unsub of a live subscription.
+  if (record || !conn.isStreamer) {
+    conn.send({ msg: 'nosub', id });
+  }
 }
 
 /**
@@ -177,6 +204,10 @@ export function changeUser(conn: DdpConnection, userId: string | null, token: st
   if (userId) {
     ctx.presence.connectionLoggedIn(userId, conn.connectionId);
   }
+  if (conn.isStreamer) {
+    // No `users` collection and no re-run: subs made before login stay as they were.
+    return;
+  }
   const rerun: string[] = [];
   for (const [subId, record] of [...conn.subs]) {
     record.handle.stop();
@@ -185,7 +216,7 @@ export function changeUser(conn: DdpConnection, userId: string | null, token: st
       rerun.push(subId);
     } catch (err) {
       conn.subs.delete(subId);
-      conn.send({ msg: 'nosub', id: subId, error: toMeteorError(err).toWire() });
+      conn.send({ msg: 'nosub', id: subId, error: conn.errorWire(toMeteorError(err)) });
     }
   }
   if (previous) {
