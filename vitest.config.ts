@@ -10,6 +10,7 @@ const BOTH_FLAVORS = [
   'test/integration/ddp-client-upstream-quirks.test.ts',
   'test/integration/session-pool.test.ts',
   'test/integration/sessions-takeover.test.ts',
+  'test/integration/session-fencing.test.ts',
   'test/integration/outbound-messages.test.ts',
   'test/integration/methods-catalogue.test.ts',
   'test/integration/sse.test.ts',

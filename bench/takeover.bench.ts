@@ -14,6 +14,7 @@
  * Usage: tsx bench/takeover.bench.ts [--kills 20] [--lease-ttl-ms 6000]
  */
 import { Redis } from 'ioredis';
+import { startSimulator } from '../sim/index.js';
 import { EventLog } from '../src/events/event-log.js';
 import { parseTopics } from '../src/events/topics.js';
 import { createKeys } from '../src/redis/keys.js';
@@ -29,7 +30,6 @@ import {
 } from '../test/helpers/gateway-process.js';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
 import { waitFor } from '../test/helpers/wait-for.js';
-import { startSimulator } from '../test/sim/index.js';
 import { median, percentile, ratio } from './support/stats.js';
 
 function flag(name: string, fallback: number): number {

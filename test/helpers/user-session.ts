@@ -20,6 +20,8 @@ export function standaloneSession(
     eventLog: core.eventLog,
     rest: core.rest,
     lingerMs: 1000,
+    // No pool, no lease: generation 0 is fenced by the first lease any worker takes.
+    leaseGeneration: 0,
     ...options,
   });
 }

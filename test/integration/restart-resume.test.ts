@@ -8,12 +8,12 @@
  * duplicate this guards against showed once in about ten runs.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { type GatewayProcess, sharedGatewayEnv, startGatewayProcess } from '../helpers/gateway-process.js';
 import { openSse, type SseReader } from '../helpers/sse-reader.js';
 import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 const RESTARTS = 20;
 

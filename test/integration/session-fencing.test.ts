@@ -9,6 +9,7 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Simulator } from '../../sim/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { parseTopics } from '../../src/events/topics.js';
 import type { RedisClient } from '../../src/redis/connection.js';
@@ -21,8 +22,8 @@ import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { type GatewayProcess, sharedGatewayEnv, startGatewayProcess } from '../helpers/gateway-process.js';
 import { hasRedisCli, type PrivateRedisCluster, startRedisCluster } from '../helpers/redis-cluster.js';
 import { hasRedisServer } from '../helpers/redis-server.js';
+import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 const canRunCluster = hasRedisServer() && hasRedisCli();
 
@@ -35,7 +36,7 @@ let sim: Simulator;
 let cluster: PrivateRedisCluster | undefined;
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
+  sim = await startTestSimulator({ rateLimits: false });
   if (canRunCluster) cluster = await startRedisCluster(3);
 }, 120_000);
 
