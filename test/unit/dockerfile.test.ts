@@ -118,7 +118,19 @@ describe('Dockerfile', () => {
     // Every stage starts from the same pinned Node image.
     for (const stage of stages) expect(stage.image).toMatch(/node|NODE_IMAGE/);
     const nodeImage = /ARG NODE_IMAGE=(\S+)/.exec(dockerfile)?.[1];
-    expect(nodeImage).toMatch(/^node:20[.\w-]*(@sha256:[0-9a-f]{64})?$/);
+    expect(nodeImage).toMatch(/^node:\d+[.\w-]*(@sha256:[0-9a-f]{64})?$/);
+  });
+
+  it('runs the Node.js major that CI tests on and package.json requires', () => {
+    const imageMajor = /ARG NODE_IMAGE=node:(\d+)/.exec(dockerfile)?.[1];
+    const ciMajor = /^NODE_MAJOR=(\d+)$/m.exec(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'))?.[1];
+    const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    // Node.js 20 reached end of life in April 2026; 24 is the current LTS line.
+    expect(Number(imageMajor)).toBeGreaterThanOrEqual(24);
+    expect(ciMajor).toBe(imageMajor);
+    expect(packageJson.engines.node).toBe(`>=${imageMajor}`);
   });
 
   it('installs with npm ci, and the runtime gets production dependencies only', () => {
