@@ -323,8 +323,10 @@ describe('deploy/docker-compose.yml (local trial with a real Rocket.Chat)', () =
         expect(known.has(key), `${key} is not a gateway variable`).toBe(true);
       expect(env['REDIS_URL']).toBe('redis://redis:6379');
       expect(env['ROCKETCHAT_URL']).toBe('http://rocketchat:3000');
-      expect(env['JWT_SECRET']).toMatch(/^\$\{JWT_SECRET:\?/);
-      expect(env['GATEWAY_ENCRYPTION_KEY']).toMatch(/^\$\{GATEWAY_ENCRYPTION_KEY:\?/);
+      // From deploy/.env; the gateway itself refuses to start in production without them.
+      expect(env['JWT_SECRET']).toMatch(/^\$\{JWT_SECRET:-\}$/);
+      expect(env['GATEWAY_ENCRYPTION_KEY']).toMatch(/^\$\{GATEWAY_ENCRYPTION_KEY:-\}$/);
+      expect(env['NODE_ENV']).toBe('production');
       // Compose's SIGKILL comes after the gateway's own drain deadline.
       const graceSeconds = Number(env['SHUTDOWN_GRACE_MS']) / 1000;
       expect(Number.parseInt(String(service['stop_grace_period']), 10)).toBeGreaterThan(graceSeconds);
