@@ -6,8 +6,8 @@
 #   runtime- node, the compiled code and the production node_modules; nothing else
 # Checked statically by test/unit/dockerfile.test.ts (no Docker engine runs in CI).
 
-# Pin a digest (node:20-bookworm-slim@sha256:...) in release builds for reproducible images.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Pin a digest (node:24-bookworm-slim@sha256:...) in release builds for reproducible images.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

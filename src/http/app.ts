@@ -1,6 +1,6 @@
 /**
  * The Express app of the HTTP tier, in the order requests meet it:
- * request id -> request log line -> CORS -> security headers -> refuse while draining -> JSON body ->
+ * request id -> request log line -> request metrics -> CORS -> security headers -> refuse while draining -> JSON body ->
  * health probes and the given routers -> JSON 404 -> the one error handler.
  *
  * No compression middleware, on purpose: it buffers writes, which holds SSE frames back (and
@@ -12,6 +12,7 @@ import { clockOf, type HttpContext } from './context.js';
 import { cors } from './cors.js';
 import { refuseWhileDraining } from './middleware/draining.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
+import { httpMetrics, routeBase } from './middleware/http-metrics.js';
 import { requestId } from './middleware/request-id.js';
 import { requestLogger } from './middleware/request-logger.js';
 import { createHealthRouter } from './routes/health.js';
@@ -37,15 +38,18 @@ export function createApp(ctx: HttpContext, routers: readonly MountedRouter[] = 
 
   app.use(requestId());
   app.use(requestLogger({ logger: ctx.logger, clock: clockOf(ctx) }));
+  app.use(httpMetrics(ctx.metrics));
   // Before everything that can answer (draining 503, errors): browsers can read those answers too.
   app.use(cors(ctx.config.http.corsOrigins));
   app.use(helmet());
   app.use(refuseWhileDraining({ lifecycle: ctx.lifecycle }));
-  for (const { path, router, readsOwnBody } of routers) if (readsOwnBody) app.use(path, router);
+  for (const { path, router, readsOwnBody } of routers)
+    if (readsOwnBody) app.use(path, routeBase(path), router);
   app.use(express.json({ limit: bodyLimitBytes }));
 
-  app.use(createHealthRouter(ctx));
-  for (const { path, router, readsOwnBody } of routers) if (!readsOwnBody) app.use(path, router);
+  app.use(routeBase('/'), createHealthRouter(ctx));
+  for (const { path, router, readsOwnBody } of routers)
+    if (!readsOwnBody) app.use(path, routeBase(path), router);
 
   app.use(notFound());
   app.use(errorHandler({ logger: ctx.logger, bodyLimitBytes }));

@@ -25,10 +25,15 @@ export interface OpenApiOptions {
 type Schema = Record<string, unknown>;
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const jsonContent = (schema: Schema): Schema => ({ 'application/json': { schema } });
-const jsonResponse = (description: string, schema: Schema, headers?: Schema): Schema => ({
+/** A JSON body: its schema, and the schema's example from `EXAMPLES` unless one is given. */
+const jsonContent = (schema: Schema, example?: unknown): Schema => {
+  const name = refName(schema);
+  const shown = example ?? (name === undefined ? undefined : EXAMPLES[name]);
+  return { 'application/json': { schema, ...(shown === undefined ? {} : { example: shown }) } };
+};
+const jsonResponse = (description: string, schema: Schema, headers?: Schema, example?: unknown): Schema => ({
   description,
-  content: jsonContent(schema),
+  content: jsonContent(schema, example),
   ...(headers ? { headers } : {}),
 });
 const errorRef = (name: string): Schema => ({ $ref: `#/components/responses/${name}` });
@@ -483,6 +488,131 @@ const SCHEMAS: Record<string, Schema> = {
   },
 };
 
+const EXAMPLE_TIME = '2026-01-15T09:30:00.000Z';
+const EXAMPLE_WEBHOOK = {
+  id: 'wh_3fKq9ZbT0aLm7XyR',
+  url: 'https://backend.example.org/rocketchat-events',
+  topics: ['room:GENERAL', 'user'],
+  events: ['message.created', 'message.updated'],
+  description: 'CRM sync',
+  enabled: true,
+  disabledReason: null,
+  disabledAt: null,
+  consecutiveFailures: 0,
+  createdAt: EXAMPLE_TIME,
+  updatedAt: EXAMPLE_TIME,
+  secretRotatedAt: null,
+  previousSecretExpiresAt: null,
+};
+const EXAMPLE_HOOK = {
+  id: 'hk_Vq2m8XkP0sLr4TyB9cNd1e',
+  roomId: 'GENERAL',
+  alias: 'CI',
+  emoji: ':robot:',
+  description: 'Build results',
+  enabled: true,
+  signed: false,
+  createdAt: EXAMPLE_TIME,
+  updatedAt: EXAMPLE_TIME,
+};
+const EXAMPLE_JOB = { id: 'order-4711-confirmation', messageId: 'fXk3pQ9rT2vB8nLm4', status: 'queued' };
+
+/**
+ * One example body per schema, shown with every request and response that uses the schema
+ * (`jsonContent`), so a reader of any operation sees a real body. Checked against the schemas
+ * by `redocly lint` (no-invalid-media-type-examples) in the tests.
+ */
+const EXAMPLES: Readonly<Record<string, unknown>> = {
+  Probe: { status: 'ok' },
+  SessionCreated: {
+    token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl',
+    userId: 'aBcD3fGh1JkLmN0pQ',
+    username: 'alice',
+    expiresAt: EXAMPLE_TIME,
+  },
+  SseToken: { token: 'eyJhbGciOiJIUzI1NiJ9.eyJzc2UiOnRydWV9.c2ln', expiresAt: EXAMPLE_TIME },
+  Event: {
+    id: '1768469400000-0',
+    type: 'message.created',
+    userId: 'aBcD3fGh1JkLmN0pQ',
+    roomId: 'GENERAL',
+    ts: EXAMPLE_TIME,
+    data: { _id: 'fXk3pQ9rT2vB8nLm4', rid: 'GENERAL', msg: 'hello', u: { _id: 'xYz', username: 'bob' } },
+  },
+  WebhookCreate: {
+    url: 'https://backend.example.org/rocketchat-events',
+    topics: ['room:GENERAL', 'user'],
+    events: ['message.created', 'message.updated'],
+    description: 'CRM sync',
+  },
+  WebhookUpdate: { topics: 'room:GENERAL', enabled: true },
+  Webhook: EXAMPLE_WEBHOOK,
+  WebhookCreated: { ...EXAMPLE_WEBHOOK, secret: 'whsec_MfKQ9r33DcAzdfN9Ve8FyAUrNfXz1qBf' },
+  WebhookList: { webhooks: [EXAMPLE_WEBHOOK] },
+  RotatedSecret: { secret: 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD', previousSecretExpiresAt: EXAMPLE_TIME },
+  TestEventQueued: { eventId: '1768469400000-0' },
+  DeliveryList: {
+    deliveries: [
+      {
+        eventId: '1768469400000-0',
+        eventType: 'message.created',
+        attempt: 1,
+        at: EXAMPLE_TIME,
+        statusCode: 200,
+        durationMs: 84,
+        outcome: 'success',
+        error: null,
+        nextAttemptAt: null,
+      },
+    ],
+  },
+  ReplayRequest: { since: '2026-01-15T00:00:00.000Z', until: EXAMPLE_TIME },
+  ReplayQueued: { enqueued: 42 },
+  MessageSend: { roomId: 'GENERAL', text: 'Your order 4711 has shipped.' },
+  MessageEdit: { text: 'Your order 4711 has shipped (tracking: 1Z999).' },
+  Reaction: { emoji: ':thumbsup:', shouldReact: true },
+  OutboundJob: EXAMPLE_JOB,
+  MethodCall: { params: [] },
+  MethodResult: { result: { update: [], remove: [] } },
+  HookCreate: { roomId: 'GENERAL', alias: 'CI', emoji: ':robot:', description: 'Build results' },
+  HookUpdate: { alias: null, enabled: false },
+  Hook: EXAMPLE_HOOK,
+  HookCreated: {
+    ...EXAMPLE_HOOK,
+    url: 'https://gateway.example.org/hooks/hk_Vq2m8XkP0sLr4TyB9cNd1e/2mX9vQ4pLr8sTz1yB6cNd3eF',
+  },
+  HookUrl: { url: 'https://gateway.example.org/hooks/hk_Vq2m8XkP0sLr4TyB9cNd1e/9kLm2nB7vC4xZ1qW8eR5tY3u' },
+  HookList: { hooks: [EXAMPLE_HOOK] },
+  HookRequestList: {
+    requests: [
+      {
+        at: EXAMPLE_TIME,
+        status: 202,
+        jobId: 'hk_Vq2m8XkP0sLr4TyB9cNd1e-1768469400000',
+        messageId: 'fXk3pQ9rT2vB8nLm4',
+        roomId: 'GENERAL',
+        outcome: { status: 'sent' },
+      },
+    ],
+  },
+  IncomingHookPayload: { text: 'Build #812 passed', alias: 'CI', emoji: ':white_check_mark:' },
+  Error: { error: 'GW_ERR_INTERNAL', message: 'Internal error' },
+};
+
+/** The name of the component schema `schema` refers to, if it is a plain `$ref`. */
+function refName(schema: Schema): string | undefined {
+  const target = schema['$ref'];
+  return typeof target === 'string' ? target.slice(target.lastIndexOf('/') + 1) : undefined;
+}
+
+/**
+ * What the probes, metrics and this document can refuse: they take no input, but Node.js refuses
+ * request headers beyond its limit before the gateway sees the request.
+ */
+const HEADERS_TOO_LARGE: Schema = {
+  description: 'Request headers larger than Node.js accepts (16 KiB by default); answered without a body',
+};
+
 const webhookIdPath = { parameters: [param('WebhookId')] };
 const HOOK_ID_PARAM: Schema = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
@@ -493,7 +623,7 @@ const PATHS: Record<string, Schema> = {
       tags: ['operations'],
       summary: 'Liveness: the process answers HTTP (never depends on Redis)',
       security: [],
-      responses: { '200': jsonResponse('Alive', ref('Probe')) },
+      responses: { '200': jsonResponse('Alive', ref('Probe')), '431': HEADERS_TOO_LARGE },
     },
   },
   '/readyz': {
@@ -504,7 +634,11 @@ const PATHS: Record<string, Schema> = {
       security: [],
       responses: {
         '200': jsonResponse('Ready', ref('Probe')),
-        '503': jsonResponse('Not ready; `reason` says why', ref('Probe')),
+        '431': HEADERS_TOO_LARGE,
+        '503': jsonResponse('Not ready; `reason` says why', ref('Probe'), undefined, {
+          status: 'unavailable',
+          reason: 'draining',
+        }),
       },
     },
   },
@@ -517,8 +651,15 @@ const PATHS: Record<string, Schema> = {
       responses: {
         '200': {
           description: 'Prometheus text exposition format 0.0.4',
-          content: { 'text/plain': { schema: { type: 'string' } } },
+          content: {
+            'text/plain': {
+              schema: { type: 'string' },
+              example:
+                '# HELP gateway_sse_connections Open SSE client connections\n# TYPE gateway_sse_connections gauge\ngateway_sse_connections{role="api"} 12\n',
+            },
+          },
         },
+        '431': HEADERS_TOO_LARGE,
       },
     },
   },
@@ -528,7 +669,14 @@ const PATHS: Record<string, Schema> = {
       tags: ['operations'],
       summary: 'This document',
       security: [],
-      responses: { '200': jsonResponse('OpenAPI 3.1 document', { type: 'object' }) },
+      responses: {
+        '200': jsonResponse('OpenAPI 3.1 document', { type: 'object' }, undefined, {
+          openapi: '3.1.0',
+          info: { title: 'Rocket.Chat realtime gateway', version: '0.1.0' },
+          paths: {},
+        }),
+        '431': HEADERS_TOO_LARGE,
+      },
     },
   },
   '/v1/sessions': {
@@ -541,22 +689,25 @@ const PATHS: Record<string, Schema> = {
       security: [],
       requestBody: {
         required: true,
-        content: jsonContent({
-          oneOf: [
-            {
-              type: 'object',
-              required: ['username', 'password'],
-              properties: { username: { type: 'string' }, password: { type: 'string' } },
-              additionalProperties: false,
-            },
-            {
-              type: 'object',
-              required: ['userId', 'authToken'],
-              properties: { userId: { type: 'string' }, authToken: { type: 'string' } },
-              additionalProperties: false,
-            },
-          ],
-        }),
+        content: jsonContent(
+          {
+            oneOf: [
+              {
+                type: 'object',
+                required: ['username', 'password'],
+                properties: { username: { type: 'string' }, password: { type: 'string' } },
+                additionalProperties: false,
+              },
+              {
+                type: 'object',
+                required: ['userId', 'authToken'],
+                properties: { userId: { type: 'string' }, authToken: { type: 'string' } },
+                additionalProperties: false,
+              },
+            ],
+          },
+          { username: 'alice', password: 'alice-pass' },
+        ),
       },
       responses: {
         '201': jsonResponse('Registered', ref('SessionCreated')),
@@ -632,6 +783,8 @@ const PATHS: Record<string, Schema> = {
                 type: 'string',
                 description: 'SSE frames; the `data:` of each event frame is an `Event` (see components).',
               },
+              example:
+                'retry: 3000\n\nid: 1768469400000-0\nevent: message.created\ndata: {"id":"1768469400000-0","type":"message.created","userId":"aBcD3fGh1JkLmN0pQ","roomId":"GENERAL","ts":"2026-01-15T09:30:00.000Z","data":{"msg":"hello"}}\n\n: heartbeat\n\n',
             },
           },
         },
@@ -991,7 +1144,7 @@ const PATHS: Record<string, Schema> = {
       requestBody: {
         required: true,
         content: {
-          'application/json': { schema: ref('IncomingHookPayload') },
+          ...jsonContent(ref('IncomingHookPayload')),
           'application/x-www-form-urlencoded': {
             schema: {
               type: 'object',
@@ -999,6 +1152,7 @@ const PATHS: Record<string, Schema> = {
                 payload: { type: 'string', description: 'The JSON payload, as Slack sends it.' },
               },
             },
+            example: { payload: '{"text":"Build #812 passed","username":"CI"}' },
           },
         },
       },
@@ -1027,10 +1181,10 @@ const PATHS: Record<string, Schema> = {
   },
 };
 
-const errorResponse = (description: string, extraHeaders: Schema = {}): Schema => ({
+const errorResponse = (description: string, example: Schema, extraHeaders: Schema = {}): Schema => ({
   description,
   headers: { ...RATE_LIMIT_HEADERS, ...extraHeaders },
-  content: jsonContent(ref('Error')),
+  content: jsonContent(ref('Error'), example),
 });
 
 const COMPONENTS: Schema = {
@@ -1088,19 +1242,35 @@ const COMPONENTS: Schema = {
     },
   },
   responses: {
-    Error: errorResponse('An error; `error` says which (docs/errors.md)'),
-    Invalid: errorResponse('The request is invalid (`GW_ERR_VALIDATION`, `GW_ERR_TOPIC_INVALID`...)'),
+    Error: errorResponse('An error; `error` says which (docs/errors.md)', EXAMPLES['Error'] as Schema),
+    Invalid: errorResponse('The request is invalid (`GW_ERR_VALIDATION`, `GW_ERR_TOPIC_INVALID`...)', {
+      error: 'GW_ERR_VALIDATION',
+      message: 'text: Required',
+      details: { fields: [{ path: 'text', message: 'Required' }] },
+    }),
     Unauthenticated: {
-      ...errorResponse('No valid credentials (`GW_ERR_UNAUTHENTICATED`, `GW_ERR_CREDENTIALS_INVALID`...)'),
+      ...errorResponse('No valid credentials (`GW_ERR_UNAUTHENTICATED`, `GW_ERR_CREDENTIALS_INVALID`...)', {
+        error: 'GW_ERR_UNAUTHENTICATED',
+        message: 'A valid bearer token is required',
+      }),
       headers: { 'WWW-Authenticate': { schema: { type: 'string' } } },
     },
-    Forbidden: errorResponse('Rocket.Chat does not allow it (`GW_ERR_FORBIDDEN`)'),
-    NotFound: errorResponse('No such resource for this user (`GW_ERR_NOT_FOUND`)'),
-    RateLimited: errorResponse('Too many requests (`GW_ERR_RATE_LIMITED`)', {
-      'Retry-After': { $ref: '#/components/headers/Retry-After' },
+    Forbidden: errorResponse('Rocket.Chat does not allow it (`GW_ERR_FORBIDDEN`)', {
+      error: 'GW_ERR_FORBIDDEN',
+      message: 'Rocket.Chat refused: not allowed in this room',
     }),
+    NotFound: errorResponse('No such resource for this user (`GW_ERR_NOT_FOUND`)', {
+      error: 'GW_ERR_NOT_FOUND',
+      message: 'No such webhook',
+    }),
+    RateLimited: errorResponse(
+      'Too many requests (`GW_ERR_RATE_LIMITED`)',
+      { error: 'GW_ERR_RATE_LIMITED', message: 'Too many requests', retryAfterMs: 12000 },
+      { 'Retry-After': { $ref: '#/components/headers/Retry-After' } },
+    ),
     Unavailable: errorResponse(
       'Draining, or Rocket.Chat or capacity is missing; retry (`Retry-After` may say when)',
+      { error: 'GW_ERR_DRAINING', message: 'This replica is shutting down; retry', retryAfterMs: 1000 },
       {
         'Retry-After': { $ref: '#/components/headers/Retry-After' },
       },
@@ -1128,6 +1298,19 @@ const WEBHOOKS: Schema = {
   },
 };
 
+/**
+ * `PUBLIC_URL`, or, while it is the loopback default (PUBLIC_URL unset), the relative `/`: the
+ * gateway serving this document, wherever clients reach it. A `localhost` server would send every
+ * client of a shared document to its own machine.
+ */
+function serverOf(publicUrl: string): Schema {
+  const host = new URL(publicUrl).hostname;
+  const loopback = host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  return loopback
+    ? { url: '/', description: 'The gateway serving this document (PUBLIC_URL is not set)' }
+    : { url: publicUrl };
+}
+
 /** The document for a gateway reachable at `publicUrl`. */
 export function createOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
   return {
@@ -1136,10 +1319,13 @@ export function createOpenApiDocument(options: OpenApiOptions): OpenApiDocument 
     info: {
       title: 'Rocket.Chat realtime gateway',
       version: options.version ?? '0.1.0',
+      // package.json: UNLICENSED, i.e. no licence is granted (all rights reserved); SPDX has no
+      // identifier for that, so a LicenseRef names it.
+      license: { name: 'Proprietary (UNLICENSED)', identifier: 'LicenseRef-Proprietary' },
       description:
         'Rocket.Chat realtime events as Server-Sent Events and signed webhooks, and REST sending and method calls, without speaking DDP. Every error has the body `{error, message}` (docs/errors.md). Authenticated routes are rate limited per user (`RATE_LIMIT_PER_MINUTE`).',
     },
-    servers: [{ url: options.publicUrl }],
+    servers: [serverOf(options.publicUrl)],
     security: AUTHENTICATED,
     tags: [
       { name: 'sessions', description: 'Register Rocket.Chat credentials, get tokens' },

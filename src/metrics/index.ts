@@ -7,11 +7,13 @@ export type {
   HistogramHandle,
   Metrics,
   OutboundOutcome,
+  QueueJobCounts,
   QueueJobState,
   SessionMetricState,
   SessionRefusalReason,
   UpstreamSkipReason,
   WebhookDeliveryOutcome,
 } from './metrics.js';
+export { QUEUE_JOB_STATES } from './metrics.js';
 export { createNoopMetrics } from './noop-metrics.js';
 export { createMetrics, type MetricsOptions, type PrometheusMetrics } from './prometheus-metrics.js';

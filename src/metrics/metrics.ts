@@ -58,6 +58,9 @@ export type QueueJobState =
   | 'prioritized'
   | 'waiting-children';
 
+/** What a queue can say about its size: BullMQ's `Queue.getJobCounts()`. */
+export type QueueJobCounts = () => Promise<Partial<Record<QueueJobState, number>>>;
+
 export interface Metrics {
   readonly sessions: Readonly<Record<SessionMetricState, GaugeHandle>>;
   readonly upstreamReconnects: CounterHandle;
@@ -74,12 +77,35 @@ export interface Metrics {
   /** Seconds, one observation per attempt. */
   readonly webhookDeliveryDuration: HistogramHandle;
   /** Set from `Queue.getJobCounts()` by a periodic collector, not on the hot path. */
-  readonly queueJobs: { labels(queue: string, state: QueueJobState): GaugeHandle };
+  readonly queueJobs: {
+    labels(queue: string, state: QueueJobState): GaugeHandle;
+    /**
+     * Reads `counts` at every scrape (bounded in time; a failed read keeps the last values) into
+     * `gateway_queue_jobs{queue}`. Returns the function that stops it.
+     */
+    watch(queue: string, counts: QueueJobCounts): () => void;
+  };
+  /**
+   * One finished HTTP request: `gateway_http_requests_total` and
+   * `gateway_http_request_duration_seconds`, by method, route template (`/v1/webhooks/:id`,
+   * never the raw path) and status.
+   */
+  readonly httpRequests: { observe(method: string, route: string, status: number, seconds: number): void };
   readonly outboundMessages: Readonly<Record<OutboundOutcome, CounterHandle>>;
   readonly redisErrors: CounterHandle;
   readonly forwardedCalls: Readonly<Record<ForwardedCallOutcome, CounterHandle>>;
   readonly sessionRefusals: Readonly<Record<SessionRefusalReason, CounterHandle>>;
 }
+
+/** The states `gateway_queue_jobs` reports (BullMQ 6 keeps a paused queue's jobs `waiting`). */
+export const QUEUE_JOB_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'completed',
+  'failed',
+  'prioritized',
+] as const satisfies readonly QueueJobState[];
 
 export const SESSION_METRIC_STATES: readonly SessionMetricState[] = [
   'connecting',

@@ -12,8 +12,11 @@ import {
   FORWARDED_CALL_OUTCOMES,
   FRAME_DIRECTIONS,
   type GaugeHandle,
+  type HistogramHandle,
   type Metrics,
   OUTBOUND_OUTCOMES,
+  QUEUE_JOB_STATES,
+  type QueueJobCounts,
   type QueueJobState,
   SESSION_METRIC_STATES,
   SESSION_REFUSAL_REASONS,
@@ -47,11 +50,28 @@ const DELIVERY_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 // should a bug ever put unbounded values (ids) in the label.
 const MAX_EVENT_TYPES = 200;
 const OVERFLOW_EVENT_TYPE = 'other';
+// One HTTP request, from the first byte in to the last byte out (an SSE stream: its lifetime).
+const HTTP_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// Route templates are few; the cap guards against a router that would ever put raw paths in.
+const MAX_HTTP_SERIES = 500;
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+// A scrape waits this long for a queue's sizes, then answers with the last ones (Redis down).
+const QUEUE_READ_TIMEOUT_MS = 2_000;
+// prom-client's sums of `nodejs_active_{handles,requests,resources}` are gauges named like counters,
+// which promtool refuses; `sum(nodejs_active_handles)` gives the same number.
+const MISNAMED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
   const registry = new Registry();
   if (options.defaultLabels) registry.setDefaultLabels({ ...options.defaultLabels });
-  if (options.collectDefaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.collectDefaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
 
   const sessions = new Gauge({
@@ -117,10 +137,33 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
     buckets: DELIVERY_BUCKETS_SECONDS,
     registers,
   });
-  const queueJobs = new Gauge({
+  const queueSources = new Map<string, QueueJobCounts>();
+  const queueJobs: Gauge<'queue' | 'state'> = new Gauge({
     name: 'gateway_queue_jobs',
     help: 'BullMQ jobs, by queue and state',
     labelNames: ['queue', 'state'],
+    registers,
+    async collect() {
+      await Promise.all(
+        [...queueSources].map(async ([queue, counts]) => {
+          const read = await withTimeout(counts(), QUEUE_READ_TIMEOUT_MS).catch(() => undefined);
+          if (!read) return;
+          for (const state of QUEUE_JOB_STATES) queueJobs.labels(queue, state).set(read[state] ?? 0);
+        }),
+      );
+    },
+  });
+  const httpRequestsTotal = new Counter({
+    name: 'gateway_http_requests_total',
+    help: 'HTTP requests answered, by method, route template and status',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  });
+  const httpRequestDuration = new Histogram({
+    name: 'gateway_http_request_duration_seconds',
+    help: 'Duration of HTTP requests (an SSE stream: its lifetime), by method, route template and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: HTTP_BUCKETS_SECONDS,
     registers,
   });
   const outboundMessages = new Counter({
@@ -150,6 +193,7 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
   const eventTypeChildren = new Map<string, CounterHandle>();
   const overflowEventType = eventsLogged.labels(OVERFLOW_EVENT_TYPE);
   const queueChildren = new Map<string, GaugeHandle>();
+  const httpChildren = new Map<string, { count: CounterHandle; duration: HistogramHandle }>();
 
   return {
     registry,
@@ -188,6 +232,30 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
         }
         return child;
       },
+      watch(queue, counts) {
+        queueSources.set(queue, counts);
+        return () => {
+          if (queueSources.get(queue) === counts) queueSources.delete(queue);
+        };
+      },
+    },
+    httpRequests: {
+      observe(method, route, status, seconds) {
+        const m = HTTP_METHODS.has(method) ? method : 'other';
+        const key = `${m} ${route} ${status}`;
+        let child = httpChildren.get(key);
+        if (!child) {
+          const labels =
+            httpChildren.size < MAX_HTTP_SERIES ? [m, route, String(status)] : [m, 'other', String(status)];
+          child = {
+            count: httpRequestsTotal.labels(...labels),
+            duration: httpRequestDuration.labels(...labels),
+          };
+          if (httpChildren.size < MAX_HTTP_SERIES) httpChildren.set(key, child);
+        }
+        child.count.inc();
+        child.duration.observe(seconds);
+      },
     },
     outboundMessages: bindLabels(OUTBOUND_OUTCOMES, (outcome) => withZero(outboundMessages.labels(outcome))),
     redisErrors,
@@ -204,4 +272,13 @@ export function createMetrics(options: MetricsOptions = {}): PrometheusMetrics {
 function withZero<H extends { inc(value?: number): void }>(handle: H): H {
   handle.inc(0);
   return handle;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

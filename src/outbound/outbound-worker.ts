@@ -12,7 +12,7 @@ import { type Clock, delay, systemClock } from '../clock.js';
 import type { GatewayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../log/index.js';
-import type { Metrics } from '../metrics/index.js';
+import { type Metrics, QUEUE_JOB_STATES } from '../metrics/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
@@ -74,6 +74,7 @@ export class OutboundWorker {
   readonly #clock: Clock;
   #state: OutboundWorkerState = 'running';
   #closing: Promise<void> | undefined;
+  readonly #unwatchQueue: () => void;
 
   constructor(options: OutboundWorkerOptions) {
     if (!(options.concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
@@ -114,6 +115,11 @@ export class OutboundWorker {
         },
       },
     );
+    // Worker roles export the queue's size, like the webhook queue's: `gateway_queue_jobs{queue="outbound"}`.
+    const { queue } = options.outbound;
+    this.#unwatchQueue =
+      options.metrics?.queueJobs.watch(OUTBOUND_QUEUE_NAME, () => queue.getJobCounts(...QUEUE_JOB_STATES)) ??
+      (() => {});
     this.#worker.on('error', (err) => options.logger?.warn({ err }, 'outbound worker error'));
     this.#worker.on('failed', (job, err) => {
       // Only BullMQ itself fails a job (a processor failure becomes an outcome): free its lane.
@@ -137,6 +143,7 @@ export class OutboundWorker {
   close(force = false): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closing';
+      this.#unwatchQueue();
       try {
         await this.#worker.close(force);
       } catch (err) {

@@ -18,7 +18,7 @@ import type { GatewayConfig } from '../config/index.js';
 import type { EventLog } from '../events/event-log.js';
 import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../log/index.js';
-import { createNoopMetrics, type Metrics, type QueueJobState } from '../metrics/index.js';
+import { createNoopMetrics, type Metrics, QUEUE_JOB_STATES } from '../metrics/index.js';
 import { createSubscriberClient, duplicateClient, type RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
@@ -304,21 +304,11 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   return handle;
 }
 
-// BullMQ 6 has no `paused` state of its own any more (a paused queue keeps its jobs waiting).
-const QUEUE_STATES = [
-  'waiting',
-  'active',
-  'delayed',
-  'completed',
-  'failed',
-  'prioritized',
-] as const satisfies readonly QueueJobState[];
-
 async function collectQueueMetrics(
   queue: ReturnType<typeof createWebhookQueue>,
   metrics: Metrics,
 ): Promise<void> {
-  const counts = await queue.getJobCounts(...QUEUE_STATES);
-  for (const state of QUEUE_STATES)
+  const counts = await queue.getJobCounts(...QUEUE_JOB_STATES);
+  for (const state of QUEUE_JOB_STATES)
     metrics.queueJobs.labels(WEBHOOK_QUEUE_NAME, state).set(counts[state] ?? 0);
 }

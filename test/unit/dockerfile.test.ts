@@ -118,7 +118,19 @@ describe('Dockerfile', () => {
     // Every stage starts from the same pinned Node image.
     for (const stage of stages) expect(stage.image).toMatch(/node|NODE_IMAGE/);
     const nodeImage = /ARG NODE_IMAGE=(\S+)/.exec(dockerfile)?.[1];
-    expect(nodeImage).toMatch(/^node:20[.\w-]*(@sha256:[0-9a-f]{64})?$/);
+    expect(nodeImage).toMatch(/^node:\d+[.\w-]*(@sha256:[0-9a-f]{64})?$/);
+  });
+
+  it('runs the Node.js major that CI tests on and package.json requires', () => {
+    const imageMajor = /ARG NODE_IMAGE=node:(\d+)/.exec(dockerfile)?.[1];
+    const ciMajor = /^NODE_MAJOR=(\d+)$/m.exec(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'))?.[1];
+    const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    // Node.js 20 reached end of life in April 2026; 24 is the current LTS line.
+    expect(Number(imageMajor)).toBeGreaterThanOrEqual(24);
+    expect(ciMajor).toBe(imageMajor);
+    expect(packageJson.engines.node).toBe(`>=${imageMajor}`);
   });
 
   it('installs with npm ci, and the runtime gets production dependencies only', () => {
@@ -311,8 +323,10 @@ describe('deploy/docker-compose.yml (local trial with a real Rocket.Chat)', () =
         expect(known.has(key), `${key} is not a gateway variable`).toBe(true);
       expect(env['REDIS_URL']).toBe('redis://redis:6379');
       expect(env['ROCKETCHAT_URL']).toBe('http://rocketchat:3000');
-      expect(env['JWT_SECRET']).toMatch(/^\$\{JWT_SECRET:\?/);
-      expect(env['GATEWAY_ENCRYPTION_KEY']).toMatch(/^\$\{GATEWAY_ENCRYPTION_KEY:\?/);
+      // From deploy/.env; the gateway itself refuses to start in production without them.
+      expect(env['JWT_SECRET']).toMatch(/^\$\{JWT_SECRET:-\}$/);
+      expect(env['GATEWAY_ENCRYPTION_KEY']).toMatch(/^\$\{GATEWAY_ENCRYPTION_KEY:-\}$/);
+      expect(env['NODE_ENV']).toBe('production');
       // Compose's SIGKILL comes after the gateway's own drain deadline.
       const graceSeconds = Number(env['SHUTDOWN_GRACE_MS']) / 1000;
       expect(Number.parseInt(String(service['stop_grace_period']), 10)).toBeGreaterThan(graceSeconds);

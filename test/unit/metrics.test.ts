@@ -18,6 +18,8 @@ const GATEWAY_METRICS = {
   gateway_redis_errors_total: 'counter',
   gateway_forwarded_calls_total: 'counter',
   gateway_session_refusals_total: 'counter',
+  gateway_http_requests_total: 'counter',
+  gateway_http_request_duration_seconds: 'histogram',
 };
 
 /** Exercises every handle, so the Prometheus and no-op versions are driven the same way. */
@@ -41,6 +43,8 @@ function exercise(metrics: Metrics): void {
   metrics.webhookDeliveries.timeout.inc();
   metrics.webhookDeliveryDuration.observe(0.3);
   metrics.queueJobs.labels('webhooks', 'waiting').set(7);
+  metrics.queueJobs.watch('outbound', async () => ({ delayed: 2 }));
+  metrics.httpRequests.observe('GET', '/v1/webhooks/:id', 200, 0.012);
   metrics.outboundMessages.sent.inc();
   metrics.redisErrors.inc();
   metrics.forwardedCalls.ok.inc();
@@ -77,6 +81,14 @@ describe('createMetrics', () => {
     expect(text).toContain('gateway_webhook_delivery_duration_seconds_bucket{le="0.5"} 1');
     expect(text).toContain('gateway_queue_jobs{queue="webhooks",state="waiting"} 7');
     expect(text).toContain('gateway_session_refusals_total{reason="capacity"} 1');
+    expect(text).toContain('gateway_queue_jobs{queue="outbound",state="delayed"} 2');
+    expect(text).toContain('gateway_queue_jobs{queue="outbound",state="waiting"} 0');
+    expect(text).toContain(
+      'gateway_http_requests_total{method="GET",route="/v1/webhooks/:id",status="200"} 1',
+    );
+    expect(text).toContain(
+      'gateway_http_request_duration_seconds_bucket{le="0.025",method="GET",route="/v1/webhooks/:id",status="200"} 1',
+    );
   });
 
   it('shows fixed-label series at 0 before anything happens', async () => {

@@ -26,6 +26,7 @@ app.kubernetes.io/name: {{ include "gateway.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: {{ .Values.partOf }}
 {{- end -}}
 
 {{- define "gateway.selectorLabels" -}}
@@ -46,7 +47,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{- define "gateway.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $repository := .Values.image.repository -}}
+{{- with .Values.image.registry }}{{ $repository = printf "%s/%s" . $repository }}{{ end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" $repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -60,49 +67,83 @@ Call with (dict "root" $ "preStopSeconds" N).
 {{- add (int .preStopSeconds) $graceSeconds (int .root.Values.lifecycle.terminationMarginSeconds) -}}
 {{- end -}}
 
-{{/* Environment of both roles: the ConfigMap, the Secret, and this pod's name as WORKER_ID. */}}
+{{/*
+Environment of both roles: this pod's name as WORKER_ID, then every secret-bearing setting from
+the Secret (never the ConfigMap). JWT_SECRET and JWT_PRIVATE_KEY are alternatives, and
+GATEWAY_ENCRYPTION_OLD_KEYS is only needed while keys rotate, so those three are optional: an
+existing Secret may lack them. Then extraEnv, as given.
+*/}}
 {{- define "gateway.env" -}}
+{{- $secret := include "gateway.secretName" . -}}
+{{- $keys := .Values.secrets.keys -}}
 - name: WORKER_ID
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
-- name: JWT_SECRET
+{{- range $name, $spec := dict "JWT_SECRET" (list $keys.jwtSecret true) "JWT_PRIVATE_KEY" (list $keys.jwtPrivateKey true) "GATEWAY_ENCRYPTION_KEY" (list $keys.encryptionKey false) "GATEWAY_ENCRYPTION_OLD_KEYS" (list $keys.encryptionOldKeys true) "REDIS_URL" (list $keys.redisUrl false) }}
+- name: {{ $name }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "gateway.secretName" . }}
-      key: {{ .Values.secrets.keys.jwtSecret }}
-- name: GATEWAY_ENCRYPTION_KEY
+      name: {{ $secret }}
+      key: {{ index $spec 0 }}
+      {{- if index $spec 1 }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- if not .Values.secrets.existingSecret }}
+{{- range $name, $_ := .Values.secrets.extraVariables }}
+- name: {{ $name }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "gateway.secretName" . }}
-      key: {{ .Values.secrets.keys.encryptionKey }}
-- name: REDIS_URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "gateway.secretName" . }}
-      key: {{ .Values.secrets.keys.redisUrl }}
+      name: {{ $secret }}
+      key: {{ $name }}
+{{- end }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
-{{/* The container security context of both roles: nothing a compromised process could use. */}}
-{{- define "gateway.containerSecurityContext" -}}
-runAsNonRoot: true
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-privileged: false
-capabilities:
-  drop:
-    - ALL
-seccompProfile:
-  type: RuntimeDefault
+{{/* The ConfigMap first, then the extraEnvFrom sources (a later source wins on a clash). */}}
+{{- define "gateway.envFrom" -}}
+- configMapRef:
+    name: {{ include "gateway.fullname" . }}
+{{- with .Values.extraEnvFrom }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
-{{- define "gateway.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: {{ .Values.podSecurityContext.runAsUser }}
-runAsGroup: {{ .Values.podSecurityContext.runAsGroup }}
-fsGroup: {{ .Values.podSecurityContext.fsGroup }}
-seccompProfile:
-  type: RuntimeDefault
+{{/* A writable /tmp under the read-only root filesystem, then extraVolumeMounts (e.g. for *_FILE settings). */}}
+{{- define "gateway.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "gateway.volumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* What both roles' pods share in their spec, after the termination grace period. */}}
+{{- define "gateway.podSpecCommon" -}}
+serviceAccountName: {{ include "gateway.serviceAccountName" . }}
+automountServiceAccountToken: false
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end -}}
 
 {{/* Probes of both roles, on the HTTP port: each role serves /healthz and /readyz there. */}}
