@@ -6,10 +6,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../sim/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type Simulator, startSimulator } from '../sim/index.js';
 
 let sim: Simulator;
 let gw: TestGateway;
