@@ -125,15 +125,7 @@ export class CallRouter {
       const owner = await waiting.next();
       if (owner === 'local') continue;
       const outcome = await this.#forward(owner, userId, work, deadline);
-      this.#options.onForwarded?.(
-        outcome.kind === 'reply'
-          ? outcome.reply.error
-            ? 'error'
-            : 'ok'
-          : outcome.kind === 'timeout'
-            ? 'timeout'
-            : 'moved',
-      );
+      this.#options.onForwarded?.(forwardedMetricOutcome(outcome));
       switch (outcome.kind) {
         case 'reply':
           if (outcome.reply.error?.kind === 'not-owner') {
@@ -324,6 +316,18 @@ class OwnerWait {
         'GW_ERR_NO_CREDENTIALS',
         'no Rocket.Chat credentials registered: POST /v1/sessions first',
       );
+  }
+}
+
+function forwardedMetricOutcome(outcome: ForwardOutcome): 'ok' | 'error' | 'moved' | 'timeout' {
+  switch (outcome.kind) {
+    case 'reply':
+      if (outcome.reply.error?.kind === 'not-owner') return 'moved';
+      return outcome.reply.error ? 'error' : 'ok';
+    case 'lost-after-ack':
+      return 'error';
+    default:
+      return outcome.kind;
   }
 }
 

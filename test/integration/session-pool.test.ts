@@ -6,6 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import type { Simulator } from '../../sim/index.js';
 import { parseTopics } from '../../src/events/topics.js';
 import type { GatewayEvent } from '../../src/events/types.js';
+import { createMetrics, type PrometheusMetrics } from '../../src/metrics/prometheus-metrics.js';
+import { metricValue } from '../helpers/metric-value.js';
 import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { createTestCore, sharedEnv, type TestCore } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -13,8 +15,18 @@ import { waitFor } from '../helpers/wait-for.js';
 let sim: Simulator;
 const cores: TestCore[] = [];
 
-function core(shared: Record<string, string>, env: Record<string, string> = {}): TestCore {
-  const c = createTestCore({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url, shared, env });
+function core(
+  shared: Record<string, string>,
+  env: Record<string, string> = {},
+  metrics?: PrometheusMetrics,
+): TestCore {
+  const c = createTestCore({
+    redisUrl: inject('redisUrl'),
+    rocketchatUrl: sim.url,
+    shared,
+    env,
+    ...(metrics ? { metrics } : {}),
+  });
   cores.push(c);
   return c;
 }
@@ -126,7 +138,8 @@ describe('session pool', () => {
     await owner.pool!.start();
     await owner.calls.start();
     await waitFor(() => owner.pool!.session(aliceId)?.state === 'live', 20_000, 'alice live on the owner');
-    const other = core(shared);
+    const metrics = createMetrics({ collectDefaultMetrics: false });
+    const other = core(shared, {}, metrics);
     await other.pool!.start();
     await other.calls.start();
     const connectionsBefore = sim.control.connectionCount();
@@ -138,11 +151,14 @@ describe('session pool', () => {
     await expect(other.calls.call(aliceId, 'getRoomById', ['no-such-room'], 10_000)).rejects.toMatchObject({
       error: expect.stringMatching(/error-/),
     });
+    expect(await metricValue(metrics, 'gateway_forwarded_calls_total', { outcome: 'ok' })).toBe(1);
+    expect(await metricValue(metrics, 'gateway_forwarded_calls_total', { outcome: 'error' })).toBe(1);
   });
 
   it('sends a forwarded call again when its target never took it and the session moved', async () => {
     const shared = sharedEnv();
-    const caller = core(shared);
+    const metrics = createMetrics({ collectDefaultMetrics: false });
+    const caller = core(shared, {}, metrics);
     const aliceId = await register(caller, 'alice', 'user');
     // The ghost receives the call but neither acknowledges nor answers it: a dead owner as it looks on a Redis Cluster,
     // where PUBLISH cannot say that nobody received the call.
@@ -155,6 +171,7 @@ describe('session pool', () => {
       expect(rooms.map((r) => r._id)).toContain('GENERAL');
       expect(taken).toHaveLength(1);
       expect(caller.pool!.session(aliceId)).toBeDefined();
+      expect(await metricValue(metrics, 'gateway_forwarded_calls_total', { outcome: 'moved' })).toBe(1);
     } finally {
       ghost.disconnect();
     }
@@ -179,6 +196,25 @@ describe('session pool', () => {
       expect(error).toMatchObject({ mayHaveRun: true });
       // Known as soon as the lease lapsed, not at the call's deadline.
       expect(Date.now() - startedAt).toBeLessThan(25_000);
+    } finally {
+      ghost.disconnect();
+    }
+  });
+
+  it('times out a forwarded call at the caller deadline when a present owner never answers', async () => {
+    const shared = sharedEnv();
+    const metrics = createMetrics({ collectDefaultMetrics: false });
+    const caller = core(shared, {}, metrics);
+    const aliceId = await register(caller, 'alice', 'user');
+    // Present (subscribed to its channel) and holding a long lease, but stuck.
+    const ghost = await ghostOwner(caller, aliceId, () => {});
+    await caller.redis.pexpire(caller.keys.user(aliceId).lease, 60_000);
+    try {
+      await caller.calls.start();
+      await expect(caller.calls.call(aliceId, 'rooms/get', [], 1500)).rejects.toMatchObject({
+        code: 'DDP_ERR_TIMEOUT',
+      });
+      expect(await metricValue(metrics, 'gateway_forwarded_calls_total', { outcome: 'timeout' })).toBe(1);
     } finally {
       ghost.disconnect();
     }

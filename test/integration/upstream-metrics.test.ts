@@ -8,6 +8,7 @@ import type { Simulator } from '../../sim/index.js';
 import { parseTopics } from '../../src/events/topics.js';
 import { createMetrics, type PrometheusMetrics } from '../../src/metrics/index.js';
 import type { UserSession } from '../../src/sessions/user-session.js';
+import { metricValue } from '../helpers/metric-value.js';
 import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
 import { standaloneSession } from '../helpers/user-session.js';
@@ -28,13 +29,6 @@ afterAll(async () => {
   await sim?.close();
 });
 
-async function value(metrics: PrometheusMetrics, name: string, labels: Record<string, string> = {}) {
-  const metric = metrics.registry.getSingleMetric(name);
-  const values = (await metric?.get())?.values ?? [];
-  const match = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
-  return match?.value ?? 0;
-}
-
 function coreWith(metrics: PrometheusMetrics): TestCore {
   const core = createTestCore({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url, metrics });
   cores.push(core);
@@ -51,23 +45,24 @@ describe('upstream metrics', () => {
     await core.pool!.start();
     await waitFor(() => core.pool!.session(auth.userId)?.state === 'live', 20_000, 'alice live');
 
-    const framesIn = await value(metrics, 'gateway_upstream_frames_total', { direction: 'in' });
-    const framesOut = await value(metrics, 'gateway_upstream_frames_total', { direction: 'out' });
+    const framesIn = await metricValue(metrics, 'gateway_upstream_frames_total', { direction: 'in' });
+    const framesOut = await metricValue(metrics, 'gateway_upstream_frames_total', { direction: 'out' });
     // connect, login, the subscriptions: at least that many each way.
     expect(framesOut).toBeGreaterThanOrEqual(3);
     expect(framesIn).toBeGreaterThanOrEqual(3);
-    expect(await value(metrics, 'gateway_upstream_reconnects_total')).toBe(0);
+    expect(await metricValue(metrics, 'gateway_upstream_reconnects_total')).toBe(0);
 
     sim.control.postMessage('bob', 'GENERAL', 'counted');
     await waitFor(
-      async () => (await value(metrics, 'gateway_upstream_frames_total', { direction: 'in' })) > framesIn,
+      async () =>
+        (await metricValue(metrics, 'gateway_upstream_frames_total', { direction: 'in' })) > framesIn,
       10_000,
       'the event frame counted',
     );
 
     sim.control.dropConnections('alice');
     await waitFor(
-      async () => (await value(metrics, 'gateway_upstream_reconnects_total')) >= 1,
+      async () => (await metricValue(metrics, 'gateway_upstream_reconnects_total')) >= 1,
       15_000,
       'a reconnection counted',
     );
@@ -92,10 +87,12 @@ describe('upstream metrics', () => {
     await session.call('addRoomModerator', [ops._id, sim.control.userId('bob')]);
     await waitFor(
       async () =>
-        (await value(metrics, 'gateway_upstream_frames_skipped_total', { reason: 'ignored' })) === 1,
+        (await metricValue(metrics, 'gateway_upstream_frames_skipped_total', { reason: 'ignored' })) === 1,
       10_000,
       'the ignored frame counted',
     );
-    expect(await value(metrics, 'gateway_upstream_frames_skipped_total', { reason: 'malformed' })).toBe(0);
+    expect(await metricValue(metrics, 'gateway_upstream_frames_skipped_total', { reason: 'malformed' })).toBe(
+      0,
+    );
   });
 });
