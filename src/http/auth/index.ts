@@ -1,4 +1,4 @@
-export { type AuthenticateOptions, authenticate, headerAuthFor } from './authenticate.js';
+export { AUTH_TOKEN_PATTERN, type AuthenticateOptions, authenticate, headerAuthFor } from './authenticate.js';
 export { registerCredential, removeCredential } from './register-credential.js';
 export { RocketChatHeaderAuth, type RocketChatHeaderAuthOptions } from './rocketchat-header-auth.js';
 export {
