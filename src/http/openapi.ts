@@ -532,7 +532,7 @@ const PATHS: Record<string, Schema> = {
       tags: ['sessions'],
       summary: "Register the user's Rocket.Chat credentials and get a gateway token",
       description:
-        'Send `{username, password}` (exchanged for a resume token, never stored) or `{userId, authToken}` (a Rocket.Chat resume token). The token is stored encrypted and the upstream session is shared by every consumer of the user.',
+        'Send `{username, password}` (exchanged for a resume token, never stored) or `{userId, authToken}` (a Rocket.Chat resume token). The token is stored encrypted and the upstream session is shared by every consumer of the user. Failed logins are counted per client address and per account (`LOGIN_MAX_FAILURES_PER_ADDRESS`, `LOGIN_MAX_FAILURES_PER_USER`): beyond them, 429 with `Retry-After`. The answer carries `Cache-Control: no-store`.',
       security: [],
       requestBody: {
         required: true,
@@ -567,9 +567,11 @@ const PATHS: Record<string, Schema> = {
     delete: {
       operationId: 'deleteSession',
       tags: ['sessions'],
-      summary: "Forget the user's stored Rocket.Chat credentials",
+      summary: 'Log out',
+      description:
+        "Ends the user's stored Rocket.Chat credential as a revoked token would: every gateway token issued for the user before (access and SSE tokens) stops working, also after a new login; SSE streams get `session.unauthorized` and end; webhook deliveries pause until the next login. A Rocket.Chat token the gateway obtained with a password is revoked upstream.",
       security: AUTHENTICATED,
-      responses: { '204': { description: 'Removed' }, ...AUTHENTICATED_ERRORS },
+      responses: { '204': { description: 'Logged out' }, ...AUTHENTICATED_ERRORS },
     },
   },
   '/v1/sessions/sse-token': {
@@ -577,6 +579,7 @@ const PATHS: Record<string, Schema> = {
       operationId: 'createSseToken',
       tags: ['sessions'],
       summary: 'A short-lived token for `GET /v1/events?access_token=` (browsers cannot set headers)',
+      description: 'The answer carries `Cache-Control: no-store`.',
       security: AUTHENTICATED,
       responses: { '201': jsonResponse('Issued', ref('SseToken')), ...AUTHENTICATED_ERRORS },
     },

@@ -84,6 +84,14 @@ export class RocketChatRestClient {
     return { userId: body._id, username: body.username };
   }
 
+  /**
+   * Revokes the token upstream (`POST /api/v1/logout`); Rocket.Chat then closes every connection
+   * logged in with it, as Meteor does for a removed login token.
+   */
+  async logout(auth: RestAuth): Promise<void> {
+    await this.#request<unknown>('POST', '/logout', auth);
+  }
+
   /** The message, or undefined when Rocket.Chat does not have it (or the user may not see it). */
   async getMessage(auth: RestAuth, messageId: string): Promise<Record<string, unknown> | undefined> {
     try {

@@ -71,7 +71,7 @@ describe('gateway tokens', () => {
     const clock = createManualClock(START_MS);
     const issued = issueAccessToken(hs256, alice, clock);
     expect(issued.expiresAt.getTime()).toBe(START_MS + 3600 * 1000);
-    expect(verifyToken(hs256, issued.token, 'access', clock)).toEqual(alice);
+    expect(verifyToken(hs256, issued.token, 'access', clock)).toEqual({ ...alice, generation: 0 });
     const claims = jwt.decode(issued.token) as Record<string, unknown>;
     expect(claims).toMatchObject({ sub: 'aliceId123', username: 'alice', typ: 'access', iss: 'gw-test' });
     expect(claims['aud']).toBe('gw-test-clients');
@@ -81,7 +81,7 @@ describe('gateway tokens', () => {
     const clock = createManualClock(START_MS);
     const issued = issueSseToken(hs256, alice, clock);
     expect(issued.expiresAt.getTime()).toBe(START_MS + 300 * 1000);
-    expect(verifyToken(hs256, issued.token, 'sse', clock)).toEqual(alice);
+    expect(verifyToken(hs256, issued.token, 'sse', clock)).toEqual({ ...alice, generation: 0 });
     expect(refused(issued.token).message).toMatch(/SSE token/);
     const access = issueAccessToken(hs256, alice, clock);
     refused(access.token, hs256, 'sse');
@@ -90,7 +90,7 @@ describe('gateway tokens', () => {
   it('refuses a token once it has expired', () => {
     const issued = issueAccessToken(hs256, alice, createManualClock(START_MS));
     const later = START_MS + 3600 * 1000;
-    expect(verifyToken(hs256, issued.token, 'access', createManualClock(later - 1000))).toEqual(alice);
+    expect(verifyToken(hs256, issued.token, 'access', createManualClock(later - 1000))).toEqual({ ...alice, generation: 0 });
     expect(refused(issued.token, hs256, 'access', later).message).toMatch(/expired/);
   });
 
@@ -111,7 +111,7 @@ describe('gateway tokens', () => {
         'access',
         createManualClock(START_MS),
       ),
-    ).toEqual({ userId: 'u1', username: undefined });
+    ).toEqual({ userId: 'u1', username: undefined, generation: 0 });
   });
 
   it('refuses alg none, an RS256 token when HS256 is configured, and HS256 signed with the public key', () => {
@@ -141,9 +141,9 @@ describe('gateway tokens', () => {
       const config: JwtConfig = { algorithm, ...pair, ...common };
       const issued = issueAccessToken(config, alice, clock);
       expect(jwt.decode(issued.token, { complete: true })?.header.alg).toBe(algorithm);
-      expect(verifyToken(config, issued.token, 'access', clock)).toEqual(alice);
+      expect(verifyToken(config, issued.token, 'access', clock)).toEqual({ ...alice, generation: 0 });
       // A verify-only replica (public key alone) accepts it too.
-      expect(verifyToken({ ...config, privateKey: undefined }, issued.token, 'access', clock)).toEqual(alice);
+      expect(verifyToken({ ...config, privateKey: undefined }, issued.token, 'access', clock)).toEqual({ ...alice, generation: 0 });
     }
   });
 

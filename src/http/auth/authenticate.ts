@@ -135,15 +135,22 @@ async function fromGatewayToken(
 ): Promise<Principal> {
   const subject = verifyToken(ctx.config.jwt, token, type, clockOf(ctx));
   const via = type === 'access' ? 'jwt' : 'query-token';
-  if (options.isInvalidCredentialAllowed) return { userId: subject.userId, username: subject.username, via };
-  // One HGET: cheap enough for every request, and what makes a revocation visible at once.
-  if ((await ctx.credentials.status(subject.userId)) === 'invalid') {
+  const generation = subject.generation ?? 0;
+  // One HMGET: cheap enough for every request, and what makes a logout or a revocation visible
+  // at once.
+  const access = await ctx.credentials.access(subject.userId);
+  if (access.generation !== generation) {
+    throw unauthenticated('This token was ended by a logout (DELETE /v1/sessions); POST /v1/sessions again');
+  }
+  const principal: Principal = { userId: subject.userId, username: subject.username, via, generation };
+  if (options.isInvalidCredentialAllowed) return principal;
+  if (access.status === 'invalid') {
     throw createError(
       'GW_ERR_CREDENTIALS_INVALID',
       'Rocket.Chat no longer accepts the stored credentials (logged out, token revoked or password changed); POST /v1/sessions again',
     );
   }
-  return { userId: subject.userId, username: subject.username, via };
+  return principal;
 }
 
 function unauthenticated(message: string): GatewayError {

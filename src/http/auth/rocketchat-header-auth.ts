@@ -24,6 +24,9 @@ import { registerCredential } from './register-credential.js';
 import type { TokenSubject } from './tokens.js';
 import { TtlCache } from './ttl-cache.js';
 
+/** Who a checked pair belongs to. */
+type HeaderSubject = Required<Pick<TokenSubject, 'userId' | 'username'>>;
+
 export interface RocketChatHeaderAuthOptions {
   /** How long a successful check is reused. @defaultValue 30000 */
   readonly ttlMs?: number;
@@ -41,9 +44,9 @@ type Deps = Pick<HttpContext, 'rest' | 'credentials' | 'redis' | 'keys'> & {
 
 export class RocketChatHeaderAuth {
   readonly #deps: Deps;
-  readonly #cache: TtlCache<Required<TokenSubject>>;
+  readonly #cache: TtlCache<HeaderSubject>;
   readonly #refused: TtlCache<true>;
-  readonly #inFlight = new Map<string, Promise<Required<TokenSubject>>>();
+  readonly #inFlight = new Map<string, Promise<HeaderSubject>>();
 
   constructor(deps: Deps, options: RocketChatHeaderAuthOptions = {}) {
     this.#deps = deps;
@@ -80,7 +83,7 @@ export class RocketChatHeaderAuth {
     return subject;
   }
 
-  async #checkCounted(userId: string, token: string, clientAddress: string): Promise<Required<TokenSubject>> {
+  async #checkCounted(userId: string, token: string, clientAddress: string): Promise<HeaderSubject> {
     const attempt = { address: clientAddress };
     await this.#deps.throttle.check(attempt);
     try {
@@ -100,7 +103,7 @@ export class RocketChatHeaderAuth {
     this.#cache.deleteWhere((subject) => subject.userId === userId);
   }
 
-  async #check(userId: string, token: string, clientAddress: string): Promise<Required<TokenSubject>> {
+  async #check(userId: string, token: string, clientAddress: string): Promise<HeaderSubject> {
     let me: { userId: string; username: string };
     try {
       me = await this.#deps.rest.me({ userId, token }, { clientAddress });

@@ -24,6 +24,11 @@ export interface TokenSubject {
   /** The Rocket.Chat user id (`sub`). */
   readonly userId: string;
   readonly username: string | undefined;
+  /**
+   * The user's logout generation when the token was issued (credential-store.ts): a logout bumps
+   * it, which voids the token. Absent in tokens issued before generations existed (read as 0).
+   */
+  readonly generation?: number;
 }
 
 export interface IssuedToken {
@@ -45,6 +50,8 @@ const claimsSchema = z.object({
   // Tokens without an expiry are never issued here; refusing them limits what a leaked signing
   // key or a hand-made token can do.
   exp: z.number(),
+  iat: z.number().optional(),
+  gen: z.number().int().nonnegative().optional(),
 });
 
 /** Issues the token returned by `POST /v1/sessions`. */
@@ -98,7 +105,7 @@ export function verifyToken(
         : 'Only an SSE token (from POST /v1/sessions/sse-token) is accepted as ?access_token=',
     );
   }
-  return { userId: claims.data.sub, username: claims.data.username };
+  return { userId: claims.data.sub, username: claims.data.username, generation: claims.data.gen ?? 0 };
 }
 
 function issueToken(
@@ -115,6 +122,7 @@ function issueToken(
     iat,
     exp,
     ...(subject.username === undefined ? {} : { username: subject.username }),
+    ...(subject.generation === undefined ? {} : { gen: subject.generation }),
   };
   const token = jwt.sign(payload, signingKey(config), {
     algorithm: config.algorithm,

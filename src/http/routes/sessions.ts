@@ -5,7 +5,8 @@
  *   password is neither stored nor logged) or `{ userId, authToken }` (checked with `/me`), stores
  *   the resume token encrypted, and returns a gateway access token.
  * - `POST /v1/sessions/sse-token` returns a short-lived token for `GET /v1/events?access_token=`.
- * - `DELETE /v1/sessions` forgets the stored credential.
+ * - `DELETE /v1/sessions` logs out: the stored credential ends and every gateway token issued
+ *   for the user before stops working (register-credential.ts `logoutCredential`).
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
@@ -17,8 +18,8 @@ import {
   headerAuthFor,
   issueAccessToken,
   issueSseToken,
+  logoutCredential,
   registerCredential,
-  removeCredential,
   USER_ID_PATTERN,
 } from '../auth/index.js';
 import { clockOf, type HttpContext, type Principal } from '../context.js';
@@ -68,14 +69,18 @@ export function createSessionsRouter(ctx: HttpContext): Router {
       if (isGatewayError(err) && err.code === 'GW_ERR_UNAUTHENTICATED') await throttle.recordFailure(attempt);
       throw err;
     }
-    await registerCredential(ctx, login.userId, { token: login.token, username: login.username });
+    const saved = await registerCredential(ctx, login.userId, {
+      token: login.token,
+      username: login.username,
+      origin: login.method === 'password' ? 'login' : 'given',
+    });
     ctx.logger.info(
       { requestId: req.requestId, userId: login.userId, method: login.method },
       'Rocket.Chat credentials registered',
     );
     const issued = issueAccessToken(
       ctx.config.jwt,
-      { userId: login.userId, username: login.username },
+      { userId: login.userId, username: login.username, generation: saved.generation },
       clockOf(ctx),
     );
     res.setHeader('Cache-Control', 'no-store');
@@ -87,8 +92,11 @@ export function createSessionsRouter(ctx: HttpContext): Router {
     });
   });
 
-  router.post('/sse-token', authenticate(ctx), (req: Request, res: Response) => {
-    const issued = issueSseToken(ctx.config.jwt, principalOf(req), clockOf(ctx));
+  router.post('/sse-token', authenticate(ctx), async (req: Request, res: Response) => {
+    const principal = principalOf(req);
+    // A caller proven by X-Auth-Token has no generation yet: the stored one is current.
+    const generation = principal.generation ?? (await ctx.credentials.access(principal.userId)).generation;
+    const issued = issueSseToken(ctx.config.jwt, { ...principal, generation }, clockOf(ctx));
     res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ token: issued.token, expiresAt: issued.expiresAt.toISOString() });
   });
@@ -99,9 +107,9 @@ export function createSessionsRouter(ctx: HttpContext): Router {
     authenticate(ctx, { allowInvalidCredentials: true }),
     async (req: Request, res: Response) => {
       const { userId } = principalOf(req);
-      await removeCredential(ctx, userId);
+      await logoutCredential(ctx, userId, clockOf(ctx).now());
       headerAuthFor(ctx).forgetUser(userId);
-      ctx.logger.info({ requestId: req.requestId, userId }, 'Rocket.Chat credentials removed');
+      ctx.logger.info({ requestId: req.requestId, userId }, 'logged out');
       res.status(204).end();
     },
   );
