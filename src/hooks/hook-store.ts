@@ -6,6 +6,7 @@
  *   alias, emoji, avatar        defaults for posts that do not set their own
  *   description
  *   enabled                     `1` | `0`
+ *   channelOverride             `1` when posts may name another `channel` (set at creation only)
  *   tokenHash                   SHA-256 of the URL token (hook-token.ts); the token itself is never stored
  *   secret                      the Standard Webhooks signing secret, sealed with the TokenCipher
  *                               (AAD binds it to the hook), when posts must be signed
@@ -29,6 +30,8 @@ export interface HookRecord {
   readonly avatar: string | undefined;
   readonly description: string;
   readonly isEnabled: boolean;
+  /** Posts may name another room in `channel`; otherwise they go to `roomId` only. */
+  readonly isChannelOverrideAllowed: boolean;
   readonly tokenHash: string;
   /** The signing secret (opened), when posts must be signed. */
   readonly signingSecret: string | undefined;
@@ -44,6 +47,8 @@ export interface NewHook {
   readonly avatar?: string | undefined;
   readonly description?: string | undefined;
   readonly signingSecret?: string | undefined;
+  /** @defaultValue false */
+  readonly allowChannelOverride?: boolean | undefined;
 }
 
 /** A change; `null` removes an optional field. */
@@ -124,6 +129,7 @@ export class HookStore {
       if (value !== undefined) fields[name] = value;
     }
     if (hook.signingSecret !== undefined) fields.secret = this.#seal(id, hook.signingSecret);
+    if (hook.allowChannelOverride === true) fields.channelOverride = '1';
     // The record first: a set member without a record is skipped by `list`, never the reverse.
     await this.#redis.hset(this.#keys.hook(id), fields);
     await this.#redis.sadd(this.#keys.user(userId).hookIds, id);
@@ -223,6 +229,7 @@ export class HookStore {
       avatar: hash.avatar,
       description: hash.description ?? '',
       isEnabled: hash.enabled !== '0',
+      isChannelOverrideAllowed: hash.channelOverride === '1',
       tokenHash: hash.tokenHash,
       signingSecret: hash.secret === undefined ? undefined : this.#cipher.decrypt(hash.secret, `hook:${id}`),
       createdAtMs: number(hash.createdAtMs) ?? 0,

@@ -350,6 +350,12 @@ const SCHEMAS: Record<string, Schema> = {
         description:
           'When set, posts must be signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with this secret; never shown again.',
       },
+      allowChannelOverride: {
+        type: 'boolean',
+        default: false,
+        description:
+          "`true`: a post's `channel` may name any room the owner can use (`#name`, `@username`, a room id). Otherwise posts naming another room than `roomId` are refused with 403. Set at creation only.",
+      },
     },
     additionalProperties: false,
   },
@@ -369,7 +375,16 @@ const SCHEMAS: Record<string, Schema> = {
   },
   HookFields: {
     type: 'object',
-    required: ['id', 'roomId', 'description', 'enabled', 'signed', 'createdAt', 'updatedAt'],
+    required: [
+      'id',
+      'roomId',
+      'description',
+      'enabled',
+      'signed',
+      'allowChannelOverride',
+      'createdAt',
+      'updatedAt',
+    ],
     properties: {
       id: { type: 'string', pattern: '^hk_[A-Za-z0-9_-]{22}$' },
       roomId: { type: 'string' },
@@ -379,6 +394,7 @@ const SCHEMAS: Record<string, Schema> = {
       description: { type: 'string' },
       enabled: { type: 'boolean' },
       signed: { type: 'boolean', description: 'Posts must carry a Standard Webhooks signature.' },
+      allowChannelOverride: { type: 'boolean', description: 'Posts may name another room in `channel`.' },
       createdAt: isoDateTime,
       updatedAt: isoDateTime,
       tokenRotatedAt: isoDateTime,
@@ -462,7 +478,7 @@ const SCHEMAS: Record<string, Schema> = {
       msg: { type: 'string', maxLength: 5000, description: 'Same as `text`.' },
       channel: {
         description:
-          '`#name`, `@username` (direct message) or a room id; the hook room when absent. Rocket.Chat decides whether the owner may use it.',
+          '`#name`, `@username` (direct message) or a room id; the hook room when absent. Only hooks created with `allowChannelOverride: true` accept another room than their own (403 otherwise); then Rocket.Chat decides whether the owner may use it.',
         oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1 }],
       },
       roomId: { type: 'string', description: 'Same as `channel`.' },

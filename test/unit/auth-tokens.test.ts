@@ -90,7 +90,10 @@ describe('gateway tokens', () => {
   it('refuses a token once it has expired', () => {
     const issued = issueAccessToken(hs256, alice, createManualClock(START_MS));
     const later = START_MS + 3600 * 1000;
-    expect(verifyToken(hs256, issued.token, 'access', createManualClock(later - 1000))).toEqual({ ...alice, generation: 0 });
+    expect(verifyToken(hs256, issued.token, 'access', createManualClock(later - 1000))).toEqual({
+      ...alice,
+      generation: 0,
+    });
     expect(refused(issued.token, hs256, 'access', later).message).toMatch(/expired/);
   });
 
@@ -143,7 +146,10 @@ describe('gateway tokens', () => {
       expect(jwt.decode(issued.token, { complete: true })?.header.alg).toBe(algorithm);
       expect(verifyToken(config, issued.token, 'access', clock)).toEqual({ ...alice, generation: 0 });
       // A verify-only replica (public key alone) accepts it too.
-      expect(verifyToken({ ...config, privateKey: undefined }, issued.token, 'access', clock)).toEqual({ ...alice, generation: 0 });
+      expect(verifyToken({ ...config, privateKey: undefined }, issued.token, 'access', clock)).toEqual({
+        ...alice,
+        generation: 0,
+      });
     }
   });
 
