@@ -43,7 +43,7 @@ import { ConsumerRegistry } from './sessions/consumer-registry.js';
 import { type CredentialStore, createCredentialStore } from './sessions/credential-store.js';
 import { SessionLeases } from './sessions/lease.js';
 import { SessionPool } from './sessions/session-pool.js';
-import { createTokenCipher, type TokenCipher } from './sessions/token-cipher.js';
+import { createTokenCipherFromConfig, type TokenCipher } from './sessions/token-cipher.js';
 import type { UserSessionState } from './sessions/user-session.js';
 import { SseHub } from './sse/sse-hub.js';
 import { createWebhookRouter, createWebhookService, startWebhookWorkers } from './webhooks/index.js';
@@ -129,9 +129,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
     maxLength: config.events.logMaxLen,
     maxAgeMs: config.events.logMaxAgeMs,
   });
-  const cipherKeys = new Map<string, Buffer>([[config.encryption.current.id, config.encryption.current.key]]);
-  for (const old of config.encryption.oldKeys) cipherKeys.set(old.id, old.key);
-  const cipher = createTokenCipher({ currentKeyId: config.encryption.current.id, keys: cipherKeys });
+  const cipher = createTokenCipherFromConfig(config.encryption);
   const credentials = createCredentialStore({ redis, keys, cipher });
   const consumers = new ConsumerRegistry({ redis, keys });
   const leases = new SessionLeases({

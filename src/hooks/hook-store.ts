@@ -19,6 +19,7 @@
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { resealField } from '../rotation/reseal-field.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
 
 export interface HookRecord {
@@ -137,8 +138,19 @@ export class HookStore {
 
   /** The hook, whoever owns it (the public endpoint), or undefined. */
   async get(id: string): Promise<HookRecord | undefined> {
-    const hash = await this.#redis.hgetall(this.#keys.hook(id));
-    return this.#toRecord(id, hash);
+    const key = this.#keys.hook(id);
+    const hash = await this.#redis.hgetall(key);
+    const record = this.#toRecord(id, hash);
+    // Opened above, so the secret is good: move it to the current key (lazy rotation).
+    if (record && hash.secret !== undefined) {
+      await resealField(
+        this.#redis,
+        this.#cipher,
+        { key, field: 'secret', aad: hookSecretAad(id) },
+        hash.secret,
+      );
+    }
+    return record;
   }
 
   /** The hook when `userId` owns it. */
@@ -213,7 +225,7 @@ export class HookStore {
   }
 
   #seal(id: string, secret: string): string {
-    return this.#cipher.encrypt(secret, `hook:${id}`);
+    return this.#cipher.encrypt(secret, hookSecretAad(id));
   }
 
   #toRecord(id: string, hash: Record<string, string> | undefined): HookRecord | undefined {
@@ -231,10 +243,16 @@ export class HookStore {
       isEnabled: hash.enabled !== '0',
       isChannelOverrideAllowed: hash.channelOverride === '1',
       tokenHash: hash.tokenHash,
-      signingSecret: hash.secret === undefined ? undefined : this.#cipher.decrypt(hash.secret, `hook:${id}`),
+      signingSecret:
+        hash.secret === undefined ? undefined : this.#cipher.decrypt(hash.secret, hookSecretAad(id)),
       createdAtMs: number(hash.createdAtMs) ?? 0,
       updatedAtMs: number(hash.updatedAtMs) ?? 0,
       tokenRotatedAtMs: number(hash.tokenRotatedAtMs),
     };
   }
+}
+
+/** The AAD a hook's signing secret is sealed with: it opens only in this hook. */
+export function hookSecretAad(id: string): string {
+  return `hook:${id}`;
 }

@@ -23,9 +23,13 @@ import { inspect } from 'node:util';
 import { type Clock, systemClock } from '../clock.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { resealField } from '../rotation/reseal-field.js';
 import { CredentialDecryptError, type TokenCipher } from './token-cipher.js';
 
 const REDACTED = '[REDACTED]';
+
+/** The hash field holding the sealed token (the re-sealer finds it by this name too). */
+export const SEALED_FIELD = 'sealedToken';
 
 /**
  * A string that does not print. Chosen over a non-enumerable `token` property because that
@@ -196,16 +200,6 @@ return {sealed, origin}
 `;
 
 /**
- * Swaps the sealed token only if it is still the one that was read, so a re-sealed old token
- * cannot overwrite a token saved in the meantime. ARGV: expected sealed, new sealed.
- */
-const RESEAL_SCRIPT = `
-if redis.call('HGET', KEYS[1], 'sealedToken') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'sealedToken', ARGV[2])
-return 1
-`;
-
-/**
  * ARGV: expected revision ('' for any), reason, updatedAtMs. A missing record is left missing:
  * a credential removed meanwhile must not come back as a tombstone.
  */
@@ -276,10 +270,9 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
       if (expiresAtMs === undefined && fields['tokenExpiresAtMs'] !== undefined) throw malformedRecord();
 
       const token = cipher.decrypt(sealed, userId);
-      // Checked after a successful decrypt, so only a value known to be good is re-sealed.
-      if (cipher.needsReencryption(sealed)) {
-        await redis.eval(RESEAL_SCRIPT, 1, key, sealed, cipher.encrypt(token, userId));
-      }
+      // After a successful decrypt, so only a value known to be good is re-sealed; never over a
+      // token saved in the meantime (resealField compares first).
+      await resealField(redis, cipher, { key, field: SEALED_FIELD, aad: userId }, sealed);
       return Object.freeze({
         status: 'valid',
         token: new Secret(token),
