@@ -91,13 +91,20 @@ export class HookService {
 
   /** A new hook; its URL (with the token) is returned only here and by `rotateToken`. */
   async create(userId: string, input: NewHook): Promise<{ hook: HookView; url: string }> {
-    if ((await this.#store.count(userId)) >= this.#maxHooks) {
+    const id = newHookId();
+    // The place is taken before Rocket.Chat is asked (which takes a while), so concurrent
+    // creations each count the others.
+    if (!(await this.#store.reserve(userId, id, this.#maxHooks))) {
       throw createError('GW_ERR_CONFLICT', `A user may have at most ${this.#maxHooks} hooks`);
     }
-    await this.#checkRoom(userId, input.roomId);
-    const id = newHookId();
     const token = newHookToken();
-    await this.#store.create(id, userId, input, hashHookToken(token), this.#clock.now());
+    try {
+      await this.#checkRoom(userId, input.roomId);
+      await this.#store.create(id, userId, input, hashHookToken(token), this.#clock.now());
+    } catch (err) {
+      await this.#store.release(userId, id);
+      throw err;
+    }
     return { hook: await this.get(userId, id), url: this.#urlOf(id, token) };
   }
 

@@ -96,6 +96,16 @@ return 1
   1,
 );
 
+/** KEYS: the user's hook id set. ARGV: max, id. 1 when the id was added, 0 when full. */
+const RESERVE_SCRIPT = new LuaScript(
+  `
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[2])
+return 1
+`,
+  1,
+);
+
 const OPTIONAL_FIELDS = ['alias', 'emoji', 'avatar'] as const;
 
 export class HookStore {
@@ -111,10 +121,22 @@ export class HookStore {
     this.#maxRequests = options.maxRequestsKept ?? 100;
   }
 
-  async count(userId: string): Promise<number> {
-    return this.#redis.scard(this.#keys.user(userId).hookIds);
+  /**
+   * Takes one of the user's `max` hook places for `id`, atomically: concurrent creations cannot
+   * exceed the limit. False when all are taken. `create` fills the place, `release` gives it back.
+   */
+  async reserve(userId: string, id: string, max: number): Promise<boolean> {
+    return (
+      (await RESERVE_SCRIPT.run<number>(this.#redis, [this.#keys.user(userId).hookIds], [max, id])) === 1
+    );
   }
 
+  /** Gives back a place `reserve` took, for a hook that was not created. */
+  async release(userId: string, id: string): Promise<void> {
+    await this.#redis.srem(this.#keys.user(userId).hookIds, id);
+  }
+
+  /** Stores the hook in the place `reserve` took for it. */
   async create(id: string, userId: string, hook: NewHook, tokenHash: string, nowMs: number): Promise<void> {
     const fields: Record<string, string> = {
       userId,
@@ -131,9 +153,8 @@ export class HookStore {
     }
     if (hook.signingSecret !== undefined) fields.secret = this.#seal(id, hook.signingSecret);
     if (hook.allowChannelOverride === true) fields.channelOverride = '1';
-    // The record first: a set member without a record is skipped by `list`, never the reverse.
+    // The set member came first (reserve): until the record exists, `list` skips it.
     await this.#redis.hset(this.#keys.hook(id), fields);
-    await this.#redis.sadd(this.#keys.user(userId).hookIds, id);
   }
 
   /** The hook, whoever owns it (the public endpoint), or undefined. */

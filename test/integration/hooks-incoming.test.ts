@@ -509,6 +509,23 @@ describe('POST /hooks/:id/:token', () => {
     expect(stored(secret._id, 'must not arrive')).toHaveLength(0);
   });
 
+  it('keeps the per-user limit of 100 hooks under concurrent creations', async () => {
+    const { core } = h;
+    const bobId = sim.control.userId('bob');
+    const hookIds = core.keys.user(bobId).hookIds;
+    const taken = (await core.redis.scard(hookIds)) as number;
+    // Places taken by hooks that are not the point here: 97 in all.
+    const fillers = Array.from({ length: 97 - taken }, (_, i) => `hk_filler${String(i).padStart(13, '0')}`);
+    if (fillers.length > 0) await core.redis.sadd(hookIds, ...fillers);
+    const results = await Promise.all(
+      Array.from({ length: 9 }, () => api('POST', '', { roomId: 'GENERAL' }, 'bob')),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 201, 201, 409, 409, 409, 409, 409, 409]);
+    expect(await core.redis.scard(hookIds)).toBe(100);
+    if (fillers.length > 0) await core.redis.srem(hookIds, ...fillers);
+  });
+
   it('rotates the token: the old URL stops working at once, the new one works', async () => {
     const hook = await createHook();
     const rotated = await api('POST', `/${hook.id}/rotate-token`);
