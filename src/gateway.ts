@@ -375,6 +375,8 @@ export async function startGateway(
       { path: '/console', router: createConsoleRouter(config) },
       {
         path: '/v1/webhooks',
+        // Its own JSON parser, with its lower limit (64 kB), must be the one that runs.
+        readsOwnBody: true,
         router: createWebhookRouter({ webhooks, authenticate: limited(authenticate(ctx)) }),
       },
       { path: '/v1/hooks', router: createHooksRouter({ hooks, authenticate: limited(authenticate(ctx)) }) },

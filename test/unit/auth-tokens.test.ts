@@ -174,4 +174,18 @@ describe('gateway tokens', () => {
     refused('not-a-jwt');
     refused('');
   });
+
+  it('refuses a token that lives longer than the gateway issues tokens of its type for', () => {
+    const now = Math.floor(START_MS / 1000);
+    const ok = (claims: Record<string, unknown>, type: TokenType = 'access') =>
+      verifyToken(hs256, handSigned(claims), type, createManualClock(START_MS));
+    expect(ok({ sub: 'u1', typ: 'access', exp: now + 3600 }).userId).toBe('u1');
+    expect(ok({ sub: 'u1', typ: 'sse', exp: now + 300 }, 'sse').userId).toBe('u1');
+    expect(refused(handSigned({ sub: 'u1', typ: 'access', exp: 1e20 })).message).toMatch(/lives longer/);
+    refused(handSigned({ sub: 'u1', typ: 'access', exp: now + 7200 }));
+    refused(handSigned({ sub: 'u1', typ: 'sse', exp: now + 3600 }), hs256, 'sse');
+    // Issued "in the past" with a long life, or "in the future": refused too.
+    refused(handSigned({ sub: 'u1', typ: 'access', iat: now - 86_400, exp: now + 60 }));
+    refused(handSigned({ sub: 'u1', typ: 'access', iat: now + 3600, exp: now + 3600 }));
+  });
 });

@@ -97,6 +97,12 @@ export function verifyToken(
   if (!claims.success) {
     throw createError('GW_ERR_UNAUTHENTICATED', 'The token does not carry the claims of a gateway token');
   }
+  if (outlivesIssuedTokens(config, claims.data, clock)) {
+    throw createError(
+      'GW_ERR_UNAUTHENTICATED',
+      'The token lives longer than this gateway issues tokens for; get a new one with POST /v1/sessions',
+    );
+  }
   if (claims.data.typ !== expected) {
     throw createError(
       'GW_ERR_UNAUTHENTICATED',
@@ -106,6 +112,25 @@ export function verifyToken(
     );
   }
   return { userId: claims.data.sub, username: claims.data.username, generation: claims.data.gen ?? 0 };
+}
+
+// Clocks of replicas (and of a separate issuer) drift a little.
+const CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * A token may not outlive what this gateway issues for its type (`JWT_TTL_SECONDS`,
+ * `SSE_QUERY_TOKEN_TTL_SECONDS`): a signed token with an `exp` centuries away (a leaked signing
+ * key, a hand-made token) would otherwise be a credential for good.
+ */
+function outlivesIssuedTokens(
+  config: JwtConfig,
+  claims: { readonly typ: TokenType; readonly exp: number; readonly iat?: number | undefined },
+  clock: Clock,
+): boolean {
+  const ttl = claims.typ === 'access' ? config.ttlSeconds : config.sseQueryTokenTtlSeconds;
+  const now = clock.now() / 1000;
+  if (claims.exp > now + ttl + CLOCK_SKEW_SECONDS) return true;
+  return claims.iat !== undefined && (claims.iat > now + CLOCK_SKEW_SECONDS || claims.exp - claims.iat > ttl);
 }
 
 function issueToken(
