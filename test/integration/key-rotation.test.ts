@@ -8,8 +8,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { HookStore } from '../../src/hooks/hook-store.js';
+import { createKeys } from '../../src/redis/keys.js';
+import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -88,6 +92,41 @@ afterAll(async () => {
   for (const gw of gateways) await gw.close();
   await receiver?.close();
   await sim?.close();
+});
+
+describe('lazy re-sealing', () => {
+  it('moves an incoming hook secret to the current key when the hook is read', async () => {
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      const keys = createKeys(`t-${randomUUID().slice(0, 8)}`);
+      const k1 = createTokenCipher({
+        currentKeyId: 'k1',
+        keys: new Map([['k1', Buffer.from(K1, 'base64')]]),
+      });
+      const k2 = createTokenCipher({
+        currentKeyId: 'k2',
+        keys: new Map([
+          ['k1', Buffer.from(K1, 'base64')],
+          ['k2', Buffer.from(K2, 'base64')],
+        ]),
+      });
+      const secret = `whsec_${randomBytes(32).toString('base64')}`;
+      const id = 'hk_lazyresealtest000000';
+      await new HookStore({ redis, keys, cipher: k1 }).create(
+        id,
+        'u1',
+        { roomId: 'GENERAL', signingSecret: secret },
+        'hash',
+        Date.now(),
+      );
+      expect(await redis.hget(keys.hook(id), 'secret')).toMatch(/^v1\.k1\./);
+      expect((await new HookStore({ redis, keys, cipher: k2 }).get(id))?.signingSecret).toBe(secret);
+      expect(await redis.hget(keys.hook(id), 'secret')).toMatch(/^v1\.k2\./);
+      await redis.del(keys.hook(id));
+    } finally {
+      redis.disconnect();
+    }
+  });
 });
 
 describe('finishing a key rotation', () => {
