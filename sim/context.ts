@@ -20,6 +20,8 @@ import type { StreamHub } from './stream-hub.js';
 export interface SimStats {
   internalErrors: number;
   lastInternalError?: string;
+  /** REST calls per client address as the rate limiter saw it, and how many it refused. */
+  readonly restClients: Map<string, { calls: number; refused: number }>;
 }
 
 export interface SimContext {

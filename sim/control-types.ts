@@ -61,6 +61,8 @@ export interface SimStatsSnapshot {
   }[];
   loginAttempts: Record<string, { ddp: number; rest: number; failed: number }>;
   frames: { in: number; out: number };
+  /** REST calls per client address (after `httpForwardedCount`) and how many were refused with 429. */
+  restClients: Record<string, { calls: number; refused: number }>;
   internalErrors: number;
   lastInternalError?: string;
 }

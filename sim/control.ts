@@ -258,6 +258,7 @@ export class SimControl {
       })),
       loginAttempts: ctx.auth.allAttempts(),
       frames: ctx.frames.counts(),
+      restClients: Object.fromEntries([...ctx.stats.restClients].map(([ip, c]) => [ip, { ...c }])),
       internalErrors: ctx.stats.internalErrors,
       ...(ctx.stats.lastInternalError ? { lastInternalError: ctx.stats.lastInternalError } : {}),
     };

@@ -55,6 +55,11 @@ export interface SimulatorOptions {
   updatedBeforeResult?: boolean;
   /** Setting `Message_MaxAllowedSize`. @defaultValue 5000 */
   maxMessageSize?: number;
+  /**
+   * Meteor's `HTTP_FORWARDED_COUNT`: proxies in front of the server whose `X-Forwarded-For`
+   * entries are trusted, so REST rate limits count the client a gateway names. @defaultValue 0
+   */
+  httpForwardedCount?: number;
 }
 
 export interface ResolvedOptions {
@@ -71,6 +76,7 @@ export interface ResolvedOptions {
   readonly maskLoginErrors: boolean;
   readonly updatedBeforeResult: boolean;
   readonly maxMessageSize: number;
+  readonly httpForwardedCount: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -119,5 +125,6 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     maskLoginErrors: options.maskLoginErrors ?? false,
     updatedBeforeResult: options.updatedBeforeResult ?? false,
     maxMessageSize: nonNegative('maxMessageSize', options.maxMessageSize ?? 5000),
+    httpForwardedCount: nonNegative('httpForwardedCount', options.httpForwardedCount ?? 0),
   };
 }

@@ -39,9 +39,22 @@ export interface RouteSpec {
 
 const NOT_LOGGED_IN = 'You must be logged in to do this.';
 
+/** The socket's address (for the control API: never a forwarded one). */
 export function clientIp(req: Request): string {
   const address = req.socket.remoteAddress ?? '';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/**
+ * Meteor's client address with `HTTP_FORWARDED_COUNT` proxies in front: the entry that many
+ * places from the right of `X-Forwarded-For`, or the socket's address when there are fewer.
+ */
+export function forwardedClientIp(req: Request, forwardedCount: number): string {
+  const header = req.get('x-forwarded-for');
+  if (forwardedCount <= 0 || !header) return clientIp(req);
+  const hops = header.split(',').map((hop) => hop.trim());
+  if (forwardedCount > hops.length) return clientIp(req);
+  return hops[hops.length - forwardedCount] ?? clientIp(req);
 }
 
 function stringQuery(req: Request): Record<string, string> {
@@ -66,6 +79,13 @@ function authenticate(ctx: SimContext, req: Request): { user: SimUser; token: st
     return undefined;
   }
   return { user: found.user, token };
+}
+
+function countClient(ctx: SimContext, ip: string, isRefused: boolean): void {
+  const counts = ctx.stats.restClients.get(ip) ?? { calls: 0, refused: 0 };
+  counts.calls += 1;
+  if (isRefused) counts.refused += 1;
+  ctx.stats.restClients.set(ip, counts);
 }
 
 /** RC `API.v1.failure(e.message, e.error, …, e)` for a thrown error. */
@@ -94,8 +114,9 @@ export function addRoute(
       res.status(401).json({ success: false, error: NOT_LOGGED_IN, status: 'error', message: NOT_LOGGED_IN });
       return;
     }
-    const ip = clientIp(req);
+    const ip = forwardedClientIp(req, ctx.options.httpForwardedCount);
     const limit = limits.check(spec.name, spec.method, ip, auth?.user._id);
+    countClient(ctx, ip, limit?.tooManyRequests !== undefined);
     if (limit) {
       res.set(limit.headers);
       if (limit.tooManyRequests) {

@@ -57,7 +57,7 @@ function createContext(options: SimulatorOptions | undefined): SimContext {
     faults: new Faults(),
     frames: new FrameLog(),
     connections: new ConnectionRegistry(),
-    stats: { internalErrors: 0 },
+    stats: { internalErrors: 0, restClients: new Map() },
   };
 }
 

@@ -43,7 +43,7 @@ import { ConsumerRegistry } from './sessions/consumer-registry.js';
 import { type CredentialStore, createCredentialStore } from './sessions/credential-store.js';
 import { SessionLeases } from './sessions/lease.js';
 import { SessionPool } from './sessions/session-pool.js';
-import { createTokenCipher, type TokenCipher } from './sessions/token-cipher.js';
+import { createTokenCipherFromConfig, type TokenCipher } from './sessions/token-cipher.js';
 import type { UserSessionState } from './sessions/user-session.js';
 import { WorkerPresence } from './sessions/worker-presence.js';
 import { SseHub } from './sse/sse-hub.js';
@@ -131,9 +131,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
     maxLength: config.events.logMaxLen,
     maxAgeMs: config.events.logMaxAgeMs,
   });
-  const cipherKeys = new Map<string, Buffer>([[config.encryption.current.id, config.encryption.current.key]]);
-  for (const old of config.encryption.oldKeys) cipherKeys.set(old.id, old.key);
-  const cipher = createTokenCipher({ currentKeyId: config.encryption.current.id, keys: cipherKeys });
+  const cipher = createTokenCipherFromConfig(config.encryption);
   const credentials = createCredentialStore({ redis, keys, cipher });
   const consumers = new ConsumerRegistry({ redis, keys });
   const leases = new SessionLeases({
@@ -393,6 +391,8 @@ export async function startGateway(
       { path: '/console', router: createConsoleRouter(config) },
       {
         path: '/v1/webhooks',
+        // Its own JSON parser, with its lower limit (64 kB), must be the one that runs.
+        readsOwnBody: true,
         router: createWebhookRouter({ webhooks, authenticate: limited(authenticate(ctx)) }),
       },
       { path: '/v1/hooks', router: createHooksRouter({ hooks, authenticate: limited(authenticate(ctx)) }) },

@@ -91,6 +91,9 @@ export const envSchema = z.object({
   CORS_ORIGINS: origins().default([]),
   REQUEST_BODY_LIMIT_BYTES: integer(1, 100 * MiB).default(MiB),
   RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(600),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: integer(1, 1_000_000).default(20),
+  LOGIN_MAX_FAILURES_PER_USER: integer(1, 1_000_000).default(10),
+  LOGIN_FAILURE_WINDOW_MS: durationMs(1000).default(5 * MINUTE_MS),
   CONSOLE_ENABLED: boolean().optional(),
   TRUST_PROXY: trustProxy().default(false),
 

@@ -51,6 +51,8 @@ export interface HttpConfig {
   readonly requestBodyLimitBytes: number;
   /** `RATE_LIMIT_PER_MINUTE`, per authenticated user. @defaultValue 600 */
   readonly rateLimitPerMinute: number;
+  /** Failed logins allowed before `POST /v1/sessions` (and header checks) answer 429. */
+  readonly loginFailures: LoginFailureLimits;
   /** `CONSOLE_ENABLED`: serve the browser console. @defaultValue true, false in production */
   readonly isConsoleEnabled: boolean;
   /**
@@ -58,6 +60,15 @@ export interface HttpConfig {
    * per-IP rate limits see clients rather than the ingress. @defaultValue false
    */
   readonly trustProxy: false | number | readonly string[];
+}
+
+export interface LoginFailureLimits {
+  /** `LOGIN_MAX_FAILURES_PER_ADDRESS`, per client address (`req.ip`). @defaultValue 20 */
+  readonly perAddress: number;
+  /** `LOGIN_MAX_FAILURES_PER_USER`, per username or user id tried. @defaultValue 10 */
+  readonly perUser: number;
+  /** `LOGIN_FAILURE_WINDOW_MS`, the sliding window both count in. @defaultValue 300000 */
+  readonly windowMs: number;
 }
 
 /** How tokens are signed: a shared secret (HS256) or a key pair (RS256, ES256). */

@@ -11,6 +11,7 @@ export type {
   JwtConfig,
   JwtKeyConfig,
   LogConfig,
+  LoginFailureLimits,
   LogLevel,
   NodeEnv,
   OutboundConfig,

@@ -61,6 +61,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       corsOrigins: [...parsed.CORS_ORIGINS],
       requestBodyLimitBytes: parsed.REQUEST_BODY_LIMIT_BYTES,
       rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+      loginFailures: {
+        perAddress: parsed.LOGIN_MAX_FAILURES_PER_ADDRESS,
+        perUser: parsed.LOGIN_MAX_FAILURES_PER_USER,
+        windowMs: parsed.LOGIN_FAILURE_WINDOW_MS,
+      },
       isConsoleEnabled: parsed.CONSOLE_ENABLED ?? !isProduction,
       trustProxy: parsed.TRUST_PROXY,
     },

@@ -24,6 +24,7 @@ export const createHookSchema = z
     avatar: avatar.optional(),
     description: description.optional(),
     signingSecret: signingSecret.optional(),
+    allowChannelOverride: z.boolean().optional(),
   })
   .strict();
 

@@ -33,6 +33,8 @@ export interface HookView {
   readonly enabled: boolean;
   /** Posts must carry a Standard Webhooks signature. */
   readonly signed: boolean;
+  /** Posts may name another room in `channel` (chosen at creation). */
+  readonly allowChannelOverride: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly tokenRotatedAt?: string;
@@ -89,13 +91,20 @@ export class HookService {
 
   /** A new hook; its URL (with the token) is returned only here and by `rotateToken`. */
   async create(userId: string, input: NewHook): Promise<{ hook: HookView; url: string }> {
-    if ((await this.#store.count(userId)) >= this.#maxHooks) {
+    const id = newHookId();
+    // The place is taken before Rocket.Chat is asked (which takes a while), so concurrent
+    // creations each count the others.
+    if (!(await this.#store.reserve(userId, id, this.#maxHooks))) {
       throw createError('GW_ERR_CONFLICT', `A user may have at most ${this.#maxHooks} hooks`);
     }
-    await this.#checkRoom(userId, input.roomId);
-    const id = newHookId();
     const token = newHookToken();
-    await this.#store.create(id, userId, input, hashHookToken(token), this.#clock.now());
+    try {
+      await this.#checkRoom(userId, input.roomId);
+      await this.#store.create(id, userId, input, hashHookToken(token), this.#clock.now());
+    } catch (err) {
+      await this.#store.release(userId, id);
+      throw err;
+    }
     return { hook: await this.get(userId, id), url: this.#urlOf(id, token) };
   }
 
@@ -149,10 +158,7 @@ export class HookService {
 
   /** Queues `message` as the hook's owner; a repeat with the same `idempotencyKey` returns the first job. */
   async deliver(hook: HookRecord, message: IncomingMessage, idempotencyKey?: string): Promise<AcceptResult> {
-    const roomId =
-      message.channel === undefined || message.channel === hook.roomId
-        ? hook.roomId
-        : await this.#channels.resolve(hook.userId, message.channel);
+    const roomId = await this.#roomOf(hook, message.channel);
     const alias = message.alias ?? hook.alias;
     const emoji = message.emoji ?? hook.emoji;
     const request: OutboundRequest = {
@@ -181,6 +187,24 @@ export class HookService {
   }
 
   // --- helpers -------------------------------------------------------------------------------
+
+  /**
+   * Where a post goes. Whoever holds a hook URL speaks as its owner, so by default the URL reaches
+   * the hook's room only: a `channel` naming another room (or any `@user`, which would open a
+   * direct message) is refused unless the owner allowed overrides when creating the hook.
+   */
+  async #roomOf(hook: HookRecord, channel: string | undefined): Promise<string> {
+    if (channel === undefined || channel === hook.roomId) return hook.roomId;
+    if (!hook.isChannelOverrideAllowed) {
+      // `#name` of the hook's own room is fine (Slack-style senders always send a channel).
+      const isSameRoom =
+        !channel.startsWith('@') &&
+        (await this.#channels.resolve(hook.userId, channel).catch(() => undefined)) === hook.roomId;
+      if (!isSameRoom) throw channelRefused();
+      return hook.roomId;
+    }
+    return this.#channels.resolve(hook.userId, channel);
+  }
 
   async #owned(userId: string, id: string): Promise<HookRecord> {
     const hook = HOOK_ID_PATTERN.test(id) ? await this.#store.getOwned(userId, id) : undefined;
@@ -230,12 +254,20 @@ function viewOf(hook: HookRecord): HookView {
     description: hook.description,
     enabled: hook.isEnabled,
     signed: hook.signingSecret !== undefined,
+    allowChannelOverride: hook.isChannelOverrideAllowed,
     createdAt: new Date(hook.createdAtMs).toISOString(),
     updatedAt: new Date(hook.updatedAtMs).toISOString(),
     ...(hook.tokenRotatedAtMs === undefined
       ? {}
       : { tokenRotatedAt: new Date(hook.tokenRotatedAtMs).toISOString() }),
   };
+}
+
+function channelRefused(): GatewayError {
+  return createError(
+    'GW_ERR_FORBIDDEN',
+    'This hook posts only to its own room: drop `channel`, or create a hook with allowChannelOverride: true',
+  );
 }
 
 function noSuchHook(): GatewayError {

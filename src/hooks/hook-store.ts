@@ -6,6 +6,7 @@
  *   alias, emoji, avatar        defaults for posts that do not set their own
  *   description
  *   enabled                     `1` | `0`
+ *   channelOverride             `1` when posts may name another `channel` (set at creation only)
  *   tokenHash                   SHA-256 of the URL token (hook-token.ts); the token itself is never stored
  *   secret                      the Standard Webhooks signing secret, sealed with the TokenCipher
  *                               (AAD binds it to the hook), when posts must be signed
@@ -18,6 +19,7 @@
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { resealField } from '../rotation/reseal-field.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
 
 export interface HookRecord {
@@ -29,6 +31,8 @@ export interface HookRecord {
   readonly avatar: string | undefined;
   readonly description: string;
   readonly isEnabled: boolean;
+  /** Posts may name another room in `channel`; otherwise they go to `roomId` only. */
+  readonly isChannelOverrideAllowed: boolean;
   readonly tokenHash: string;
   /** The signing secret (opened), when posts must be signed. */
   readonly signingSecret: string | undefined;
@@ -44,6 +48,8 @@ export interface NewHook {
   readonly avatar?: string | undefined;
   readonly description?: string | undefined;
   readonly signingSecret?: string | undefined;
+  /** @defaultValue false */
+  readonly allowChannelOverride?: boolean | undefined;
 }
 
 /** A change; `null` removes an optional field. */
@@ -90,6 +96,16 @@ return 1
   1,
 );
 
+/** KEYS: the user's hook id set. ARGV: max, id. 1 when the id was added, 0 when full. */
+const RESERVE_SCRIPT = new LuaScript(
+  `
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[2])
+return 1
+`,
+  1,
+);
+
 const OPTIONAL_FIELDS = ['alias', 'emoji', 'avatar'] as const;
 
 export class HookStore {
@@ -105,10 +121,22 @@ export class HookStore {
     this.#maxRequests = options.maxRequestsKept ?? 100;
   }
 
-  async count(userId: string): Promise<number> {
-    return this.#redis.scard(this.#keys.user(userId).hookIds);
+  /**
+   * Takes one of the user's `max` hook places for `id`, atomically: concurrent creations cannot
+   * exceed the limit. False when all are taken. `create` fills the place, `release` gives it back.
+   */
+  async reserve(userId: string, id: string, max: number): Promise<boolean> {
+    return (
+      (await RESERVE_SCRIPT.run<number>(this.#redis, [this.#keys.user(userId).hookIds], [max, id])) === 1
+    );
   }
 
+  /** Gives back a place `reserve` took, for a hook that was not created. */
+  async release(userId: string, id: string): Promise<void> {
+    await this.#redis.srem(this.#keys.user(userId).hookIds, id);
+  }
+
+  /** Stores the hook in the place `reserve` took for it. */
   async create(id: string, userId: string, hook: NewHook, tokenHash: string, nowMs: number): Promise<void> {
     const fields: Record<string, string> = {
       userId,
@@ -124,15 +152,26 @@ export class HookStore {
       if (value !== undefined) fields[name] = value;
     }
     if (hook.signingSecret !== undefined) fields.secret = this.#seal(id, hook.signingSecret);
-    // The record first: a set member without a record is skipped by `list`, never the reverse.
+    if (hook.allowChannelOverride === true) fields.channelOverride = '1';
+    // The set member came first (reserve): until the record exists, `list` skips it.
     await this.#redis.hset(this.#keys.hook(id), fields);
-    await this.#redis.sadd(this.#keys.user(userId).hookIds, id);
   }
 
   /** The hook, whoever owns it (the public endpoint), or undefined. */
   async get(id: string): Promise<HookRecord | undefined> {
-    const hash = await this.#redis.hgetall(this.#keys.hook(id));
-    return this.#toRecord(id, hash);
+    const key = this.#keys.hook(id);
+    const hash = await this.#redis.hgetall(key);
+    const record = this.#toRecord(id, hash);
+    // Opened above, so the secret is good: move it to the current key (lazy rotation).
+    if (record && hash.secret !== undefined) {
+      await resealField(
+        this.#redis,
+        this.#cipher,
+        { key, field: 'secret', aad: hookSecretAad(id) },
+        hash.secret,
+      );
+    }
+    return record;
   }
 
   /** The hook when `userId` owns it. */
@@ -207,7 +246,7 @@ export class HookStore {
   }
 
   #seal(id: string, secret: string): string {
-    return this.#cipher.encrypt(secret, `hook:${id}`);
+    return this.#cipher.encrypt(secret, hookSecretAad(id));
   }
 
   #toRecord(id: string, hash: Record<string, string> | undefined): HookRecord | undefined {
@@ -223,11 +262,18 @@ export class HookStore {
       avatar: hash.avatar,
       description: hash.description ?? '',
       isEnabled: hash.enabled !== '0',
+      isChannelOverrideAllowed: hash.channelOverride === '1',
       tokenHash: hash.tokenHash,
-      signingSecret: hash.secret === undefined ? undefined : this.#cipher.decrypt(hash.secret, `hook:${id}`),
+      signingSecret:
+        hash.secret === undefined ? undefined : this.#cipher.decrypt(hash.secret, hookSecretAad(id)),
       createdAtMs: number(hash.createdAtMs) ?? 0,
       updatedAtMs: number(hash.updatedAtMs) ?? 0,
       tokenRotatedAtMs: number(hash.tokenRotatedAtMs),
     };
   }
+}
+
+/** The AAD a hook's signing secret is sealed with: it opens only in this hook. */
+export function hookSecretAad(id: string): string {
+  return `hook:${id}`;
 }

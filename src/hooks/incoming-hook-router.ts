@@ -11,6 +11,7 @@
  *   hook disabled                                          403
  *   over the hook's rate limit                             429 + Retry-After
  *   payload malformed                                      400 naming the field (415: neither JSON nor a form)
+ *   `channel` naming another room, hook without override   403
  *   `channel` the owner cannot see (Rocket.Chat says so)   403 / 404
  * then 202 `{id, messageId, status}` as soon as the outbound job is stored. A retry with the same
  * `Idempotency-Key`, or the same `webhook-id`, returns the same job (`Idempotent-Replayed: true`).

@@ -22,8 +22,9 @@ export interface MountedRouter {
   readonly path: string;
   readonly router: Router;
   /**
-   * Mounted before the JSON body parser: the router reads the raw body itself (incoming hooks
-   * verify signatures over the exact bytes, which a parsed-and-reserialized body would break).
+   * Mounted before the JSON body parser: the router reads the body itself (incoming hooks verify
+   * signatures over the exact bytes, which a parsed-and-reserialized body would break; the
+   * webhook registry parses with a lower limit than the app's).
    */
   readonly readsOwnBody?: boolean;
 }

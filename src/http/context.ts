@@ -53,6 +53,8 @@ export interface Principal {
   readonly username: string | undefined;
   /** How the request proved who it is. */
   readonly via: 'jwt' | 'rocketchat-headers' | 'query-token';
+  /** The logout generation of a gateway token (tokens.ts); tokens issued from it carry it on. */
+  readonly generation?: number;
 }
 
 declare global {

@@ -21,7 +21,7 @@ export function toHttpError(err: unknown, options: ToHttpErrorOptions): GatewayE
     case 'entity.too.large':
       return createError(
         'GW_ERR_PAYLOAD_TOO_LARGE',
-        `The request body is larger than the limit of ${options.bodyLimitBytes} bytes`,
+        `The request body is larger than the limit of ${limitOf(err) ?? options.bodyLimitBytes} bytes`,
       );
     case 'entity.parse.failed':
       return createError('GW_ERR_VALIDATION', 'The request body is not valid JSON');
@@ -53,4 +53,10 @@ function statusOf(err: unknown): number | undefined {
 function typeOf(err: unknown): string | undefined {
   const type = (err as { type?: unknown }).type;
   return typeof type === 'string' ? type : undefined;
+}
+
+/** The limit a body parser refused the body at (a router may set a lower one than the app's). */
+function limitOf(err: unknown): number | undefined {
+  const limit = (err as { limit?: unknown }).limit;
+  return typeof limit === 'number' && Number.isSafeInteger(limit) ? limit : undefined;
 }

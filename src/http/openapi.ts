@@ -360,6 +360,12 @@ const SCHEMAS: Record<string, Schema> = {
         description:
           'When set, posts must be signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with this secret; never shown again.',
       },
+      allowChannelOverride: {
+        type: 'boolean',
+        default: false,
+        description:
+          "`true`: a post's `channel` may name any room the owner can use (`#name`, `@username`, a room id). Otherwise posts naming another room than `roomId` are refused with 403. Set at creation only.",
+      },
     },
     additionalProperties: false,
   },
@@ -379,7 +385,16 @@ const SCHEMAS: Record<string, Schema> = {
   },
   HookFields: {
     type: 'object',
-    required: ['id', 'roomId', 'description', 'enabled', 'signed', 'createdAt', 'updatedAt'],
+    required: [
+      'id',
+      'roomId',
+      'description',
+      'enabled',
+      'signed',
+      'allowChannelOverride',
+      'createdAt',
+      'updatedAt',
+    ],
     properties: {
       id: { type: 'string', pattern: '^hk_[A-Za-z0-9_-]{22}$' },
       roomId: { type: 'string' },
@@ -389,6 +404,7 @@ const SCHEMAS: Record<string, Schema> = {
       description: { type: 'string' },
       enabled: { type: 'boolean' },
       signed: { type: 'boolean', description: 'Posts must carry a Standard Webhooks signature.' },
+      allowChannelOverride: { type: 'boolean', description: 'Posts may name another room in `channel`.' },
       createdAt: isoDateTime,
       updatedAt: isoDateTime,
       tokenRotatedAt: isoDateTime,
@@ -472,7 +488,7 @@ const SCHEMAS: Record<string, Schema> = {
       msg: { type: 'string', maxLength: 5000, description: 'Same as `text`.' },
       channel: {
         description:
-          '`#name`, `@username` (direct message) or a room id; the hook room when absent. Rocket.Chat decides whether the owner may use it.',
+          '`#name`, `@username` (direct message) or a room id; the hook room when absent. Only hooks created with `allowChannelOverride: true` accept another room than their own (403 otherwise); then Rocket.Chat decides whether the owner may use it.',
         oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1 }],
       },
       roomId: { type: 'string', description: 'Same as `channel`.' },
@@ -685,7 +701,7 @@ const PATHS: Record<string, Schema> = {
       tags: ['sessions'],
       summary: "Register the user's Rocket.Chat credentials and get a gateway token",
       description:
-        'Send `{username, password}` (exchanged for a resume token, never stored) or `{userId, authToken}` (a Rocket.Chat resume token). The token is stored encrypted and the upstream session is shared by every consumer of the user.',
+        'Send `{username, password}` (exchanged for a resume token, never stored) or `{userId, authToken}` (a Rocket.Chat resume token). The token is stored encrypted and the upstream session is shared by every consumer of the user. Failed logins are counted per client address and per account (`LOGIN_MAX_FAILURES_PER_ADDRESS`, `LOGIN_MAX_FAILURES_PER_USER`): beyond them, 429 with `Retry-After`. The answer carries `Cache-Control: no-store`.',
       security: [],
       requestBody: {
         required: true,
@@ -723,9 +739,11 @@ const PATHS: Record<string, Schema> = {
     delete: {
       operationId: 'deleteSession',
       tags: ['sessions'],
-      summary: "Forget the user's stored Rocket.Chat credentials",
+      summary: 'Log out',
+      description:
+        "Ends the user's stored Rocket.Chat credential as a revoked token would: every gateway token issued for the user before (access and SSE tokens) stops working, also after a new login; SSE streams get `session.unauthorized` and end; webhook deliveries pause until the next login. A Rocket.Chat token the gateway obtained with a password is revoked upstream.",
       security: AUTHENTICATED,
-      responses: { '204': { description: 'Removed' }, ...AUTHENTICATED_ERRORS },
+      responses: { '204': { description: 'Logged out' }, ...AUTHENTICATED_ERRORS },
     },
   },
   '/v1/sessions/sse-token': {
@@ -733,6 +751,7 @@ const PATHS: Record<string, Schema> = {
       operationId: 'createSseToken',
       tags: ['sessions'],
       summary: 'A short-lived token for `GET /v1/events?access_token=` (browsers cannot set headers)',
+      description: 'The answer carries `Cache-Control: no-store`.',
       security: AUTHENTICATED,
       responses: { '201': jsonResponse('Issued', ref('SseToken')), ...AUTHENTICATED_ERRORS },
     },

@@ -175,7 +175,7 @@ export function slidingWindowRetryAfterMs(state: SlidingWindowState): number {
 // odd one is hashed, so no input can shape a key or break its hash tag (and so slip the limit).
 const SAFE_SUBJECT = /^[A-Za-z0-9_.:@-]{1,160}$/;
 
-function toSafeSubject(subject: string): string {
+export function toSafeSubject(subject: string): string {
   if (SAFE_SUBJECT.test(subject)) return subject;
   return `h:${createHash('sha256').update(subject).digest('base64url')}`;
 }

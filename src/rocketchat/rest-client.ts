@@ -8,6 +8,15 @@ export interface RestAuth {
   readonly token: string;
 }
 
+/** On whose behalf a call is made, when a client of the gateway asked for it. */
+export interface ClientHop {
+  /** The client's address (`req.ip`), passed on as `X-Forwarded-For`. */
+  readonly clientAddress?: string | undefined;
+}
+
+// An IPv4 or IPv6 address as Node reports one; anything else is not forwarded.
+const CLIENT_ADDRESS = /^[0-9A-Fa-f:.]{2,45}$/;
+
 export class RocketChatRestError extends Error {
   readonly status: number;
   readonly upstreamError: string | undefined;
@@ -50,27 +59,37 @@ export class RocketChatRestClient {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Exchanges a username (or e-mail) and password for a resume token. */
-  async loginWithPassword(user: string, password: string): Promise<RestAuth> {
+  /**
+   * Exchanges a username (or e-mail) and password for a resume token. `on.clientAddress` is the
+   * address of whoever asked the gateway: sent as `X-Forwarded-For`, so Rocket.Chat's login limits
+   * (which count per client address) count that client rather than the gateway.
+   */
+  async loginWithPassword(user: string, password: string, on: ClientHop = {}): Promise<RestAuth> {
     const body = await this.#request<{ data?: { userId?: string; authToken?: string } }>(
       'POST',
       '/login',
       undefined,
-      {
-        user,
-        password,
-      },
+      { user, password },
+      on,
     );
     return this.#authFrom(body.data);
   }
 
-  /** Checks that a token works; returns the user's id and username. */
-  async me(auth: RestAuth): Promise<{ userId: string; username: string }> {
-    const body = await this.#request<{ _id?: string; username?: string }>('GET', '/me', auth);
+  /** Checks that a token works; returns the user's id and username. See `loginWithPassword` for `on`. */
+  async me(auth: RestAuth, on: ClientHop = {}): Promise<{ userId: string; username: string }> {
+    const body = await this.#request<{ _id?: string; username?: string }>('GET', '/me', auth, undefined, on);
     if (typeof body._id !== 'string' || typeof body.username !== 'string') {
       throw new RocketChatRestError(502, undefined, 'Rocket.Chat /me returned no user');
     }
     return { userId: body._id, username: body.username };
+  }
+
+  /**
+   * Revokes the token upstream (`POST /api/v1/logout`); Rocket.Chat then closes every connection
+   * logged in with it, as Meteor does for a removed login token.
+   */
+  async logout(auth: RestAuth): Promise<void> {
+    await this.#request<unknown>('POST', '/logout', auth);
   }
 
   /** The message, or undefined when Rocket.Chat does not have it (or the user may not see it). */
@@ -126,9 +145,18 @@ export class RocketChatRestClient {
     return isRecord(body.message) ? body.message : {};
   }
 
-  async #request<T>(method: string, path: string, auth: RestAuth | undefined, body?: unknown): Promise<T> {
+  async #request<T>(
+    method: string,
+    path: string,
+    auth: RestAuth | undefined,
+    body?: unknown,
+    on: ClientHop = {},
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { accept: 'application/json' };
+      if (on.clientAddress !== undefined && CLIENT_ADDRESS.test(on.clientAddress)) {
+        headers['x-forwarded-for'] = on.clientAddress;
+      }
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (auth) {
         headers['x-user-id'] = auth.userId;

@@ -10,6 +10,11 @@
  *   reason            why it is invalid (only while invalid)
  *   updatedAtMs       when it was last saved or marked invalid
  *   revision          bumped by every save and markInvalid, so a stale writer can be told apart
+ *   generation        bumped by every logout and kept by saves: gateway tokens carry the
+ *                     generation they were issued under, so a logout ends every token issued
+ *                     before it, even after the user logs in again (absent = 0)
+ *   origin            `login` when the gateway obtained the token with a password (so a logout
+ *                     may revoke it upstream), `given` when a caller handed it over
  *
  * Only the resume token is kept; a password is exchanged for a token at login and never reaches
  * this store (it has no field or parameter for one).
@@ -18,10 +23,14 @@ import { inspect } from 'node:util';
 import { type Clock, systemClock } from '../clock.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { resealField } from '../rotation/reseal-field.js';
 import { ControlPublisher } from './control-plane.js';
 import { CredentialDecryptError, type TokenCipher } from './token-cipher.js';
 
 const REDACTED = '[REDACTED]';
+
+/** The hash field holding the sealed token (the re-sealer finds it by this name too). */
+export const SEALED_FIELD = 'sealedToken';
 
 /**
  * A string that does not print. Chosen over a non-enumerable `token` property because that
@@ -69,7 +78,15 @@ export interface ValidCredential extends StoredCredentialBase {
   /** The resume token; prints as `[REDACTED]`, read it with `reveal()`. */
   readonly token: Secret;
   readonly tokenExpiresAt?: Date;
+  /** How the gateway came by the token (see `CredentialInput.origin`). */
+  readonly origin: CredentialOrigin;
 }
+
+/**
+ * `login`: the gateway logged in with a password and the token is its own (a logout revokes it
+ * upstream). `given`: a caller handed over a token other clients may share.
+ */
+export type CredentialOrigin = 'login' | 'given';
 
 /** The token stopped working: nothing usable is kept, only why and when. */
 export interface InvalidCredential extends StoredCredentialBase {
@@ -85,6 +102,23 @@ export interface CredentialInput {
   readonly token: string;
   readonly tokenExpiresAt?: Date;
   readonly username?: string;
+  /** @defaultValue 'given' */
+  readonly origin?: CredentialOrigin;
+}
+
+/** What a request check needs, read in one HMGET. */
+export interface CredentialAccess {
+  /** Undefined when nothing is stored. */
+  readonly status: StoredCredential['status'] | undefined;
+  /** Bumped by each logout; tokens issued under an older one are void. */
+  readonly generation: number;
+}
+
+/** What `save` stored. */
+export interface SavedCredential {
+  readonly revision: number;
+  /** The generation to put in tokens issued for this credential. */
+  readonly generation: number;
 }
 
 export interface MarkInvalidOptions {
@@ -107,7 +141,7 @@ export interface CredentialStoreOptions {
 
 export interface CredentialStore {
   /** Stores (or replaces) the user's credential as valid, clearing any earlier invalid state. */
-  save(userId: string, credential: CredentialInput): Promise<void>;
+  save(userId: string, credential: CredentialInput): Promise<SavedCredential>;
   /**
    * The user's credential, or undefined when none is stored. A token sealed with an old key is
    * re-sealed under the current key and written back (lazy key rotation).
@@ -120,6 +154,16 @@ export interface CredentialStore {
    * Undefined when nothing is stored.
    */
   status(userId: string): Promise<StoredCredential['status'] | undefined>;
+  /** The status and the logout generation, in one HMGET: the per-request token check. */
+  access(userId: string): Promise<CredentialAccess>;
+  /**
+   * Ends the credential on the user's request: marked `invalid` with `reason` (the token is
+   * deleted, as by `markInvalid`, so sessions and webhooks stop as for a revoked token) and the
+   * generation is bumped, voiding every gateway token issued before. A tombstone is written when
+   * nothing was stored, so the generation survives. Resolves with the token that was stored, if
+   * any, and how the gateway came by it (for revoking it upstream).
+   */
+  logout(userId: string, reason: string): Promise<{ token: Secret; origin: CredentialOrigin } | undefined>;
   /**
    * Records that the token no longer works: the sealed token and its expiry are deleted, the
    * status becomes `invalid` with `reason` and the time. `reason` is stored and shown, so it must
@@ -138,17 +182,22 @@ export interface CredentialStore {
 const SAVE_SCRIPT = `
 redis.call('HDEL', KEYS[1], 'tokenExpiresAtMs', 'username', 'reason')
 redis.call('HSET', KEYS[1], unpack(ARGV))
-return redis.call('HINCRBY', KEYS[1], 'revision', 1)
+local revision = redis.call('HINCRBY', KEYS[1], 'revision', 1)
+return {revision, tonumber(redis.call('HGET', KEYS[1], 'generation') or '0')}
 `;
 
 /**
- * Swaps the sealed token only if it is still the one that was read, so a re-sealed old token
- * cannot overwrite a token saved in the meantime. ARGV: expected sealed, new sealed.
+ * ARGV: reason, updatedAtMs. Returns the sealed token and origin that were stored (empty strings
+ * when none). Writes a tombstone when nothing was stored: the generation must outlive the record.
  */
-const RESEAL_SCRIPT = `
-if redis.call('HGET', KEYS[1], 'sealedToken') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'sealedToken', ARGV[2])
-return 1
+const LOGOUT_SCRIPT = `
+local sealed = redis.call('HGET', KEYS[1], 'sealedToken') or ''
+local origin = redis.call('HGET', KEYS[1], 'origin') or ''
+redis.call('HDEL', KEYS[1], 'sealedToken', 'tokenExpiresAtMs', 'origin')
+redis.call('HSET', KEYS[1], 'status', 'invalid', 'reason', ARGV[1], 'updatedAtMs', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
+redis.call('HINCRBY', KEYS[1], 'generation', 1)
+return {sealed, origin}
 `;
 
 /**
@@ -158,7 +207,7 @@ return 1
 const MARK_INVALID_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'revision') ~= ARGV[1] then return 0 end
-redis.call('HDEL', KEYS[1], 'sealedToken', 'tokenExpiresAtMs')
+redis.call('HDEL', KEYS[1], 'sealedToken', 'tokenExpiresAtMs', 'origin')
 redis.call('HSET', KEYS[1], 'status', 'invalid', 'reason', ARGV[2], 'updatedAtMs', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'revision', 1)
 return 1
@@ -193,11 +242,14 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
         'valid',
         'updatedAtMs',
         String(clock.now()),
+        'origin',
+        credential.origin === 'login' ? 'login' : 'given',
       ];
       if (tokenExpiresAt !== undefined) fields.push('tokenExpiresAtMs', String(tokenExpiresAt.getTime()));
       if (username !== undefined) fields.push('username', username);
-      await redis.eval(SAVE_SCRIPT, 1, key, ...fields);
+      const [revision, generation] = (await redis.eval(SAVE_SCRIPT, 1, key, ...fields)) as [number, number];
       await announce(userId);
+      return { revision, generation };
     },
 
     async load(userId) {
@@ -224,13 +276,13 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
       if (expiresAtMs === undefined && fields['tokenExpiresAtMs'] !== undefined) throw malformedRecord();
 
       const token = cipher.decrypt(sealed, userId);
-      // Checked after a successful decrypt, so only a value known to be good is re-sealed.
-      if (cipher.needsReencryption(sealed)) {
-        await redis.eval(RESEAL_SCRIPT, 1, key, sealed, cipher.encrypt(token, userId));
-      }
+      // After a successful decrypt, so only a value known to be good is re-sealed; never over a
+      // token saved in the meantime (resealField compares first).
+      await resealField(redis, cipher, { key, field: SEALED_FIELD, aad: userId }, sealed);
       return Object.freeze({
         status: 'valid',
         token: new Secret(token),
+        origin: fields['origin'] === 'login' ? 'login' : 'given',
         ...(expiresAtMs === undefined ? {} : { tokenExpiresAt: new Date(expiresAtMs) }),
         ...base,
       });
@@ -239,6 +291,36 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
     async status(userId) {
       const status = await redis.hget(keys.user(userId).credential, 'status');
       return status === 'valid' || status === 'invalid' ? status : undefined;
+    },
+
+    async access(userId) {
+      const [status, generation] = await redis.hmget(keys.user(userId).credential, 'status', 'generation');
+      return {
+        status: status === 'valid' || status === 'invalid' ? status : undefined,
+        generation: Number(generation ?? 0) || 0,
+      };
+    },
+
+    async logout(userId, reason) {
+      if (typeof reason !== 'string') throw new TypeError('reason must be a string');
+      const [sealed, origin] = (await redis.eval(
+        LOGOUT_SCRIPT,
+        1,
+        keys.user(userId).credential,
+        reason,
+        String(clock.now()),
+      )) as [string, string];
+      await announce(userId);
+      if (!sealed) return undefined;
+      try {
+        return {
+          token: new Secret(cipher.decrypt(sealed, userId)),
+          origin: origin === 'login' ? 'login' : 'given',
+        };
+      } catch {
+        // Unreadable (a removed key): the logout stands; only the upstream revocation is skipped.
+        return undefined;
+      }
     },
 
     async markInvalid(userId, reason, markOptions = {}) {

@@ -11,6 +11,7 @@
  * into another user's record fails to open instead of logging that user in as someone else.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
+import type { EncryptionConfig } from '../config/index.js';
 import { GatewayError } from '../errors.js';
 
 const FORMAT_VERSION = 'v1';
@@ -152,6 +153,13 @@ export function createTokenCipher(options: TokenCipherOptions): TokenCipher {
       return parseSealed(sealed).keyId !== currentKeyId;
     },
   };
+}
+
+/** The cipher of a gateway config: `GATEWAY_ENCRYPTION_KEY` seals, it and the old keys open. */
+export function createTokenCipherFromConfig(encryption: EncryptionConfig): TokenCipher {
+  const keys = new Map<string, Buffer>([[encryption.current.id, encryption.current.key]]);
+  for (const old of encryption.oldKeys) keys.set(old.id, old.key);
+  return createTokenCipher({ currentKeyId: encryption.current.id, keys });
 }
 
 function checkAad(aad: unknown): asserts aad is string {

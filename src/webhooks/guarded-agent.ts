@@ -15,7 +15,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import { isIP, type Socket } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { classifyAddress } from './ip-policy.js';
-import { targetForbidden } from './target-policy.js';
+import { HOST_REFUSED, targetForbidden } from './target-policy.js';
 
 /** `dns.lookup`'s callback shape, for both `all: false` and `all: true`. */
 type LookupCallback = (
@@ -51,9 +51,8 @@ export function createGuardedAgent(options: GuardedAgentOptions): Agent {
   const guarded: buildConnector.connector = (connectOptions, callback) => {
     const host = unbracket(connectOptions.hostname);
     if (isIP(host) !== 0) {
-      const kind = classifyAddress(host);
-      if (kind !== undefined) {
-        callback(targetForbidden(`${host} is a ${kind} address`), null);
+      if (classifyAddress(host) !== undefined) {
+        callback(targetForbidden(HOST_REFUSED), null);
         return;
       }
     }
@@ -66,7 +65,7 @@ export function createGuardedAgent(options: GuardedAgentOptions): Agent {
       const kind = remote === undefined ? 'malformed' : classifyAddress(remote);
       if (kind !== undefined) {
         socket.destroy();
-        callback(targetForbidden(`${host} connected to a ${kind} address`), null);
+        callback(targetForbidden(HOST_REFUSED), null);
         return;
       }
       callback(null, socket);
@@ -88,12 +87,9 @@ export function guardedLookup(inner: LookupFunction): LookupFunction {
         return;
       }
       const list = (Array.isArray(addresses) ? addresses : []) as LookupAddress[];
-      for (const entry of list) {
-        const kind = classifyAddress(entry.address);
-        if (kind !== undefined) {
-          callback(targetForbidden(`${hostname} resolves to a ${kind} address`) as NodeJS.ErrnoException, '');
-          return;
-        }
+      if (list.some((entry) => classifyAddress(entry.address) !== undefined)) {
+        callback(targetForbidden(HOST_REFUSED) as NodeJS.ErrnoException, '');
+        return;
       }
       const first = list[0];
       if (!first) {

@@ -25,6 +25,14 @@ export const systemResolver: HostResolver = async (hostname) =>
 /** Longer URLs are refused: they end up in every attempt record and log line. */
 export const MAX_TARGET_URL_LENGTH = 2048;
 
+/**
+ * The one reason given for every refused host, whatever the refusal was (an IP literal, a
+ * localhost name, a name resolving to a private address, a name that does not resolve): told
+ * apart, they would let anyone who may register a webhook map the internal DNS.
+ */
+export const HOST_REFUSED =
+  'the host must be a public address, or a name that resolves only to public addresses';
+
 /** Builds the 400 `GW_ERR_WEBHOOK_TARGET_FORBIDDEN` error; `reason` is safe to show the owner. */
 export function targetForbidden(reason: string): GatewayError {
   return createError('GW_ERR_WEBHOOK_TARGET_FORBIDDEN', `The webhook target URL is not allowed: ${reason}`, {
@@ -77,19 +85,18 @@ export function parseTargetUrl(raw: string, policy: TargetPolicy): URL {
   if (policy.isPrivateTargetAllowed) return url;
   const host = bareHostname(url);
   if (isIP(host) !== 0) {
-    const kind = classifyAddress(host);
-    if (kind !== undefined) throw targetForbidden(`${host} is a ${kind} address`);
+    if (classifyAddress(host) !== undefined) throw targetForbidden(HOST_REFUSED);
   } else if (isLocalhostName(host)) {
     // RFC 6761 section 6.3: localhost names are loopback whatever DNS says.
-    throw targetForbidden(`${host} is a loopback name`);
+    throw targetForbidden(HOST_REFUSED);
   }
   return url;
 }
 
 /**
  * `parseTargetUrl`, then resolves a host name and refuses it when any of its addresses is
- * forbidden. A name that does not exist is a validation error; a resolver that cannot answer
- * now (timeout, SERVFAIL) does not block registration, since the delivery-time guard decides.
+ * forbidden or it does not exist (with the same answer, `HOST_REFUSED`); a resolver that cannot
+ * answer now (timeout, SERVFAIL) does not block registration, since the delivery-time guard decides.
  */
 export async function checkTargetUrl(
   raw: string,
@@ -105,17 +112,11 @@ export async function checkTargetUrl(
     addresses = await resolve(host);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (code === 'ENOTFOUND' || code === 'ENODATA') {
-      throw createError('GW_ERR_VALIDATION', `url host ${host} does not resolve`, {
-        details: { field: 'url' },
-      });
-    }
+    if (code === 'ENOTFOUND' || code === 'ENODATA') throw targetForbidden(HOST_REFUSED);
     return url;
   }
-  for (const address of addresses) {
-    const kind = classifyAddress(address);
-    if (kind !== undefined) throw targetForbidden(`${host} resolves to a ${kind} address`);
-  }
+  if (addresses.some((address) => classifyAddress(address) !== undefined))
+    throw targetForbidden(HOST_REFUSED);
   return url;
 }
 

@@ -21,7 +21,8 @@ import express, {
   type Response,
   type Router,
 } from 'express';
-import { createError, isGatewayError } from '../errors.js';
+import { createError } from '../errors.js';
+import { toHttpError } from '../http/http-error.js';
 import { parseCreateBody, parseLimit, parseReplayBody, parseUpdateBody } from './webhook-schemas.js';
 import type { WebhookService } from './webhook-service.js';
 
@@ -29,8 +30,8 @@ export interface WebhookRouterDeps {
   /** Sets `req.principal` or fails the request (src/http/auth in the gateway; a stub in tests). */
   readonly authenticate: RequestHandler;
   readonly webhooks: WebhookService;
-  /** JSON body limit (body-parser syntax). @defaultValue '64kb' */
-  readonly bodyLimit?: string | number;
+  /** JSON body limit in bytes. @defaultValue 65536 */
+  readonly bodyLimitBytes?: number;
 }
 
 const WEBHOOK_ID = /^wh_[A-Za-z0-9_-]{16}$/;
@@ -39,7 +40,8 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
   const { webhooks } = deps;
   const router = express.Router();
   router.use(deps.authenticate);
-  router.use(express.json({ limit: deps.bodyLimit ?? '64kb' }));
+  const bodyLimitBytes = deps.bodyLimitBytes ?? 64 * 1024;
+  router.use(express.json({ limit: bodyLimitBytes }));
 
   const userOf = (req: Request): string => {
     const userId = req.principal?.userId;
@@ -105,28 +107,10 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
     res.status(202).json(await webhooks.replay(userId, id, sinceMs, untilMs));
   });
 
-  // Last: it sees the body parser's errors and the router's own (a `:id` that is not valid
-  // percent-encoding), which would otherwise reach the app's handler as untyped 4xx errors.
-  router.use(requestErrors);
+  // Last: the body parser's errors (with this router's limit) and the router's own (a `:id` that
+  // is not valid percent-encoding), as the app's handler would map them.
+  router.use((err: unknown, _req: Request, _res: Response, next: NextFunction) =>
+    next(toHttpError(err, { bodyLimitBytes })),
+  );
   return router;
-}
-
-/**
- * body-parser's and Express's own 4xx errors, as our codes (their messages are not part of our
- * API and may quote the input). Ours, and anything that is not a client error, pass through.
- * Rebuilt without `cause`: body-parser's errors carry the raw body, and the cause gets logged.
- */
-function requestErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
-  const { type, status } = (isGatewayError(err) ? {} : (err ?? {})) as { type?: unknown; status?: unknown };
-  if (type === 'entity.parse.failed') {
-    next(createError('GW_ERR_VALIDATION', 'The request body is not valid JSON'));
-  } else if (type === 'entity.too.large' || status === 413) {
-    next(createError('GW_ERR_PAYLOAD_TOO_LARGE'));
-  } else if (status === 415) {
-    next(createError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON in UTF-8'));
-  } else if (typeof status === 'number' && status >= 400 && status < 500) {
-    next(createError('GW_ERR_VALIDATION'));
-  } else {
-    next(err);
-  }
 }

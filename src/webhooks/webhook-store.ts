@@ -341,7 +341,7 @@ export class WebhookStore {
 
   /** Seals a secret for storage. */
   #seal(userId: string, id: string, secret: string): string {
-    return this.#cipher.encrypt(secret, secretAad(userId, id));
+    return this.#cipher.encrypt(secret, webhookSecretAad(userId, id));
   }
 
   /**
@@ -356,7 +356,7 @@ export class WebhookStore {
     previousUntilMs: number | undefined,
     nowMs: number,
   ): string[] {
-    const aad = secretAad(userId, id);
+    const aad = webhookSecretAad(userId, id);
     const secrets = [this.#cipher.decrypt(sealed, aad)];
     if (previousSealed && previousUntilMs !== undefined && nowMs < previousUntilMs) {
       secrets.push(this.#cipher.decrypt(previousSealed, aad));
@@ -365,7 +365,8 @@ export class WebhookStore {
   }
 }
 
-function secretAad(userId: string, id: string): string {
+/** The AAD a webhook's secrets are sealed with: they open only in this user's webhook. */
+export function webhookSecretAad(userId: string, id: string): string {
   return `webhook:${userId}:${id}`;
 }
 

@@ -100,11 +100,39 @@ describe('credential store', () => {
     expect(loaded.updatedAtMs).toBe(clock.now());
     expect(loaded.revision).toBe(3);
     expect(Object.keys(await redis.hgetall(keys.user(userId).credential)).sort()).toEqual([
+      'origin',
       'revision',
       'sealedToken',
       'status',
       'updatedAtMs',
     ]);
+  });
+
+  it('logout voids the token, bumps the generation, and keeps it across a new save', async () => {
+    const store = storeWith(cipherWith('k1', ['k1']));
+    const { userId, token } = freshUser();
+    expect(await store.access(userId)).toEqual({ status: undefined, generation: 0 });
+    expect(await store.save(userId, { token, origin: 'login' })).toEqual({ revision: 1, generation: 0 });
+    expect(expectValid(await store.load(userId)).origin).toBe('login');
+
+    const ended = await store.logout(userId, 'logout');
+    expect(ended?.token.reveal()).toBe(token);
+    expect(ended?.origin).toBe('login');
+    expect(await store.access(userId)).toEqual({ status: 'invalid', generation: 1 });
+    expect(await store.load(userId)).toMatchObject({ status: 'invalid', reason: 'logout' });
+    expect(await redis.hget(keys.user(userId).credential, 'sealedToken')).toBeNull();
+
+    // A new login is valid again, under the new generation.
+    expect((await store.save(userId, { token })).generation).toBe(1);
+    expect(await store.access(userId)).toEqual({ status: 'valid', generation: 1 });
+    expect(expectValid(await store.load(userId)).origin).toBe('given');
+  });
+
+  it('logout of a user with nothing stored leaves a tombstone carrying the generation', async () => {
+    const store = storeWith(cipherWith('k1', ['k1']));
+    const { userId } = freshUser();
+    expect(await store.logout(userId, 'logout')).toBeUndefined();
+    expect(await store.access(userId)).toEqual({ status: 'invalid', generation: 1 });
   });
 
   it('rejects bad input without quoting the token', async () => {
@@ -206,7 +234,7 @@ describe('credential store', () => {
       const writer = storeWith(current);
       // The save is issued between the read and the write-back of the re-seal, on the same
       // connection, so Redis runs it first: the write-back must then see it and give up.
-      let raced: Promise<void> | undefined;
+      let raced: Promise<unknown> | undefined;
       const racingCipher: TokenCipher = {
         ...current,
         encrypt(plaintext, aad) {

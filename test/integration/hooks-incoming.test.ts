@@ -130,6 +130,7 @@ interface CreatedHook {
   roomId: string;
   signed: boolean;
   enabled: boolean;
+  allowChannelOverride: boolean;
 }
 
 async function api(method: string, path: string, body?: unknown, user = 'alice'): Promise<Response> {
@@ -455,8 +456,30 @@ describe('POST /hooks/:id/:token', () => {
     expect(stored('GENERAL', 'probe')).toHaveLength(0);
   });
 
-  it('posts to a channel override the owner may post in, and refuses one it may not', async () => {
+  it('by default posts only to its own room: another channel or a DM is refused with 403', async () => {
     const hook = await createHook();
+    expect(hook.allowChannelOverride).toBe(false);
+    const opsRoom = await roomIdOfName('ops');
+    for (const channel of ['#ops', opsRoom, '@carol', '@bob']) {
+      const refused = await postJson(hook.url, { text: 'not outside the hook room', channel });
+      expect(refused.status).toBe(403);
+      const error = (await refused.json()) as { error: string; message: string };
+      expect(error).toMatchObject({ error: 'GW_ERR_FORBIDDEN' });
+      expect(error.message).toMatch(/allowChannelOverride/);
+    }
+    expect(stored(opsRoom, 'not outside the hook room')).toHaveLength(0);
+    // Naming its own room, by id or by name, is fine.
+    for (const channel of ['GENERAL', '#general']) {
+      const res = await postJson(hook.url, { text: `own room as ${channel}`, channel });
+      expect(res.status).toBe(202);
+      await final(((await res.json()) as OutboundJobView).id);
+      expect(stored('GENERAL', `own room as ${channel}`)).toHaveLength(1);
+    }
+  });
+
+  it('posts to a channel override the owner may post in, and refuses one it may not', async () => {
+    const hook = await createHook({ roomId: 'GENERAL', allowChannelOverride: true });
+    expect(hook.allowChannelOverride).toBe(true);
     const toOps = await postJson(hook.url, { text: 'to ops by name', channel: '#ops' });
     expect(toOps.status).toBe(202);
     const opsJob = (await toOps.json()) as OutboundJobView;
@@ -484,6 +507,23 @@ describe('POST /hooks/:id/:token', () => {
     const nowhere = await postJson(hook.url, { text: 'must not arrive', channel: '#no-such-room' });
     expect(nowhere.status).toBe(404);
     expect(stored(secret._id, 'must not arrive')).toHaveLength(0);
+  });
+
+  it('keeps the per-user limit of 100 hooks under concurrent creations', async () => {
+    const { core } = h;
+    const bobId = sim.control.userId('bob');
+    const hookIds = core.keys.user(bobId).hookIds;
+    const taken = (await core.redis.scard(hookIds)) as number;
+    // Places taken by hooks that are not the point here: 97 in all.
+    const fillers = Array.from({ length: 97 - taken }, (_, i) => `hk_filler${String(i).padStart(13, '0')}`);
+    if (fillers.length > 0) await core.redis.sadd(hookIds, ...fillers);
+    const results = await Promise.all(
+      Array.from({ length: 9 }, () => api('POST', '', { roomId: 'GENERAL' }, 'bob')),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 201, 201, 409, 409, 409, 409, 409, 409]);
+    expect(await core.redis.scard(hookIds)).toBe(100);
+    if (fillers.length > 0) await core.redis.srem(hookIds, ...fillers);
   });
 
   it('rotates the token: the old URL stops working at once, the new one works', async () => {

@@ -97,7 +97,7 @@ describe('gateway JWTs', () => {
   it('accept the token from POST /v1/sessions', async () => {
     const { token, userId } = await login('alice');
     const res = await request(app).get('/v1/whoami').set('Authorization', `Bearer ${token}`).expect(200);
-    expect(res.body).toEqual({ userId, username: 'alice', via: 'jwt' });
+    expect(res.body).toEqual({ userId, username: 'alice', via: 'jwt', generation: 0 });
     // The scheme is case-insensitive (RFC 7235).
     await request(app).get('/v1/whoami').set('Authorization', `bearer ${token}`).expect(200);
   });
@@ -245,7 +245,7 @@ describe('?access_token=', () => {
     const { token, userId } = await login('alice');
     const sse = await sseToken(token);
     const res = await request(app).get(`/v1/events?access_token=${sse}`).expect(200);
-    expect(res.body).toEqual({ userId, username: 'alice', via: 'query-token' });
+    expect(res.body).toEqual({ userId, username: 'alice', via: 'query-token', generation: 0 });
   });
 
   it('is refused where not allowed, and only an SSE token is accepted', async () => {

@@ -213,7 +213,7 @@ describe('POST /v1/sessions/sse-token', () => {
 });
 
 describe('DELETE /v1/sessions', () => {
-  it('removes the stored credential and announces it', async () => {
+  it('ends the stored credential and announces it', async () => {
     const auth = await t.ctx.rest.loginWithPassword('bob', 'bob-pass');
     const { body } = await request(app)
       .post('/v1/sessions')
@@ -222,7 +222,7 @@ describe('DELETE /v1/sessions', () => {
     const channel = t.ctx.keys.userControlChannel(auth.userId);
     published.length = 0;
     await request(app).delete('/v1/sessions').set('Authorization', `Bearer ${body.token}`).expect(204);
-    expect(await t.ctx.credentials.load(auth.userId)).toBeUndefined();
+    expect(await t.ctx.credentials.load(auth.userId)).toMatchObject({ status: 'invalid', reason: 'logout' });
     await waitFor(() => published.includes(`${channel} credentials-changed`), 5000, 'the credentials notice');
   });
 
@@ -230,8 +230,10 @@ describe('DELETE /v1/sessions', () => {
     const { token, userId } = await loginAlice();
     await t.ctx.credentials.markInvalid(userId, 'revoked in a test');
     await request(app).delete('/v1/sessions').set('Authorization', `Bearer ${token}`).expect(204);
-    expect(await t.ctx.credentials.status(userId)).toBeUndefined();
+    expect(await t.ctx.credentials.status(userId)).toBe('invalid');
     await request(app).delete('/v1/sessions').expect(401);
+    // The token ended with the logout.
+    await request(app).delete('/v1/sessions').set('Authorization', `Bearer ${token}`).expect(401);
   });
 });
 

@@ -2,6 +2,7 @@
  * Hostile and malformed input against the full app (startGateway, role all): every answer is a
  * JSON `{error, message}` with a 4xx status, never a 500, a crash or a hang.
  */
+import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
@@ -87,6 +88,8 @@ function probes(): Probe[] {
     ['POST', '/v1/methods/rooms/get'],
     ['POST', '/v1/hooks'],
     ['PATCH', '/v1/hooks/hk_aaaaaaaaaaaaaaaaaaaaaa'],
+    ['POST', '/v1/webhooks'],
+    ['PATCH', '/v1/webhooks/wh_aaaaaaaaaaaaaaaa'],
   ];
   for (const [method, path] of jsonTargets) {
     for (const [name, body] of hostileJson)
@@ -260,6 +263,30 @@ function probes(): Probe[] {
     headers: JSON_TYPE,
     body: '{"params":[],"x":1}',
   });
+  for (const body of [
+    '{"roomId":"GENERAL","allowChannelOverride":"yes"}',
+    '{"roomId":"GENERAL","allowChannelOverride":null}',
+    '{"roomId":"GENERAL","allowChannelOverride":1}',
+  ]) {
+    list.push({ name: `hooks create ${body}`, method: 'POST', path: '/v1/hooks', headers: JSON_TYPE, body });
+  }
+  list.push({
+    name: 'PATCH hook allowChannelOverride (creation only)',
+    method: 'PATCH',
+    path: '/v1/hooks/hk_aaaaaaaaaaaaaaaaaaaaaa',
+    headers: JSON_TYPE,
+    body: '{"allowChannelOverride":true}',
+  });
+  for (const authToken of ['a\r\nb', 'a b', 'a\u0000b', '\u00e9t\u00e9']) {
+    list.push({
+      name: `sessions token login authToken ${authToken}`,
+      method: 'POST',
+      path: '/v1/sessions',
+      headers: JSON_TYPE,
+      body: `{"userId":"abc","authToken":"${authToken}"}`,
+      auth: false,
+    });
+  }
   list.push({
     name: 'messages bad idem key',
     method: 'POST',
@@ -341,6 +368,87 @@ describe('hostile input', () => {
       if (line.startsWith('BAD')) failures.push(line);
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe('fixed defects (issue 17)', () => {
+  it('token answers are not cached (Cache-Control: no-store)', async () => {
+    const login = await fetch(`${gw.url}/v1/sessions`, {
+      method: 'POST',
+      headers: JSON_TYPE,
+      body: JSON.stringify({ username: 'carol', password: 'carol-pass' }),
+    });
+    expect(login.status).toBe(201);
+    expect(login.headers.get('cache-control')).toBe('no-store');
+    const { token } = (await login.json()) as { token: string };
+    const sse = await fetch(`${gw.url}/v1/sessions/sse-token`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(sse.status).toBe(201);
+    expect(sse.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('a CR/LF in authToken is bad input (400), not an upstream failure (503)', async () => {
+    const before = gw.logLines.length;
+    const r = await send({
+      name: 'crlf',
+      method: 'POST',
+      path: '/v1/sessions',
+      headers: JSON_TYPE,
+      body: JSON.stringify({ userId: 'abc', authToken: 'a\r\nX-Injected: 1' }),
+      auth: false,
+    });
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ error: 'GW_ERR_VALIDATION' });
+    expect(String(r.json?.message)).toMatch(/^authToken: /);
+    expect(gw.logLines.slice(before).join('')).not.toMatch(/"level":50/);
+  });
+
+  it('the webhook registry applies its own 64 kB body limit', async () => {
+    const r = await send({
+      name: 'webhook body',
+      method: 'POST',
+      path: '/v1/webhooks',
+      headers: JSON_TYPE,
+      body: JSON.stringify({
+        url: 'https://example.org/hook',
+        topics: ['user'],
+        description: 'x'.repeat(100_000),
+      }),
+    });
+    expect(r.status).toBe(413);
+    expect(r.json).toMatchObject({ error: 'GW_ERR_PAYLOAD_TOO_LARGE' });
+    expect(String(r.json?.message)).toContain('65536');
+  });
+
+  it('a token with an expiry far beyond JWT_TTL_SECONDS is refused', async () => {
+    const claims = jwt.decode(bearer.slice('Bearer '.length)) as Record<string, unknown>;
+    const forever = jwt.sign(
+      { ...claims, exp: 1e11, iat: Math.floor(Date.now() / 1000) },
+      gw.env.JWT_SECRET!,
+    );
+    const r = await send({
+      name: 'forever',
+      method: 'GET',
+      path: '/v1/hooks',
+      headers: { authorization: `Bearer ${forever}` },
+      auth: false,
+    });
+    expect(r.status).toBe(401);
+    expect(r.json).toMatchObject({ error: 'GW_ERR_UNAUTHENTICATED' });
+  });
+
+  it('X-User-Id/X-Auth-Token is not served from the cache once the stored credential is invalid', async () => {
+    const pair = sim.control.tokenFor('bob');
+    const headers = { 'x-user-id': pair.userId, 'x-auth-token': pair.authToken };
+    const ok = await send({ name: 'pair', method: 'GET', path: '/v1/hooks', headers, auth: false });
+    expect(ok.status).toBe(200);
+    // Rocket.Chat revokes the token; the session notices and marks the credential invalid.
+    sim.control.revokeTokens('bob');
+    await gw.gateway.core.credentials.markInvalid(pair.userId, 'revoked upstream');
+    const after = await send({ name: 'pair again', method: 'GET', path: '/v1/hooks', headers, auth: false });
+    expect(after.status).toBe(401);
   });
 });
 

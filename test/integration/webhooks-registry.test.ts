@@ -154,7 +154,7 @@ describe('registry', () => {
       [{ url: URL_OK, topics: 'user', secret: 'mine' }, 400, 'GW_ERR_VALIDATION'],
       [{ url: 'not a url', topics: 'user' }, 400, 'GW_ERR_VALIDATION'],
       [{ url: 'https://user:pw@hooks.example.com/', topics: 'user' }, 400, 'GW_ERR_VALIDATION'],
-      [{ url: 'https://nx.example.com/', topics: 'user' }, 400, 'GW_ERR_VALIDATION'],
+      [{ url: 'https://nx.example.com/', topics: 'user' }, 400, 'GW_ERR_WEBHOOK_TARGET_FORBIDDEN'],
       [{ url: 'ftp://hooks.example.com/', topics: 'user' }, 400, 'GW_ERR_WEBHOOK_TARGET_FORBIDDEN'],
       ['{"url":', 400, 'GW_ERR_VALIDATION'],
     ];

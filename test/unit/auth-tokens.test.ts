@@ -71,7 +71,7 @@ describe('gateway tokens', () => {
     const clock = createManualClock(START_MS);
     const issued = issueAccessToken(hs256, alice, clock);
     expect(issued.expiresAt.getTime()).toBe(START_MS + 3600 * 1000);
-    expect(verifyToken(hs256, issued.token, 'access', clock)).toEqual(alice);
+    expect(verifyToken(hs256, issued.token, 'access', clock)).toEqual({ ...alice, generation: 0 });
     const claims = jwt.decode(issued.token) as Record<string, unknown>;
     expect(claims).toMatchObject({ sub: 'aliceId123', username: 'alice', typ: 'access', iss: 'gw-test' });
     expect(claims['aud']).toBe('gw-test-clients');
@@ -81,7 +81,7 @@ describe('gateway tokens', () => {
     const clock = createManualClock(START_MS);
     const issued = issueSseToken(hs256, alice, clock);
     expect(issued.expiresAt.getTime()).toBe(START_MS + 300 * 1000);
-    expect(verifyToken(hs256, issued.token, 'sse', clock)).toEqual(alice);
+    expect(verifyToken(hs256, issued.token, 'sse', clock)).toEqual({ ...alice, generation: 0 });
     expect(refused(issued.token).message).toMatch(/SSE token/);
     const access = issueAccessToken(hs256, alice, clock);
     refused(access.token, hs256, 'sse');
@@ -90,7 +90,10 @@ describe('gateway tokens', () => {
   it('refuses a token once it has expired', () => {
     const issued = issueAccessToken(hs256, alice, createManualClock(START_MS));
     const later = START_MS + 3600 * 1000;
-    expect(verifyToken(hs256, issued.token, 'access', createManualClock(later - 1000))).toEqual(alice);
+    expect(verifyToken(hs256, issued.token, 'access', createManualClock(later - 1000))).toEqual({
+      ...alice,
+      generation: 0,
+    });
     expect(refused(issued.token, hs256, 'access', later).message).toMatch(/expired/);
   });
 
@@ -111,7 +114,7 @@ describe('gateway tokens', () => {
         'access',
         createManualClock(START_MS),
       ),
-    ).toEqual({ userId: 'u1', username: undefined });
+    ).toEqual({ userId: 'u1', username: undefined, generation: 0 });
   });
 
   it('refuses alg none, an RS256 token when HS256 is configured, and HS256 signed with the public key', () => {
@@ -141,9 +144,12 @@ describe('gateway tokens', () => {
       const config: JwtConfig = { algorithm, ...pair, ...common };
       const issued = issueAccessToken(config, alice, clock);
       expect(jwt.decode(issued.token, { complete: true })?.header.alg).toBe(algorithm);
-      expect(verifyToken(config, issued.token, 'access', clock)).toEqual(alice);
+      expect(verifyToken(config, issued.token, 'access', clock)).toEqual({ ...alice, generation: 0 });
       // A verify-only replica (public key alone) accepts it too.
-      expect(verifyToken({ ...config, privateKey: undefined }, issued.token, 'access', clock)).toEqual(alice);
+      expect(verifyToken({ ...config, privateKey: undefined }, issued.token, 'access', clock)).toEqual({
+        ...alice,
+        generation: 0,
+      });
     }
   });
 
@@ -167,5 +173,19 @@ describe('gateway tokens', () => {
     refused(handSigned({ typ: 'access', exp }));
     refused('not-a-jwt');
     refused('');
+  });
+
+  it('refuses a token that lives longer than the gateway issues tokens of its type for', () => {
+    const now = Math.floor(START_MS / 1000);
+    const ok = (claims: Record<string, unknown>, type: TokenType = 'access') =>
+      verifyToken(hs256, handSigned(claims), type, createManualClock(START_MS));
+    expect(ok({ sub: 'u1', typ: 'access', exp: now + 3600 }).userId).toBe('u1');
+    expect(ok({ sub: 'u1', typ: 'sse', exp: now + 300 }, 'sse').userId).toBe('u1');
+    expect(refused(handSigned({ sub: 'u1', typ: 'access', exp: 1e20 })).message).toMatch(/lives longer/);
+    refused(handSigned({ sub: 'u1', typ: 'access', exp: now + 7200 }));
+    refused(handSigned({ sub: 'u1', typ: 'sse', exp: now + 3600 }), hs256, 'sse');
+    // Issued "in the past" with a long life, or "in the future": refused too.
+    refused(handSigned({ sub: 'u1', typ: 'access', iat: now - 86_400, exp: now + 60 }));
+    refused(handSigned({ sub: 'u1', typ: 'access', iat: now + 3600, exp: now + 3600 }));
   });
 });

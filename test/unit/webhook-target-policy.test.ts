@@ -81,8 +81,28 @@ describe('checkTargetUrl', () => {
     );
   });
   it('refuses a name that does not exist, accepts one DNS cannot answer for now', async () => {
-    expect(await asyncCodeOf(checkTargetUrl('https://nx.test/', strict, resolver))).toBe('GW_ERR_VALIDATION');
+    expect(await asyncCodeOf(checkTargetUrl('https://nx.test/', strict, resolver))).toBe(
+      'GW_ERR_WEBHOOK_TARGET_FORBIDDEN',
+    );
     expect(await asyncCodeOf(checkTargetUrl('https://flaky.test/', strict, resolver))).toBeUndefined();
+  });
+  it('gives one answer for every refused host, so refusals map no internal DNS', async () => {
+    const answers = new Set<string>();
+    for (const url of [
+      'https://nx.test/',
+      'https://private.test/',
+      'https://127.0.0.1/',
+      'https://localhost/',
+    ]) {
+      const refusal = await checkTargetUrl(url, strict, resolver).then(
+        () => undefined,
+        (err: { code: string; message: string; details?: unknown }) =>
+          JSON.stringify([err.code, err.message, err.details]),
+      );
+      expect(refusal).toBeDefined();
+      answers.add(refusal!.replaceAll(new URL(url).hostname, '<host>'));
+    }
+    expect([...answers]).toHaveLength(1);
   });
   it('does not resolve at all when private targets are allowed', async () => {
     const never: HostResolver = async () => {

@@ -15,6 +15,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createError, type GatewayError, isGatewayError } from '../../errors.js';
 import { clockOf, type HttpContext, type Principal } from '../context.js';
+import { clientAddressOf, loginThrottleFor } from '../login-throttle.js';
 import { RocketChatHeaderAuth } from './rocketchat-header-auth.js';
 import { type TokenType, USER_ID_PATTERN, verifyToken } from './tokens.js';
 
@@ -35,7 +36,7 @@ export interface AuthenticateOptions {
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 // Rocket.Chat tokens are base64url; anything printable is let through to Rocket.Chat to judge,
 // but bounded, and never with spaces or control characters.
-const AUTH_TOKEN_PATTERN = /^[\x21-\x7e]{1,512}$/;
+export const AUTH_TOKEN_PATTERN = /^[\x21-\x7e]{1,512}$/;
 
 const MISSING_MESSAGE =
   'Send Authorization: Bearer <token> (from POST /v1/sessions), or X-User-Id and X-Auth-Token';
@@ -50,7 +51,16 @@ export function headerAuthFor(ctx: HttpContext): RocketChatHeaderAuth {
   let headerAuth = headerAuthByContext.get(ctx);
   if (!headerAuth) {
     const { rest, credentials, redis, keys, logger } = ctx;
-    headerAuth = new RocketChatHeaderAuth({ rest, credentials, redis, keys, logger, clock: clockOf(ctx) });
+    const throttle = loginThrottleFor(ctx);
+    headerAuth = new RocketChatHeaderAuth({
+      rest,
+      credentials,
+      redis,
+      keys,
+      logger,
+      throttle,
+      clock: clockOf(ctx),
+    });
     headerAuthByContext.set(ctx, headerAuth);
   }
   return headerAuth;
@@ -99,7 +109,7 @@ async function resolvePrincipal(
     if (!USER_ID_PATTERN.test(userId) || !AUTH_TOKEN_PATTERN.test(authToken)) {
       throw unauthenticated('X-User-Id or X-Auth-Token is malformed');
     }
-    const subject = await headerAuthFor(ctx).verify(userId, authToken);
+    const subject = await headerAuthFor(ctx).verify(userId, authToken, clientAddressOf(req));
     return { userId: subject.userId, username: subject.username, via: 'rocketchat-headers' };
   }
 
@@ -125,15 +135,22 @@ async function fromGatewayToken(
 ): Promise<Principal> {
   const subject = verifyToken(ctx.config.jwt, token, type, clockOf(ctx));
   const via = type === 'access' ? 'jwt' : 'query-token';
-  if (options.isInvalidCredentialAllowed) return { userId: subject.userId, username: subject.username, via };
-  // One HGET: cheap enough for every request, and what makes a revocation visible at once.
-  if ((await ctx.credentials.status(subject.userId)) === 'invalid') {
+  const generation = subject.generation ?? 0;
+  // One HMGET: cheap enough for every request, and what makes a logout or a revocation visible
+  // at once.
+  const access = await ctx.credentials.access(subject.userId);
+  if (access.generation !== generation) {
+    throw unauthenticated('This token was ended by a logout (DELETE /v1/sessions); POST /v1/sessions again');
+  }
+  const principal: Principal = { userId: subject.userId, username: subject.username, via, generation };
+  if (options.isInvalidCredentialAllowed) return principal;
+  if (access.status === 'invalid') {
     throw createError(
       'GW_ERR_CREDENTIALS_INVALID',
       'Rocket.Chat no longer accepts the stored credentials (logged out, token revoked or password changed); POST /v1/sessions again',
     );
   }
-  return { userId: subject.userId, username: subject.username, via };
+  return principal;
 }
 
 function unauthenticated(message: string): GatewayError {

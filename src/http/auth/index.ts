@@ -1,5 +1,5 @@
-export { type AuthenticateOptions, authenticate, headerAuthFor } from './authenticate.js';
-export { registerCredential, removeCredential } from './register-credential.js';
+export { AUTH_TOKEN_PATTERN, type AuthenticateOptions, authenticate, headerAuthFor } from './authenticate.js';
+export { LOGOUT_REASON, logoutCredential, registerCredential } from './register-credential.js';
 export { RocketChatHeaderAuth, type RocketChatHeaderAuthOptions } from './rocketchat-header-auth.js';
 export {
   type IssuedToken,

@@ -24,6 +24,11 @@ export interface TokenSubject {
   /** The Rocket.Chat user id (`sub`). */
   readonly userId: string;
   readonly username: string | undefined;
+  /**
+   * The user's logout generation when the token was issued (credential-store.ts): a logout bumps
+   * it, which voids the token. Absent in tokens issued before generations existed (read as 0).
+   */
+  readonly generation?: number;
 }
 
 export interface IssuedToken {
@@ -45,6 +50,8 @@ const claimsSchema = z.object({
   // Tokens without an expiry are never issued here; refusing them limits what a leaked signing
   // key or a hand-made token can do.
   exp: z.number(),
+  iat: z.number().optional(),
+  gen: z.number().int().nonnegative().optional(),
 });
 
 /** Issues the token returned by `POST /v1/sessions`. */
@@ -90,6 +97,12 @@ export function verifyToken(
   if (!claims.success) {
     throw createError('GW_ERR_UNAUTHENTICATED', 'The token does not carry the claims of a gateway token');
   }
+  if (outlivesIssuedTokens(config, claims.data, clock)) {
+    throw createError(
+      'GW_ERR_UNAUTHENTICATED',
+      'The token lives longer than this gateway issues tokens for; get a new one with POST /v1/sessions',
+    );
+  }
   if (claims.data.typ !== expected) {
     throw createError(
       'GW_ERR_UNAUTHENTICATED',
@@ -98,7 +111,26 @@ export function verifyToken(
         : 'Only an SSE token (from POST /v1/sessions/sse-token) is accepted as ?access_token=',
     );
   }
-  return { userId: claims.data.sub, username: claims.data.username };
+  return { userId: claims.data.sub, username: claims.data.username, generation: claims.data.gen ?? 0 };
+}
+
+// Clocks of replicas (and of a separate issuer) drift a little.
+const CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * A token may not outlive what this gateway issues for its type (`JWT_TTL_SECONDS`,
+ * `SSE_QUERY_TOKEN_TTL_SECONDS`): a signed token with an `exp` centuries away (a leaked signing
+ * key, a hand-made token) would otherwise be a credential for good.
+ */
+function outlivesIssuedTokens(
+  config: JwtConfig,
+  claims: { readonly typ: TokenType; readonly exp: number; readonly iat?: number | undefined },
+  clock: Clock,
+): boolean {
+  const ttl = claims.typ === 'access' ? config.ttlSeconds : config.sseQueryTokenTtlSeconds;
+  const now = clock.now() / 1000;
+  if (claims.exp > now + ttl + CLOCK_SKEW_SECONDS) return true;
+  return claims.iat !== undefined && (claims.iat > now + CLOCK_SKEW_SECONDS || claims.exp - claims.iat > ttl);
 }
 
 function issueToken(
@@ -115,6 +147,7 @@ function issueToken(
     iat,
     exp,
     ...(subject.username === undefined ? {} : { username: subject.username }),
+    ...(subject.generation === undefined ? {} : { gen: subject.generation }),
   };
   const token = jwt.sign(payload, signingKey(config), {
     algorithm: config.algorithm,

@@ -48,6 +48,10 @@ export class TtlCache<V> {
     }
   }
 
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
   /** Removes every entry whose value matches. Linear: for rare events such as a logout. */
   deleteWhere(predicate: (value: V) => boolean): void {
     for (const [key, entry] of this.#entries) {

@@ -5,22 +5,25 @@
  *   password is neither stored nor logged) or `{ userId, authToken }` (checked with `/me`), stores
  *   the resume token encrypted, and returns a gateway access token.
  * - `POST /v1/sessions/sse-token` returns a short-lived token for `GET /v1/events?access_token=`.
- * - `DELETE /v1/sessions` forgets the stored credential.
+ * - `DELETE /v1/sessions` logs out: the stored credential ends and every gateway token issued
+ *   for the user before stops working (register-credential.ts `logoutCredential`).
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { createError } from '../../errors.js';
+import { createError, isGatewayError } from '../../errors.js';
 import type { RestAuth } from '../../rocketchat/rest-client.js';
 import {
+  AUTH_TOKEN_PATTERN,
   authenticate,
   headerAuthFor,
   issueAccessToken,
   issueSseToken,
+  logoutCredential,
   registerCredential,
-  removeCredential,
   USER_ID_PATTERN,
 } from '../auth/index.js';
 import { clockOf, type HttpContext, type Principal } from '../context.js';
+import { clientAddressOf, loginThrottleFor } from '../login-throttle.js';
 import { credentialsRejected, fromCredentialCheckError } from '../upstream-errors.js';
 import { jsonObjectBody, parseInput } from '../validation.js';
 
@@ -37,7 +40,8 @@ const passwordLoginSchema = z.object({
 
 const tokenLoginSchema = z.object({
   userId: requiredString('a user id').regex(USER_ID_PATTERN, 'is not a Rocket.Chat user id'),
-  authToken: requiredString('a token'),
+  // Sent upstream as a header: control characters (CR/LF) or spaces cannot be part of a token.
+  authToken: requiredString('a token').regex(AUTH_TOKEN_PATTERN, 'must be printable ASCII without spaces'),
 });
 
 const EITHER_FORM = 'Send {"username","password"} or {"userId","authToken"}';
@@ -54,17 +58,32 @@ export function createSessionsRouter(ctx: HttpContext): Router {
   const router = express.Router();
 
   router.post('/', async (req: Request, res: Response) => {
-    const login = await verifyLogin(ctx, jsonObjectBody(req));
-    await registerCredential(ctx, login.userId, { token: login.token, username: login.username });
+    const body = jsonObjectBody(req);
+    const attempt = { address: clientAddressOf(req), account: accountOf(body) };
+    const throttle = loginThrottleFor(ctx);
+    await throttle.check(attempt);
+    let login: VerifiedLogin;
+    try {
+      login = await verifyLogin(ctx, body, attempt.address);
+    } catch (err) {
+      if (isGatewayError(err) && err.code === 'GW_ERR_UNAUTHENTICATED') await throttle.recordFailure(attempt);
+      throw err;
+    }
+    const saved = await registerCredential(ctx, login.userId, {
+      token: login.token,
+      username: login.username,
+      origin: login.method === 'password' ? 'login' : 'given',
+    });
     ctx.logger.info(
       { requestId: req.requestId, userId: login.userId, method: login.method },
       'Rocket.Chat credentials registered',
     );
     const issued = issueAccessToken(
       ctx.config.jwt,
-      { userId: login.userId, username: login.username },
+      { userId: login.userId, username: login.username, generation: saved.generation },
       clockOf(ctx),
     );
+    res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({
       token: issued.token,
       userId: login.userId,
@@ -73,8 +92,12 @@ export function createSessionsRouter(ctx: HttpContext): Router {
     });
   });
 
-  router.post('/sse-token', authenticate(ctx), (req: Request, res: Response) => {
-    const issued = issueSseToken(ctx.config.jwt, principalOf(req), clockOf(ctx));
+  router.post('/sse-token', authenticate(ctx), async (req: Request, res: Response) => {
+    const principal = principalOf(req);
+    // A caller proven by X-Auth-Token has no generation yet: the stored one is current.
+    const generation = principal.generation ?? (await ctx.credentials.access(principal.userId)).generation;
+    const issued = issueSseToken(ctx.config.jwt, { ...principal, generation }, clockOf(ctx));
+    res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ token: issued.token, expiresAt: issued.expiresAt.toISOString() });
   });
 
@@ -84,9 +107,9 @@ export function createSessionsRouter(ctx: HttpContext): Router {
     authenticate(ctx, { allowInvalidCredentials: true }),
     async (req: Request, res: Response) => {
       const { userId } = principalOf(req);
-      await removeCredential(ctx, userId);
+      await logoutCredential(ctx, userId, clockOf(ctx).now());
       headerAuthFor(ctx).forgetUser(userId);
-      ctx.logger.info({ requestId: req.requestId, userId }, 'Rocket.Chat credentials removed');
+      ctx.logger.info({ requestId: req.requestId, userId }, 'logged out');
       res.status(204).end();
     },
   );
@@ -94,7 +117,18 @@ export function createSessionsRouter(ctx: HttpContext): Router {
   return router;
 }
 
-async function verifyLogin(ctx: HttpContext, body: Record<string, unknown>): Promise<VerifiedLogin> {
+/** The account a login names, for counting its failures; undefined when it names none usable. */
+function accountOf(body: Record<string, unknown>): string | undefined {
+  const account = body.username ?? body.userId;
+  return typeof account === 'string' && account.length > 0 && account.length <= 1024 ? account : undefined;
+}
+
+async function verifyLogin(
+  ctx: HttpContext,
+  body: Record<string, unknown>,
+  clientAddress: string,
+): Promise<VerifiedLogin> {
+  const on = { clientAddress };
   const isPasswordForm = 'username' in body || 'password' in body;
   const isTokenForm = 'userId' in body || 'authToken' in body;
   if (isPasswordForm && isTokenForm) throw createError('GW_ERR_VALIDATION', `${EITHER_FORM}, not both`);
@@ -103,15 +137,15 @@ async function verifyLogin(ctx: HttpContext, body: Record<string, unknown>): Pro
   try {
     if (isPasswordForm) {
       const input = parseInput(passwordLoginSchema, body);
-      const auth = await ctx.rest.loginWithPassword(input.username, input.password);
+      const auth = await ctx.rest.loginWithPassword(input.username, input.password, on);
       // The name the user typed may be an e-mail address: ask for the canonical username.
-      const me = await ctx.rest.me(auth);
+      const me = await ctx.rest.me(auth, on);
       if (me.userId !== auth.userId) throw credentialsRejected();
       return { userId: auth.userId, username: me.username, token: auth.token, method: 'password' };
     }
     const input = parseInput(tokenLoginSchema, body);
     const auth: RestAuth = { userId: input.userId, token: input.authToken };
-    const me = await ctx.rest.me(auth);
+    const me = await ctx.rest.me(auth, on);
     if (me.userId !== auth.userId) throw credentialsRejected();
     return { userId: auth.userId, username: me.username, token: auth.token, method: 'token' };
   } catch (err) {
