@@ -107,8 +107,18 @@ describe('DELETE /v1/sessions', () => {
       body: JSON.stringify({ userId: given.userId, authToken: given.authToken }),
     });
     const { token } = (await login.json()) as { token: string };
+    const sseToken = (
+      (await (await call('POST', '/v1/sessions/sse-token', token)).json()) as { token: string }
+    ).token;
+    const stream = openStream(`/v1/events?topics=room:GENERAL&access_token=${sseToken}`);
+    await waitFor(() => aliceConnections(given.userId) > 0, 15_000, 'the upstream session');
     expect((await call('DELETE', '/v1/sessions', token)).status).toBe(204);
     expect((await call('GET', '/v1/webhooks', token)).status).toBe(401);
+    // The token still works upstream, but the gateway's session on it is closed: the worker
+    // holding it heard the logout on the control plane.
+    await waitFor(() => aliceConnections(given.userId) === 0, 15_000, 'the upstream session to close');
+    stream.close();
+    await stream.done;
     await expect(
       gw.gateway.core.rest.me({ userId: given.userId, token: given.authToken }),
     ).resolves.toMatchObject({ userId: given.userId });
