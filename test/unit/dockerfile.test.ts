@@ -257,6 +257,7 @@ describe('.dockerignore', () => {
       '.env',
       '.env.local',
       'test',
+      'sim',
       'helm',
       'deploy',
       'key.pem',
