@@ -64,6 +64,18 @@ export class RawDdpClient {
     return client;
   }
 
+  /** Connects and logs in by password; the mark is set after the login's frames. */
+  static async loggedIn(url: string, username: string, password: string): Promise<RawDdpClient> {
+    const client = await RawDdpClient.connect(url);
+    const result = await client.loginWithPassword(username, password);
+    if (result['error'] !== undefined) {
+      await client.close();
+      throw new Error(`login as ${username} failed: ${JSON.stringify(result['error'])}`);
+    }
+    client.mark();
+    return client;
+  }
+
   get isOpen(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
   }

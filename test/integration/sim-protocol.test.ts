@@ -16,10 +16,8 @@ async function connected(): Promise<RawDdpClient> {
 }
 
 async function loggedIn(username: string): Promise<RawDdpClient> {
-  const client = await connected();
-  const result = await client.loginWithPassword(username, `${username}-pass`);
-  expect(result['error']).toBeUndefined();
-  client.mark();
+  const client = await RawDdpClient.loggedIn(sim.wsUrl, username, `${username}-pass`);
+  clients.push(client);
   return client;
 }
 

@@ -269,6 +269,7 @@ describe('.dockerignore', () => {
       '.env',
       '.env.local',
       'test',
+      'sim',
       'helm',
       'deploy',
       'key.pem',
