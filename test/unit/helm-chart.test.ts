@@ -10,7 +10,7 @@
  * kustomize base in deploy/k8s is checked against the chart.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
@@ -23,6 +23,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, type Node, parse, parseAllDocuments, parseDocument, type YAMLMap } from 'yaml';
 import { ENV_VARIABLES } from '../../src/config/env-schema.js';
@@ -118,6 +119,118 @@ const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
   'gateway.networking.k8s.io/v1/HTTPRoute': HTTPRoute,
 };
 
+// The same kinds as TypeScript types: assigning a manifest as an object literal to its type makes
+// the compiler refuse any field the API does not define (a typo the schemas above let through).
+const TYPES: Record<string, { from: string; type: string }> = {
+  'v1/ConfigMap': { from: 'kubernetes-models/v1', type: 'IConfigMap' },
+  'v1/Secret': { from: 'kubernetes-models/v1', type: 'ISecret' },
+  'v1/Service': { from: 'kubernetes-models/v1', type: 'IService' },
+  'v1/ServiceAccount': { from: 'kubernetes-models/v1', type: 'IServiceAccount' },
+  'apps/v1/Deployment': { from: 'kubernetes-models/apps/v1', type: 'IDeployment' },
+  'autoscaling/v2/HorizontalPodAutoscaler': {
+    from: 'kubernetes-models/autoscaling/v2',
+    type: 'IHorizontalPodAutoscaler',
+  },
+  'networking.k8s.io/v1/Ingress': { from: 'kubernetes-models/networking.k8s.io/v1', type: 'IIngress' },
+  'networking.k8s.io/v1/NetworkPolicy': {
+    from: 'kubernetes-models/networking.k8s.io/v1',
+    type: 'INetworkPolicy',
+  },
+  'policy/v1/PodDisruptionBudget': { from: 'kubernetes-models/policy/v1', type: 'IPodDisruptionBudget' },
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    from: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
+    type: 'IServiceMonitor',
+  },
+  'monitoring.coreos.com/v1/PrometheusRule': {
+    from: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
+    type: 'IPrometheusRule',
+  },
+  'gateway.networking.k8s.io/v1/HTTPRoute': {
+    from: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1',
+    type: 'IHTTPRoute',
+  },
+};
+
+/** What `kubeconform -strict` adds to schema validation: every field is one the API knows. */
+function unknownFields(manifests: readonly Json[]): string[] {
+  // Under node_modules, so the file resolves the packages and is neither linted nor committed.
+  const dir = join(ROOT, 'node_modules', '.cache', 'helm-chart-test');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `manifests-${process.pid}.ts`);
+  const imports = new Map<string, Set<string>>();
+  const lines = manifests.map((manifest, i) => {
+    const key = `${manifest['apiVersion']}/${manifest['kind']}`;
+    const target = TYPES[key];
+    if (!target) throw new Error(`no type for ${key}`);
+    imports.set(target.from, (imports.get(target.from) ?? new Set()).add(target.type));
+    return `export const m${i}: ${target.type} = ${JSON.stringify(manifest)};`;
+  });
+  const head = [...imports].map(
+    ([from, types]) => `import type { ${[...types].join(', ')} } from '${from}';`,
+  );
+  writeFileSync(file, [...head, ...lines].join('\n'));
+  try {
+    const program = ts.createProgram([file], {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    });
+    return ts.getPreEmitDiagnostics(program).map((d) => {
+      const line = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line : -1;
+      const index = line - head.length;
+      const manifest = manifests[index];
+      const name = manifest ? `${manifest['kind']} ${get(manifest, 'metadata.name')}` : file;
+      return `#${index} ${name}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
+    });
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+const BASE = join(ROOT, 'deploy', 'k8s');
+const kustomization = parse(read(join(BASE, 'kustomization.yaml'))) as {
+  resources: string[];
+  configMapGenerator: { name: string; literals: string[] }[];
+};
+
+/** The manifests of the plain kustomize base, as written (before kustomize). */
+function kustomizeManifests(): Json[] {
+  return kustomization.resources.flatMap((file) =>
+    parseAllDocuments(read(join(BASE, file))).map((doc) => {
+      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+      return doc.toJS() as Json;
+    }),
+  );
+}
+
+let strictLines: string[] | undefined;
+/**
+ * `unknownFields` over everything at once (one compilation is the slow part): every rendering of
+ * the chart, the deploy/k8s base and a manifest with a deliberate typo, each line prefixed with
+ * its group (`chart`, `deploy/k8s`, `typo`).
+ */
+function strictReport(): string[] {
+  if (strictLines) return strictLines;
+  const groups: [string, Json[]][] = [
+    ['chart', (Object.keys(SCENARIOS) as (keyof typeof SCENARIOS)[]).flatMap(manifestsOf)],
+    ['deploy/k8s', kustomizeManifests()],
+  ];
+  const typo = structuredClone(find(manifestsOf('defaults'), 'Deployment', '-api'));
+  (typo['metadata'] as Json)['name'] = 'typo-check';
+  (container(typo) as Json)['imagePullPolicyy'] = 'Always';
+  groups.push(['typo', [typo]]);
+  const all = groups.flatMap(([group, manifests]) => manifests.map((m) => [group, m] as const));
+  strictLines = unknownFields(all.map(([, m]) => m)).map((line) => {
+    const index = Number(/^#(\d+) /.exec(line)?.[1]);
+    return `${all[index]?.[0] ?? '?'} ${line.replace(/^#\d+ /, '')}`;
+  });
+  return strictLines;
+}
+
 function manifestsOf(scenario: keyof typeof SCENARIOS): Json[] {
   return rendered[scenario].manifests.map((m) => m.manifest);
 }
@@ -208,6 +321,15 @@ describe('rendering', () => {
       }
     },
   );
+
+  it('has no field the Kubernetes API does not define, in any rendering (kubeconform -strict)', () => {
+    const chartProblems = strictReport().filter((line) => line.startsWith('chart '));
+    expect(chartProblems).toEqual([]);
+    // The check itself: a misspelt field is reported, with the manifest that has it.
+    expect(strictReport().filter((line) => line.startsWith('typo '))).toEqual([
+      expect.stringMatching(/^typo Deployment typo-check: .*imagePullPolicyy/),
+    ]);
+  });
 
   it('renders the resources each set of values asks for, the optional ones off by default', () => {
     const base = [
@@ -625,17 +747,7 @@ describe('values.yaml', () => {
 });
 
 describe('deploy/k8s: the plain kustomize base mirrors the chart', () => {
-  const BASE = join(ROOT, 'deploy', 'k8s');
-  const kustomization = parse(read(join(BASE, 'kustomization.yaml'))) as {
-    resources: string[];
-    configMapGenerator: { name: string; literals: string[] }[];
-  };
-  const plain: Json[] = kustomization.resources.flatMap((file) =>
-    parseAllDocuments(read(join(BASE, file))).map((doc) => {
-      expect(doc.errors, file).toEqual([]);
-      return doc.toJS() as Json;
-    }),
-  );
+  const plain = kustomizeManifests();
   const plainFind = (kind: string, name: string): Json => {
     const found = plain.find((m) => m['kind'] === kind && get(m, 'metadata.name') === name);
     if (!found) throw new Error(`deploy/k8s has no ${kind} ${name}`);
@@ -662,7 +774,8 @@ describe('deploy/k8s: the plain kustomize base mirrors the chart', () => {
     );
   });
 
-  it('is valid against the Kubernetes schemas', () => {
+  it('is valid against the Kubernetes schemas, with no unknown field', () => {
+    expect(strictReport().filter((line) => line.startsWith('deploy/k8s '))).toEqual([]);
     for (const manifest of plain) {
       const key = `${manifest['apiVersion']}/${manifest['kind']}`;
       const Model = MODELS[key];
