@@ -197,6 +197,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
             logger.warn({ userId, reason }, 'session refused: worker at WORKER_MAX_SESSIONS');
         },
         onError: (error, context) => logger.warn({ err: error, context }, 'session error'),
+        onSkipped: (reason) => metrics.upstreamFramesSkipped[reason].inc(),
         onLogged: (event, lagMs) => {
           metrics.eventsLogged.labels(event.type).inc();
           metrics.eventLag.log.observe(lagMs / 1000);

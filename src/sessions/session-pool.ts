@@ -56,6 +56,8 @@ export interface SessionPoolOptions {
   readonly onRefused?: (userId: string, reason: SessionRefusalReason) => void;
   readonly onError?: (error: unknown, context: string) => void;
   readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
+  /** A stream frame the normalizer could not turn into an event, with why. */
+  readonly onSkipped?: UserSessionOptions['onSkipped'];
   readonly onSessionState?: (userId: string, state: UserSessionState) => void;
 }
 
@@ -266,6 +268,7 @@ export class SessionPool {
       onStateChange: (state) => this.#options.onSessionState?.(userId, state),
       onError: (error, context) => this.#error(error, context),
       ...(this.#options.onLogged ? { onLogged: this.#options.onLogged } : {}),
+      ...(this.#options.onSkipped ? { onSkipped: this.#options.onSkipped } : {}),
     });
     this.#sessions.set(userId, { session, leaseGeneration });
     try {

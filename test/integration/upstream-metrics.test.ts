@@ -7,22 +7,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import type { Simulator } from '../../sim/index.js';
 import { parseTopics } from '../../src/events/topics.js';
 import { createMetrics, type PrometheusMetrics } from '../../src/metrics/index.js';
-import type { UserSession } from '../../src/sessions/user-session.js';
 import { metricValue } from '../helpers/metric-value.js';
 import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
-import { standaloneSession } from '../helpers/user-session.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let sim: Simulator;
 const cores: TestCore[] = [];
-const sessions: UserSession[] = [];
 
 beforeAll(async () => {
   sim = await startTestSimulator({ rateLimits: false });
 });
 afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close()));
   await Promise.all(cores.splice(0).map((c) => c.close()));
 });
 afterAll(async () => {
@@ -72,11 +68,16 @@ describe('upstream metrics', () => {
   it('count stream frames the normalizer skips, by reason', async () => {
     const metrics = createMetrics({ collectDefaultMetrics: false });
     const core = coreWith(metrics);
-    const session = standaloneSession(core, sim, 'alice', {
-      onSkipped: (reason) => metrics.upstreamFramesSkipped[reason].inc(),
-    });
-    sessions.push(session);
-    await session.start([]);
+    // Through the pool, as src/gateway.ts wires it.
+    const auth = await core.rest.loginWithPassword('alice', 'alice-pass');
+    await core.credentials.save(auth.userId, { token: auth.token, username: 'alice' });
+    await core.consumers.register(auth.userId, 'test:alice', parseTopics(['user']), 'durable');
+    await core.pool!.start();
+    const session = await waitFor(
+      () => (core.pool!.session(auth.userId)?.state === 'live' ? core.pool!.session(auth.userId) : undefined),
+      20_000,
+      'alice live',
+    );
     // `roles-change` arrives on a stream the session listens to but is no gateway event.
     await session.client.subscribe('stream-notify-logged', [
       'roles-change',
