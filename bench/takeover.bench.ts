@@ -16,13 +16,9 @@
 import { Redis } from 'ioredis';
 import { startSimulator } from '../sim/index.js';
 import { EventLog } from '../src/events/event-log.js';
-import { parseTopics } from '../src/events/topics.js';
 import { createKeys } from '../src/redis/keys.js';
-import { RocketChatRestClient } from '../src/rocketchat/rest-client.js';
 import { ConsumerRegistry } from '../src/sessions/consumer-registry.js';
-import { createCredentialStore } from '../src/sessions/credential-store.js';
 import { SessionLeases } from '../src/sessions/lease.js';
-import { createTokenCipher } from '../src/sessions/token-cipher.js';
 import {
   type GatewayProcess,
   sharedGatewayEnv,
@@ -30,6 +26,7 @@ import {
 } from '../test/helpers/gateway-process.js';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
 import { waitFor } from '../test/helpers/wait-for.js';
+import { makeUserWanted } from '../test/helpers/wanted-user.js';
 import { median, percentile, ratio } from './support/stats.js';
 
 function flag(name: string, fallback: number): number {
@@ -55,22 +52,10 @@ async function main(): Promise<void> {
   const eventLog = new EventLog({ redis, keys, maxLength: 1_000_000, maxAgeMs: 3_600_000 });
   const leases = new SessionLeases({ redis, keys, workerId: 'bench-observer', ttlMs: LEASE_TTL_MS });
   const consumers = new ConsumerRegistry({ redis, keys });
-  const credentials = createCredentialStore({
-    redis,
-    keys,
-    cipher: createTokenCipher({
-      currentKeyId: 'k1',
-      keys: new Map([['k1', Buffer.from(env.GATEWAY_ENCRYPTION_KEY!, 'base64')]]),
-    }),
-  });
-  const rest = new RocketChatRestClient({ baseUrl: sim.url });
   /** A user with a durable consumer of room:GENERAL, as a webhook makes one. */
   const wantUser = async (username: string): Promise<string> => {
     if (username !== 'alice') sim.control.createUser({ username, password: `${username}-pass` });
-    const auth = await rest.loginWithPassword(username, `${username}-pass`);
-    await credentials.save(auth.userId, { token: auth.token, username });
-    await consumers.register(auth.userId, 'bench', parseTopics('room:GENERAL'), 'durable');
-    return auth.userId;
+    return makeUserWanted({ redis, env, rocketchatUrl: sim.url, username, consumerId: 'bench' });
   };
   const loggedIds = async (userId: string): Promise<string[]> => {
     const ids: string[] = [];

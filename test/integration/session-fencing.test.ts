@@ -11,19 +11,15 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Simulator } from '../../sim/index.js';
 import { EventLog } from '../../src/events/event-log.js';
-import { parseTopics } from '../../src/events/topics.js';
 import type { RedisClient } from '../../src/redis/connection.js';
 import { createKeys } from '../../src/redis/keys.js';
-import { RocketChatRestClient } from '../../src/rocketchat/rest-client.js';
-import { ConsumerRegistry } from '../../src/sessions/consumer-registry.js';
-import { createCredentialStore } from '../../src/sessions/credential-store.js';
 import { SessionLeases } from '../../src/sessions/lease.js';
-import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { type GatewayProcess, sharedGatewayEnv, startGatewayProcess } from '../helpers/gateway-process.js';
 import { hasRedisCli, type PrivateRedisCluster, startRedisCluster } from '../helpers/redis-cluster.js';
 import { hasRedisServer } from '../helpers/redis-server.js';
 import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { makeUserWanted } from '../helpers/wanted-user.js';
 
 const canRunCluster = hasRedisServer() && hasRedisCli();
 
@@ -78,26 +74,13 @@ describe.each(setups)('fencing a paused owner, on %s', (_name, setup) => {
     const keys = createKeys(env.REDIS_KEY_PREFIX!);
     const eventLog = new EventLog({ redis, keys, maxLength: 100_000, maxAgeMs: 3_600_000 });
     const leases = new SessionLeases({ redis, keys, workerId: 'observer', ttlMs: 1500 });
-    const credentials = createCredentialStore({
+    const aliceId = await makeUserWanted({
       redis,
-      keys,
-      cipher: createTokenCipher({
-        currentKeyId: 'k1',
-        keys: new Map([['k1', Buffer.from(env.GATEWAY_ENCRYPTION_KEY!, 'base64')]]),
-      }),
+      env,
+      rocketchatUrl: sim.url,
+      username: 'alice',
+      topics: 'room:GENERAL,typing:GENERAL',
     });
-    const auth = await new RocketChatRestClient({ baseUrl: sim.url }).loginWithPassword(
-      'alice',
-      'alice-pass',
-    );
-    const aliceId = auth.userId;
-    await credentials.save(aliceId, { token: auth.token, username: 'alice' });
-    await new ConsumerRegistry({ redis, keys }).register(
-      aliceId,
-      'webhook:test',
-      parseTopics('room:GENERAL,typing:GENERAL'),
-      'durable',
-    );
     const logged = async () => {
       const page = await eventLog.readAfter(aliceId, undefined, 10_000);
       return page.events.map(

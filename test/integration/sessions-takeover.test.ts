@@ -8,16 +8,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Simulator } from '../../sim/index.js';
 import { EventLog } from '../../src/events/event-log.js';
-import { parseTopics } from '../../src/events/topics.js';
 import { createKeys } from '../../src/redis/keys.js';
-import { RocketChatRestClient } from '../../src/rocketchat/rest-client.js';
-import { ConsumerRegistry } from '../../src/sessions/consumer-registry.js';
-import { createCredentialStore } from '../../src/sessions/credential-store.js';
 import { SessionLeases } from '../../src/sessions/lease.js';
-import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { type GatewayProcess, sharedGatewayEnv, startGatewayProcess } from '../helpers/gateway-process.js';
 import { startTestSimulator } from '../helpers/sim-flavor.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { makeUserWanted } from '../helpers/wanted-user.js';
 
 let sim: Simulator;
 let redis: Redis;
@@ -59,25 +55,8 @@ beforeAll(async () => {
   const keys = createKeys(env.REDIS_KEY_PREFIX);
   eventLog = new EventLog({ redis, keys, maxLength: 100_000, maxAgeMs: 3_600_000 });
   leases = new SessionLeases({ redis, keys, workerId: 'test-observer', ttlMs: 30_000 });
-  const credentials = createCredentialStore({
-    redis,
-    keys,
-    cipher: createTokenCipher({
-      currentKeyId: 'k1',
-      keys: new Map([['k1', Buffer.from(env.GATEWAY_ENCRYPTION_KEY!, 'base64')]]),
-    }),
-  });
-  const rest = new RocketChatRestClient({ baseUrl: sim.url });
-  const auth = await rest.loginWithPassword('alice', 'alice-pass');
-  aliceId = auth.userId;
-  await credentials.save(aliceId, { token: auth.token, username: 'alice' });
   // A durable consumer (as a webhook is) keeps alice's session wanted with no process running.
-  await new ConsumerRegistry({ redis, keys }).register(
-    aliceId,
-    'webhook:test',
-    parseTopics('room:GENERAL'),
-    'durable',
-  );
+  aliceId = await makeUserWanted({ redis, env, rocketchatUrl: sim.url, username: 'alice' });
 });
 
 afterAll(async () => {
