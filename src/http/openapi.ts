@@ -528,6 +528,7 @@ const EXAMPLE_HOOK = {
   description: 'Build results',
   enabled: true,
   signed: false,
+  allowChannelOverride: false,
   createdAt: EXAMPLE_TIME,
   updatedAt: EXAMPLE_TIME,
 };
