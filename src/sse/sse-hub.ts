@@ -42,6 +42,18 @@ export interface SseReservation {
   release(): void;
 }
 
+/** A reservation not yet opened: what releases it when the client hangs up first. */
+interface Reserved {
+  readonly response: ServerResponse;
+  readonly release: () => void;
+  registered: Promise<void> | undefined;
+}
+
+/** The client hung up (or the response was ended) before the stream could start. */
+function isGone(response: ServerResponse): boolean {
+  return response.destroyed || response.writableEnded;
+}
+
 interface UserEntry {
   readonly connections: Map<string, SseConnection | undefined>;
   readonly unlisten: Promise<() => void>;
@@ -51,6 +63,7 @@ export class SseHub {
   readonly #options: SseHubOptions;
   readonly #now: () => number;
   readonly #users = new Map<string, UserEntry>();
+  readonly #reserved = new Map<string, Reserved>();
   readonly #heartbeatTimer: NodeJS.Timeout;
   readonly #refreshTimer: NodeJS.Timeout;
   readonly #refreshMs: number;
@@ -87,19 +100,39 @@ export class SseHub {
   /**
    * Registers the consumer in Redis (so a worker holds the session and subscribes the topics)
    * and starts listening for the user's live events, before anything is written to the client.
+   * From here on the reservation is released when `response` closes, whenever that happens;
+   * undefined when the client is already gone (nothing is taken then).
    */
-  async reserve(userId: string, topics: readonly Topic[]): Promise<SseReservation> {
+  async reserve(
+    userId: string,
+    topics: readonly Topic[],
+    response: ServerResponse,
+  ): Promise<SseReservation | undefined> {
+    if (isGone(response)) return undefined;
     const consumerId = `sse:${this.#options.processId}:${++this.#seq}`;
     const entry = this.#entryFor(userId);
     entry.connections.set(consumerId, undefined);
-    const release = (): void => this.#remove(userId, consumerId);
+    const release = (): void => {
+      response.off('close', release);
+      this.#remove(userId, consumerId);
+    };
+    // A client that hangs up while the route is still checking access must not leave a
+    // registration behind: nothing else would ever see its `close`.
+    response.once('close', release);
+    this.#reserved.set(consumerId, { response, release, registered: undefined });
     try {
       await entry.unlisten;
-      await this.#options.consumers.register(userId, consumerId, topics, { ttlMs: this.#refreshMs * 3 });
+      if (!this.#holds(userId, consumerId)) return undefined;
+      const registered = this.#options.consumers.register(userId, consumerId, topics, {
+        ttlMs: this.#refreshMs * 3,
+      });
+      this.#reserved.get(consumerId)!.registered = registered;
+      await registered;
     } catch (err) {
       release();
       throw err;
     }
+    if (!this.#holds(userId, consumerId)) return undefined;
     return { userId, consumerId, release };
   }
 
@@ -108,6 +141,16 @@ export class SseHub {
     const { userId, consumerId } = reservation;
     const entry = this.#users.get(userId);
     if (!entry?.connections.has(consumerId)) return;
+    if (isGone(options.response)) {
+      reservation.release();
+      return;
+    }
+    const reserved = this.#reserved.get(consumerId);
+    if (reserved) {
+      // The connection listens for `close` from now on, and knows whether it was a drain.
+      reserved.response.off('close', reserved.release);
+      this.#reserved.delete(consumerId);
+    }
     const connection = new SseConnection({
       response: options.response,
       userId,
@@ -174,14 +217,24 @@ export class SseHub {
     return entry;
   }
 
+  #holds(userId: string, consumerId: string): boolean {
+    return this.#users.get(userId)?.connections.has(consumerId) ?? false;
+  }
+
   #remove(userId: string, consumerId: string, options: { keepRegistration?: boolean } = {}): void {
     const entry = this.#users.get(userId);
     if (!entry?.connections.has(consumerId)) return;
     const wasOpen = entry.connections.get(consumerId) !== undefined;
     entry.connections.delete(consumerId);
+    const registering = this.#reserved.get(consumerId)?.registered;
+    this.#reserved.delete(consumerId);
     if (wasOpen) this.#options.onConnectionCount?.(-1);
     if (!options.keepRegistration) {
-      void this.#options.consumers.unregister(userId, consumerId).catch((e) => this.#error(e, 'unregister'));
+      // Withdrawn only after a registration still in flight has landed, or that one would win.
+      void (registering ?? Promise.resolve())
+        .catch(() => {})
+        .then(() => this.#options.consumers.unregister(userId, consumerId))
+        .catch((e) => this.#error(e, 'unregister'));
     }
     if (entry.connections.size === 0) {
       this.#users.delete(userId);

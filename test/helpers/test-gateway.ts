@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import { type RunningGateway, startGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/index.js';
-import { createNoopMetrics } from '../../src/metrics/index.js';
+import { createNoopMetrics, type PrometheusMetrics } from '../../src/metrics/index.js';
 import { sharedEnv } from './test-core.js';
 
 export interface TestGateway {
@@ -23,6 +23,8 @@ export async function startTestGateway(options: {
   rocketchatUrl: string;
   shared?: Record<string, string>;
   env?: Record<string, string>;
+  /** Real Prometheus metrics, served at `/metrics`, for tests that read a gauge. @defaultValue no-op metrics */
+  metrics?: PrometheusMetrics;
 }): Promise<TestGateway> {
   const env: Record<string, string> = {
     NODE_ENV: 'test',
@@ -49,7 +51,8 @@ export async function startTestGateway(options: {
   const gateway = await startGateway({
     config,
     logger: createLogger({ level: 'debug', destination: sink }),
-    metrics: createNoopMetrics(),
+    metrics: options.metrics ?? createNoopMetrics(),
+    ...(options.metrics ? { metricsRegistry: options.metrics.registry } : {}),
   });
   return { url: `http://127.0.0.1:${gateway.port}`, gateway, env, logLines, close: () => gateway.close() };
 }

@@ -51,7 +51,9 @@ export function createEventsRouter({ ctx, hub, authenticate }: EventsRouterOptio
         'the Rocket.Chat token stopped working: POST /v1/sessions again',
       );
     }
-    const reservation = await hub.reserve(principal.userId, topics);
+    const reservation = await hub.reserve(principal.userId, topics, res);
+    // The client hung up already: nothing was taken, nobody to answer.
+    if (!reservation) return;
     try {
       await ensureTopicsSubscribed(ctx, principal.userId, topics);
     } catch (err) {
