@@ -305,6 +305,7 @@ export async function startGateway(
     heartbeatMs: config.sse.heartbeatMs,
     retryMs: config.sse.retryMs,
     maxBufferBytes: config.sse.maxBufferBytes,
+    maxStreamsPerUser: config.sse.maxStreamsPerUser,
     onConnectionCount: (delta) => (delta > 0 ? metrics.sseConnections.inc() : metrics.sseConnections.dec()),
     onEventWritten: (event) => {
       metrics.sseEventsWritten.inc();

@@ -4,6 +4,7 @@
  * and the drain that tells every client to reconnect elsewhere on shutdown.
  */
 import type { ServerResponse } from 'node:http';
+import { createError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { LiveEvent, LiveHub } from '../events/live-hub.js';
 import type { Topic, TopicMatcher } from '../events/topics.js';
@@ -19,6 +20,11 @@ export interface SseHubOptions {
   readonly heartbeatMs: number;
   readonly retryMs: number;
   readonly maxBufferBytes: number;
+  /**
+   * Streams (open or being opened) one user may hold in this process; more are refused with
+   * `GW_ERR_RATE_LIMITED`. The gateway passes `SSE_MAX_STREAMS_PER_USER`. @defaultValue no cap
+   */
+  readonly maxStreamsPerUser?: number;
   /** How often consumer registrations are refreshed; they expire after three missed refreshes. */
   readonly consumerRefreshMs?: number;
   readonly now?: () => number;
@@ -109,6 +115,15 @@ export class SseHub {
     response: ServerResponse,
   ): Promise<SseReservation | undefined> {
     if (isGone(response)) return undefined;
+    const maxStreamsPerUser = this.#options.maxStreamsPerUser ?? Number.POSITIVE_INFINITY;
+    // Counted before the first await, so concurrent requests cannot all slip under the cap.
+    if ((this.#users.get(userId)?.connections.size ?? 0) >= maxStreamsPerUser) {
+      throw createError(
+        'GW_ERR_RATE_LIMITED',
+        `At most ${maxStreamsPerUser} event streams per user at a time; close one first`,
+        { details: { maxStreamsPerUser } },
+      );
+    }
     const consumerId = `sse:${this.#options.processId}:${++this.#seq}`;
     const entry = this.#entryFor(userId);
     entry.connections.set(consumerId, undefined);
