@@ -307,9 +307,11 @@ export async function startGateway(
     maxBufferBytes: config.sse.maxBufferBytes,
     maxStreamsPerUser: config.sse.maxStreamsPerUser,
     onConnectionCount: (delta) => (delta > 0 ? metrics.sseConnections.inc() : metrics.sseConnections.dec()),
-    onEventWritten: (event) => {
-      metrics.sseEventsWritten.inc();
-      // Called once per client per event: parse each event's id once, not once per client.
+    onEventWritten: (event, count) => {
+      metrics.sseEventsWritten.inc(count);
+      // One lag sample per fan-out, not per client: the clients of one fan-out were written
+      // within the same turn of the event loop, and a histogram update per delivery was a
+      // measurable share of the write path. Replays may bring one event id many times in a row.
       if (event.id !== lagEventId) {
         lagEventId = event.id;
         lagEventMs = parseStreamId(event.id)?.ms;

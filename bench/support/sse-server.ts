@@ -141,6 +141,7 @@ async function startGatewayServer(
     LOG_LEVEL: 'warn',
     // One user opens every connection of the bench: the per-user REST limit would refuse them.
     RATE_LIMIT_PER_MINUTE: '1000000',
+    SSE_MAX_STREAMS_PER_USER: '100000',
     // The bare server buffers without bound; the gateway may not drop a client a burst outran.
     SSE_MAX_BUFFER_BYTES: String(256 * 1024 * 1024),
     // A heartbeat has no business in a 60 s run: keep the comparison about events.

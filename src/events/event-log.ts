@@ -19,6 +19,10 @@ import type { GatewayEventType, NewGatewayEvent } from './types.js';
  * The count bound is applied on every append (cheap with `~`); the age bounds only when the flag
  * says so (see AGE_TRIM_INTERVAL_MS), which keeps the script short on the hot path.
  * Returns {id, type} or false when the event was already logged.
+ *
+ * What is published is the event's SSE frame, built here once for every replica and client,
+ * then the room id: `id: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>` (parsed by
+ * live-message.ts). Listeners route on those fields without parsing the envelope.
  */
 const APPEND_SCRIPT = `
 local typ = ARGV[1]
@@ -48,7 +52,7 @@ if ARGV[12] == '1' then
   redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[8])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[11])
 end
-redis.call('PUBLISH', ARGV[9], '{"id":"' .. id .. '","type":"' .. typ .. '",' .. ARGV[2])
+redis.call('PUBLISH', ARGV[9], 'id: ' .. id .. '\\nevent: ' .. typ .. '\\ndata: {"id":"' .. id .. '","type":"' .. typ .. '",' .. ARGV[2] .. '\\n\\n' .. ARGV[6])
 return {id, typ}
 `;
 

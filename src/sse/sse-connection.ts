@@ -22,6 +22,7 @@ export interface SseConnectionOptions {
   readonly matches: TopicMatcher;
   readonly maxBufferBytes: number;
   readonly now: () => number;
+  /** An event written during replay or at the seam (live writes are counted by the caller). */
   readonly onWrite?: (event: LiveEvent | AppendedEvent) => void;
   readonly onEnd?: (reason: SseEndReason) => void;
 }
@@ -69,15 +70,16 @@ export class SseConnection {
     this.#drainLiveQueue();
   }
 
-  onLive(event: LiveEvent): void {
-    if (this.#ended) return;
+  /** True when the event was written now (the caller counts deliveries once per fan-out). */
+  onLive(event: LiveEvent): boolean {
+    if (this.#ended) return false;
     if (this.#liveQueue) {
       this.#liveQueue.push(event);
-      return;
+      return false;
     }
     // Straight from the live channel after the seam: Pub/Sub delivers one user's events in log
     // order, all newer than what the replay and the queue sent, so no id comparison per write.
-    this.#sendEvent(event, false);
+    return this.#sendEvent(event, false);
   }
 
   writeHeartbeat(now: number): void {
@@ -113,7 +115,7 @@ export class SseConnection {
           );
         }
       }
-      for (const event of page.events) this.#sendEvent(event, true);
+      for (const event of page.events) if (this.#sendEvent(event, true)) this.#options.onWrite?.(event);
       if (page.events.length < REPLAY_PAGE) return;
     }
   }
@@ -121,19 +123,19 @@ export class SseConnection {
   #drainLiveQueue(): void {
     const queue = this.#liveQueue ?? [];
     this.#liveQueue = undefined;
-    for (const event of queue) this.#sendEvent(event, true);
+    for (const event of queue) if (this.#sendEvent(event, true)) this.#options.onWrite?.(event);
   }
 
-  #sendEvent(event: LiveEvent | AppendedEvent, isAtSeam: boolean): void {
-    if (this.#ended) return;
+  #sendEvent(event: LiveEvent | AppendedEvent, isAtSeam: boolean): boolean {
+    if (this.#ended) return false;
     // The seam: anything at or before what was already sent is a duplicate.
     if (isAtSeam && this.#lastSentId !== undefined && compareStreamIds(event.id, this.#lastSentId) <= 0)
-      return;
+      return false;
     this.#lastSentId = event.id;
-    if (!this.#options.matches(event)) return;
+    if (!this.#options.matches(event)) return false;
     this.#write(eventFrame(event));
-    this.#options.onWrite?.(event);
     if (event.type === 'session.unauthorized') this.end('unauthorized');
+    return true;
   }
 
   #write(frame: string): void {

@@ -29,7 +29,8 @@ export interface SseHubOptions {
   readonly consumerRefreshMs?: number;
   readonly now?: () => number;
   readonly onConnectionCount?: (delta: 1 | -1) => void;
-  readonly onEventWritten?: (event: { readonly id: string }) => void;
+  /** `count` clients were just sent the event (once per event per live fan-out; once per replayed write). */
+  readonly onEventWritten?: (event: { readonly id: string }, count: number) => void;
   readonly onEnd?: (reason: SseEndReason) => void;
   readonly onError?: (error: unknown, context: string) => void;
 }
@@ -173,7 +174,7 @@ export class SseHub {
       matches: options.matches,
       maxBufferBytes: this.#options.maxBufferBytes,
       now: this.#now,
-      onWrite: (event) => this.#options.onEventWritten?.(event),
+      onWrite: (event) => this.#options.onEventWritten?.(event, 1),
       onEnd: (reason) => {
         // A drained client is on its way to another replica: its consumer registration is left
         // to expire (refreshMs * 3) instead of being withdrawn, so the user stays wanted and
@@ -224,7 +225,9 @@ export class SseHub {
     if (!entry) {
       const connections = new Map<string, SseConnection | undefined>();
       const unlisten = this.#options.liveHub.listen(userId, (event: LiveEvent) => {
-        for (const connection of connections.values()) connection?.onLive(event);
+        let written = 0;
+        for (const connection of connections.values()) if (connection?.onLive(event)) written++;
+        if (written > 0) this.#options.onEventWritten?.(event, written);
       });
       entry = { connections, unlisten };
       this.#users.set(userId, entry);
