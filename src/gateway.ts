@@ -19,11 +19,12 @@ import {
   HookStore,
   hookRateLimitSubject,
 } from './hooks/index.js';
-import { createApp, type MountedRouter } from './http/app.js';
+import { createApp, createErrorHandler, createFrontHandlers, type MountedRouter } from './http/app.js';
 import { authenticate } from './http/auth/index.js';
 import type { HttpContext, Lifecycle } from './http/context.js';
+import { createFastPath } from './http/fast-path.js';
 import { chainHandlers, createRateLimit } from './http/rate-limit.js';
-import { createEventsRouter } from './http/routes/events.js';
+import { createEventsHandler, createEventsRouter } from './http/routes/events.js';
 import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js';
 import { createOpenApiRouter } from './http/routes/openapi.js';
 import { createSessionsRouter } from './http/routes/sessions.js';
@@ -369,6 +370,7 @@ export async function startGateway(
   });
 
   const routers: MountedRouter[] = [];
+  let eventsChain: RequestHandler[] | undefined;
   if (deps.metricsRegistry && config.http.metricsPort === undefined) {
     routers.push({ path: '/', router: createMetricsRouter({ registry: deps.metricsRegistry }) });
   }
@@ -405,18 +407,39 @@ export async function startGateway(
           authenticate: limited(authenticate(ctx)),
         }),
       },
-      {
-        path: '/',
-        router: createEventsRouter({
-          ctx,
-          hub: sseHub,
-          authenticate: limited(authenticate(ctx, { allowQueryToken: true })),
-        }),
-      },
     );
+    const eventsAuthenticate = limited(authenticate(ctx, { allowQueryToken: true }));
+    routers.push({
+      path: '/',
+      router: createEventsRouter({ ctx, hub: sseHub, authenticate: eventsAuthenticate }),
+    });
+    const front = createFrontHandlers(ctx);
+    eventsChain = [
+      front.requestId,
+      front.requestLogger,
+      front.cors,
+      front.refuseWhileDraining,
+      eventsAuthenticate,
+      createEventsHandler({ ctx, hub: sseHub }),
+    ];
   }
   const app = createApp(ctx, routers);
-  const server = createServer(app);
+  const eventsFastPath = eventsChain
+    ? createFastPath({
+        app,
+        path: '/v1/events',
+        handlers: eventsChain,
+        errorHandler: createErrorHandler(ctx),
+        headers: { 'X-Content-Type-Options': 'nosniff' },
+      })
+    : undefined;
+  const server = createServer(
+    eventsFastPath
+      ? (req, res) => {
+          if (!eventsFastPath(req, res)) app(req, res);
+        }
+      : app,
+  );
   // SSE responses live for hours: no request timeout; idle keep-alive sockets still close.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
