@@ -30,6 +30,8 @@ export interface SseConnectionOptions {
 export class SseConnection {
   readonly userId: string;
   lastWriteMs: number;
+  /** The hub's batch this connection's socket is held for (see `SseHub`); a plain field, read per event. */
+  heldBatch = -1;
   #lastSentId: string | undefined;
   /** While replaying: live events wait here. Undefined when live events go straight out. */
   #liveQueue: LiveEvent[] | undefined = [];
@@ -45,6 +47,10 @@ export class SseConnection {
 
   get isEnded(): boolean {
     return this.#ended;
+  }
+
+  get response(): ServerResponse {
+    return this.#options.response;
   }
 
   /**

@@ -4,6 +4,7 @@
  * and the drain that tells every client to reconnect elsewhere on shutdown.
  */
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { LiveEvent, LiveHub } from '../events/live-hub.js';
@@ -71,6 +72,10 @@ export class SseHub {
   readonly #now: () => number;
   readonly #users = new Map<string, UserEntry>();
   readonly #reserved = new Map<string, Reserved>();
+  #held: Socket[] = [];
+  /** Numbers the turns whose writes are held together; a connection records the one it joined. */
+  #batch = 0;
+  #isReleaseDue = false;
   readonly #heartbeatTimer: NodeJS.Timeout;
   readonly #refreshTimer: NodeJS.Timeout;
   readonly #refreshMs: number;
@@ -226,7 +231,11 @@ export class SseHub {
       const connections = new Map<string, SseConnection | undefined>();
       const unlisten = this.#options.liveHub.listen(userId, (event: LiveEvent) => {
         let written = 0;
-        for (const connection of connections.values()) if (connection?.onLive(event)) written++;
+        for (const connection of connections.values()) {
+          if (!connection) continue;
+          if (connection.heldBatch !== this.#batch) this.#holdWrites(connection);
+          if (connection.onLive(event)) written++;
+        }
         if (written > 0) this.#options.onEventWritten?.(event, written);
       });
       entry = { connections, unlisten };
@@ -259,6 +268,31 @@ export class SseHub {
       void entry.unlisten.then((stop) => stop()).catch((e) => this.#error(e, 'unlisten'));
     }
   }
+
+  /**
+   * Keeps what is written to the socket this turn of the event loop in one `writev`: Pub/Sub
+   * brings a few events per read, and one read after another in the same turn; uncorked
+   * per event (Node's own cork lasts a tick), each would cost a syscall per client.
+   */
+  #holdWrites(connection: SseConnection): void {
+    connection.heldBatch = this.#batch;
+    if (!this.#isReleaseDue) {
+      this.#isReleaseDue = true;
+      setImmediate(this.#releaseWrites);
+    }
+    const socket = connection.response.socket;
+    if (!socket || socket.writableCorked > 0) return;
+    socket.cork();
+    this.#held.push(socket);
+  }
+
+  readonly #releaseWrites = (): void => {
+    const held = this.#held;
+    this.#held = [];
+    this.#batch++;
+    this.#isReleaseDue = false;
+    for (const socket of held) socket.uncork();
+  };
 
   #sweepHeartbeats(): void {
     const now = this.#now();
