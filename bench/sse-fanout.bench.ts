@@ -77,6 +77,9 @@ interface Figures {
 interface MemoryPerConnection {
   readonly rss: number;
   readonly heap: number;
+  /** The whole process with the connections open. */
+  readonly totalRss: number;
+  readonly totalHeap: number;
 }
 
 async function paced(
@@ -192,7 +195,16 @@ async function memoryPerConnection(
   const after = await target.server.request({ op: 'memory' }, 'memory');
   await whileOpen();
   await closeClients(clients, target);
-  return { rss: (after.rss - before.rss) / count, heap: (after.heapUsed - before.heapUsed) / count };
+  return {
+    rss: (after.rss - before.rss) / count,
+    heap: (after.heapUsed - before.heapUsed) / count,
+    totalRss: after.rss,
+    totalHeap: after.heapUsed,
+  };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 }
 
 function kib(bytes: number): string {
@@ -341,7 +353,8 @@ async function main(): Promise<void> {
     for (const [name, m] of memory) {
       console.log(
         `    ${name.padEnd(22)} rss ${kib(m.rss).padStart(9)}  heap ${kib(m.heap).padStart(9)}` +
-          `  ${ratio(m.rss, base.rss)} (rss)  ${ratio(m.heap, base.heap)} (heap)`,
+          `  ${ratio(m.rss, base.rss)} (rss)  ${ratio(m.heap, base.heap)} (heap)` +
+          `  in all ${mib(m.totalRss)} rss, ${mib(m.totalHeap)} heap`,
       );
     }
     console.log(

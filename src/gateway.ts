@@ -22,7 +22,7 @@ import {
 import { createApp, createErrorHandler, createFrontHandlers, type MountedRouter } from './http/app.js';
 import { authenticate } from './http/auth/index.js';
 import type { HttpContext, Lifecycle } from './http/context.js';
-import { createFastPath } from './http/fast-path.js';
+import { createFastPath, expressServerOptions } from './http/fast-path.js';
 import { chainHandlers, createRateLimit } from './http/rate-limit.js';
 import { createEventsHandler, createEventsRouter } from './http/routes/events.js';
 import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js';
@@ -434,6 +434,7 @@ export async function startGateway(
       })
     : undefined;
   const server = createServer(
+    expressServerOptions(app),
     eventsFastPath
       ? (req, res) => {
           if (!eventsFastPath(req, res)) app(req, res);
