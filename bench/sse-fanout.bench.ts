@@ -19,6 +19,7 @@
  *
  * Usage: node --import tsx bench/sse-fanout.bench.ts [--clients 100,1000] [--deliveries 1000000]
  *        [--rounds 3] [--latency-load 5000] [--latency-seconds 4] [--idle 5000]
+ *        [--flood no] (BENCH_CPU_PROF=<dir> writes a CPU profile of each server process there)
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,6 +50,8 @@ const ROUNDS = Number(args.get('rounds') ?? 3);
 const LATENCY_LOAD = Number(args.get('latency-load') ?? 5000);
 const LATENCY_SECONDS = Number(args.get('latency-seconds') ?? 4);
 const IDLE_WANTED = Number(args.get('idle') ?? 5000);
+/** `--flood no` leaves the simulator flood out (to profile the log-append path alone). */
+const WITH_FLOOD = args.get('flood') !== 'no';
 /** Sockets a process needs beyond its SSE connections (Redis, the simulator, stdio...). */
 const FD_HEADROOM = 500;
 
@@ -74,6 +77,9 @@ interface Figures {
 interface MemoryPerConnection {
   readonly rss: number;
   readonly heap: number;
+  /** The whole process with the connections open. */
+  readonly totalRss: number;
+  readonly totalHeap: number;
 }
 
 async function paced(
@@ -189,7 +195,16 @@ async function memoryPerConnection(
   const after = await target.server.request({ op: 'memory' }, 'memory');
   await whileOpen();
   await closeClients(clients, target);
-  return { rss: (after.rss - before.rss) / count, heap: (after.heapUsed - before.heapUsed) / count };
+  return {
+    rss: (after.rss - before.rss) / count,
+    heap: (after.heapUsed - before.heapUsed) / count,
+    totalRss: after.rss,
+    totalHeap: after.heapUsed,
+  };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 }
 
 function kib(bytes: number): string {
@@ -206,7 +221,13 @@ async function main(): Promise<void> {
   const sim = await startSimulatorProcess(['--no-rate-limits', '--no-rest-rate-limit']);
   const simUrl = sim.url;
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
-  const serverOptions = { nodeArgs: ['--expose-gc'], openFiles };
+  // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits
+  // (summarize with bench/support/profile-summary.ts).
+  const profileDir = process.env['BENCH_CPU_PROF'];
+  const serverOptions = {
+    nodeArgs: ['--expose-gc', ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])],
+    openFiles,
+  };
   const startServer = (name: string, serverArgs: string[]): Server =>
     IpcChild.start<ServerCommand, ServerReply>(
       name,
@@ -332,13 +353,15 @@ async function main(): Promise<void> {
     for (const [name, m] of memory) {
       console.log(
         `    ${name.padEnd(22)} rss ${kib(m.rss).padStart(9)}  heap ${kib(m.heap).padStart(9)}` +
-          `  ${ratio(m.rss, base.rss)} (rss)  ${ratio(m.heap, base.heap)} (heap)`,
+          `  ${ratio(m.rss, base.rss)} (rss)  ${ratio(m.heap, base.heap)} (heap)` +
+          `  in all ${mib(m.totalRss)} rss, ${mib(m.totalHeap)} heap`,
       );
     }
     console.log(
       `    gateway, in Redis: ${kib(redisPerConnection)} per connection (its consumer registration)`,
     );
 
+    if (!WITH_FLOOD) targets.pop();
     for (const count of CLIENT_COUNTS) {
       const events = Math.max(100, Math.round(DELIVERIES / count));
       const figures = new Map<string, Figures>(targets.map((t) => [t.name, { rate: [], p50: [], p99: [] }]));

@@ -19,11 +19,13 @@ import {
   HookStore,
   hookRateLimitSubject,
 } from './hooks/index.js';
-import { createApp, type MountedRouter } from './http/app.js';
+import { createApp, createErrorHandler, createFrontHandlers, type MountedRouter } from './http/app.js';
 import { authenticate } from './http/auth/index.js';
 import type { HttpContext, Lifecycle } from './http/context.js';
+import { createFastPath, expressServerOptions } from './http/fast-path.js';
+import { fixedRoute } from './http/middleware/http-metrics.js';
 import { chainHandlers, createRateLimit } from './http/rate-limit.js';
-import { createEventsRouter } from './http/routes/events.js';
+import { createEventsHandler, createEventsRouter } from './http/routes/events.js';
 import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js';
 import { createOpenApiRouter } from './http/routes/openapi.js';
 import { createSessionsRouter } from './http/routes/sessions.js';
@@ -320,10 +322,13 @@ export async function startGateway(
     heartbeatMs: config.sse.heartbeatMs,
     retryMs: config.sse.retryMs,
     maxBufferBytes: config.sse.maxBufferBytes,
+    maxStreamsPerUser: config.sse.maxStreamsPerUser,
     onConnectionCount: (delta) => (delta > 0 ? metrics.sseConnections.inc() : metrics.sseConnections.dec()),
-    onEventWritten: (event) => {
-      metrics.sseEventsWritten.inc();
-      // Called once per client per event: parse each event's id once, not once per client.
+    onEventWritten: (event, count) => {
+      metrics.sseEventsWritten.inc(count);
+      // One lag sample per fan-out, not per client: the clients of one fan-out were written
+      // within the same turn of the event loop, and a histogram update per delivery was a
+      // measurable share of the write path. Replays may bring one event id many times in a row.
       if (event.id !== lagEventId) {
         lagEventId = event.id;
         lagEventMs = parseStreamId(event.id)?.ms;
@@ -381,6 +386,7 @@ export async function startGateway(
   });
 
   const routers: MountedRouter[] = [];
+  let eventsChain: RequestHandler[] | undefined;
   if (deps.metricsRegistry && config.http.metricsPort === undefined) {
     routers.push({ path: '/', router: createMetricsRouter({ registry: deps.metricsRegistry }) });
   }
@@ -419,18 +425,42 @@ export async function startGateway(
           authenticate: limited(authenticate(ctx)),
         }),
       },
-      {
-        path: '/',
-        router: createEventsRouter({
-          ctx,
-          hub: sseHub,
-          authenticate: limited(authenticate(ctx, { allowQueryToken: true })),
-        }),
-      },
     );
+    const eventsAuthenticate = limited(authenticate(ctx, { allowQueryToken: true }));
+    routers.push({
+      path: '/',
+      router: createEventsRouter({ ctx, hub: sseHub, authenticate: eventsAuthenticate }),
+    });
+    const front = createFrontHandlers(ctx);
+    eventsChain = [
+      front.requestId,
+      front.requestLogger,
+      front.httpMetrics,
+      fixedRoute('/v1/events'),
+      front.cors,
+      front.refuseWhileDraining,
+      eventsAuthenticate,
+      createEventsHandler({ ctx, hub: sseHub }),
+    ];
   }
   const app = createApp(ctx, routers);
-  const server = createServer(app);
+  const eventsFastPath = eventsChain
+    ? createFastPath({
+        app,
+        path: '/v1/events',
+        handlers: eventsChain,
+        errorHandler: createErrorHandler(ctx),
+        headers: { 'X-Content-Type-Options': 'nosniff' },
+      })
+    : undefined;
+  const server = createServer(
+    expressServerOptions(app),
+    eventsFastPath
+      ? (req, res) => {
+          if (!eventsFastPath(req, res)) app(req, res);
+        }
+      : app,
+  );
   // SSE responses live for hours: no request timeout; idle keep-alive sockets still close.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep, setImmediate as yieldToIo } from 'node:timers/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import { createChannel, createSession } from 'better-sse';
 import { loadConfig } from '../../src/config/index.js';
 import { startGateway } from '../../src/gateway.js';
@@ -36,6 +37,7 @@ const send = (reply: ServerReply): void => {
   process.send?.(reply);
 };
 const gc = (globalThis as { gc?: () => void }).gc;
+let snapshotSeq = 0;
 
 interface Broadcaster {
   readonly port: number;
@@ -141,6 +143,7 @@ async function startGatewayServer(
     LOG_LEVEL: 'warn',
     // One user opens every connection of the bench: the per-user REST limit would refuse them.
     RATE_LIMIT_PER_MINUTE: '1000000',
+    SSE_MAX_STREAMS_PER_USER: '100000',
     // The bare server buffers without bound; the gateway may not drop a client a burst outran.
     SSE_MAX_BUFFER_BYTES: String(256 * 1024 * 1024),
     // A heartbeat has no business in a 60 s run: keep the comparison about events.
@@ -187,6 +190,9 @@ async function main(): Promise<void> {
       } else if (command.op === 'memory') {
         gc?.();
         gc?.();
+        // BENCH_HEAP_SNAPSHOTS=<dir>: a snapshot at each reading (compare with heap-tally.ts).
+        const snapshots = process.env['BENCH_HEAP_SNAPSHOTS'];
+        if (snapshots) writeHeapSnapshot(`${snapshots}/${kind}-${++snapshotSeq}.heapsnapshot`);
         const usage = process.memoryUsage();
         send({ op: 'memory', rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external });
       } else if (command.op === 'broadcast') {

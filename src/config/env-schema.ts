@@ -113,6 +113,7 @@ export const envSchema = z.object({
   SSE_HEARTBEAT_MS: durationMs().default(15 * SECOND_MS),
   SSE_RETRY_MS: durationMs(0).default(2 * SECOND_MS),
   SSE_MAX_BUFFER_BYTES: integer(1024, 1024 * MiB).default(MiB),
+  SSE_MAX_STREAMS_PER_USER: integer(1, 100_000).default(20),
 
   WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean().default(false),
   WEBHOOK_ALLOW_HTTP: boolean().optional(),

@@ -152,6 +152,11 @@ export interface SseConfig {
   readonly retryMs: number;
   /** `SSE_MAX_BUFFER_BYTES`: a client whose unsent bytes exceed this is dropped. @defaultValue 1048576 (1 MiB) */
   readonly maxBufferBytes: number;
+  /**
+   * `SSE_MAX_STREAMS_PER_USER`: streams one user may hold open on one replica; one more is
+   * refused with 429. Each stream may buffer up to `maxBufferBytes`. @defaultValue 20
+   */
+  readonly maxStreamsPerUser: number;
 }
 
 export interface WebhooksConfig {

@@ -94,6 +94,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       heartbeatMs: parsed.SSE_HEARTBEAT_MS,
       retryMs: parsed.SSE_RETRY_MS,
       maxBufferBytes: parsed.SSE_MAX_BUFFER_BYTES,
+      maxStreamsPerUser: parsed.SSE_MAX_STREAMS_PER_USER,
     },
     webhooks: {
       isPrivateTargetAllowed: parsed.WEBHOOK_ALLOW_PRIVATE_TARGETS,

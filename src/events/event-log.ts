@@ -21,6 +21,10 @@ import type { GatewayEventType, NewGatewayEvent } from './types.js';
  * says so (see AGE_TRIM_INTERVAL_MS), which keeps the script short on the hot path.
  * Returns {id, type} or false when the event was already logged; a FENCED error when a newer
  * lease generation exists (the writer's session was taken over: see src/sessions/lease.ts).
+ *
+ * What is published is the event's SSE frame, built here once for every replica and client,
+ * then the room id: `id: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>` (parsed by
+ * live-message.ts). Listeners route on those fields without parsing the envelope.
  */
 const APPEND_SCRIPT = `
 if ARGV[13] ~= '' and tonumber(redis.call('GET', KEYS[4]) or '0') > tonumber(ARGV[13]) then
@@ -53,7 +57,7 @@ if ARGV[12] == '1' then
   redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[8])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[11])
 end
-redis.call('PUBLISH', ARGV[9], '{"id":"' .. id .. '","type":"' .. typ .. '",' .. ARGV[2])
+redis.call('PUBLISH', ARGV[9], 'id: ' .. id .. '\\nevent: ' .. typ .. '\\ndata: {"id":"' .. id .. '","type":"' .. typ .. '",' .. ARGV[2] .. '\\n\\n' .. ARGV[6])
 return {id, typ}
 `;
 

@@ -1,23 +1,21 @@
 /**
  * Live fan-out on one process: a single Redis subscriber connection, one channel per user that
- * has local listeners (reference-counted), one JSON.parse per event per process whatever the
- * number of local listeners. Events reach every replica that listens, with no polling.
+ * has local listeners (reference-counted), one cheap parse of the published frame per event per
+ * process whatever the number of local listeners (live-message.ts). Events reach every replica
+ * that listens, with no polling.
  */
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
-import type { GatewayEventType } from './types.js';
+import { type LiveEvent, parseLiveMessage } from './live-message.js';
 
-/** What listeners need to route an event without parsing it again. */
-export interface LiveEvent {
-  readonly id: string;
-  readonly type: GatewayEventType;
-  readonly userId: string;
-  readonly roomId: string | undefined;
-  /** The serialized envelope, byte for byte as logged. */
-  readonly json: string;
-}
+export type { LiveEvent } from './live-message.js';
 
 export type LiveListener = (event: LiveEvent) => void;
+
+interface ChannelListeners {
+  readonly userId: string;
+  readonly listeners: Set<LiveListener>;
+}
 
 export interface LiveHubOptions {
   /** A connection used only for SUBSCRIBE (it enters subscriber mode); the hub owns it. */
@@ -29,7 +27,7 @@ export interface LiveHubOptions {
 export class LiveHub {
   readonly #subscriber: RedisClient;
   readonly #keys: GatewayKeys;
-  readonly #listeners = new Map<string, Set<LiveListener>>();
+  readonly #listeners = new Map<string, ChannelListeners>();
   readonly #pending = new Map<string, Promise<unknown>>();
   readonly #resyncListeners = new Set<() => void>();
   #closed = false;
@@ -57,13 +55,13 @@ export class LiveHub {
   async listen(userId: string, listener: LiveListener): Promise<() => void> {
     if (this.#closed) throw new Error('live hub is closed');
     const channel = this.#keys.user(userId).liveChannel;
-    let set = this.#listeners.get(channel);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(channel, set);
+    let entry = this.#listeners.get(channel);
+    if (!entry) {
+      entry = { userId, listeners: new Set() };
+      this.#listeners.set(channel, entry);
       this.#pending.set(channel, this.#subscriber.subscribe(channel));
     }
-    set.add(listener);
+    entry.listeners.add(listener);
     await this.#pending.get(channel);
     return () => this.#unlisten(channel, listener);
   }
@@ -79,27 +77,19 @@ export class LiveHub {
   }
 
   #unlisten(channel: string, listener: LiveListener): void {
-    const set = this.#listeners.get(channel);
-    if (!set?.delete(listener) || set.size > 0) return;
+    const entry = this.#listeners.get(channel);
+    if (!entry?.listeners.delete(listener) || entry.listeners.size > 0) return;
     this.#listeners.delete(channel);
     this.#pending.delete(channel);
     if (!this.#closed) this.#subscriber.unsubscribe(channel).catch(() => {});
   }
 
-  #dispatch(channel: string, json: string): void {
-    const set = this.#listeners.get(channel);
-    if (!set || set.size === 0) return;
-    let head: { id: string; type: GatewayEventType; userId: string; roomId?: string };
-    try {
-      head = JSON.parse(json);
-    } catch {
-      return;
-    }
-    // Only the event log publishes here, but a `null` from anyone with Redis access must not
-    // throw inside the subscriber's handler.
-    if (typeof head?.id !== 'string') return;
-    const event: LiveEvent = { id: head.id, type: head.type, userId: head.userId, roomId: head.roomId, json };
-    for (const listener of set) listener(event);
+  #dispatch(channel: string, message: string): void {
+    const entry = this.#listeners.get(channel);
+    if (!entry || entry.listeners.size === 0) return;
+    const event = parseLiveMessage(entry.userId, message);
+    if (!event) return;
+    for (const listener of entry.listeners) listener(event);
   }
 
   async close(): Promise<void> {

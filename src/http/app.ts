@@ -6,7 +6,7 @@
  * No compression middleware, on purpose: it buffers writes, which holds SSE frames back (and
  * heartbeats with them) until a chunk fills. Compress at the ingress if at all.
  */
-import express, { type Express, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import { clockOf, type HttpContext } from './context.js';
 import { cors } from './cors.js';
@@ -37,13 +37,10 @@ export function createApp(ctx: HttpContext, routers: readonly MountedRouter[] = 
   // A copy: the config is deeply frozen.
   app.set('trust proxy', Array.isArray(trustProxy) ? [...trustProxy] : trustProxy);
 
-  app.use(requestId());
-  app.use(requestLogger({ logger: ctx.logger, clock: clockOf(ctx) }));
-  app.use(httpMetrics(ctx.metrics));
-  // Before everything that can answer (draining 503, errors): browsers can read those answers too.
-  app.use(cors(ctx.config.http.corsOrigins));
+  const front = createFrontHandlers(ctx);
+  app.use(front.requestId, front.requestLogger, front.httpMetrics, front.cors);
   app.use(helmet());
-  app.use(refuseWhileDraining({ lifecycle: ctx.lifecycle }));
+  app.use(front.refuseWhileDraining);
   for (const { path, router, readsOwnBody } of routers)
     if (readsOwnBody) app.use(path, routeBase(path), router);
   app.use(express.json({ limit: bodyLimitBytes }));
@@ -53,6 +50,33 @@ export function createApp(ctx: HttpContext, routers: readonly MountedRouter[] = 
     if (!readsOwnBody) app.use(path, routeBase(path), router);
 
   app.use(notFound());
-  app.use(errorHandler({ logger: ctx.logger, bodyLimitBytes }));
+  app.use(createErrorHandler(ctx));
   return app;
+}
+
+/**
+ * What every request meets before its route, in this order; shared with the fast path
+ * (fast-path.ts), which runs them without the app's router. Helmet sits between CORS and the
+ * drain check in the app; its headers are for documents, which no fast-path response is.
+ */
+export function createFrontHandlers(ctx: HttpContext): {
+  readonly requestId: RequestHandler;
+  readonly requestLogger: RequestHandler;
+  readonly httpMetrics: RequestHandler;
+  readonly cors: RequestHandler;
+  readonly refuseWhileDraining: RequestHandler;
+} {
+  return {
+    requestId: requestId(),
+    requestLogger: requestLogger({ logger: ctx.logger, clock: clockOf(ctx) }),
+    httpMetrics: httpMetrics(ctx.metrics),
+    // Before everything that can answer (draining 503, errors): browsers can read those answers too.
+    cors: cors(ctx.config.http.corsOrigins),
+    refuseWhileDraining: refuseWhileDraining({ lifecycle: ctx.lifecycle }),
+  };
+}
+
+/** The one error handler, as the app and the fast path use it. */
+export function createErrorHandler(ctx: HttpContext): ErrorRequestHandler {
+  return errorHandler({ logger: ctx.logger, bodyLimitBytes: ctx.config.http.requestBodyLimitBytes });
 }

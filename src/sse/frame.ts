@@ -33,15 +33,18 @@ export function formatRetry(retryMs: number): string {
 const frameCache = new WeakMap<object, string>();
 
 /**
- * The frame of a logged event, built once per event per process however many clients receive
- * it. The envelope JSON never contains a raw line break (JSON.stringify escapes them), so it is
- * one `data:` line and ids/types come from the log (valid by construction).
+ * The frame of a logged event: live events bring theirs (built once by the append script);
+ * replayed ones get one built once per event per process however many clients receive it. The
+ * envelope JSON never contains a raw line break (JSON.stringify escapes them), so it is one
+ * `data:` line and ids/types come from the log (valid by construction).
  */
 export function eventFrame(event: {
   readonly id: string;
   readonly type: string;
   readonly json: string;
+  readonly frame?: string;
 }): string {
+  if (event.frame !== undefined) return event.frame;
   let frame = frameCache.get(event);
   if (frame === undefined) {
     frame = `id: ${event.id}\nevent: ${event.type}\ndata: ${event.json}\n\n`;

@@ -22,6 +22,7 @@ export interface SseConnectionOptions {
   readonly matches: TopicMatcher;
   readonly maxBufferBytes: number;
   readonly now: () => number;
+  /** An event written during replay or at the seam (live writes are counted by the caller). */
   readonly onWrite?: (event: LiveEvent | AppendedEvent) => void;
   readonly onEnd?: (reason: SseEndReason) => void;
 }
@@ -29,6 +30,8 @@ export interface SseConnectionOptions {
 export class SseConnection {
   readonly userId: string;
   lastWriteMs: number;
+  /** The hub's batch this connection's socket is held for (see `SseHub`); a plain field, read per event. */
+  heldBatch = -1;
   #lastSentId: string | undefined;
   /** While replaying: live events wait here. Undefined when live events go straight out. */
   #liveQueue: LiveEvent[] | undefined = [];
@@ -44,6 +47,10 @@ export class SseConnection {
 
   get isEnded(): boolean {
     return this.#ended;
+  }
+
+  get response(): ServerResponse {
+    return this.#options.response;
   }
 
   /**
@@ -69,16 +76,18 @@ export class SseConnection {
     this.#drainLiveQueue();
   }
 
-  onLive(event: LiveEvent): void {
-    if (this.#ended) return;
+  /** True when the event was written now (the caller counts deliveries once per fan-out). */
+  onLive(event: LiveEvent): boolean {
+    if (this.#ended) return false;
     if (this.#liveQueue) {
       this.#liveQueue.push(event);
-      return;
+      return false;
     }
     // Pub/Sub delivers one user's events in log order, so after the seam every event should be
-    // newer than the last one sent. The id is still compared (a string compare per write): an
-    // event written twice to a stream is the one thing a resuming client cannot undo.
-    this.#sendEvent(event, true);
+    // newer than the last one sent. The id is still compared (a string compare per write): the
+    // replay's XRANGE and the live PUBLISH travel on different sockets, so a live copy of an event
+    // the replay already sent can arrive after the seam (test/integration/sse-seam.test.ts).
+    return this.#sendEvent(event, true);
   }
 
   writeHeartbeat(now: number): void {
@@ -114,7 +123,7 @@ export class SseConnection {
           );
         }
       }
-      for (const event of page.events) this.#sendEvent(event, true);
+      for (const event of page.events) if (this.#sendEvent(event, true)) this.#options.onWrite?.(event);
       if (page.events.length < REPLAY_PAGE) return;
     }
   }
@@ -122,19 +131,19 @@ export class SseConnection {
   #drainLiveQueue(): void {
     const queue = this.#liveQueue ?? [];
     this.#liveQueue = undefined;
-    for (const event of queue) this.#sendEvent(event, true);
+    for (const event of queue) if (this.#sendEvent(event, true)) this.#options.onWrite?.(event);
   }
 
-  #sendEvent(event: LiveEvent | AppendedEvent, isAtSeam: boolean): void {
-    if (this.#ended) return;
+  #sendEvent(event: LiveEvent | AppendedEvent, isAtSeam: boolean): boolean {
+    if (this.#ended) return false;
     // The seam: anything at or before what was already sent is a duplicate.
     if (isAtSeam && this.#lastSentId !== undefined && compareStreamIds(event.id, this.#lastSentId) <= 0)
-      return;
+      return false;
     this.#lastSentId = event.id;
-    if (!this.#options.matches(event)) return;
+    if (!this.#options.matches(event)) return false;
     this.#write(eventFrame(event));
-    this.#options.onWrite?.(event);
     if (event.type === 'session.unauthorized') this.end('unauthorized');
+    return true;
   }
 
   #write(frame: string): void {

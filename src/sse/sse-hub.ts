@@ -4,6 +4,8 @@
  * and the drain that tells every client to reconnect elsewhere on shutdown.
  */
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { createError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { LiveEvent, LiveHub } from '../events/live-hub.js';
 import type { Topic, TopicMatcher } from '../events/topics.js';
@@ -19,11 +21,17 @@ export interface SseHubOptions {
   readonly heartbeatMs: number;
   readonly retryMs: number;
   readonly maxBufferBytes: number;
+  /**
+   * Streams (open or being opened) one user may hold in this process; more are refused with
+   * `GW_ERR_RATE_LIMITED`. The gateway passes `SSE_MAX_STREAMS_PER_USER`. @defaultValue no cap
+   */
+  readonly maxStreamsPerUser?: number;
   /** How often consumer registrations are refreshed; they expire after three missed refreshes. */
   readonly consumerRefreshMs?: number;
   readonly now?: () => number;
   readonly onConnectionCount?: (delta: 1 | -1) => void;
-  readonly onEventWritten?: (event: { readonly id: string }) => void;
+  /** `count` clients were just sent the event (once per event per live fan-out; once per replayed write). */
+  readonly onEventWritten?: (event: { readonly id: string }, count: number) => void;
   readonly onEnd?: (reason: SseEndReason) => void;
   readonly onError?: (error: unknown, context: string) => void;
 }
@@ -42,6 +50,18 @@ export interface SseReservation {
   release(): void;
 }
 
+/** A reservation not yet opened: what releases it when the client hangs up first. */
+interface Reserved {
+  readonly response: ServerResponse;
+  readonly release: () => void;
+  registered: Promise<void> | undefined;
+}
+
+/** The client hung up (or the response was ended) before the stream could start. */
+function isGone(response: ServerResponse): boolean {
+  return response.destroyed || response.writableEnded;
+}
+
 interface UserEntry {
   readonly connections: Map<string, SseConnection | undefined>;
   readonly unlisten: Promise<() => void>;
@@ -51,6 +71,11 @@ export class SseHub {
   readonly #options: SseHubOptions;
   readonly #now: () => number;
   readonly #users = new Map<string, UserEntry>();
+  readonly #reserved = new Map<string, Reserved>();
+  #held: Socket[] = [];
+  /** Numbers the turns whose writes are held together; a connection records the one it joined. */
+  #batch = 0;
+  #isReleaseDue = false;
   readonly #heartbeatTimer: NodeJS.Timeout;
   readonly #refreshTimer: NodeJS.Timeout;
   readonly #refreshMs: number;
@@ -87,19 +112,48 @@ export class SseHub {
   /**
    * Registers the consumer in Redis (so a worker holds the session and subscribes the topics)
    * and starts listening for the user's live events, before anything is written to the client.
+   * From here on the reservation is released when `response` closes, whenever that happens;
+   * undefined when the client is already gone (nothing is taken then).
    */
-  async reserve(userId: string, topics: readonly Topic[]): Promise<SseReservation> {
+  async reserve(
+    userId: string,
+    topics: readonly Topic[],
+    response: ServerResponse,
+  ): Promise<SseReservation | undefined> {
+    if (isGone(response)) return undefined;
+    const maxStreamsPerUser = this.#options.maxStreamsPerUser ?? Number.POSITIVE_INFINITY;
+    // Counted before the first await, so concurrent requests cannot all slip under the cap.
+    if ((this.#users.get(userId)?.connections.size ?? 0) >= maxStreamsPerUser) {
+      throw createError(
+        'GW_ERR_RATE_LIMITED',
+        `At most ${maxStreamsPerUser} event streams per user at a time; close one first`,
+        { details: { maxStreamsPerUser } },
+      );
+    }
     const consumerId = `sse:${this.#options.processId}:${++this.#seq}`;
     const entry = this.#entryFor(userId);
     entry.connections.set(consumerId, undefined);
-    const release = (): void => this.#remove(userId, consumerId);
+    const release = (): void => {
+      response.off('close', release);
+      this.#remove(userId, consumerId);
+    };
+    // A client that hangs up while the route is still checking access must not leave a
+    // registration behind: nothing else would ever see its `close`.
+    response.once('close', release);
+    this.#reserved.set(consumerId, { response, release, registered: undefined });
     try {
       await entry.unlisten;
-      await this.#options.consumers.register(userId, consumerId, topics, { ttlMs: this.#refreshMs * 3 });
+      if (!this.#holds(userId, consumerId)) return undefined;
+      const registered = this.#options.consumers.register(userId, consumerId, topics, {
+        ttlMs: this.#refreshMs * 3,
+      });
+      this.#reserved.get(consumerId)!.registered = registered;
+      await registered;
     } catch (err) {
       release();
       throw err;
     }
+    if (!this.#holds(userId, consumerId)) return undefined;
     return { userId, consumerId, release };
   }
 
@@ -108,6 +162,16 @@ export class SseHub {
     const { userId, consumerId } = reservation;
     const entry = this.#users.get(userId);
     if (!entry?.connections.has(consumerId)) return;
+    if (isGone(options.response)) {
+      reservation.release();
+      return;
+    }
+    const reserved = this.#reserved.get(consumerId);
+    if (reserved) {
+      // The connection listens for `close` from now on, and knows whether it was a drain.
+      reserved.response.off('close', reserved.release);
+      this.#reserved.delete(consumerId);
+    }
     const connection = new SseConnection({
       response: options.response,
       userId,
@@ -115,7 +179,7 @@ export class SseHub {
       matches: options.matches,
       maxBufferBytes: this.#options.maxBufferBytes,
       now: this.#now,
-      onWrite: (event) => this.#options.onEventWritten?.(event),
+      onWrite: (event) => this.#options.onEventWritten?.(event, 1),
       onEnd: (reason) => {
         // A drained client is on its way to another replica: its consumer registration is left
         // to expire (refreshMs * 3) instead of being withdrawn, so the user stays wanted and
@@ -166,7 +230,13 @@ export class SseHub {
     if (!entry) {
       const connections = new Map<string, SseConnection | undefined>();
       const unlisten = this.#options.liveHub.listen(userId, (event: LiveEvent) => {
-        for (const connection of connections.values()) connection?.onLive(event);
+        let written = 0;
+        for (const connection of connections.values()) {
+          if (!connection) continue;
+          if (connection.heldBatch !== this.#batch) this.#holdWrites(connection);
+          if (connection.onLive(event)) written++;
+        }
+        if (written > 0) this.#options.onEventWritten?.(event, written);
       });
       entry = { connections, unlisten };
       this.#users.set(userId, entry);
@@ -174,20 +244,55 @@ export class SseHub {
     return entry;
   }
 
+  #holds(userId: string, consumerId: string): boolean {
+    return this.#users.get(userId)?.connections.has(consumerId) ?? false;
+  }
+
   #remove(userId: string, consumerId: string, options: { keepRegistration?: boolean } = {}): void {
     const entry = this.#users.get(userId);
     if (!entry?.connections.has(consumerId)) return;
     const wasOpen = entry.connections.get(consumerId) !== undefined;
     entry.connections.delete(consumerId);
+    const registering = this.#reserved.get(consumerId)?.registered;
+    this.#reserved.delete(consumerId);
     if (wasOpen) this.#options.onConnectionCount?.(-1);
     if (!options.keepRegistration) {
-      void this.#options.consumers.unregister(userId, consumerId).catch((e) => this.#error(e, 'unregister'));
+      // Withdrawn only after a registration still in flight has landed, or that one would win.
+      void (registering ?? Promise.resolve())
+        .catch(() => {})
+        .then(() => this.#options.consumers.unregister(userId, consumerId))
+        .catch((e) => this.#error(e, 'unregister'));
     }
     if (entry.connections.size === 0) {
       this.#users.delete(userId);
       void entry.unlisten.then((stop) => stop()).catch((e) => this.#error(e, 'unlisten'));
     }
   }
+
+  /**
+   * Keeps what is written to the socket this turn of the event loop in one `writev`: Pub/Sub
+   * brings a few events per read, and one read after another in the same turn; uncorked
+   * per event (Node's own cork lasts a tick), each would cost a syscall per client.
+   */
+  #holdWrites(connection: SseConnection): void {
+    connection.heldBatch = this.#batch;
+    if (!this.#isReleaseDue) {
+      this.#isReleaseDue = true;
+      setImmediate(this.#releaseWrites);
+    }
+    const socket = connection.response.socket;
+    if (!socket || socket.writableCorked > 0) return;
+    socket.cork();
+    this.#held.push(socket);
+  }
+
+  readonly #releaseWrites = (): void => {
+    const held = this.#held;
+    this.#held = [];
+    this.#batch++;
+    this.#isReleaseDue = false;
+    for (const socket of held) socket.uncork();
+  };
 
   #sweepHeartbeats(): void {
     const now = this.#now();

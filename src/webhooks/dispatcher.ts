@@ -1,9 +1,15 @@
 /**
  * Turns logged events into delivery jobs. For each user with webhooks, one dispatcher in the
  * cluster owns the user's dispatch (a lease in Redis, renewed while it lives, taken over by
- * another worker when it expires). The owner keeps a cursor (the last event id dispatched) and,
- * whenever the LiveHub says the user's log grew, reads the log after the cursor, adds one job per
- * matching (webhook, event) and only then moves the cursor:
+ * another worker when it expires). The owner keeps a cursor (the last event id dispatched), adds
+ * one job per matching (webhook, event) and only then moves the cursor. Events come from the log
+ * (after the cursor) until the owner has caught up with it, and from then on straight from the
+ * LiveHub: the owner listens before its first read and Pub/Sub brings one user's events in log
+ * order, so after a read that reached the head of the log, the live events newer than the cursor
+ * are exactly the rest of the log (the ones heard during a pass wait for it, as SSE's live queue
+ * does). Anything that may have broken that chain (the subscriber reconnected, a backlog
+ * outgrew the queue, a webhook changed, the periodic safety pass, a cursor someone else moved)
+ * sends the owner back to the log.
  *
  * - a dispatcher killed between adding jobs and moving the cursor leaves the cursor behind; its
  *   successor reads the same events again and re-adds the same job ids, which BullMQ ignores, so
@@ -21,15 +27,9 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { AppendedEvent, EventLog } from '../events/event-log.js';
-import type { LiveHub } from '../events/live-hub.js';
+import type { LiveEvent, LiveHub } from '../events/live-hub.js';
 import { compareStreamIds, parseStreamId } from '../events/stream-id.js';
-import {
-  createTopicMatcher,
-  type MatchableEvent,
-  parseEventTypes,
-  parseTopics,
-  type TopicMatcher,
-} from '../events/topics.js';
+import { createTopicMatcher, parseEventTypes, parseTopics, type TopicMatcher } from '../events/topics.js';
 import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
@@ -116,6 +116,10 @@ interface OwnedUser {
   /** A notice arrived while a pass was running: run another. */
   dirty: boolean;
   lost: boolean;
+  /** The last read reached the head of the log: live events newer than the cursor continue it. */
+  caughtUp: boolean;
+  /** Live events heard and not yet dispatched, in log order. */
+  readonly live: LiveEvent[];
 }
 
 interface CompiledTarget {
@@ -124,6 +128,12 @@ interface CompiledTarget {
 }
 
 type DispatcherState = 'created' | 'running' | 'closing' | 'closed';
+
+/** A logged event, read back or heard live: both carry the routing fields beside the envelope. */
+type DispatchableEvent = AppendedEvent | LiveEvent;
+
+/** Live events held per user before the owner gives up on them and reads the log instead. */
+const LIVE_QUEUE_BATCHES = 4;
 
 export class WebhookDispatcher {
   readonly #options: WebhookDispatcherOptions;
@@ -166,7 +176,7 @@ export class WebhookDispatcher {
     });
     await subscriber.subscribe(keys.webhookChangesChannel);
     this.#stopResync = liveHub.onResync(() => {
-      for (const userId of this.#owned.keys()) this.#schedule(userId);
+      for (const userId of this.#owned.keys()) this.#schedule(userId, true);
     });
     this.#leaseTimer = this.#clock.setInterval(
       () => void this.sweep(),
@@ -174,7 +184,7 @@ export class WebhookDispatcher {
     );
     this.#leaseTimer.unref();
     this.#safetyTimer = this.#clock.setInterval(() => {
-      for (const userId of this.#owned.keys()) this.#schedule(userId);
+      for (const userId of this.#owned.keys()) this.#schedule(userId, true);
     }, this.#options.safetySweepMs ?? 30_000);
     this.#safetyTimer.unref();
     await this.sweep();
@@ -229,7 +239,7 @@ export class WebhookDispatcher {
   async #onChange(userId: string): Promise<void> {
     if (this.#state !== 'running') return;
     try {
-      if (this.#owned.has(userId)) this.#schedule(userId);
+      if (this.#owned.has(userId)) this.#schedule(userId, true);
       else await this.#tryClaim(userId);
     } catch (err) {
       this.#options.logger?.error({ err, userId }, 'webhook change handling failed');
@@ -248,11 +258,13 @@ export class WebhookDispatcher {
       running: undefined,
       dirty: false,
       lost: false,
+      caughtUp: false,
+      live: [],
     };
     this.#owned.set(userId, owned);
     // Listening before the first read: an event logged in between is then either read or heard.
     try {
-      owned.unlisten = await this.#options.liveHub.listen(userId, () => this.#schedule(userId));
+      owned.unlisten = await this.#options.liveHub.listen(userId, (event) => this.#onLive(owned, event));
     } catch (err) {
       await this.#drop(userId, true);
       throw err;
@@ -262,7 +274,7 @@ export class WebhookDispatcher {
       return;
     }
     void this.#healConsumers(userId);
-    this.#schedule(userId);
+    this.#schedule(userId, true);
   }
 
   async #healConsumers(userId: string): Promise<void> {
@@ -292,16 +304,36 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Runs a pass for the user now, or once more after the one in progress. */
-  #schedule(userId: string): void {
+  #onLive(owned: OwnedUser, event: LiveEvent): void {
+    if (owned.lost) return;
+    if (owned.live.length >= this.#batchSize * LIVE_QUEUE_BATCHES) {
+      // Far behind: the log holds these too; reading it in batches bounds what waits in memory.
+      owned.live.length = 0;
+      owned.caughtUp = false;
+    } else {
+      owned.live.push(event);
+    }
+    this.#schedule(owned.userId);
+  }
+
+  /**
+   * Runs a pass for the user now, or once more after the one in progress. `fromLog`: read the
+   * log after the cursor first, whatever was heard live.
+   */
+  #schedule(userId: string, fromLog = false): void {
     const owned = this.#owned.get(userId);
     if (!owned || owned.lost) return;
+    if (fromLog) owned.caughtUp = false;
     if (owned.running) {
       owned.dirty = true;
       return;
     }
     owned.running = this.#run(owned)
-      .catch((err) => this.#options.logger?.error({ err, userId }, 'webhook dispatch failed'))
+      .catch((err) => {
+        // Whatever failed, the log has it: read it again on the next pass.
+        owned.caughtUp = false;
+        this.#options.logger?.error({ err, userId }, 'webhook dispatch failed');
+      })
       .finally(() => {
         owned.running = undefined;
       });
@@ -310,18 +342,28 @@ export class WebhookDispatcher {
   async #run(owned: OwnedUser): Promise<void> {
     do {
       owned.dirty = false;
-      while (!owned.lost && (await this.#dispatchBatch(owned))) {
-        // A full batch: there may be more right behind it.
+      if (!owned.caughtUp) {
+        let full = true;
+        while (!owned.lost && full) full = await this.#readBatch(owned);
+        // An empty or short read reached the head; a lost lease or a cursor moved by someone
+        // else (undefined) leaves the owner to read again.
+        owned.caughtUp = !owned.lost && owned.cursor !== undefined;
       }
-    } while (owned.dirty && !owned.lost);
+      if (owned.caughtUp && owned.live.length > 0) {
+        const heard = owned.live.splice(0, this.#batchSize);
+        const cursor = owned.cursor!;
+        // Heard while the log was being read: those the read already covered are skipped.
+        const fresh = heard.filter((event) => compareStreamIds(event.id, cursor) > 0);
+        if (fresh.length > 0) await this.#dispatch(owned, fresh);
+      }
+    } while ((owned.dirty || (owned.caughtUp && owned.live.length > 0)) && !owned.lost);
   }
 
-  /** One batch; resolves true when the batch was full (read again at once). */
-  async #dispatchBatch(owned: OwnedUser): Promise<boolean> {
-    const { redis, keys, eventLog, store, queue } = this.#options;
+  /** Reads and dispatches one batch from the log; resolves true when the batch was full. */
+  async #readBatch(owned: OwnedUser): Promise<boolean> {
+    const { redis, keys, eventLog, store } = this.#options;
     const { userId } = owned;
-    const userKeys = keys.user(userId);
-    let cursor = owned.cursor ?? (await redis.get(userKeys.webhookCursor)) ?? undefined;
+    let cursor = owned.cursor ?? (await redis.get(keys.user(userId).webhookCursor)) ?? undefined;
     if (cursor === undefined) {
       // First pass for this user: start where the oldest webhook starts, not at the log's head.
       const targets = await store.dispatchTargets(userId);
@@ -335,16 +377,27 @@ export class WebhookDispatcher {
         'webhook dispatch fell behind the event log: events trimmed before dispatch are not delivered',
       );
     }
-    if (read.events.length === 0) return false;
+    if (read.events.length === 0) {
+      owned.cursor = cursor;
+      return false;
+    }
+    await this.#dispatch(owned, read.events);
+    return read.events.length === this.#batchSize;
+  }
+
+  /** Adds the jobs (and dead letters) the events owe, then moves the cursor past them. */
+  async #dispatch(owned: OwnedUser, events: readonly DispatchableEvent[]): Promise<void> {
+    const { redis, keys, store, queue } = this.#options;
+    const { userId } = owned;
+    const userKeys = keys.user(userId);
     const targets = this.#compile(await store.dispatchTargets(userId));
     const jobs: { name: string; data: WebhookJobData; opts: ReturnType<typeof deliveryJobOptions> }[] = [];
     const dead = new Map<string, DeadLetter[]>();
     const nowMs = this.#clock.now();
-    for (const event of read.events) {
-      const matchable = lazyMatchable(event);
+    for (const event of events) {
       const eventTimeMs = parseStreamId(event.id)?.ms ?? nowMs;
       for (const { target, matcher } of targets) {
-        if (compareStreamIds(event.id, target.fromId) <= 0 || !matcher(matchable)) continue;
+        if (compareStreamIds(event.id, target.fromId) <= 0 || !matcher(event)) continue;
         if (target.status === 'enabled') {
           const data: WebhookJobData = {
             webhookId: target.id,
@@ -379,7 +432,7 @@ export class WebhookDispatcher {
     if (jobs.length > 0) await queue.addBulk(jobs);
     for (const [webhookId, letters] of dead)
       await this.#options.ledger.addDeadLetters(userId, webhookId, letters);
-    const lastId = read.events[read.events.length - 1]!.id;
+    const lastId = events[events.length - 1]!.id;
     const advanced = await ADVANCE_SCRIPT.run<number>(
       redis,
       [userKeys.webhookDispatchLease, userKeys.webhookCursor],
@@ -388,12 +441,12 @@ export class WebhookDispatcher {
     if (advanced === -1) {
       // Someone else owns the user now; what we added is deduplicated against their adds.
       this.#options.logger?.warn({ userId }, 'webhook dispatch lease lost mid-pass');
+      owned.cursor = undefined;
       void this.#drop(userId, false);
-      return false;
+      return;
     }
     // 0: the stored cursor was already further (a previous owner's): read it again next pass.
     owned.cursor = advanced === 1 ? lastId : undefined;
-    return read.events.length === this.#batchSize;
   }
 
   /**
@@ -441,27 +494,4 @@ export class WebhookDispatcher {
     })();
     return this.#closing;
   }
-}
-
-/**
- * The matcher reads `roomId` only for room-scoped types, so the envelope is parsed only then
- * (the log's read API returns the serialized envelope, not its fields).
- */
-function lazyMatchable(event: AppendedEvent): MatchableEvent {
-  let roomId: string | undefined | null = null;
-  return {
-    type: event.type,
-    get roomId(): string | undefined {
-      if (roomId === null) {
-        try {
-          const parsed = JSON.parse(event.json) as { roomId?: unknown };
-          roomId = typeof parsed.roomId === 'string' ? parsed.roomId : undefined;
-        } catch {
-          // A damaged entry cannot be routed to a room; it must not stall the dispatch either.
-          roomId = undefined;
-        }
-      }
-      return roomId;
-    },
-  };
 }

@@ -12,24 +12,21 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type AppendedEvent, EventLog } from '../../src/events/event-log.js';
+import { type LiveEvent, parseLiveMessage } from '../../src/events/live-message.js';
 import { createKeys } from '../../src/redis/keys.js';
 import { SseConnection } from '../../src/sse/sse-connection.js';
 import { openSse } from '../helpers/sse-reader.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let redis: Redis;
+const keys = createKeys(`seam-${Date.now()}`);
 let eventLog: EventLog;
 let server: Server;
 let responses: ServerResponse[] = [];
 
 beforeAll(async () => {
   redis = new Redis(inject('redisUrl'));
-  eventLog = new EventLog({
-    redis,
-    keys: createKeys(`seam-${Date.now()}`),
-    maxLength: 1000,
-    maxAgeMs: 3_600_000,
-  });
+  eventLog = new EventLog({ redis, keys, maxLength: 1000, maxAgeMs: 3_600_000 });
   server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.flushHeaders();
@@ -59,6 +56,14 @@ async function appendMessage(userId: string, text: string): Promise<AppendedEven
 describe('SSE replay then live', () => {
   it('writes an event once when its live copy arrives after the replay already sent it', async () => {
     const userId = `u${Date.now()}`;
+    // The live copies, exactly as the append script publishes them, held back by the test.
+    const live: LiveEvent[] = [];
+    const subscriber = redis.duplicate();
+    subscriber.on('message', (_channel: string, message: string) => {
+      const event = parseLiveMessage(userId, message);
+      if (event) live.push(event);
+    });
+    await subscriber.subscribe(keys.user(userId).liveChannel);
     responses = [];
     const client = await openSse(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {});
     const response = await waitFor(() => responses[0], 5000, 'the response');
@@ -74,11 +79,14 @@ describe('SSE replay then live', () => {
     const caughtUp = await appendMessage(userId, 'caught-up');
     await connection.replayThenGoLive(seen.id);
     // The late live copy of what the replay sent, then a new event.
-    connection.onLive({ ...caughtUp, userId });
+    await waitFor(() => live.length === 2, 5000, 'the live copies');
+    connection.onLive(live[1]!);
     const next = await appendMessage(userId, 'next');
-    connection.onLive({ ...next, userId });
+    await waitFor(() => live.length === 3, 5000, 'the next live copy');
+    connection.onLive(live[2]!);
     await waitFor(() => client.events.some((e) => e.id === next.id), 5000, 'the next event');
     expect(client.events.map((e) => e.id)).toEqual([caughtUp.id, next.id]);
     client.close();
+    subscriber.disconnect();
   });
 });

@@ -27,7 +27,19 @@ export function routeBase(path: string): RequestHandler {
 }
 
 /** The route template of a finished request. */
+const fixedTemplates = new WeakMap<Request, string>();
+
+/** For a handler served outside the app's router (the fast path): its route, as the router would name it. */
+export function fixedRoute(template: string): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    fixedTemplates.set(req, template);
+    next();
+  };
+}
+
 export function routeTemplate(req: Request, status: number): string {
+  const fixed = fixedTemplates.get(req);
+  if (fixed !== undefined) return fixed;
   const base = mountPaths.get(req) ?? '';
   const routePath: unknown = (req.route as { path?: unknown } | undefined)?.path;
   if (typeof routePath === 'string') return `${base}${routePath === '/' && base ? '' : routePath}` || '/';

@@ -29,7 +29,16 @@ const ENSURE_TIMEOUT_MS = 15_000;
 
 export function createEventsRouter({ ctx, hub, authenticate }: EventsRouterOptions): Router {
   const router = Router();
-  router.get('/v1/events', authenticate, async (req, res) => {
+  router.get('/v1/events', authenticate, createEventsHandler({ ctx, hub }));
+  return router;
+}
+
+/**
+ * The route itself, after authentication: also run by the fast path in front of the app
+ * (src/http/fast-path.ts), which is where `GET /v1/events` normally lands.
+ */
+export function createEventsHandler({ ctx, hub }: Pick<EventsRouterOptions, 'ctx' | 'hub'>): RequestHandler {
+  return async (req, res) => {
     const principal = req.principal!;
     const topics = parseTopics(queryList(req.query.topics));
     if (topics.length === 0) {
@@ -51,7 +60,9 @@ export function createEventsRouter({ ctx, hub, authenticate }: EventsRouterOptio
         'the Rocket.Chat token stopped working: POST /v1/sessions again',
       );
     }
-    const reservation = await hub.reserve(principal.userId, topics);
+    const reservation = await hub.reserve(principal.userId, topics, res);
+    // The client hung up already: nothing was taken, nobody to answer.
+    if (!reservation) return;
     try {
       await ensureTopicsSubscribed(ctx, principal.userId, topics);
     } catch (err) {
@@ -71,8 +82,7 @@ export function createEventsRouter({ ctx, hub, authenticate }: EventsRouterOptio
     req.socket.setNoDelay(true);
     req.socket.setTimeout(0);
     await hub.open(reservation, { response: res, matches: createTopicMatcher(topics, types), lastEventId });
-  });
-  return router;
+  };
 }
 
 function queryList(value: unknown): string | string[] {

@@ -1,0 +1,103 @@
+/**
+ * One route served in front of the Express app, with the app's own handlers but without its
+ * router: `GET /v1/events` holds its request for hours, and everything the router and the app-wide
+ * middleware leave on a request (layer closures, helmet's dozen document headers in the kept
+ * response head) was most of what an idle stream cost. Requests are given the app's request and
+ * response prototypes, as `app.handle` does, so the handlers (request id, log line, CORS, drain,
+ * authentication, rate limit, the route, the error handler) are the very same functions.
+ *
+ * Only the exact path with GET comes here; anything else (other methods, preflights, `/v1/events/`)
+ * goes to the app, where the route is mounted too.
+ */
+import { IncomingMessage, type ServerOptions, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import { createError } from '../errors.js';
+
+export interface FastPathOptions {
+  readonly app: Express;
+  readonly path: string;
+  /** Run in order, each calling `next()` to go on or `next(err)` to answer with the error handler. */
+  readonly handlers: readonly RequestHandler[];
+  readonly errorHandler: ErrorRequestHandler;
+  /** Headers set on every response of the path (what of the app-wide ones still applies). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A request listener that answers the path and returns true, or returns false for the app. */
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function createFastPath(options: FastPathOptions): FastPath {
+  const { app, path, handlers, errorHandler } = options;
+  const headers = Object.entries(options.headers ?? {});
+  const withQuery = `${path}?`;
+  return (rawReq, rawRes) => {
+    const url = rawReq.url ?? '';
+    if (rawReq.method !== 'GET' || (url !== path && !url.startsWith(withQuery))) return false;
+    const req = rawReq as Request;
+    const res = rawRes as Response;
+    req.res = res;
+    res.req = req;
+    // Born with them when the server was made with `expressServerOptions` (no new shape).
+    if (!Object.prototype.isPrototypeOf.call(app.request, req)) Object.setPrototypeOf(req, app.request);
+    if (!Object.prototype.isPrototypeOf.call(app.response, res)) Object.setPrototypeOf(res, app.response);
+    res.locals = Object.create(null);
+    req.originalUrl = url;
+    for (const [name, value] of headers) res.setHeader(name, value);
+    runChain(handlers, errorHandler, req, res);
+    return true;
+  };
+}
+
+/**
+ * Server options under which requests and responses are created with the app's prototypes from
+ * the start. Express otherwise swaps the prototypes of every request (`Object.setPrototypeOf`),
+ * which gives each request and response object a hidden class of its own: about 2 KiB of heap
+ * for every open SSE stream, measured with bench/support/heap-tally.ts.
+ */
+export function expressServerOptions(app: Express): ServerOptions {
+  // Subclasses rather than bare functions: V8 sizes a derived class's objects from its base
+  // constructors, so their fields stay in the object instead of a growing side array.
+  class GatewayRequest extends IncomingMessage {}
+  Object.setPrototypeOf(GatewayRequest.prototype, app.request);
+  class GatewayResponse extends ServerResponse {}
+  Object.setPrototypeOf(GatewayResponse.prototype, app.response);
+  return {
+    IncomingMessage: GatewayRequest,
+    // node:http types the option as generic over the request type; ours is fixed.
+    ServerResponse: GatewayResponse as unknown as typeof ServerResponse,
+  };
+}
+
+function runChain(
+  handlers: readonly RequestHandler[],
+  errorHandler: ErrorRequestHandler,
+  req: Request,
+  res: Response,
+): void {
+  let index = 0;
+  let failed = false;
+  const fail = (err: unknown): void => {
+    if (failed) return;
+    failed = true;
+    errorHandler(err, req, res, () => {});
+  };
+  const next: NextFunction = (err?: unknown) => {
+    if (err) {
+      fail(err);
+      return;
+    }
+    const handler = handlers[index++];
+    if (!handler) {
+      // The chain ran out without answering: the app would have said 404 too.
+      if (!res.headersSent) fail(createError('GW_ERR_NOT_FOUND'));
+      return;
+    }
+    try {
+      const result: unknown = handler(req, res, next);
+      if (result instanceof Promise) result.catch(fail);
+    } catch (caught) {
+      fail(caught);
+    }
+  };
+  next();
+}
