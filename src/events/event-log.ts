@@ -12,53 +12,70 @@ import { compareStreamIds } from './stream-id.js';
 import type { GatewayEventType, NewGatewayEvent } from './types.js';
 
 /**
+ * Appends a batch of one user's events, in order, in one call.
  * KEYS: events stream, seen-messages zset, room-watermarks hash, lease generation counter.
- * ARGV: type, envelope tail (JSON after the id and type), message id ('' when none),
- *       updatedAt ms, deleted flag, room id, max length, min id (age trim), live channel, now ms,
- *       seen-trim score (drop dedupe entries older than the log keeps), age-trim flag,
- *       the writer's lease generation ('' for writers that hold no session).
+ * ARGV: max length, min id (age trim), live channel, now ms, seen-trim score (drop dedupe
+ *       entries older than the log keeps), age-trim flag, the writer's lease generation ('' for
+ *       writers that hold no session); then per event: type, envelope tail (JSON after the id
+ *       and type), message id ('' when none), updatedAt ms, deleted flag, room id.
  * The count bound is applied on every append (cheap with `~`); the age bounds only when the flag
  * says so (see AGE_TRIM_INTERVAL_MS), which keeps the script short on the hot path.
- * Returns {id, type} or false when the event was already logged; a FENCED error when a newer
- * lease generation exists (the writer's session was taken over: see src/sessions/lease.ts).
+ * Returns {id, type} per event, or {'', ''} for one already logged; a FENCED error (and nothing
+ * appended) when a newer lease generation exists (the writer's session was taken over: see
+ * src/sessions/lease.ts). A batch is one script, so it is logged whole or not at all.
  *
  * What is published is the event's SSE frame, built here once for every replica and client,
  * then the room id: `id: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>` (parsed by
  * live-message.ts). Listeners route on those fields without parsing the envelope.
  */
 const APPEND_SCRIPT = `
-if ARGV[13] ~= '' and tonumber(redis.call('GET', KEYS[4]) or '0') > tonumber(ARGV[13]) then
+if ARGV[7] ~= '' and tonumber(redis.call('GET', KEYS[4]) or '0') > tonumber(ARGV[7]) then
   return redis.error_reply('FENCED a newer session holds this user')
 end
-local typ = ARGV[1]
-local mid = ARGV[3]
-if mid ~= '' then
-  local updated = tonumber(ARGV[4])
-  if ARGV[5] == '1' then
-    local member = 'del:' .. mid
-    if redis.call('ZSCORE', KEYS[2], member) then return false end
-    redis.call('ZADD', KEYS[2], ARGV[10], member)
-  else
-    if redis.call('ZSCORE', KEYS[2], 'del:' .. mid) then return false end
-    local prev = redis.call('ZSCORE', KEYS[2], mid)
-    if prev then
-      if tonumber(prev) >= updated then return false end
-      if typ == 'message.created' then typ = 'message.updated' end
-    end
-    redis.call('ZADD', KEYS[2], updated, mid)
-    if ARGV[6] ~= '' then
-      local mark = tonumber(redis.call('HGET', KEYS[3], ARGV[6]) or '0')
-      if updated > mark then redis.call('HSET', KEYS[3], ARGV[6], updated) end
+local out = {}
+for b = 7, #ARGV - 6, 6 do
+  local typ, tail, mid, rid = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 6]
+  local isNew = true
+  if mid ~= '' then
+    local updated = tonumber(ARGV[b + 4])
+    if ARGV[b + 5] == '1' then
+      local member = 'del:' .. mid
+      if redis.call('ZSCORE', KEYS[2], member) then
+        isNew = false
+      else
+        redis.call('ZADD', KEYS[2], ARGV[4], member)
+      end
+    elseif redis.call('ZSCORE', KEYS[2], 'del:' .. mid) then
+      isNew = false
+    else
+      local prev = redis.call('ZSCORE', KEYS[2], mid)
+      if prev and tonumber(prev) >= updated then
+        isNew = false
+      else
+        if prev and typ == 'message.created' then typ = 'message.updated' end
+        redis.call('ZADD', KEYS[2], updated, mid)
+        if rid ~= '' then
+          local mark = tonumber(redis.call('HGET', KEYS[3], rid) or '0')
+          if updated > mark then redis.call('HSET', KEYS[3], rid, updated) end
+        end
+      end
     end
   end
+  if isNew then
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 't', typ, 'r', rid, 'b', tail)
+    redis.call('PUBLISH', ARGV[3], 'id: ' .. id .. '\\nevent: ' .. typ .. '\\ndata: {"id":"' .. id .. '","type":"' .. typ .. '",' .. tail .. '\\n\\n' .. rid)
+    out[#out + 1] = id
+    out[#out + 1] = typ
+  else
+    out[#out + 1] = ''
+    out[#out + 1] = ''
+  end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[7], '*', 't', typ, 'r', ARGV[6], 'b', ARGV[2])
-if ARGV[12] == '1' then
-  redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[8])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[11])
+if ARGV[6] == '1' then
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[5])
 end
-redis.call('PUBLISH', ARGV[9], 'id: ' .. id .. '\\nevent: ' .. typ .. '\\ndata: {"id":"' .. id .. '","type":"' .. typ .. '",' .. ARGV[2] .. '\\n\\n' .. ARGV[6])
-return {id, typ}
+return out
 `;
 
 /** Age trimming (and sweeping old dedupe entries) runs at most this often per user. */
@@ -98,7 +115,7 @@ type AppendCommand = (
   rooms: string,
   leaseGeneration: string,
   ...argv: (string | number)[]
-) => Promise<[string, GatewayEventType] | null>;
+) => Promise<string[]>;
 
 /** `{"userId":...}` without its opening brace: the script prepends the id and type. */
 function envelopeTail(event: NewGatewayEvent): string {
@@ -171,35 +188,58 @@ export class EventLog {
     event: NewGatewayEvent,
     writer?: { readonly leaseGeneration: number },
   ): Promise<AppendedEvent | undefined> {
-    const keys = this.#keys.user(event.userId);
+    return (await this.appendBatch(event.userId, [event], writer))[0];
+  }
+
+  /**
+   * Appends one user's events in order, in one round trip, whole or not at all; resolves with
+   * each event as logged, or `undefined` for one already in the log. See `append`.
+   */
+  async appendBatch(
+    userId: string,
+    events: readonly NewGatewayEvent[],
+    writer?: { readonly leaseGeneration: number },
+  ): Promise<(AppendedEvent | undefined)[]> {
+    if (events.length === 0) return [];
+    const keys = this.#keys.user(userId);
     const now = this.#now();
-    const tail = envelopeTail(event);
-    const dedupe = event.dedupe;
-    const trimByAge = this.#isAgeTrimDue(event.userId, now);
-    const result = await this.#append(
-      keys.events,
-      keys.seenMessages,
-      keys.roomWatermarks,
-      keys.leaseGeneration,
-      event.type,
-      tail,
-      dedupe?.messageId ?? '',
-      dedupe?.updatedAtMs ?? 0,
-      dedupe?.deleted ? '1' : '0',
-      event.roomId ?? '',
+    const tails = events.map(envelopeTail);
+    const argv: (string | number)[] = [
       this.#maxLength,
       `${Math.max(0, now - this.#maxAgeMs)}-0`,
       keys.liveChannel,
       now,
       now - this.#maxAgeMs,
-      trimByAge ? '1' : '0',
+      this.#isAgeTrimDue(userId, now) ? '1' : '0',
       writer ? writer.leaseGeneration : '',
-    ).catch((err: unknown) => {
-      throw isFencedReply(err) ? new FencedError(event.userId) : err;
+    ];
+    events.forEach((event, i) => {
+      if (event.userId !== userId) throw new RangeError("a batch holds one user's events");
+      const dedupe = event.dedupe;
+      argv.push(
+        event.type,
+        tails[i]!,
+        dedupe?.messageId ?? '',
+        dedupe?.updatedAtMs ?? 0,
+        dedupe?.deleted ? '1' : '0',
+        event.roomId ?? '',
+      );
     });
-    if (!result) return undefined;
-    const [id, type] = result;
-    return { id, type, roomId: event.roomId, json: envelopeJson(id, type, tail) };
+    const result = await this.#append(
+      keys.events,
+      keys.seenMessages,
+      keys.roomWatermarks,
+      keys.leaseGeneration,
+      ...argv,
+    ).catch((err: unknown) => {
+      throw isFencedReply(err) ? new FencedError(userId) : err;
+    });
+    return events.map((event, i) => {
+      const id = result[2 * i];
+      const type = result[2 * i + 1] as GatewayEventType | undefined;
+      if (!id || !type) return undefined;
+      return { id, type, roomId: event.roomId, json: envelopeJson(id, type, tails[i]!) };
+    });
   }
 
   #isAgeTrimDue(userId: string, now: number): boolean {

@@ -82,14 +82,25 @@ function catchUpRetryDelayMs(err: unknown, attempt: number): number | undefined 
 /** Pauses between attempts at an append Redis could not take (the last one repeats). */
 const APPEND_RETRY_DELAYS_MS = [50, 100, 250, 500, 1000];
 
+/** The most events one append script takes: bounds how long Redis runs one script. */
+const MAX_APPEND_BATCH = 64;
+
+interface PendingAppend {
+  readonly event: NewGatewayEvent;
+  readonly receivedAtMs: number;
+}
+
 export class UserSession {
   readonly userId: string;
   readonly client: DdpClient;
   #state: UserSessionState = 'starting';
   #topics: readonly Topic[] = [];
   #held: { event: NewGatewayEvent; receivedAtMs: number }[] | undefined = [];
-  #appendChain: Promise<void> = Promise.resolve();
-  /** An append was given up at close: the rest of the chain is dropped too (see #enqueueAppend). */
+  /** Events waiting for the batch on its way to Redis (see #drainAppends). */
+  readonly #pendingAppends: PendingAppend[] = [];
+  /** The drain in progress, while there is one. */
+  #appending: Promise<void> | undefined;
+  /** An append was given up at close: the rest is dropped too (see #enqueueAppend). */
   #isAppendAbandoned = false;
   #lastActivityMs: number;
   readonly #subscriptions: UpstreamSubscriptions;
@@ -205,7 +216,7 @@ export class UserSession {
 
   /** Resolves when every event received so far has been appended to the log. */
   flushed(): Promise<void> {
-    return this.#appendChain;
+    return this.#appending ?? Promise.resolve();
   }
 
   async close(): Promise<void> {
@@ -213,7 +224,7 @@ export class UserSession {
     this.#setState('closed');
     this.#subscriptions.close();
     await this.client.close();
-    await this.#appendChain;
+    await this.#appending;
   }
 
   #wantedStreams(): UpstreamStream[] {
@@ -239,7 +250,7 @@ export class UserSession {
   }
 
   /**
-   * Appends strictly in arrival order (one chain per session), so the log keeps upstream order.
+   * Appends strictly in arrival order (one queue per session), so the log keeps upstream order.
    * A failure Redis may get over (a cluster node away, a connection lost) is tried again, and
    * the events behind it wait: dropping it while later ones got in would leave a hole that no
    * catch-up fills, since catch-up starts after the newest message logged for the room (found
@@ -248,34 +259,62 @@ export class UserSession {
    * what was logged.
    */
   #enqueueAppend(event: NewGatewayEvent, receivedAtMs: number): void {
-    this.#appendChain = this.#appendChain.then(async () => {
-      if (this.#isAppendAbandoned) return;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const logged = await this.#options.eventLog.append(event, {
-            leaseGeneration: this.#options.leaseGeneration,
-          });
-          if (logged) this.#options.onLogged?.(event, this.#now() - receivedAtMs);
+    if (this.#isAppendAbandoned) return;
+    this.#pendingAppends.push({ event, receivedAtMs });
+    this.#appending ??= this.#drainAppends();
+  }
+
+  /**
+   * While one batch is on its way to Redis, the events that arrive meanwhile wait, and go as
+   * the next batch: one round trip for all of them, so the log keeps up with a flood instead of
+   * paying a round trip per event. A batch is one script, logged whole or not at all, so the
+   * order and the no-hole rule above hold for batches as they did for single events.
+   */
+  async #drainAppends(): Promise<void> {
+    while (this.#pendingAppends.length > 0 && !this.#isAppendAbandoned) {
+      await this.#appendBatch(this.#pendingAppends.splice(0, MAX_APPEND_BATCH));
+    }
+    // Cleared in the same synchronous step as the last look at the queue: an event enqueued
+    // from here on starts a new drain.
+    this.#appending = undefined;
+  }
+
+  async #appendBatch(batch: readonly PendingAppend[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const logged = await this.#options.eventLog.appendBatch(
+          this.userId,
+          batch.map((pending) => pending.event),
+          { leaseGeneration: this.#options.leaseGeneration },
+        );
+        const now = this.#now();
+        logged.forEach((appended, i) => {
+          if (appended) this.#options.onLogged?.(batch[i]!.event, now - batch[i]!.receivedAtMs);
+        });
+        return;
+      } catch (err) {
+        if (err instanceof FencedError) {
+          // Taken over while this process was paused or cut off: the successor logs from here.
+          this.#abandonAppends();
+          this.#options.onFenced?.();
           return;
-        } catch (err) {
-          if (err instanceof FencedError) {
-            // Taken over while this process was paused or cut off: the successor logs from here.
-            this.#isAppendAbandoned = true;
-            this.#options.onFenced?.();
-            return;
-          }
-          if (attempt === 0 || !isRetryableRedisError(err)) this.#options.onError?.(err, 'append');
-          if (!isRetryableRedisError(err)) return;
-          await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_DELAYS_MS[Math.min(attempt, 4)]));
-          if (this.#isClosed()) {
-            // Nothing after this event may be logged by this session either: a later event in
-            // the log would move the room's catch-up start past this one.
-            this.#isAppendAbandoned = true;
-            return;
-          }
+        }
+        if (attempt === 0 || !isRetryableRedisError(err)) this.#options.onError?.(err, 'append');
+        if (!isRetryableRedisError(err)) return;
+        await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_DELAYS_MS[Math.min(attempt, 4)]));
+        if (this.#isClosed()) {
+          // Nothing after this batch may be logged by this session either: a later event in
+          // the log would move the room's catch-up start past this one.
+          this.#abandonAppends();
+          return;
         }
       }
-    });
+    }
+  }
+
+  #abandonAppends(): void {
+    this.#isAppendAbandoned = true;
+    this.#pendingAppends.length = 0;
   }
 
   /** A method, not a field read: the state changes while an append waits to try again. */
