@@ -40,6 +40,36 @@ afterAll(async () => {
 const T = Date.now();
 
 describe('event log', () => {
+  it('appends a batch in order, one message version once even within the batch, and refuses a fenced batch whole', async () => {
+    const userId = 'batcher';
+    const of = (event: NewGatewayEvent): NewGatewayEvent => ({ ...event, userId });
+    const logged = await log.appendBatch(userId, [
+      of(message('b1', T + 10)),
+      of(message('b2', T + 20)),
+      of(message('b1', T + 10)),
+      of(message('b1', T + 30, 'edited')),
+    ]);
+    expect(logged.map((e) => e?.type)).toEqual([
+      'message.created',
+      'message.created',
+      undefined,
+      'message.updated',
+    ]);
+    const ids = logged.filter((e) => e !== undefined).map((e) => e.id);
+    expect([...ids].sort()).toEqual(ids);
+    const read = await log.readAfter(userId, undefined, 10);
+    expect(read.events.map((e) => e.id)).toEqual(ids);
+
+    // A writer whose lease generation is older than the newest one logs nothing of its batch.
+    await redis.set(keys.user(userId).leaseGeneration, '5');
+    await expect(
+      log.appendBatch(userId, [of(message('b3', T + 40)), of(message('b4', T + 50))], { leaseGeneration: 4 }),
+    ).rejects.toMatchObject({ code: 'GW_ERR_FENCED' });
+    expect((await log.readAfter(userId, undefined, 10)).events).toHaveLength(3);
+    const current = await log.appendBatch(userId, [of(message('b3', T + 40))], { leaseGeneration: 5 });
+    expect(current[0]?.type).toBe('message.created');
+  });
+
   it('logs each message version once and upgrades a re-sighted "created" to "updated"', async () => {
     const first = await log.append(message('m1', T + 1000));
     expect(first?.type).toBe('message.created');
