@@ -191,8 +191,9 @@ export class SessionPool {
     // user. A new valid one (another login) leaves a working session alone: its token still
     // works, and should it stop working, the session ends and the next one uses the new token.
     if (local) {
-      const credential = await this.#options.credentials.load(userId).catch(() => undefined);
-      if (credential?.status === 'valid') return;
+      // A status read Redis could not answer is no reason to end a working session.
+      const status = await this.#options.credentials.status(userId).catch(() => 'valid' as const);
+      if (status === 'valid') return;
       await this.#stopLocal(userId, true);
     }
     this.#refusals.delete(userId);
@@ -230,7 +231,8 @@ export class SessionPool {
     for (const userId of this.#foreignLeases.keys())
       if (!wanted.has(userId)) this.#foreignLeases.delete(userId);
     for (const userId of wanted) {
-      if (!this.#sessions.has(userId)) await this.ensureSession(userId);
+      if (this.#sessions.has(userId) || (await this.#isHeldElsewhere(userId))) continue;
+      await this.ensureSession(userId);
     }
     const now = this.#now();
     for (const [userId, { session }] of this.#sessions) {
@@ -284,6 +286,19 @@ export class SessionPool {
       }
       return undefined;
     }
+  }
+
+  /**
+   * One GET instead of a claim attempt (credential read and decrypt, claim script, presence
+   * check) for each user another worker holds, on every pass. The holder is recorded, so the
+   * presence watch takes its users over the moment it is gone; a lease that lapsed (a paused
+   * holder) reads as free and is claimed.
+   */
+  async #isHeldElsewhere(userId: string): Promise<boolean> {
+    const holder = await this.#options.leases.holder(userId);
+    if (!holder || holder.workerId === this.workerId) return false;
+    this.#foreignLeases.set(userId, holder);
+    return true;
   }
 
   /**
