@@ -35,7 +35,7 @@ import {
   createMessagesRouter,
   createMethodsRouter,
   OutboundQueue,
-  OutboundWorker,
+  startOutboundSending,
 } from './outbound/index.js';
 import { createRedisClient, createSubscriberClient, type RedisClient } from './redis/connection.js';
 import { createKeys, type GatewayKeys } from './redis/keys.js';
@@ -347,22 +347,24 @@ export async function startGateway(
     redis: core.redis,
     keys: core.keys,
     queuePrefix: config.redis.queuePrefix,
-    maxAttempts: config.outbound.maxAttempts,
     rest: core.rest,
     credentials: core.credentials,
   });
-  const outboundWorker = core.pool
-    ? new OutboundWorker({
+  const outboundSending = core.pool
+    ? startOutboundSending({
         outbound,
-        connection: core.redis,
+        redis: core.redis,
+        keys: core.keys,
         queuePrefix: config.redis.queuePrefix,
+        pool: core.pool,
         calls: core.calls,
+        leases: core.leases,
+        consumers: core.consumers,
         credentials: core.credentials,
         rest: core.rest,
         eventLog: core.eventLog,
-        consumers: core.consumers,
-        pool: core.pool,
-        concurrency: config.outbound.concurrency,
+        window: config.outbound.concurrency,
+        maxAttempts: config.outbound.maxAttempts,
         logger,
         metrics,
       })
@@ -472,7 +474,7 @@ export async function startGateway(
   await core.calls.start();
   await core.presence.start();
   await core.pool?.start();
-  await outboundWorker?.waitUntilReady();
+  await outboundSending?.waitUntilReady();
   const webhookWorker = core.pool
     ? await startWebhookWorkers({
         redis: core.redis,
@@ -504,7 +506,7 @@ export async function startGateway(
         // Before the pool: sends in flight finish on live sessions.
         ['webhook worker', async () => webhookWorker?.close()],
         ['webhook service', () => webhooks.close()],
-        ['outbound worker', async () => outboundWorker?.close()],
+        ['outbound sending', async () => outboundSending?.close()],
         ['outbound queue', async () => outbound.close()],
         ['session pool', async () => core.pool?.close()],
         ['worker presence', () => core.presence.close()],

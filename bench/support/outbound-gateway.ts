@@ -16,7 +16,7 @@ import { createCore } from '../../src/gateway.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log/index.js';
 import { createNoopMetrics } from '../../src/metrics/index.js';
-import { createMessagesRouter, OutboundQueue, OutboundWorker } from '../../src/outbound/index.js';
+import { createMessagesRouter, OutboundQueue, startOutboundSending } from '../../src/outbound/index.js';
 
 const [redisUrl, rocketchatUrl] = process.argv.slice(2);
 if (!redisUrl || !rocketchatUrl) throw new Error('usage: outbound-gateway.ts <redisUrl> <rocketchatUrl>');
@@ -47,23 +47,27 @@ const outbound = new OutboundQueue({
   redis: queueRedis,
   keys: core.keys,
   queuePrefix: config.redis.queuePrefix,
-  maxAttempts: config.outbound.maxAttempts,
   rest: core.rest,
   credentials: core.credentials,
 });
-const worker = new OutboundWorker({
+if (!core.pool) throw new Error('the bench gateway runs role all');
+const sending = startOutboundSending({
   outbound,
-  connection: queueRedis,
+  redis: queueRedis,
+  keys: core.keys,
   queuePrefix: config.redis.queuePrefix,
+  pool: core.pool,
   calls: core.calls,
+  leases: core.leases,
+  consumers: core.consumers,
   credentials: core.credentials,
   rest: core.rest,
   eventLog: core.eventLog,
-  consumers: core.consumers,
-  ...(core.pool ? { pool: core.pool } : {}),
-  concurrency: config.outbound.concurrency,
+  window: config.outbound.concurrency,
+  maxAttempts: config.outbound.maxAttempts,
+  logger,
 });
-await worker.waitUntilReady();
+await sending.waitUntilReady();
 
 const authenticate = (req: Request, _res: Response, next: NextFunction): void => {
   req.principal = { userId: alice.userId, username: 'alice', via: 'jwt' };

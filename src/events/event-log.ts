@@ -17,7 +17,8 @@ import type { GatewayEventType, NewGatewayEvent } from './types.js';
  * ARGV: max length, min id (age trim), live channel, now ms, seen-trim score (drop dedupe
  *       entries older than the log keeps), age-trim flag, the writer's lease generation ('' for
  *       writers that hold no session); then per event: type, envelope tail (JSON after the id
- *       and type), message id ('' when none), updatedAt ms, deleted flag, room id.
+ *       and type), message id ('' when none), updatedAt ms, flag ('1' a deletion, '2' a key
+ *       logged once whatever its version: see NewGatewayEvent.dedupe), room id.
  * The count bound is applied on every append (cheap with `~`); the age bounds only when the flag
  * says so (see AGE_TRIM_INTERVAL_MS), which keeps the script short on the hot path.
  * Returns {id, type} per event, or {'', ''} for one already logged; a FENCED error (and nothing
@@ -38,7 +39,9 @@ for b = 7, #ARGV - 6, 6 do
   local isNew = true
   if mid ~= '' then
     local updated = tonumber(ARGV[b + 4])
-    if ARGV[b + 5] == '1' then
+    if ARGV[b + 5] == '2' then
+      if redis.call('ZADD', KEYS[2], 'NX', ARGV[4], mid) == 0 then isNew = false end
+    elseif ARGV[b + 5] == '1' then
       local member = 'del:' .. mid
       if redis.call('ZSCORE', KEYS[2], member) then
         isNew = false
@@ -221,7 +224,7 @@ export class EventLog {
         tails[i]!,
         dedupe?.messageId ?? '',
         dedupe?.updatedAtMs ?? 0,
-        dedupe?.deleted ? '1' : '0',
+        dedupe?.once ? '2' : dedupe?.deleted ? '1' : '0',
         event.roomId ?? '',
       );
     });

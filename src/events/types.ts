@@ -38,6 +38,13 @@ export type NewGatewayEvent = Omit<GatewayEvent, 'id'> & {
   /**
    * For message events: the message id and its `_updatedAt` in ms, so the log can drop what it
    * already holds (catch-up overlapping live delivery, two subscriptions seeing one message).
+   * `once`: `messageId` is any key, logged at most once whatever its version, and not a message
+   * (no room watermark moves): an outbound outcome recorded by two workers is announced once.
    */
-  readonly dedupe?: { readonly messageId: string; readonly updatedAtMs: number; readonly deleted?: boolean };
+  readonly dedupe?: {
+    readonly messageId: string;
+    readonly updatedAtMs: number;
+    readonly deleted?: boolean;
+    readonly once?: boolean;
+  };
 };

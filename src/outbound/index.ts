@@ -1,4 +1,5 @@
 export { outboundBackoffMs } from './backoff.js';
+export { JobRunner } from './job-runner.js';
 export { createMessagesRouter, type MessagesRouterDeps } from './messages-router.js';
 export { createMethodsRouter, type MethodsRouterDeps } from './methods-router.js';
 export {
@@ -8,7 +9,10 @@ export {
   OutboundQueue,
   type OutboundQueueOptions,
 } from './outbound-queue.js';
-export { OutboundWorker, type OutboundWorkerOptions, type OutboundWorkerState } from './outbound-worker.js';
+export { type OutboundSending, startOutboundSending } from './outbound-sending.js';
+export { OutboundWatchdog, type OutboundWatchdogOptions } from './outbound-watchdog.js';
+export { Outbox, type OutboxOptions } from './outbox.js';
+export { OutcomeRecorder } from './outcome-recorder.js';
 export type {
   OutboundError,
   OutboundJobView,

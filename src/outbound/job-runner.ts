@@ -1,10 +1,16 @@
 /**
- * One attempt of one outbound job against Rocket.Chat, over the user's pooled session.
+ * What one outbound job sends to Rocket.Chat and what its answer means.
  *
- * The hard part is `sendMessage` (docs/simulator-protocol.md §4): with an `_id` that already exists it
- * inserts nothing and returns no result, and it swallows most errors the same way, telling the
- * user only through an ephemeral `<uid>/message`. So a send whose outcome is unknown (no
- * result, the line dropped mid-call, a timeout, a worker killed mid-attempt) is settled by
+ * The outbox (outbox.ts) puts most jobs on the user's DDP connection itself, several in flight,
+ * in order: `callFor` says what to call, `settle` reads the answer. A few jobs cannot be
+ * pipelined and run whole through `run`: a send with alias, emoji or attachments (REST, another
+ * connection, so no order with the DDP ones), and a job that an earlier owner may already have
+ * sent (it is looked up first).
+ *
+ * The hard part is `sendMessage` (docs/simulator-protocol.md §4): with an `_id` that already
+ * exists it inserts nothing and returns no result, and it swallows most errors the same way,
+ * telling the user only through an ephemeral `<uid>/message`. So a send whose outcome is unknown
+ * (no result, the line dropped mid-call, a timeout, a worker killed mid-attempt) is settled by
  * looking the `_id` up upstream and by looking for an ephemeral refusal in the user's event log,
  * never by sending blindly again. Sending again is still safe (the `_id` is fixed), but only
  * the lookup can tell "sent" from "refused".
@@ -15,9 +21,7 @@ import { createError, type GatewayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { isPermanentError, mapEphemeralRefusal, mapUpstreamError } from '../rocketchat/errors.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
-import type { CallRouter } from '../sessions/call-router.js';
 import type { CredentialStore } from '../sessions/credential-store.js';
-import { callWithDeadline } from './call-deadline.js';
 import type { OutboundJobData } from './types.js';
 import { explainUnavailable } from './unavailable.js';
 
@@ -29,13 +33,22 @@ export type AttemptResult =
   /** Worth another attempt; `isSilent` when Rocket.Chat left no trace at all (no result, message, or ephemeral). */
   | { readonly kind: 'retry'; readonly error: GatewayError; readonly isSilent?: boolean };
 
+/** A DDP method call on the user's session. */
+export type SessionCall = (method: string, params: readonly unknown[]) => Promise<unknown>;
+
+export type CallOutcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: unknown };
+
+export interface DdpCallSpec {
+  readonly method: string;
+  readonly params: readonly unknown[];
+}
+
 export interface JobRunnerOptions {
-  readonly calls: Pick<CallRouter, 'call'>;
   readonly credentials: CredentialStore;
   readonly rest: RocketChatRestClient;
   readonly eventLog: EventLog;
-  /** One DDP call, forwarding included. @defaultValue 15000 */
-  readonly callTimeoutMs?: number;
   /**
    * After a send answered without a result: how long to look for the message or an ephemeral
    * refusal before calling the attempt silent. @defaultValue 3000
@@ -44,103 +57,98 @@ export interface JobRunnerOptions {
   readonly clock?: Clock;
 }
 
-type CallOutcome =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: unknown };
-
 export class JobRunner {
   readonly #options: JobRunnerOptions;
   readonly #clock: Clock;
-  readonly #callTimeoutMs: number;
   readonly #waitMs: number;
 
   constructor(options: JobRunnerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    this.#callTimeoutMs = options.callTimeoutMs ?? 15_000;
     this.#waitMs = options.unknownOutcomeWaitMs ?? 3000;
   }
 
-  /**
-   * Runs `job` once. `mayHaveRunBefore` says an earlier attempt may have reached Rocket.Chat
-   * (its outcome was never recorded): a send is then looked up before anything is sent.
-   * `logMark` is an event log id from before this attempt (see OutboundLanes.begin): an
-   * ephemeral refusal of this send is logged after it.
-   */
-  async run(job: OutboundJobData, mayHaveRunBefore: boolean, logMark?: string): Promise<AttemptResult> {
+  /** The DDP call that carries `job`, or undefined when it goes through REST (see `run`). */
+  callFor(job: OutboundJobData): DdpCallSpec | undefined {
     switch (job.kind) {
-      case 'send':
-        return this.#send(job, mayHaveRunBefore, logMark);
+      case 'send': {
+        const { send } = job;
+        // DDP sendMessage's check() refuses alias/emoji/attachments ("Match failed").
+        if (send.alias !== undefined || send.emoji !== undefined || send.attachments !== undefined)
+          return undefined;
+        const message: Record<string, unknown> = { _id: job.messageId, rid: job.roomId, msg: send.text };
+        if (send.threadId !== undefined) message.tmid = send.threadId;
+        return { method: 'sendMessage', params: [message] };
+      }
       case 'edit':
-        return this.#simple(
-          job,
-          'updateMessage',
-          [{ _id: job.messageId, rid: job.roomId, msg: job.text }],
-          async () => {
-            // updateMessage is void even for a message that does not exist: check it does.
-            const found = await this.#lookup(job);
-            return found === undefined ? { kind: 'failed', error: missing() } : { kind: 'sent' };
-          },
-        );
+        return { method: 'updateMessage', params: [{ _id: job.messageId, rid: job.roomId, msg: job.text }] };
       case 'delete':
-        return this.#simple(job, 'deleteMessage', [{ _id: job.messageId }], undefined, mayHaveRunBefore);
+        return { method: 'deleteMessage', params: [{ _id: job.messageId }] };
       case 'reaction':
         // shouldReact is always explicit: a toggle repeated by a retry would undo itself.
-        return this.#simple(job, 'setReaction', [job.emoji, job.messageId, job.shouldReact]);
+        return { method: 'setReaction', params: [job.emoji, job.messageId, job.shouldReact] };
     }
   }
 
-  async #send(
-    job: OutboundJobData & { kind: 'send' },
-    mayHaveRunBefore: boolean,
-    logMark: string | undefined,
-  ): Promise<AttemptResult> {
-    if (mayHaveRunBefore) {
-      const found = await this.#lookup(job).catch(() => undefined);
-      if (found) return { kind: 'sent', message: found };
-    }
-    const message: Record<string, unknown> = { _id: job.messageId, rid: job.roomId, msg: job.send.text };
-    if (job.send.threadId !== undefined) message.tmid = job.send.threadId;
-    // Passed through as asked: a Rocket.Chat whose `check()` does not know them refuses the
-    // send with 400 "Match failed", which fails the job at once (nothing is dropped silently).
-    if (job.send.alias !== undefined) message.alias = job.send.alias;
-    if (job.send.emoji !== undefined) message.emoji = job.send.emoji;
-    if (job.send.attachments !== undefined) message.attachments = job.send.attachments;
-    // Where the log stood before the call: an ephemeral refusal for this send is logged after it.
-    const mark = logMark ?? (await this.#options.eventLog.lastId(job.userId).catch(() => null)) ?? undefined;
-    const isRich =
-      job.send.alias !== undefined || job.send.emoji !== undefined || job.send.attachments !== undefined;
-    const outcome = isRich
-      ? await this.#restSend(job.userId, message)
-      : await this.#call(job.userId, 'sendMessage', [message]);
-    if (outcome.ok) {
-      const result = outcome.value as Record<string, unknown> | undefined;
-      if (result && typeof result === 'object' && result._id === job.messageId)
-        return { kind: 'sent', message: result };
-      // No result: a duplicate `_id` (an earlier attempt got through) or a swallowed error.
-      return this.#settleUnknown(job, mark);
-    }
-    return this.#onError(job, outcome.error, async () => {
-      const found = await this.#lookup(job).catch(() => undefined);
-      return found ? { kind: 'sent', message: found } : undefined;
-    });
-  }
-
-  async #simple(
+  /**
+   * What the answer to `callFor(job)` means. `logMarkMs` is Redis time from before the call:
+   * an ephemeral refusal of this send is logged after it. `mayHaveRunBefore`: an earlier
+   * attempt may have reached Rocket.Chat (a deletion that finds nothing then succeeded).
+   */
+  async settle(
     job: OutboundJobData,
-    method: string,
-    params: readonly unknown[],
-    verify?: () => Promise<AttemptResult>,
+    outcome: CallOutcome,
+    logMarkMs: number,
     mayHaveRunBefore = false,
   ): Promise<AttemptResult> {
-    const outcome = await this.#call(job.userId, method, params);
-    if (outcome.ok) return verify ? verify() : { kind: 'sent' };
+    const mark = `${logMarkMs}-0`;
+    if (job.kind === 'send') {
+      if (outcome.ok) {
+        const result = outcome.value as Record<string, unknown> | undefined;
+        if (result && typeof result === 'object' && result._id === job.messageId)
+          return { kind: 'sent', message: result };
+        // No result: a duplicate `_id` (an earlier attempt got through) or a swallowed error.
+        return this.#settleUnknown(job, mark);
+      }
+      return this.#onError(job, outcome.error, async () => {
+        const found = await this.#lookup(job).catch(() => undefined);
+        return found ? { kind: 'sent', message: found } : undefined;
+      });
+    }
+    if (outcome.ok) {
+      if (job.kind !== 'edit') return { kind: 'sent' };
+      // updateMessage is void even for a message that does not exist: check it does.
+      const found = await this.#lookup(job).catch(() => null);
+      if (found === null) return { kind: 'retry', error: createError('GW_ERR_UPSTREAM') };
+      return found === undefined ? { kind: 'failed', error: missing() } : { kind: 'sent' };
+    }
     return this.#onError(job, outcome.error, async () => {
       // A deletion repeated after an unrecorded success finds nothing to delete: that is done.
       if (job.kind !== 'delete' || !mayHaveRunBefore) return undefined;
       const found = await this.#lookup(job).catch(() => null);
       return found === undefined ? { kind: 'sent' } : undefined;
     });
+  }
+
+  /**
+   * Runs `job` whole: a send that an earlier attempt may have made is looked up before anything
+   * is sent, and a rich send goes through REST. `logMarkMs` as for `settle`.
+   */
+  async run(
+    job: OutboundJobData,
+    call: SessionCall,
+    mayHaveRunBefore: boolean,
+    logMarkMs: number,
+  ): Promise<AttemptResult> {
+    if (job.kind === 'send' && mayHaveRunBefore) {
+      const found = await this.#lookup(job).catch(() => undefined);
+      if (found) return { kind: 'sent', message: found };
+    }
+    const spec = this.callFor(job);
+    const outcome = spec
+      ? await outcomeOf(() => call(spec.method, spec.params))
+      : await outcomeOf(() => this.#restSend(job));
+    return this.settle(job, outcome, logMarkMs, mayHaveRunBefore);
   }
 
   async #onError(
@@ -153,9 +161,7 @@ export class JobRunner {
       return { kind: 'rate-limited', retryAfterMs: error.retryAfterMs ?? 1000, error };
     }
     const isUnknownOutcome =
-      (raw instanceof DdpDisconnectedError && raw.mayHaveRun) ||
-      raw instanceof DdpTimeoutError ||
-      error.code === 'GW_ERR_FORWARD_TIMEOUT';
+      (raw instanceof DdpDisconnectedError && raw.mayHaveRun) || raw instanceof DdpTimeoutError;
     if (isUnknownOutcome || isPermanentError(error)) {
       const settled = await settle();
       if (settled) return settled;
@@ -167,7 +173,7 @@ export class JobRunner {
   }
 
   /** After a void sendMessage: the message exists (sent), an ephemeral refused it (failed), or neither yet. */
-  async #settleUnknown(job: OutboundJobData, mark: string | undefined): Promise<AttemptResult> {
+  async #settleUnknown(job: OutboundJobData, mark: string): Promise<AttemptResult> {
     const deadline = this.#clock.now() + this.#waitMs;
     for (let pause = 50; ; pause = Math.min(pause * 2, 400)) {
       const refusal = await this.#ephemeralAfter(job, mark).catch(() => undefined);
@@ -185,7 +191,7 @@ export class JobRunner {
   }
 
   /** The text of the first ephemeral message for the job's room logged after `mark`. */
-  async #ephemeralAfter(job: OutboundJobData, mark: string | undefined): Promise<string | undefined> {
+  async #ephemeralAfter(job: OutboundJobData, mark: string): Promise<string | undefined> {
     let after = mark;
     for (let page = 0; page < 10; page++) {
       const { events } = await this.#options.eventLog.readAfter(job.userId, after, 200);
@@ -195,7 +201,7 @@ export class JobRunner {
         if (parsed.roomId === job.roomId) return typeof parsed.data?.msg === 'string' ? parsed.data.msg : '';
       }
       if (events.length < 200) return undefined;
-      after = events.at(-1)?.id;
+      after = events.at(-1)?.id ?? after;
     }
     return undefined;
   }
@@ -210,36 +216,29 @@ export class JobRunner {
     );
   }
 
-  // DDP sendMessage's check() refuses alias/emoji/attachments ("Match failed"); REST
-  // chat.sendMessage takes them and keeps the client `_id` (a duplicate is a 400, settled by lookup).
-  async #restSend(userId: string, message: Record<string, unknown>): Promise<CallOutcome> {
-    try {
-      const credential = await this.#options.credentials.load(userId);
-      if (credential?.status !== 'valid') throw createError('GW_ERR_NO_CREDENTIALS');
-      const value = await this.#options.rest.sendMessage(
-        { userId, token: credential.token.reveal() },
-        message,
-      );
-      return { ok: true, value };
-    } catch (error) {
-      return { ok: false, error };
-    }
+  // REST chat.sendMessage takes alias/emoji/attachments and keeps the client `_id` (a duplicate
+  // is a 400, settled by lookup).
+  async #restSend(job: OutboundJobData): Promise<unknown> {
+    if (job.kind !== 'send') throw new TypeError('only sends go through REST');
+    const message: Record<string, unknown> = { _id: job.messageId, rid: job.roomId, msg: job.send.text };
+    if (job.send.threadId !== undefined) message.tmid = job.send.threadId;
+    // Passed through as asked: a Rocket.Chat whose `check()` does not know them refuses the
+    // send with 400 "Match failed", which fails the job at once (nothing is dropped silently).
+    if (job.send.alias !== undefined) message.alias = job.send.alias;
+    if (job.send.emoji !== undefined) message.emoji = job.send.emoji;
+    if (job.send.attachments !== undefined) message.attachments = job.send.attachments;
+    const credential = await this.#options.credentials.load(job.userId);
+    if (credential?.status !== 'valid') throw createError('GW_ERR_NO_CREDENTIALS');
+    return this.#options.rest.sendMessage({ userId: job.userId, token: credential.token.reveal() }, message);
   }
+}
 
-  async #call(userId: string, method: string, params: readonly unknown[]): Promise<CallOutcome> {
-    try {
-      const value = await callWithDeadline(
-        this.#options.calls,
-        userId,
-        method,
-        params,
-        this.#callTimeoutMs,
-        this.#clock,
-      );
-      return { ok: true, value };
-    } catch (error) {
-      return { ok: false, error };
-    }
+/** Runs `fn`, turning its result or failure into a value. */
+export async function outcomeOf(fn: () => Promise<unknown>): Promise<CallOutcome> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (error) {
+    return { ok: false, error };
   }
 }
 

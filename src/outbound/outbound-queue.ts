@@ -1,13 +1,19 @@
 /**
- * The producer side of outbound sending, used by the HTTP tier: accepts a request durably
- * (a BullMQ job, its place in the lane of its user and room), answers status queries, and finds
- * the room of a message that an edit, deletion or reaction targets.
+ * The producer side of outbound sending, used by every process that answers HTTP: accepts a
+ * request durably and tells the worker holding the user's session at once, answers status
+ * queries, and finds the room of a message that an edit, deletion or reaction targets.
+ *
+ * Accepting is two steps. The user's outbox in Redis (outbox-store.ts) records the job with the
+ * next sequence number of its user: that is the durable record the sender works from, and its
+ * order. A BullMQ job with the same id, delayed by `watchdogMs`, is the job's safety net: should
+ * the job still be pending when it comes due (no worker held the session, a notice was lost),
+ * the watchdog (outbound-watchdog.ts) makes sure a worker takes it up. A job finished in time
+ * leaves no work for BullMQ: its record is removed when the outcome is recorded.
  *
  * Idempotency: with an `Idempotency-Key`, the job id is derived from the user and the key, so
- * the same key from the same user can only ever name one job (BullMQ ignores an `add` whose id
- * exists), and therefore one Rocket.Chat message id. Concurrent requests with one key race to
- * the same id; whoever loses reads the winner's job back. Jobs are kept for `retentionMs`, the
- * window in which a key is remembered.
+ * the same key from the same user can only ever name one job, and therefore one Rocket.Chat
+ * message id; the accept script decides atomically which request made it. Outcomes are kept
+ * for `retentionMs`, the window in which a key is remembered.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { type Job, Queue } from 'bullmq';
@@ -16,40 +22,40 @@ import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
+import { ControlPublisher } from '../sessions/control-plane.js';
 import type { CredentialStore } from '../sessions/credential-store.js';
-import { OutboundLanes } from './lanes.js';
+import { parseLease } from '../sessions/lease.js';
 import { isMessageId, newMessageId } from './message-id.js';
+import { OutboxStore } from './outbox-store.js';
 import type { OutboundJobData, OutboundJobView, OutboundOutcome, OutboundRequest } from './types.js';
 
 /** The BullMQ queue name (keys live under `config.redis.queuePrefix`). */
 export const OUTBOUND_QUEUE_NAME = 'outbound';
-/** Custom backoff type, computed by the worker (see `outboundBackoffMs`). */
-export const OUTBOUND_BACKOFF_TYPE = 'gateway-outbound';
 const JOB_ID_PREFIX = 'out_';
 
 export type OutboundBullJob = Job<OutboundJobData, OutboundOutcome>;
 
 export interface OutboundQueueOptions {
-  /** Shared command connection (BullMQ and the lane scripts run on it; it is not closed here). */
+  /** Shared command connection (BullMQ and the outbox scripts run on it; it is not closed here). */
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
   /** BullMQ `prefix`: `config.redis.queuePrefix`. */
   readonly queuePrefix: string;
-  /** `config.outbound.maxAttempts`: attempts before a job is reported failed. */
-  readonly maxAttempts: number;
   /** To find the room of a message the gateway did not send (edit, delete, react by message id). */
   readonly rest: RocketChatRestClient;
   readonly credentials: CredentialStore;
   /**
-   * How long finished jobs (and so Idempotency-Keys and statuses) are kept.
+   * How long outcomes (and so Idempotency-Keys and statuses) are kept.
    * @defaultValue 86400000 (24 h)
    */
   readonly retentionMs?: number;
+  /** How long a job may stay pending before the watchdog looks at it. @defaultValue 10000 */
+  readonly watchdogMs?: number;
   /**
-   * How long a job that is not at the head of its lane waits before looking again, should the
-   * job ahead fail to wake it (it normally does, at once). @defaultValue 15000
+   * How long a user stays wanted (a worker holds its session) after its last accepted job.
+   * @defaultValue 600000 (10 min)
    */
-  readonly parkMs?: number;
+  readonly wantedMs?: number;
   readonly now?: () => number;
 }
 
@@ -66,31 +72,29 @@ export interface MessageTarget {
 
 export class OutboundQueue {
   readonly queue: Queue<OutboundJobData, OutboundOutcome>;
-  readonly lanes: OutboundLanes;
+  readonly store: OutboxStore;
   readonly retentionMs: number;
-  readonly parkMs: number;
+  readonly watchdogMs: number;
+  readonly wantedMs: number;
   readonly #options: OutboundQueueOptions;
+  readonly #control: ControlPublisher;
   readonly #now: () => number;
   #closing: Promise<void> | undefined;
 
   constructor(options: OutboundQueueOptions) {
-    if (!(options.maxAttempts >= 1)) throw new RangeError('maxAttempts must be at least 1');
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.retentionMs = options.retentionMs ?? 86_400_000;
-    this.parkMs = options.parkMs ?? 15_000;
+    this.watchdogMs = options.watchdogMs ?? 10_000;
+    this.wantedMs = options.wantedMs ?? 600_000;
     this.queue = new Queue<OutboundJobData, OutboundOutcome>(OUTBOUND_QUEUE_NAME, {
       connection: options.redis,
       prefix: options.queuePrefix,
     });
     // Errors also surface on the awaited calls; this only keeps an unhandled 'error' from throwing.
     this.queue.on('error', () => {});
-    this.lanes = new OutboundLanes({
-      redis: options.redis,
-      keys: options.keys,
-      retentionMs: this.retentionMs,
-      now: this.#now,
-    });
+    this.store = new OutboxStore(options.redis, options.keys, this.retentionMs);
+    this.#control = new ControlPublisher(options.redis, options.keys);
   }
 
   /**
@@ -100,46 +104,34 @@ export class OutboundQueue {
   async accept(userId: string, request: OutboundRequest, idempotencyKey?: string): Promise<AcceptResult> {
     const requestHash = hashRequest(request);
     const jobId = idempotencyKey === undefined ? randomJobId() : idempotentJobId(userId, idempotencyKey);
-    if (idempotencyKey !== undefined) {
-      const existing = await this.queue.getJob(jobId);
-      if (existing) return { view: this.#sameRequest(existing, requestHash), isNew: false };
+    const now = this.#now();
+    const data = jobData(userId, request, requestHash, now);
+    const wantedUntil = now + this.wantedMs;
+    const accepted = await this.store.accept(userId, jobId, data, wantedUntil);
+    if (accepted.kind === 'exists') {
+      if (accepted.requestHash !== requestHash)
+        throw createError('GW_ERR_CONFLICT', 'this Idempotency-Key was used with a different request');
+      return { view: viewOf(jobId, accepted.messageId, accepted.outcome), isNew: false };
     }
-    const data = jobData(userId, request, requestHash, this.#now());
-    const position = await this.lanes.enqueue(
-      userId,
-      request.roomId,
-      jobId,
-      data.kind === 'send' ? data.messageId : undefined,
-    );
-    let job: OutboundBullJob = await this.queue.add(request.kind, data, {
-      jobId,
-      // Not the head: park until the job ahead finishes and wakes this one (see below for a
-      // job ahead that finishes before this add).
-      delay: position > 0 ? this.parkMs : 0,
-      attempts: this.#options.maxAttempts,
-      backoff: { type: OUTBOUND_BACKOFF_TYPE },
-      removeOnComplete: { age: Math.ceil(this.retentionMs / 1000) },
-      removeOnFail: { age: Math.ceil(this.retentionMs / 1000) },
-    });
-    // The job ahead may have finished between our place in the lane and this add: its wake-up
-    // found no job to promote. Parked now, the job can be promoted; do it if it leads the lane.
-    if (position > 0 && (await this.lanes.head(userId, request.roomId)) === jobId) await this.promote(jobId);
-    let isNew = true;
-    if (idempotencyKey !== undefined) {
-      // `add` ignores an id that exists and hands back our data anyway: read what was stored.
-      const stored = await this.queue.getJob(jobId);
-      if (!stored) throw createError('GW_ERR_INTERNAL', 'an accepted outbound job vanished');
-      isNew = stored.data.acceptId === data.acceptId;
-      if (!isNew) return { view: this.#sameRequest(stored, requestHash), isNew };
-      job = stored;
-    }
-    return { view: viewOf(job), isNew };
+    await Promise.all([
+      this.queue.add(request.kind, data, {
+        jobId,
+        delay: this.watchdogMs,
+        removeOnComplete: true,
+        removeOnFail: true,
+      }),
+      // Global (not hash-tagged) key: outside the accept script, so it stays legal on a Cluster.
+      this.#options.redis.zadd(this.#options.keys.wantedUsers, 'GT', wantedUntil, userId),
+      this.#notify(userId, accepted.leaseValue, { id: jobId, seq: accepted.seq, data }),
+    ]);
+    return { view: viewOf(jobId, data.messageId, undefined), isNew: true };
   }
 
   /** The job as the API shows it, or undefined when it does not exist or is another user's. */
   async get(userId: string, jobId: string): Promise<OutboundJobView | undefined> {
-    const job = await this.#ownJob(userId, jobId);
-    return job ? viewOf(job) : undefined;
+    if (!jobId.startsWith(JOB_ID_PREFIX)) return undefined;
+    const record = await this.store.record(userId, jobId);
+    return record ? viewOf(jobId, record.messageId, record.outcome) : undefined;
   }
 
   /**
@@ -150,14 +142,14 @@ export class OutboundQueue {
   async resolveTarget(userId: string, id: string): Promise<MessageTarget> {
     const notFound = createError('GW_ERR_NOT_FOUND', 'no such message or outbound job');
     if (id.startsWith(JOB_ID_PREFIX)) {
-      const job = await this.#ownJob(userId, id);
-      if (job?.data.kind !== 'send') throw notFound;
-      return { messageId: job.data.messageId, roomId: job.data.roomId };
+      const record = await this.store.record(userId, id);
+      if (record?.kind !== 'send') throw notFound;
+      return { messageId: record.messageId, roomId: record.roomId };
     }
     if (!isMessageId(id)) throw notFound;
     const jobId = await this.#options.redis.hget(this.#options.keys.user(userId).outboundMessages, id);
-    const job = jobId ? await this.#ownJob(userId, jobId) : undefined;
-    if (job) return { messageId: job.data.messageId, roomId: job.data.roomId };
+    const record = jobId ? await this.store.record(userId, jobId) : undefined;
+    if (record) return { messageId: record.messageId, roomId: record.roomId };
     const credential = await this.#options.credentials.load(userId);
     if (!credential) throw createError('GW_ERR_NO_CREDENTIALS');
     if (credential.status !== 'valid') throw createError('GW_ERR_CREDENTIALS_INVALID');
@@ -171,54 +163,44 @@ export class OutboundQueue {
     return { messageId: id, roomId: message.rid };
   }
 
-  /**
-   * Moves a parked (delayed) job to the wait list; a job in any other state is left alone.
-   * Resolves false when no such job exists (yet: its accept may still be adding it).
-   */
-  async promote(jobId: string): Promise<boolean> {
-    try {
-      await this.queue.backend.promote(jobId);
-      return true;
-    } catch {
-      // Not delayed (waiting, active, finished) or not there at all.
-      return (await this.queue.getJob(jobId)) !== undefined;
-    }
-  }
-
   /** Closes the BullMQ queue handle (the shared connection stays open). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.queue.close();
     return this.#closing;
   }
 
-  async #ownJob(userId: string, jobId: string): Promise<OutboundBullJob | undefined> {
-    if (!jobId.startsWith(JOB_ID_PREFIX)) return undefined;
-    const job = await this.queue.getJob(jobId);
-    return job && job.data?.userId === userId ? job : undefined;
-  }
-
-  #sameRequest(job: OutboundBullJob, requestHash: string): OutboundJobView {
-    if (job.data.requestHash !== requestHash) {
-      throw createError('GW_ERR_CONFLICT', 'this Idempotency-Key was used with a different request');
+  /**
+   * Tells the session's holder, which sends the job without reading it back. With no holder
+   * (or one that is gone), the workers are woken: whoever claims the session reads its outbox.
+   */
+  async #notify(
+    userId: string,
+    leaseValue: string | undefined,
+    job: { id: string; seq: number; data: OutboundJobData },
+  ): Promise<void> {
+    const holder = parseLease(leaseValue);
+    if (holder) {
+      const receivers = await this.#control.outbound(holder.workerId, {
+        kind: 'outbound',
+        userId,
+        job: { id: job.id, seq: job.seq, data: job.data as unknown as Record<string, unknown> },
+      });
+      // On a Cluster the count covers one node only: trust the notice (the watchdog backs it).
+      if (receivers > 0 || this.#options.redis.isCluster) return;
     }
-    return viewOf(job);
+    await this.#control.wanted(userId);
   }
 }
 
-/** A job's status from what BullMQ stored: its return value once finished, `queued` before. */
-export function viewOf(job: OutboundBullJob): OutboundJobView {
-  const base = { id: job.id ?? '', messageId: job.data.messageId };
-  if (job.finishedOn) {
-    const outcome = job.returnvalue;
-    if (outcome?.status === 'sent') return { ...base, status: 'sent' };
-    if (outcome?.status === 'failed') return { ...base, status: 'failed', error: outcome.error };
-    // Failed by BullMQ itself (it stalled too often): the processor never recorded a reason.
-    return {
-      ...base,
-      status: 'failed',
-      error: { code: 'GW_ERR_INTERNAL', message: 'the job could not be completed' },
-    };
-  }
+/** A job's status: `queued` until its outcome is recorded. */
+export function viewOf(
+  jobId: string,
+  messageId: string,
+  outcome: OutboundOutcome | undefined,
+): OutboundJobView {
+  const base = { id: jobId, messageId };
+  if (outcome?.status === 'sent') return { ...base, status: 'sent' };
+  if (outcome?.status === 'failed') return { ...base, status: 'failed', error: outcome.error };
   return { ...base, status: 'queued' };
 }
 

@@ -30,11 +30,17 @@ export interface UserKeys {
 
   // --- outbound (src/outbound) ---------------------------------------------------------------
   /**
-   * LIST of outbound job ids for one room, in the order they were accepted. The head is the only
-   * job of the lane allowed to reach Rocket.Chat; it pops itself when its outcome is final.
+   * ZSET outbound job id -> its sequence number, for every job accepted and not yet final. The
+   * order of the user's sends (and so of each room's); the worker holding the session sends from it.
    */
-  outboundLane(roomId: string): string;
-  /** HASH per outbound job: `attempt` (ms of the last attempt that may have reached Rocket.Chat), `outcome` (JSON). */
+  readonly outboundPending: string;
+  /** STRING counter: the newest outbound sequence number given out for the user. */
+  readonly outboundSeq: string;
+  /**
+   * HASH per outbound job: `data` (JSON, until final), `seq`, `messageId`, `requestHash`,
+   * `acceptId`, `attempt` (ms of the last attempt that may have reached Rocket.Chat), `attempts`,
+   * `outcome` (JSON, once final).
+   */
   outboundJob(jobId: string): string;
   /** STRING with a TTL: while it exists, Rocket.Chat asked us (`too-many-requests`) to hold this user's sends. */
   readonly outboundRateLimit: string;
@@ -136,7 +142,8 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
         consumerTopics: `${base}:consumer-topics`,
         sessionState: `${base}:state`,
         liveChannel: `${base}:live`,
-        outboundLane: (roomId) => `${base}:out:lane:${roomId}`,
+        outboundPending: `${base}:out:pending`,
+        outboundSeq: `${base}:out:seq`,
         outboundJob: (jobId) => `${base}:out:job:${jobId}`,
         outboundRateLimit: `${base}:out:rate-limit`,
         outboundMessages: `${base}:out:messages`,

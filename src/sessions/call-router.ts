@@ -19,6 +19,7 @@ import type { GatewayKeys } from '../redis/keys.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
 import {
   ControlPublisher,
+  type OutboundNotice,
   parseControlMessage,
   type Reply,
   type SerializedError,
@@ -64,11 +65,15 @@ export interface CallRouterOptions {
   readonly onForwarded?: (outcome: 'ok' | 'error' | 'moved' | 'timeout') => void;
 }
 
+/** Hears `outbound` notices sent to this worker (see src/outbound/outbox.ts). */
+export type OutboundListener = (notice: OutboundNotice) => void;
+
 export class CallRouter {
   readonly #options: CallRouterOptions;
   readonly #control: ControlPublisher;
   readonly #waiting = new Map<string, Waiter>();
   #isClosed = false;
+  #outboundListener: OutboundListener | undefined;
 
   constructor(options: CallRouterOptions) {
     this.#options = options;
@@ -88,8 +93,14 @@ export class CallRouter {
         this.#onResponse(message);
       else if (channel === workerChannel && (message.kind === 'call' || message.kind === 'ensure-topics'))
         void this.#onRequest(message);
+      else if (channel === workerChannel && message.kind === 'outbound') this.#outboundListener?.(message);
     });
     await subscriber.subscribe(replyChannel, ...(workerChannel ? [workerChannel] : []));
+  }
+
+  /** The worker's outbox: it hears the `outbound` notices that arrive on this worker's channel. */
+  setOutboundListener(listener: OutboundListener | undefined): void {
+    this.#outboundListener = listener;
   }
 
   /** Calls `method` as the user. Errors are DDP errors (remote ones keep Rocket.Chat's code). */

@@ -6,7 +6,8 @@
  * these channels, and a junk message must be dropped, never thrown inside a subscriber.
  *
  * Channels (see `src/redis/keys.ts`):
- * - `workerRpcChannel(worker)`: requests (`call`, `ensure-topics`) for the sessions it holds;
+ * - `workerRpcChannel(worker)`: requests (`call`, `ensure-topics`) for the sessions it holds, and
+ *   `outbound` (a job was accepted for one of them: send it; without a job: look at the outbox);
  * - `replyChannel(process)`: `ack` (the worker took a request, before running it) and `reply`;
  * - `userControlChannel(user)`: `credentials-changed`, `consumers-changed`;
  * - `wantedChannel`: `wanted` (a user needs a session now; workers race to claim it).
@@ -56,6 +57,19 @@ const controlMessageSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('credentials-changed'), userId: z.string().min(1) }),
   z.object({ ...base, kind: z.literal('consumers-changed'), userId: z.string().min(1) }),
   z.object({ ...base, kind: z.literal('wanted'), userId: z.string().min(1) }),
+  z.object({
+    ...base,
+    kind: z.literal('outbound'),
+    userId: z.string().min(1),
+    // The job as accepted (its data is checked again by the outbox before it is used).
+    job: z
+      .object({
+        id: z.string().min(1),
+        seq: z.number().int().positive(),
+        data: z.record(z.string(), z.unknown()),
+      })
+      .optional(),
+  }),
 ]);
 
 export type ControlMessage = z.infer<typeof controlMessageSchema>;
@@ -64,6 +78,7 @@ export type WorkerRequest = Extract<ControlMessage, { kind: 'call' | 'ensure-top
 export type WorkerResponse = Extract<ControlMessage, { kind: 'ack' | 'reply' }>;
 export type Reply = Extract<ControlMessage, { kind: 'reply' }>;
 export type UserNotice = Extract<ControlMessage, { kind: 'credentials-changed' | 'consumers-changed' }>;
+export type OutboundNotice = Extract<ControlMessage, { kind: 'outbound' }>;
 
 /** What a request asks, without its routing fields. */
 export type SessionWork =
@@ -96,6 +111,11 @@ export class ControlPublisher {
 
   /** Resolves with the number of receivers Redis counted (on a Cluster: on one node only). */
   toWorker(workerId: string, message: Unversioned<WorkerRequest>): Promise<number> {
+    return this.#publish(this.#keys.workerRpcChannel(workerId), message);
+  }
+
+  /** Tells the worker holding a user's session about its outbox; resolves with the receivers counted. */
+  outbound(workerId: string, message: Unversioned<OutboundNotice>): Promise<number> {
     return this.#publish(this.#keys.workerRpcChannel(workerId), message);
   }
 

@@ -33,6 +33,16 @@ interface LocalSession {
 
 export type SessionRefusalReason = 'capacity' | 'no-credentials' | 'credentials-invalid';
 
+/**
+ * What else in the worker lives and dies with its sessions (the outbox): told when a session is
+ * running and when it is gone, and asked whether a session with no listeners still has work.
+ */
+export interface SessionObserver {
+  started(userId: string, session: UserSession): void;
+  stopped(userId: string, session: UserSession): void;
+  isBusy(userId: string): boolean;
+}
+
 export interface SessionPoolOptions {
   readonly redis: RedisClient;
   /** A dedicated connection for Pub/Sub nudges; the pool owns it. */
@@ -80,6 +90,7 @@ export class SessionPool {
   /** The control channel reconnected: the next pass must be full. */
   #isFullPassDue = false;
   #closing: Promise<void> | undefined;
+  #observer: SessionObserver | undefined;
 
   constructor(options: SessionPoolOptions) {
     if (!(options.maxSessions >= 1)) throw new RangeError('maxSessions must be at least 1');
@@ -97,6 +108,17 @@ export class SessionPool {
 
   session(userId: string): UserSession | undefined {
     return this.#sessions.get(userId)?.session;
+  }
+
+  /**
+   * Set once, by the part of the worker that shares the sessions' lives (the outbox). It is
+   * told at once of the sessions already running.
+   */
+  setObserver(observer: SessionObserver | undefined): void {
+    this.#observer = observer;
+    for (const [userId, { session }] of this.#sessions)
+      if (session.state === 'live' || session.state === 'catching-up' || session.state === 'reconnecting')
+        observer?.started(userId, session);
   }
 
   /** Why this worker could not hold the user's session on its last try, if it could not. */
@@ -239,7 +261,10 @@ export class SessionPool {
       // A user nobody wants any more needs no read to know its topics: none.
       if (!wanted.has(userId)) await session.setTopics([]);
       else if (isFull) await session.setTopics(await consumers.wantedTopics(userId));
-      const idle = session.topics.length === 0 && now - session.lastActivityMs >= this.#options.idleMs;
+      const idle =
+        session.topics.length === 0 &&
+        now - session.lastActivityMs >= this.#options.idleMs &&
+        !this.#observer?.isBusy(userId);
       if (session.state === 'unauthorized' || idle) await this.#stopLocal(userId, true);
     }
   }
@@ -276,6 +301,7 @@ export class SessionPool {
     try {
       await session.start(await consumers.wantedTopics(userId));
       this.#refusals.delete(userId);
+      if (this.#sessions.get(userId)?.session === session) this.#observer?.started(userId, session);
       return session;
     } catch (err) {
       // Unauthorized sessions are cleaned up by their own handler; anything else frees the lease
@@ -341,6 +367,7 @@ export class SessionPool {
     const local = this.#sessions.get(userId);
     if (!local) return;
     this.#sessions.delete(userId);
+    this.#observer?.stopped(userId, local.session);
     await local.session.close();
     if (releaseLease)
       await this.#options.leases

@@ -14,9 +14,10 @@ import {
   createMessagesRouter,
   createMethodsRouter,
   OutboundQueue,
-  OutboundWorker,
-  type OutboundWorkerOptions,
+  type OutboundSending,
+  startOutboundSending,
 } from '../../src/outbound/index.js';
+import type { OutboundSendingOptions } from '../../src/outbound/outbound-sending.js';
 import { httpContextFromCore } from './http-context.js';
 import { createTestCore, sharedEnv, type TestCore } from './test-core.js';
 
@@ -28,9 +29,9 @@ export interface OutboundHarnessOptions {
   /** Shared env (key prefix, encryption key) when several harnesses or processes must agree. */
   readonly shared?: Record<string, string>;
   readonly env?: Record<string, string>;
-  /** Start an `OutboundWorker` in this process. @defaultValue true */
+  /** Start sending (the outbox and the watchdog) in this process. @defaultValue true */
   readonly worker?: boolean;
-  readonly workerOptions?: Partial<OutboundWorkerOptions>;
+  readonly workerOptions?: Partial<OutboundSendingOptions>;
   /** `callTimeoutMs` of the methods router. @defaultValue 15000 */
   readonly methodsCallTimeoutMs?: number;
   /** More principals the test middleware accepts (username -> user id), with no credentials stored. */
@@ -40,12 +41,12 @@ export interface OutboundHarnessOptions {
 export interface OutboundHarness {
   readonly core: TestCore;
   readonly outbound: OutboundQueue;
-  readonly worker: OutboundWorker | undefined;
+  readonly worker: OutboundSending | undefined;
   readonly app: Express;
   /** Username -> Rocket.Chat user id, for the users logged in. */
   readonly userIds: Readonly<Record<string, string>>;
-  /** Starts an outbound worker now (for tests that start it late). */
-  startWorker(options?: Partial<OutboundWorkerOptions>): Promise<OutboundWorker>;
+  /** Starts sending now (for tests that start it late). */
+  startWorker(options?: Partial<OutboundSendingOptions>): Promise<OutboundSending>;
   close(): Promise<void>;
 }
 
@@ -69,28 +70,32 @@ export function createCoreOutboundQueue(core: GatewayCore): OutboundQueue {
     redis: core.redis,
     keys: core.keys,
     queuePrefix: core.config.redis.queuePrefix,
-    maxAttempts: core.config.outbound.maxAttempts,
     rest: core.rest,
     credentials: core.credentials,
   });
 }
 
-/** An `OutboundWorker` on the core's parts for `outbound` (not yet ready: await `waitUntilReady()`). */
-export function createCoreOutboundWorker(
+/** Outbound sending on the core's parts for `outbound`, as src/gateway.ts starts it (await `waitUntilReady()`). */
+export function createCoreOutboundSending(
   core: GatewayCore,
   outbound: OutboundQueue,
-  options: Partial<OutboundWorkerOptions> & Pick<OutboundWorkerOptions, 'concurrency'>,
-): OutboundWorker {
-  return new OutboundWorker({
+  options: Partial<OutboundSendingOptions> = {},
+): OutboundSending {
+  if (!core.pool) throw new Error('outbound sending needs a core with a session pool');
+  return startOutboundSending({
     outbound,
-    connection: core.redis,
+    redis: core.redis,
+    keys: core.keys,
     queuePrefix: core.config.redis.queuePrefix,
+    pool: core.pool,
     calls: core.calls,
+    leases: core.leases,
+    consumers: core.consumers,
     credentials: core.credentials,
     rest: core.rest,
     eventLog: core.eventLog,
-    consumers: core.consumers,
-    ...(core.pool ? { pool: core.pool } : {}),
+    window: core.config.outbound.concurrency,
+    maxAttempts: core.config.outbound.maxAttempts,
     logger: core.logger,
     ...options,
   });
@@ -125,13 +130,9 @@ export async function startOutboundHarness(options: OutboundHarnessOptions): Pro
     userIds[username] = auth.userId;
   }
   const outbound = createCoreOutboundQueue(core);
-  const workers: OutboundWorker[] = [];
-  const startWorker = async (extra: Partial<OutboundWorkerOptions> = {}): Promise<OutboundWorker> => {
-    const worker = createCoreOutboundWorker(core, outbound, {
-      concurrency: core.config.outbound.concurrency,
-      ...options.workerOptions,
-      ...extra,
-    });
+  const workers: OutboundSending[] = [];
+  const startWorker = async (extra: Partial<OutboundSendingOptions> = {}): Promise<OutboundSending> => {
+    const worker = createCoreOutboundSending(core, outbound, { ...options.workerOptions, ...extra });
     workers.push(worker);
     await worker.waitUntilReady();
     return worker;
@@ -164,7 +165,7 @@ export async function startOutboundHarness(options: OutboundHarnessOptions): Pro
     userIds,
     startWorker,
     close: async () => {
-      await Promise.allSettled(workers.map((w) => w.close(true)));
+      await Promise.allSettled(workers.map((w) => w.close(0)));
       await outbound.close();
       hubSubscriber.disconnect();
       await deleteCoreKeys(core);

@@ -40,7 +40,7 @@ import {
 import { httpContextFromCore } from '../helpers/http-context.js';
 import {
   createCoreOutboundQueue,
-  createCoreOutboundWorker,
+  createCoreOutboundSending,
   deleteCoreKeys,
 } from '../helpers/outbound-harness.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
@@ -108,7 +108,7 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
   const events: RequestHandler = (req, res, next) => eventsRouter(req, res, next);
 
   const outbound = createCoreOutboundQueue(core);
-  const outboundWorker = createCoreOutboundWorker(core, outbound, { concurrency: 4 });
+  const outboundWorker = createCoreOutboundSending(core, outbound);
   await outboundWorker.waitUntilReady();
   const { id: keyId, key } = core.config.encryption.current;
   const cipher = createTokenCipher({ currentKeyId: keyId, keys: new Map([[keyId, key]]) });
@@ -175,7 +175,7 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
             server.close(() => resolve());
             server.closeAllConnections();
           }),
-        () => outboundWorker.close(true),
+        () => outboundWorker.close(0),
         () => outbound.close(),
         () => webhookWorker.close(),
         () => webhooks.close(),

@@ -37,7 +37,7 @@ import {
   createMessagesRouter,
   createMethodsRouter,
   type OutboundQueue,
-  type OutboundWorker,
+  type OutboundSending,
 } from '../../src/outbound/index.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { SseHub } from '../../src/sse/sse-hub.js';
@@ -45,7 +45,7 @@ import { createWebhookRouter, createWebhookService, type WebhookService } from '
 import { createTestLifecycle, httpContextFromCore } from '../helpers/http-context.js';
 import {
   createCoreOutboundQueue,
-  createCoreOutboundWorker,
+  createCoreOutboundSending,
   deleteCoreKeys,
 } from '../helpers/outbound-harness.js';
 import { freePort } from '../helpers/redis-server.js';
@@ -163,7 +163,7 @@ let core: TestCore;
 let ctx: HttpContext;
 let hub: SseHub;
 let outbound: OutboundQueue;
-let worker: OutboundWorker;
+let worker: OutboundSending;
 let webhooks: WebhookService;
 let hubSubscriber: Redis;
 const servers: Server[] = [];
@@ -297,7 +297,7 @@ beforeAll(async () => {
     maxBufferBytes: core.config.sse.maxBufferBytes,
   });
   outbound = createCoreOutboundQueue(core);
-  worker = createCoreOutboundWorker(core, outbound, { concurrency: 4 });
+  worker = createCoreOutboundSending(core, outbound);
   await worker.waitUntilReady();
   const { id: keyId, key } = core.config.encryption.current;
   webhooks = createWebhookService({
@@ -322,7 +322,7 @@ afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
   }
   hub?.close();
-  await worker?.close(true);
+  await worker?.close(0);
   await outbound?.close();
   await webhooks?.close();
   await ctx?.liveHub.close();

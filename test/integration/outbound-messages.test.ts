@@ -184,8 +184,13 @@ describe('permanent errors fail at once', () => {
     const res = await post({ roomId: secret._id, text: 'let me in' });
     const view = await final(res.body.id, 10_000);
     expect(view.error).toMatchObject({ code: 'GW_ERR_FORBIDDEN', upstreamError: 'error-not-allowed' });
-    const job = await h.outbound.queue.getJob(res.body.id);
-    expect(job?.attemptsStarted).toBe(1);
+    const attempts = await h.core.redis.hget(
+      h.core.keys.user(h.userIds.alice!).outboundJob(res.body.id),
+      'attempts',
+    );
+    expect(attempts).toBe('1');
+    // Final: its BullMQ record (the watchdog's) is gone.
+    expect(await h.outbound.queue.getJob(res.body.id)).toBeUndefined();
   });
 
   it('sends alias and attachments (which DDP sendMessage refuses) through REST with the fixed id', async () => {
