@@ -10,7 +10,7 @@ export type {
   QueueJobCounts,
   QueueJobState,
   SessionMetricState,
-  SessionRefusalReason,
+  SessionRefusalLabel,
   UpstreamSkipReason,
   WebhookDeliveryOutcome,
 } from './metrics.js';

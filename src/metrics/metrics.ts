@@ -46,7 +46,7 @@ export type OutboundOutcome = 'sent' | 'retried' | 'failed';
  */
 export type ForwardedCallOutcome = 'ok' | 'error' | 'timeout' | 'moved';
 /** `gateway_session_refusals_total{reason}`: a session this worker would not open. */
-export type SessionRefusalReason = 'capacity' | 'draining' | 'no_credentials' | 'credentials_invalid';
+export type SessionRefusalLabel = 'capacity' | 'draining' | 'no_credentials' | 'credentials_invalid';
 /** BullMQ job states, as `Queue.getJobCounts()` names them. */
 export type QueueJobState =
   | 'waiting'
@@ -94,7 +94,7 @@ export interface Metrics {
   readonly outboundMessages: Readonly<Record<OutboundOutcome, CounterHandle>>;
   readonly redisErrors: CounterHandle;
   readonly forwardedCalls: Readonly<Record<ForwardedCallOutcome, CounterHandle>>;
-  readonly sessionRefusals: Readonly<Record<SessionRefusalReason, CounterHandle>>;
+  readonly sessionRefusals: Readonly<Record<SessionRefusalLabel, CounterHandle>>;
 }
 
 /** The states `gateway_queue_jobs` reports (BullMQ 6 keeps a paused queue's jobs `waiting`). */
@@ -125,7 +125,7 @@ export const WEBHOOK_DELIVERY_OUTCOMES: readonly WebhookDeliveryOutcome[] = [
 ];
 export const OUTBOUND_OUTCOMES: readonly OutboundOutcome[] = ['sent', 'retried', 'failed'];
 export const FORWARDED_CALL_OUTCOMES: readonly ForwardedCallOutcome[] = ['ok', 'error', 'timeout', 'moved'];
-export const SESSION_REFUSAL_REASONS: readonly SessionRefusalReason[] = [
+export const SESSION_REFUSAL_REASONS: readonly SessionRefusalLabel[] = [
   'capacity',
   'draining',
   'no_credentials',
