@@ -72,9 +72,9 @@ export function createIncomingHookRouter(deps: IncomingHookRouterDeps): Router {
       const raw = rawBodyOf(req, hook);
       if (hook.signingSecret !== undefined) {
         verifier.verify(hook.signingSecret, raw, {
-          id: req.get('webhook-id'),
-          timestamp: req.get('webhook-timestamp'),
-          signature: req.get('webhook-signature'),
+          'webhook-id': req.get('webhook-id'),
+          'webhook-timestamp': req.get('webhook-timestamp'),
+          'webhook-signature': req.get('webhook-signature'),
         });
       }
       if (!hook.isEnabled) throw createError('GW_ERR_FORBIDDEN', 'This hook is disabled');

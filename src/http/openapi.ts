@@ -1290,7 +1290,7 @@ const COMPONENTS: Schema = {
     Invalid: errorResponse('The request is invalid (`GW_ERR_VALIDATION`, `GW_ERR_TOPIC_INVALID`...)', {
       error: 'GW_ERR_VALIDATION',
       message: 'text: Required',
-      details: { fields: [{ path: 'text', message: 'Required' }] },
+      details: { fields: [{ field: 'text', message: 'Required' }] },
     }),
     Unauthenticated: {
       ...errorResponse('No valid credentials (`GW_ERR_UNAUTHENTICATED`, `GW_ERR_CREDENTIALS_INVALID`...)', {
