@@ -6,7 +6,7 @@ export type {
   GaugeHandle,
   HistogramHandle,
   Metrics,
-  OutboundOutcome,
+  OutboundOutcomeLabel,
   QueueJobCounts,
   QueueJobState,
   SessionMetricState,
