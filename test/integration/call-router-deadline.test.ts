@@ -73,44 +73,41 @@ function track(promise: Promise<unknown>): { readonly outcome: () => unknown } {
   return { outcome: () => outcome };
 }
 
+/**
+ * Starts a forwarded call that the hung owner takes, checks it is still waiting 1 ms before
+ * `failsAtMs` on the manual clock and has failed at `failsAtMs`; resolves with what it failed
+ * with and the timeout the owner was told.
+ */
+async function forwardUnanswered(forwardTimeoutMs: number, callTimeoutMs: number, failsAtMs: number) {
+  const clock = createManualClock(Date.now());
+  const { core, metrics } = await callerCore(clock, forwardTimeoutMs);
+  const userId = `u-${randomUUID().slice(0, 8)}`;
+  const taken = await hungOwner(core, userId);
+  const call = track(core.calls.call(userId, 'rooms/get', [], callTimeoutMs));
+  await waitFor(() => taken.length === 1, 10_000, 'the owner to take the call');
+  await clock.advanceAsync(failsAtMs - 1);
+  expect(call.outcome()).toBe('pending');
+  await clock.advanceAsync(1);
+  const error = await waitFor(() => (call.outcome() === 'pending' ? undefined : call.outcome()), 10_000);
+  return { error, ownerTimeoutMs: taken[0]!.timeoutMs, metrics };
+}
+
 describe('a forwarded call whose owner does not answer', () => {
   it('fails as GW_ERR_FORWARD_TIMEOUT when FORWARD_TIMEOUT_MS has passed, not before', async () => {
-    const clock = createManualClock(Date.now());
-    const { core, metrics } = await callerCore(clock, 5000);
-    const userId = `u-${randomUUID().slice(0, 8)}`;
-    const taken = await hungOwner(core, userId);
-
-    const call = track(core.calls.call(userId, 'rooms/get', [], 15_000));
-    await waitFor(() => taken.length === 1, 10_000, 'the owner to take the call');
-    // The owner runs the call under the same bound, so it stops waiting when the caller does.
-    expect(taken[0]!.timeoutMs).toBe(5000);
-
-    await clock.advanceAsync(4999);
-    expect(call.outcome()).toBe('pending');
-    await clock.advanceAsync(1);
-    const error = await waitFor(() => (call.outcome() === 'pending' ? undefined : call.outcome()), 10_000);
+    const { error, ownerTimeoutMs, metrics } = await forwardUnanswered(5000, 15_000, 5000);
     expect(error).toMatchObject({
       code: 'GW_ERR_FORWARD_TIMEOUT',
       status: 504,
       message: expect.stringContaining('within 5000 ms'),
     });
+    // The owner runs the call under the same bound, so it stops waiting when the caller does.
+    expect(ownerTimeoutMs).toBe(5000);
     expect(await metricValue(metrics, 'gateway_forwarded_calls_total', { outcome: 'timeout' })).toBe(1);
   });
 
   it('fails at the caller deadline when that comes before FORWARD_TIMEOUT_MS', async () => {
-    const clock = createManualClock(Date.now());
-    const { core } = await callerCore(clock, 15_000);
-    const userId = `u-${randomUUID().slice(0, 8)}`;
-    const taken = await hungOwner(core, userId);
-
-    const call = track(core.calls.call(userId, 'rooms/get', [], 2000));
-    await waitFor(() => taken.length === 1, 10_000, 'the owner to take the call');
-    expect(taken[0]!.timeoutMs).toBeLessThanOrEqual(2000);
-
-    await clock.advanceAsync(1999);
-    expect(call.outcome()).toBe('pending');
-    await clock.advanceAsync(1);
-    const error = await waitFor(() => (call.outcome() === 'pending' ? undefined : call.outcome()), 10_000);
+    const { error, ownerTimeoutMs } = await forwardUnanswered(15_000, 2000, 2000);
     expect(error).toMatchObject({ code: 'GW_ERR_FORWARD_TIMEOUT', status: 504 });
+    expect(ownerTimeoutMs).toBeLessThanOrEqual(2000);
   });
 });

@@ -8,13 +8,18 @@ import { isGatewayError } from '../../src/errors.js';
 import { parseInput } from '../../src/http/validation.js';
 import { parseCreateBody, parseReplayBody } from '../../src/webhooks/webhook-schemas.js';
 
+/** What `fn` threw; a function that returns fails the test. */
 function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
+  let thrown: unknown = new Error('expected a throw');
+  expect(() => {
+    try {
+      fn();
+    } catch (err) {
+      thrown = err;
+      throw err;
+    }
+  }).toThrow();
+  return thrown;
 }
 
 describe('validation errors', () => {
