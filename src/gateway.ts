@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
+import { type Clock, systemClock } from './clock.js';
 import type { GatewayConfig } from './config/index.js';
 import { createConsoleRouter } from './console/index.js';
 import { EventLog } from './events/event-log.js';
@@ -30,7 +31,7 @@ import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js'
 import { createOpenApiRouter } from './http/routes/openapi.js';
 import { createSessionsRouter } from './http/routes/sessions.js';
 import type { Logger } from './log/index.js';
-import type { Metrics } from './metrics/index.js';
+import type { Metrics, SessionRefusalLabel } from './metrics/index.js';
 import {
   createMessagesRouter,
   createMethodsRouter,
@@ -44,7 +45,7 @@ import { CallRouter } from './sessions/call-router.js';
 import { ConsumerRegistry } from './sessions/consumer-registry.js';
 import { type CredentialStore, createCredentialStore } from './sessions/credential-store.js';
 import { SessionLeases } from './sessions/lease.js';
-import { SessionPool } from './sessions/session-pool.js';
+import { SessionPool, type SessionRefusalReason } from './sessions/session-pool.js';
 import { createTokenCipherFromConfig, type TokenCipher } from './sessions/token-cipher.js';
 import type { UserSessionState } from './sessions/user-session.js';
 import { WorkerPresence } from './sessions/worker-presence.js';
@@ -55,6 +56,8 @@ export interface GatewayDeps {
   readonly config: GatewayConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The one clock every part reads time and sets timers on. @defaultValue systemClock */
+  readonly clock?: Clock;
 }
 
 /** The parts every role shares. */
@@ -62,6 +65,7 @@ export interface GatewayCore {
   readonly config: GatewayConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly clock: Clock;
   readonly processId: string;
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
@@ -80,6 +84,13 @@ export interface GatewayCore {
   /** Quits the command connections this core made (last step of a shutdown). */
   quitRedis(): Promise<void>;
 }
+
+/** The pool's refusal reasons as the metric's label values (Prometheus labels use `_`). */
+const SESSION_REFUSAL_LABEL: Record<SessionRefusalReason, SessionRefusalLabel> = {
+  capacity: 'capacity',
+  'no-credentials': 'no_credentials',
+  'credentials-invalid': 'credentials_invalid',
+};
 
 const SESSION_STATE_METRIC: Partial<
   Record<UserSessionState, 'connecting' | 'connected' | 'reconnecting' | 'unauthorized'>
@@ -105,12 +116,18 @@ export function createRedis(
   return reportErrors(createRedisClient(config.redis, { name, ...options }), name, logger, metrics);
 }
 
-function reportErrors<T extends RedisClient>(redis: T, name: string, logger: Logger, metrics: Metrics): T {
+function reportErrors<T extends RedisClient>(
+  redis: T,
+  name: string,
+  logger: Logger,
+  metrics: Metrics,
+  clock: Clock = systemClock,
+): T {
   let lastErrorLogMs = 0;
   redis.on('error', (err: Error) => {
     metrics.redisErrors.inc();
     // One line per few seconds: a down Redis must not flood the log.
-    const now = Date.now();
+    const now = clock.now();
     if (now - lastErrorLogMs > 5000) {
       lastErrorLogMs = now;
       logger.warn({ err: { message: err.message }, connection: name }, 'redis connection error');
@@ -120,10 +137,10 @@ function reportErrors<T extends RedisClient>(redis: T, name: string, logger: Log
 }
 
 /** Builds the shared parts and, for `worker`/`all`, the session pool. Nothing is listening yet. */
-export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCore {
+export function createCore({ config, logger, metrics, clock = systemClock }: GatewayDeps): GatewayCore {
   const processId = config.workerId;
   const subscriber = (name: string): Redis =>
-    reportErrors(createSubscriberClient(config.redis, { name }), name, logger, metrics);
+    reportErrors(createSubscriberClient(config.redis, { name }), name, logger, metrics, clock);
   const redis = createRedis(config, 'commands', logger, metrics);
   const keys = createKeys(config.redis.keyPrefix);
   const logRedis = createRedis(config, 'event-log', logger, metrics, { isAutoPipelined: true });
@@ -132,22 +149,24 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
     keys,
     maxLength: config.events.logMaxLen,
     maxAgeMs: config.events.logMaxAgeMs,
+    clock,
   });
   const cipher = createTokenCipherFromConfig(config.encryption);
-  const credentials = createCredentialStore({ redis, keys, cipher });
-  const consumers = new ConsumerRegistry({ redis, keys });
+  const credentials = createCredentialStore({ redis, keys, cipher, clock });
+  const consumers = new ConsumerRegistry({ redis, keys, clock });
   const leases = new SessionLeases({
     redis,
     keys,
     workerId: config.workerId,
     ttlMs: config.sessions.leaseTtlMs,
   });
-  const rest = new RocketChatRestClient({ baseUrl: config.rocketchat.url });
+  const rest = new RocketChatRestClient({ baseUrl: config.rocketchat.url, clock });
   const isWorker = config.role === 'worker' || config.role === 'all';
   const presence = new WorkerPresence({
     redis,
     keys,
     ...(isWorker ? { workerId: config.workerId } : {}),
+    clock,
     onError: (err) => logger.warn({ err }, 'worker presence not renewed'),
   });
   const sessionStates = new Map<string, 'connecting' | 'connected' | 'reconnecting' | 'unauthorized'>();
@@ -177,6 +196,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
         maxSessions: config.sessions.workerMaxSessions,
         lingerMs: config.sessions.subscriptionLingerMs,
         idleMs: config.sessions.idleMs,
+        clock,
         ddp: {
           heartbeatIntervalMs: config.sessions.ddpHeartbeatMs,
           callTimeoutMs: config.sessions.ddpCallTimeoutMs,
@@ -188,13 +208,7 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
           },
         },
         onRefused: (userId, reason) => {
-          metrics.sessionRefusals[
-            reason === 'capacity'
-              ? 'capacity'
-              : reason === 'no-credentials'
-                ? 'no_credentials'
-                : 'credentials_invalid'
-          ].inc();
+          metrics.sessionRefusals[SESSION_REFUSAL_LABEL[reason]].inc();
           if (reason === 'capacity')
             logger.warn({ userId, reason }, 'session refused: worker at WORKER_MAX_SESSIONS');
         },
@@ -219,12 +233,15 @@ export function createCore({ config, logger, metrics }: GatewayDeps): GatewayCor
     consumers,
     ...(pool ? { pool } : {}),
     processId,
+    forwardTimeoutMs: config.sessions.forwardTimeoutMs,
+    clock,
     onForwarded: (outcome) => metrics.forwardedCalls[outcome].inc(),
   });
   return {
     config,
     logger,
     metrics,
+    clock,
     processId,
     redis,
     keys,
@@ -311,6 +328,7 @@ export async function startGateway(
     rest: core.rest,
     lifecycle,
     processId: core.processId,
+    clock: core.clock,
   };
   let lagEventId: string | undefined;
   let lagEventMs: number | undefined;
@@ -323,6 +341,7 @@ export async function startGateway(
     retryMs: config.sse.retryMs,
     maxBufferBytes: config.sse.maxBufferBytes,
     maxStreamsPerUser: config.sse.maxStreamsPerUser,
+    clock: core.clock,
     onConnectionCount: (delta) => (delta > 0 ? metrics.sseConnections.inc() : metrics.sseConnections.dec()),
     onEventWritten: (event, count) => {
       metrics.sseEventsWritten.inc(count);
@@ -333,7 +352,8 @@ export async function startGateway(
         lagEventId = event.id;
         lagEventMs = parseStreamId(event.id)?.ms;
       }
-      if (lagEventMs !== undefined) metrics.eventLag.sse.observe(Math.max(0, Date.now() - lagEventMs) / 1000);
+      if (lagEventMs !== undefined)
+        metrics.eventLag.sse.observe(Math.max(0, core.clock.now() - lagEventMs) / 1000);
     },
     onEnd: (reason) => {
       if (reason === 'slow-consumer') metrics.sseSlowDisconnects.inc();
@@ -349,6 +369,7 @@ export async function startGateway(
     queuePrefix: config.redis.queuePrefix,
     rest: core.rest,
     credentials: core.credentials,
+    now: () => core.clock.now(),
   });
   const outboundSending = core.pool
     ? startOutboundSending({
@@ -367,6 +388,7 @@ export async function startGateway(
         maxAttempts: config.outbound.maxAttempts,
         logger,
         metrics,
+        clock: core.clock,
       })
     : undefined;
 

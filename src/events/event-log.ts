@@ -5,6 +5,7 @@
  * it or publish one that was not logged, and two workers racing (takeover, catch-up overlapping
  * live delivery) can never log the same message version twice.
  */
+import { type Clock, systemClock } from '../clock.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
@@ -91,7 +92,8 @@ export interface EventLogOptions {
   readonly maxLength: number;
   /** Entries older than this are trimmed. */
   readonly maxAgeMs: number;
-  readonly now?: () => number;
+  /** Age trims and the de-duplication window. @defaultValue systemClock */
+  readonly clock?: Clock;
 }
 
 export interface AppendedEvent {
@@ -162,7 +164,7 @@ export class EventLog {
   readonly #keys: GatewayKeys;
   readonly #maxLength: number;
   readonly #maxAgeMs: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #append: AppendCommand;
   /** User id -> when its log was last trimmed by age (bounded: entries older than the interval are dropped). */
   readonly #lastAgeTrimMs = new Map<string, number>();
@@ -174,7 +176,7 @@ export class EventLog {
     this.#keys = options.keys;
     this.#maxLength = options.maxLength;
     this.#maxAgeMs = options.maxAgeMs;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     if (!('gwAppendEvent' in this.#redis)) {
       this.#redis.defineCommand('gwAppendEvent', { numberOfKeys: 4, lua: APPEND_SCRIPT });
     }
@@ -205,7 +207,7 @@ export class EventLog {
   ): Promise<(AppendedEvent | undefined)[]> {
     if (events.length === 0) return [];
     const keys = this.#keys.user(userId);
-    const now = this.#now();
+    const now = this.#clock.now();
     const tails = events.map(envelopeTail);
     const argv: (string | number)[] = [
       this.#maxLength,

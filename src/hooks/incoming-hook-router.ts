@@ -18,7 +18,8 @@
  * Every post after the URL check is added to the hook's recent requests.
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import { createError, toGatewayError } from '../errors.js';
+import { createError } from '../errors.js';
+import { toHttpError } from '../http/http-error.js';
 import type { Logger } from '../log/index.js';
 import type { HookService } from './hook-service.js';
 import type { HookRecord, HookRequestEntry } from './hook-store.js';
@@ -72,9 +73,9 @@ export function createIncomingHookRouter(deps: IncomingHookRouterDeps): Router {
       const raw = rawBodyOf(req, hook);
       if (hook.signingSecret !== undefined) {
         verifier.verify(hook.signingSecret, raw, {
-          id: req.get('webhook-id'),
-          timestamp: req.get('webhook-timestamp'),
-          signature: req.get('webhook-signature'),
+          'webhook-id': req.get('webhook-id'),
+          'webhook-timestamp': req.get('webhook-timestamp'),
+          'webhook-signature': req.get('webhook-signature'),
         });
       }
       if (!hook.isEnabled) throw createError('GW_ERR_FORBIDDEN', 'This hook is disabled');
@@ -85,9 +86,10 @@ export function createIncomingHookRouter(deps: IncomingHookRouterDeps): Router {
       res.status(202).json(result.view);
       record({ status: 202, jobId: result.view.id, messageId: result.view.messageId });
     } catch (err) {
-      const error = toGatewayError(err);
+      // Mapped as the error handler will, so the recorded answer is the one the caller gets.
+      const error = toHttpError(err, { bodyLimitBytes: deps.bodyLimitBytes });
       record({ status: error.status, error: { code: error.code, message: error.message } });
-      throw err;
+      throw error;
     }
   });
 

@@ -1,12 +1,15 @@
 /**
- * Whatever reaches the error handler, as a `GatewayError`: ours pass through; the errors Express
- * and its body parser raise (http-errors with a `status`, and a `type` for the body parser) get
- * their gateway code; anything else is an internal error.
+ * Whatever reaches the error handler, as a `GatewayError`: the one place a thrown value becomes
+ * an HTTP answer. Ours pass through; the errors Express and its body parser raise (http-errors
+ * with a `status`, and a `type` for the body parser) get their gateway code here; everything
+ * else goes through `mapUpstreamError` (src/rocketchat/errors.ts), so a DDP timeout that escapes
+ * a route is a 504 and a dropped line a 503, and only what nobody recognises is a 500.
  *
  * The body parser's errors are rebuilt without `cause`: they carry the raw body (`err.body`),
  * which may hold a password, and the cause is what gets logged.
  */
-import { createError, type GatewayError, isGatewayError, toGatewayError } from '../errors.js';
+import { createError, type GatewayError, isGatewayError } from '../errors.js';
+import { mapUpstreamError } from '../rocketchat/errors.js';
 
 export interface ToHttpErrorOptions {
   /** The body limit, to name in the 413 message. */
@@ -16,7 +19,7 @@ export interface ToHttpErrorOptions {
 export function toHttpError(err: unknown, options: ToHttpErrorOptions): GatewayError {
   if (isGatewayError(err)) return err;
   const status = statusOf(err);
-  if (status === undefined || status >= 500) return toGatewayError(err);
+  if (status === undefined || status >= 500) return mapUpstreamError(err);
   switch (typeOf(err)) {
     case 'entity.too.large':
       return createError(

@@ -74,7 +74,31 @@ const SCHEMAS: Record<string, Schema> = {
         minimum: 0,
         description: 'When waiting helps; the response also has `Retry-After` (seconds).',
       },
-      details: { type: 'object', description: 'Structured facts, e.g. the fields that failed validation.' },
+      details: {
+        type: 'object',
+        description:
+          'Structured facts. A `GW_ERR_VALIDATION` from a schema check lists the bad fields in `fields`; an error from Rocket.Chat carries its code in `upstreamError`.',
+        properties: {
+          fields: {
+            type: 'array',
+            maxItems: 10,
+            items: {
+              type: 'object',
+              required: ['field', 'message'],
+              properties: {
+                field: {
+                  type: 'string',
+                  description: 'Dotted path into the input (`topics.0`); `(body)` for the input as a whole.',
+                },
+                message: { type: 'string' },
+              },
+              additionalProperties: false,
+            },
+          },
+          upstreamError: { oneOf: [{ type: 'string' }, { type: 'integer' }] },
+          upstreamReason: { type: 'string' },
+        },
+      },
     },
     additionalProperties: false,
   },
@@ -1266,7 +1290,7 @@ const COMPONENTS: Schema = {
     Invalid: errorResponse('The request is invalid (`GW_ERR_VALIDATION`, `GW_ERR_TOPIC_INVALID`...)', {
       error: 'GW_ERR_VALIDATION',
       message: 'text: Required',
-      details: { fields: [{ path: 'text', message: 'Required' }] },
+      details: { fields: [{ field: 'text', message: 'Required' }] },
     }),
     Unauthenticated: {
       ...errorResponse('No valid credentials (`GW_ERR_UNAUTHENTICATED`, `GW_ERR_CREDENTIALS_INVALID`...)', {

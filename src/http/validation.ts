@@ -7,16 +7,34 @@ import type { Request } from 'express';
 import type { z } from 'zod';
 import { createError, type GatewayError } from '../errors.js';
 
+/** One field that failed validation: the shape of every `details.fields` entry (docs/errors.md). */
+export interface FieldProblem {
+  /** The dotted path into the input (`topics.0`), or `(body)` for the input as a whole. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/** At most this many problems are listed: the answer to a hostile body stays small. */
+const MAX_FIELD_PROBLEMS = 10;
+
 /** The parsed value, or throws `GW_ERR_VALIDATION` naming the first bad field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const fields = result.error.issues.map((issue) => ({
+  throw validationError(result.error);
+}
+
+/**
+ * A zod failure as `GW_ERR_VALIDATION` with `details.fields`: the one shape of a validation error,
+ * whichever route or feature checked the input.
+ */
+export function validationError(error: z.ZodError): GatewayError {
+  const fields: FieldProblem[] = error.issues.slice(0, MAX_FIELD_PROBLEMS).map((issue) => ({
     field: issue.path.map(String).join('.') || '(body)',
     message: issue.message,
   }));
   const first = fields[0] ?? { field: '(body)', message: 'is invalid' };
-  throw createError('GW_ERR_VALIDATION', `${first.field}: ${first.message}`, { details: { fields } });
+  return createError('GW_ERR_VALIDATION', `${first.field}: ${first.message}`, { details: { fields } });
 }
 
 /**

@@ -6,11 +6,11 @@ export type {
   GaugeHandle,
   HistogramHandle,
   Metrics,
-  OutboundOutcome,
+  OutboundOutcomeLabel,
   QueueJobCounts,
   QueueJobState,
   SessionMetricState,
-  SessionRefusalReason,
+  SessionRefusalLabel,
   UpstreamSkipReason,
   WebhookDeliveryOutcome,
 } from './metrics.js';

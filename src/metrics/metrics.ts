@@ -39,14 +39,14 @@ export type EventSink = 'sse' | 'webhook' | 'log';
  */
 export type WebhookDeliveryOutcome = 'success' | 'http_error' | 'timeout' | 'network_error' | 'blocked';
 /** `gateway_outbound_messages_total{outcome}`: `sent`, `retried` (an attempt will be repeated), `failed` (final). */
-export type OutboundOutcome = 'sent' | 'retried' | 'failed';
+export type OutboundOutcomeLabel = 'sent' | 'retried' | 'failed';
 /**
  * `gateway_forwarded_calls_total{outcome}`: requests forwarded to the worker owning a session.
  * `moved`: the target did not take it (gone, or no longer the owner) and it was sent elsewhere.
  */
 export type ForwardedCallOutcome = 'ok' | 'error' | 'timeout' | 'moved';
 /** `gateway_session_refusals_total{reason}`: a session this worker would not open. */
-export type SessionRefusalReason = 'capacity' | 'draining' | 'no_credentials' | 'credentials_invalid';
+export type SessionRefusalLabel = 'capacity' | 'draining' | 'no_credentials' | 'credentials_invalid';
 /** BullMQ job states, as `Queue.getJobCounts()` names them. */
 export type QueueJobState =
   | 'waiting'
@@ -91,10 +91,10 @@ export interface Metrics {
    * never the raw path) and status.
    */
   readonly httpRequests: { observe(method: string, route: string, status: number, seconds: number): void };
-  readonly outboundMessages: Readonly<Record<OutboundOutcome, CounterHandle>>;
+  readonly outboundMessages: Readonly<Record<OutboundOutcomeLabel, CounterHandle>>;
   readonly redisErrors: CounterHandle;
   readonly forwardedCalls: Readonly<Record<ForwardedCallOutcome, CounterHandle>>;
-  readonly sessionRefusals: Readonly<Record<SessionRefusalReason, CounterHandle>>;
+  readonly sessionRefusals: Readonly<Record<SessionRefusalLabel, CounterHandle>>;
 }
 
 /** The states `gateway_queue_jobs` reports (BullMQ 6 keeps a paused queue's jobs `waiting`). */
@@ -123,9 +123,9 @@ export const WEBHOOK_DELIVERY_OUTCOMES: readonly WebhookDeliveryOutcome[] = [
   'network_error',
   'blocked',
 ];
-export const OUTBOUND_OUTCOMES: readonly OutboundOutcome[] = ['sent', 'retried', 'failed'];
+export const OUTBOUND_OUTCOMES: readonly OutboundOutcomeLabel[] = ['sent', 'retried', 'failed'];
 export const FORWARDED_CALL_OUTCOMES: readonly ForwardedCallOutcome[] = ['ok', 'error', 'timeout', 'moved'];
-export const SESSION_REFUSAL_REASONS: readonly SessionRefusalReason[] = [
+export const SESSION_REFUSAL_REASONS: readonly SessionRefusalLabel[] = [
   'capacity',
   'draining',
   'no_credentials',

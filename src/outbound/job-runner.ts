@@ -16,10 +16,14 @@
  * the lookup can tell "sent" from "refused".
  */
 import { type Clock, delay, systemClock } from '../clock.js';
-import { DdpDisconnectedError, DdpTimeoutError } from '../ddp/index.js';
 import { createError, type GatewayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
-import { isPermanentError, mapEphemeralRefusal, mapUpstreamError } from '../rocketchat/errors.js';
+import {
+  isPermanentError,
+  isUnknownOutcome,
+  mapEphemeralRefusal,
+  mapUpstreamError,
+} from '../rocketchat/errors.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
 import type { CredentialStore } from '../sessions/credential-store.js';
 import type { OutboundJobData } from './types.js';
@@ -160,9 +164,7 @@ export class JobRunner {
     if (error.code === 'GW_ERR_RATE_LIMITED') {
       return { kind: 'rate-limited', retryAfterMs: error.retryAfterMs ?? 1000, error };
     }
-    const isUnknownOutcome =
-      (raw instanceof DdpDisconnectedError && raw.mayHaveRun) || raw instanceof DdpTimeoutError;
-    if (isUnknownOutcome || isPermanentError(error)) {
+    if (isUnknownOutcome(raw) || isPermanentError(error)) {
       const settled = await settle();
       if (settled) return settled;
     }

@@ -93,7 +93,7 @@ export class OutboundQueue {
     });
     // Errors also surface on the awaited calls; this only keeps an unhandled 'error' from throwing.
     this.queue.on('error', () => {});
-    this.store = new OutboxStore(options.redis, options.keys, this.retentionMs);
+    this.store = new OutboxStore(options.redis, options.keys, this.retentionMs, this.#now);
     this.#control = new ControlPublisher(options.redis, options.keys);
   }
 

@@ -3,6 +3,7 @@
  * sessions this worker holds, and the watchdog that backs it. Built in one place for the
  * gateway, the tests and the benchmarks.
  */
+import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -41,6 +42,7 @@ export interface OutboundSendingOptions {
   readonly unknownOutcomeWaitMs?: number;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
+  readonly clock?: Clock;
 }
 
 export interface OutboundSending {
@@ -52,17 +54,21 @@ export interface OutboundSending {
 }
 
 export function startOutboundSending(options: OutboundSendingOptions): OutboundSending {
-  const { outbound, logger, metrics } = options;
+  const { outbound, logger, metrics, clock } = options;
+  const withClock = clock ? { clock } : {};
+  const withNow = clock ? { now: () => clock.now() } : {};
   const recorder = new OutcomeRecorder({
     store: outbound.store,
     eventLog: options.eventLog,
     queue: outbound.queue,
     ...(metrics ? { metrics } : {}),
+    ...withNow,
   });
   const runner = new JobRunner({
     credentials: options.credentials,
     rest: options.rest,
     eventLog: options.eventLog,
+    ...withClock,
     ...(options.unknownOutcomeWaitMs === undefined
       ? {}
       : { unknownOutcomeWaitMs: options.unknownOutcomeWaitMs }),
@@ -78,6 +84,7 @@ export function startOutboundSending(options: OutboundSendingOptions): OutboundS
     ...options.outbox,
     ...(logger ? { logger } : {}),
     ...(metrics ? { metrics } : {}),
+    ...withClock,
   });
   outbox.attach(options.calls);
   const watchdog = new OutboundWatchdog({
@@ -92,6 +99,7 @@ export function startOutboundSending(options: OutboundSendingOptions): OutboundS
     recorder,
     ...(logger ? { logger } : {}),
     ...(metrics ? { metrics } : {}),
+    ...withNow,
   });
   let closing: Promise<void> | undefined;
   return {

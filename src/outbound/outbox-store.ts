@@ -152,11 +152,13 @@ export class OutboxStore {
   readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
   readonly retentionMs: number;
+  readonly #now: () => number;
 
-  constructor(redis: RedisClient, keys: GatewayKeys, retentionMs: number) {
+  constructor(redis: RedisClient, keys: GatewayKeys, retentionMs: number, now: () => number = Date.now) {
     this.#redis = redis;
     this.#keys = keys;
     this.retentionMs = retentionMs;
+    this.#now = now;
   }
 
   async accept(
@@ -207,7 +209,7 @@ export class OutboxStore {
     const reply = await MARK.run<(string | number)[]>(
       this.#redis,
       [k.outboundJob(''), k.outboundRateLimit],
-      [Date.now(), ...jobIds],
+      [this.#now(), ...jobIds],
     );
     return {
       logMarkMs: Number(reply[0]),

@@ -115,9 +115,10 @@ export class Outbox implements SessionObserver {
   async close(drainMs = 10_000): Promise<void> {
     this.#isClosed = true;
     for (const outbox of this.#outboxes.values()) outbox.stopTaking();
-    const deadline = Date.now() + drainMs;
-    while (Date.now() < deadline && [...this.#outboxes.values()].some((outbox) => !outbox.isQuiet))
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    const clock = this.#options.clock ?? systemClock;
+    const deadline = clock.now() + drainMs;
+    while (clock.now() < deadline && [...this.#outboxes.values()].some((outbox) => !outbox.isQuiet))
+      await delay(clock, 20);
     for (const outbox of this.#outboxes.values()) outbox.close();
     this.#outboxes.clear();
   }

@@ -2,7 +2,9 @@
  * Rocket.Chat's failures as the gateway's errors, in ONE place (style guide point 4). Every
  * route and processor that talks upstream turns what it caught into a `GatewayError` here, so
  * "not allowed" is 403 and "room not found" is 404 whether it came over DDP, over REST, from
- * this process's session or from one forwarded through Redis.
+ * this process's session or from one forwarded through Redis. The HTTP error handler
+ * (`src/http/http-error.ts`) sends whatever is not yet a `GatewayError` through
+ * `mapUpstreamError` too, so a DDP error that escapes a route still gets its own status.
  *
  * Rocket.Chat's own code (`error-not-allowed`, `too-many-requests`, 403...) is kept for the
  * caller in `details.upstreamError`, its reason in `details.upstreamReason`.
@@ -135,6 +137,18 @@ export function mapUpstreamError(err: unknown): GatewayError {
   return createError('GW_ERR_INTERNAL', undefined, { cause: err });
 }
 
+/**
+ * True when a call failed in a way that leaves its outcome unknown: it may have run upstream
+ * (the line dropped after it was sent, no answer by the deadline, the owning worker did not
+ * answer). A caller that must not run it twice checks before trying again.
+ */
+export function isUnknownOutcome(err: unknown): boolean {
+  if (err instanceof DdpDisconnectedError) return err.mayHaveRun;
+  if (err instanceof DdpTimeoutError) return true;
+  if (!isGatewayError(err)) return false;
+  return err.code === 'GW_ERR_FORWARD_TIMEOUT' || err.code === 'GW_ERR_UPSTREAM_TIMEOUT';
+}
+
 function mapRestError(err: RocketChatRestError): GatewayError {
   const options = { cause: err, details: upstreamDetails(err.upstreamError ?? err.status) };
   if (err.status === 429) {
@@ -199,4 +213,34 @@ const EPHEMERAL_ERRORS: Readonly<Record<string, string>> = {
 export function mapEphemeralRefusal(text: string): GatewayError {
   const upstream = EPHEMERAL_ERRORS[text] ?? text;
   return createError(codeFor(upstream), text, { details: upstreamDetails(upstream, text) });
+}
+
+const CREDENTIALS_REJECTED_MESSAGE = 'Rocket.Chat did not accept these credentials';
+
+/**
+ * A REST failure met while checking someone's credentials (login, `/me`). Kept apart from
+ * `mapUpstreamError` because here a 400/401/403 means "these credentials are not good", which
+ * must read the same whichever part was wrong. Anything that is not a REST error goes through
+ * `mapUpstreamError`.
+ */
+export function mapCredentialCheckError(err: unknown): GatewayError {
+  if (!(err instanceof RocketChatRestError)) return mapUpstreamError(err);
+  const options = { cause: err };
+  if (err.status === 400 || err.status === 401 || err.status === 403) {
+    return createError('GW_ERR_UNAUTHENTICATED', CREDENTIALS_REJECTED_MESSAGE, options);
+  }
+  if (err.status === 429) {
+    return createError('GW_ERR_RATE_LIMITED', 'Rocket.Chat is rate limiting these requests', {
+      ...options,
+      retryAfterMs: err.retryAfterMs ?? 1000,
+    });
+  }
+  if (err.status === 503) return createError('GW_ERR_UPSTREAM_UNAVAILABLE', undefined, options);
+  if (err.status === 504) return createError('GW_ERR_UPSTREAM_TIMEOUT', undefined, options);
+  return createError('GW_ERR_UPSTREAM', undefined, options);
+}
+
+/** A user id mismatch between what the caller claimed and what Rocket.Chat says. */
+export function credentialsRejected(): GatewayError {
+  return createError('GW_ERR_UNAUTHENTICATED', CREDENTIALS_REJECTED_MESSAGE);
 }

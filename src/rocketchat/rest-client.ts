@@ -3,6 +3,8 @@
  * chat.getMessage (to confirm a send whose outcome is unknown) and chat.syncMessages (catch-up).
  * Honours Rocket.Chat's rate limiter: a 429 is retried after `x-ratelimit-reset`.
  */
+import { type Clock, delay, systemClock } from '../clock.js';
+
 export interface RestAuth {
   readonly userId: string;
   readonly token: string;
@@ -37,7 +39,8 @@ export interface RestClientOptions {
   readonly timeoutMs?: number;
   /** Longest rate-limit wait honoured before giving up with the 429. @defaultValue 10000 */
   readonly maxRateLimitWaitMs?: number;
-  readonly now?: () => number;
+  /** Rate-limit resets and the waits they ask for. @defaultValue systemClock */
+  readonly clock?: Clock;
 }
 
 export interface SyncedMessages {
@@ -50,13 +53,13 @@ export class RocketChatRestClient {
   readonly #base: string;
   readonly #timeoutMs: number;
   readonly #maxWaitMs: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
   constructor(options: RestClientOptions) {
     this.#base = `${options.baseUrl.replace(/\/+$/, '')}/api/v1`;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
     this.#maxWaitMs = options.maxRateLimitWaitMs ?? 10_000;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /**
@@ -183,7 +186,7 @@ export class RocketChatRestClient {
       if (response.ok) return parsed as T;
       const retryAfterMs = response.status === 429 ? this.#retryAfterMs(response, parsed) : undefined;
       if (retryAfterMs !== undefined && retryAfterMs <= this.#maxWaitMs && attempt < 3) {
-        await new Promise((r) => setTimeout(r, retryAfterMs));
+        await delay(this.#clock, retryAfterMs);
         continue;
       }
       const error = parsed;
@@ -210,7 +213,7 @@ export class RocketChatRestClient {
 
   #retryAfterMs(response: Response, body: Record<string, unknown>): number {
     const reset = Number(response.headers.get('x-ratelimit-reset'));
-    if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset - this.#now());
+    if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset - this.#clock.now());
     const reason = body.error;
     const match = /wait (\d+) seconds/.exec(typeof reason === 'string' ? reason : '');
     return match ? Number(match[1]) * 1000 : 1000;

@@ -12,6 +12,7 @@
  * Invariant 1: every caller shares the one session; nobody opens a second one to call faster.
  */
 import { randomUUID } from 'node:crypto';
+import { type Clock, delay, systemClock, type TimerHandle } from '../clock.js';
 import { DdpDisconnectedError, DdpError, DdpRemoteError, DdpTimeoutError } from '../ddp/index.js';
 import { createError } from '../errors.js';
 import type { RedisClient } from '../redis/connection.js';
@@ -38,7 +39,7 @@ type ForwardOutcome =
   | { readonly kind: 'moved' }
   /** The target took the request and then went away: it may have run. */
   | { readonly kind: 'lost-after-ack' }
-  | { readonly kind: 'timeout' };
+  | { readonly kind: 'timeout'; readonly waitedMs: number };
 
 interface Waiter {
   isAcked: boolean;
@@ -61,6 +62,14 @@ export interface CallRouterOptions {
   /** This process's worker pool; absent on api-only replicas. */
   readonly pool?: SessionPool;
   readonly processId: string;
+  /**
+   * The longest a request forwarded to the owning worker waits for its answer (`FORWARD_TIMEOUT_MS`);
+   * the caller's own deadline when that comes first. Either way an unanswered request fails as
+   * `GW_ERR_FORWARD_TIMEOUT`. @defaultValue the caller's deadline
+   */
+  readonly forwardTimeoutMs?: number;
+  /** Deadlines, the owner watch and the pauses between looks. @defaultValue systemClock */
+  readonly clock?: Clock;
   /** Counts requests sent to other workers, by outcome. */
   readonly onForwarded?: (outcome: 'ok' | 'error' | 'moved' | 'timeout') => void;
 }
@@ -72,11 +81,13 @@ export class CallRouter {
   readonly #options: CallRouterOptions;
   readonly #control: ControlPublisher;
   readonly #waiting = new Map<string, Waiter>();
+  readonly #clock: Clock;
   #isClosed = false;
   #outboundListener: OutboundListener | undefined;
 
   constructor(options: CallRouterOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
     this.#control = new ControlPublisher(options.redis, options.keys);
   }
 
@@ -103,7 +114,11 @@ export class CallRouter {
     this.#outboundListener = listener;
   }
 
-  /** Calls `method` as the user. Errors are DDP errors (remote ones keep Rocket.Chat's code). */
+  /**
+   * Calls `method` as the user. Errors are DDP errors (remote ones keep Rocket.Chat's code), or a
+   * `GatewayError`: `GW_ERR_FORWARD_TIMEOUT` when the worker holding the session did not answer a
+   * forwarded call in time (it may have run), and the session refusals of `OwnerWait`.
+   */
   call(userId: string, method: string, params: readonly unknown[], timeoutMs: number): Promise<unknown> {
     return this.#run(userId, { kind: 'call', method, params }, timeoutMs);
   }
@@ -117,19 +132,20 @@ export class CallRouter {
   }
 
   async #run(userId: string, work: SessionWork, timeoutMs: number): Promise<unknown> {
-    const deadline = Date.now() + timeoutMs;
-    const waiting = new OwnerWait(this.#options, userId, deadline);
+    const clock = this.#clock;
+    const deadline = clock.now() + timeoutMs;
+    const waiting = new OwnerWait(this.#options, clock, userId, deadline);
     for (;;) {
       if (this.#isClosed) throw createError('GW_ERR_DRAINING', 'gateway is shutting down');
       const local = this.#options.pool?.session(userId);
       if (local) {
         try {
-          return await runOn(local, work, deadline);
+          return await runOn(local, work, deadline, clock);
         } catch (err) {
           // The session closed under the work (taken over, logged out): subscribing again on
           // its successor is harmless, a method call may have run.
           const isSessionGone = this.#options.pool?.session(userId) !== local;
-          if (work.kind === 'ensure-topics' && isSessionGone && Date.now() < deadline) continue;
+          if (work.kind === 'ensure-topics' && isSessionGone && clock.now() < deadline) continue;
           throw err;
         }
       }
@@ -155,8 +171,14 @@ export class CallRouter {
             continue;
           }
           throw new DdpDisconnectedError(`worker ${owner} went away`, true);
-        case 'timeout':
-          throw new DdpTimeoutError(work.kind === 'call' ? work.method : 'ensure-topics', timeoutMs);
+        case 'timeout': {
+          const what = work.kind === 'call' ? work.method : 'ensure-topics';
+          throw createError(
+            'GW_ERR_FORWARD_TIMEOUT',
+            `worker ${owner} did not answer ${what} within ${outcome.waitedMs} ms`,
+            { cause: new DdpTimeoutError(what, outcome.waitedMs) },
+          );
+        }
       }
     }
   }
@@ -168,23 +190,27 @@ export class CallRouter {
     deadline: number,
   ): Promise<ForwardOutcome> {
     const id = randomUUID();
-    const timeoutMs = Math.max(1, deadline - Date.now());
+    const clock = this.#clock;
+    const timeoutMs = Math.max(
+      1,
+      Math.min(deadline - clock.now(), this.#options.forwardTimeoutMs ?? Number.POSITIVE_INFINITY),
+    );
     let waiter!: Waiter;
-    let timer: NodeJS.Timeout | undefined;
-    let watch: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
+    let watch: TimerHandle | undefined;
     const outcome = new Promise<ForwardOutcome>((resolve) => {
       waiter = {
         isAcked: false,
         settle: (result) => {
-          clearTimeout(timer);
-          clearInterval(watch);
+          clock.clearTimeout(timer);
+          clock.clearInterval(watch);
           this.#waiting.delete(id);
           resolve(result);
         },
       };
     });
     this.#waiting.set(id, waiter);
-    timer = setTimeout(() => waiter.settle({ kind: 'timeout' }), timeoutMs);
+    timer = clock.setTimeout(() => waiter.settle({ kind: 'timeout', waitedMs: timeoutMs }), timeoutMs);
     const request = { ...work, id, replyTo: this.#options.processId, userId, timeoutMs } as WorkerRequest;
     const receivers = await this.#control.toWorker(workerId, request).catch(() => 0);
     // On a standalone Redis, 0 receivers means nobody took it: the owner is gone. A Cluster
@@ -194,7 +220,7 @@ export class CallRouter {
       return outcome;
     }
     const { leases, presence } = this.#options;
-    watch = setInterval(() => {
+    watch = clock.setInterval(() => {
       Promise.all([leases.owner(userId), presence.isGone(workerId)])
         .then(([owner, isGone]) => {
           if ((owner === workerId && !isGone) || !this.#waiting.has(id)) return;
@@ -221,7 +247,7 @@ export class CallRouter {
     // Tells the caller the request was taken, before it runs (same connection: it arrives first).
     void this.#control.toCaller(request.replyTo, { kind: 'ack', id: request.id }).catch(() => {});
     try {
-      const result = await runOn(session, request, Date.now() + request.timeoutMs);
+      const result = await runOn(session, request, this.#clock.now() + request.timeoutMs, this.#clock);
       await this.#reply(request, { result });
     } catch (err) {
       await this.#reply(request, { error: serializeError(err) });
@@ -257,14 +283,16 @@ export class CallRouter {
  */
 class OwnerWait {
   readonly #options: CallRouterOptions;
+  readonly #clock: Clock;
   readonly #userId: string;
   readonly #deadline: number;
   /** A worker that did not take our last request: asked about only once it is known to be there. */
   #suspect: string | undefined;
   #hasWokenWorkers = false;
 
-  constructor(options: CallRouterOptions, userId: string, deadline: number) {
+  constructor(options: CallRouterOptions, clock: Clock, userId: string, deadline: number) {
     this.#options = options;
+    this.#clock = clock;
     this.#userId = userId;
     this.#deadline = deadline;
   }
@@ -285,14 +313,14 @@ class OwnerWait {
         // than sending to it in a tight loop.
         if (!(await presence.isGone(owner))) {
           this.#suspect = undefined;
-          await new Promise((resolve) => setTimeout(resolve, OWNER_POLL_MS));
+          await delay(this.#clock, OWNER_POLL_MS);
           continue;
         }
       }
       if (pool) {
         // A session that cannot reach Rocket.Chat keeps trying in the background; the caller
         // waits only until its own deadline. The pool takes over a holder that is gone.
-        const session = await raceDeadline(pool.ensureSession(this.#userId), this.#deadline);
+        const session = await raceDeadline(pool.ensureSession(this.#userId), this.#deadline, this.#clock);
         if (session) return 'local';
         this.#throwIfRefusedForGood(pool.refusalOf(this.#userId));
       } else if (!this.#hasWokenWorkers) {
@@ -300,10 +328,10 @@ class OwnerWait {
         // workers, which claim a free session or take over one whose holder is gone.
         this.#hasWokenWorkers = true;
         await this.#options.consumers.register(this.#userId, `call:${randomUUID()}`, [], {
-          ttlMs: Math.max(1000, this.#deadline - Date.now()),
+          ttlMs: Math.max(1000, this.#deadline - this.#clock.now()),
         });
       }
-      if (Date.now() >= this.#deadline) {
+      if (this.#clock.now() >= this.#deadline) {
         if (pool?.refusalOf(this.#userId) === 'capacity')
           throw createError('GW_ERR_SESSION_CAPACITY', 'every worker is at WORKER_MAX_SESSIONS');
         throw createError(
@@ -311,7 +339,7 @@ class OwnerWait {
           'no worker could hold a session for this user in time',
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, OWNER_POLL_MS));
+      await delay(this.#clock, OWNER_POLL_MS);
     }
   }
 
@@ -342,23 +370,28 @@ function forwardedMetricOutcome(outcome: ForwardOutcome): 'ok' | 'error' | 'move
   }
 }
 
-async function runOn(session: UserSession, work: SessionWork, deadline: number): Promise<unknown> {
-  const remainingMs = Math.max(1, deadline - Date.now());
+async function runOn(
+  session: UserSession,
+  work: SessionWork,
+  deadline: number,
+  clock: Clock,
+): Promise<unknown> {
+  const remainingMs = Math.max(1, deadline - clock.now());
   if (work.kind === 'call') return session.call(work.method, work.params, remainingMs);
-  const refusals = await raceDeadline(session.ensureTopics(work.topics), deadline);
+  const refusals = await raceDeadline(session.ensureTopics(work.topics), deadline, clock);
   if (refusals === undefined) throw new DdpTimeoutError('ensure-topics', remainingMs);
   return refusals;
 }
 
-async function raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
+async function raceDeadline<T>(promise: Promise<T>, deadline: number, clock: Clock): Promise<T | undefined> {
+  let timer: TimerHandle | undefined;
   const expired = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+    timer = clock.setTimeout(() => resolve(undefined), Math.max(0, deadline - clock.now()));
   });
   try {
     return await Promise.race([promise, expired]);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }
 

@@ -5,6 +5,7 @@
  * calls. A worker taking over a session reads the topics from here to know what to subscribe.
  */
 
+import { type Clock, systemClock } from '../clock.js';
 import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
@@ -13,7 +14,8 @@ import { ControlPublisher } from './control-plane.js';
 export interface ConsumerRegistryOptions {
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
-  readonly now?: () => number;
+  /** Consumer expiry times. @defaultValue systemClock */
+  readonly clock?: Clock;
 }
 
 /** `ttlMs: 'durable'` for consumers that must survive every process (webhooks). */
@@ -22,13 +24,13 @@ export type ConsumerLifetime = { readonly ttlMs: number } | 'durable';
 export class ConsumerRegistry {
   readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #control: ControlPublisher;
 
   constructor(options: ConsumerRegistryOptions) {
     this.#redis = options.redis;
     this.#keys = options.keys;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#control = new ControlPublisher(options.redis, options.keys);
   }
 
@@ -40,7 +42,7 @@ export class ConsumerRegistry {
     lifetime: ConsumerLifetime,
   ): Promise<void> {
     const keys = this.#keys.user(userId);
-    const expiry = lifetime === 'durable' ? '+inf' : String(this.#now() + lifetime.ttlMs);
+    const expiry = lifetime === 'durable' ? '+inf' : String(this.#clock.now() + lifetime.ttlMs);
     await this.#redis
       .multi()
       .zadd(keys.consumers, expiry, consumerId)
@@ -55,7 +57,7 @@ export class ConsumerRegistry {
   /** Extends the life of expiring consumers (one round trip for many). */
   async refresh(userId: string, consumerIds: readonly string[], ttlMs: number): Promise<void> {
     if (consumerIds.length === 0) return;
-    const expiry = this.#now() + ttlMs;
+    const expiry = this.#clock.now() + ttlMs;
     const keys = this.#keys.user(userId);
     const args = consumerIds.flatMap((id) => [expiry, id]);
     await this.#redis.zadd(keys.consumers, 'XX', 'GT', ...args);
@@ -75,7 +77,7 @@ export class ConsumerRegistry {
   /** The union of topics wanted by the user's live consumers; empty when nobody needs the session. */
   async wantedTopics(userId: string): Promise<Topic[]> {
     const keys = this.#keys.user(userId);
-    const now = this.#now();
+    const now = this.#clock.now();
     const live = await this.#redis.zrangebyscore(keys.consumers, now, '+inf');
     // Expired consumers are swept here, by whichever worker looks: no separate janitor.
     await this.#sweep(userId, now);
@@ -91,7 +93,7 @@ export class ConsumerRegistry {
 
   /** Users with at least one consumer that has not expired. */
   async wantedUsers(): Promise<string[]> {
-    const now = this.#now();
+    const now = this.#clock.now();
     await this.#redis.zremrangebyscore(this.#keys.wantedUsers, '-inf', `(${now}`);
     return this.#redis.zrangebyscore(this.#keys.wantedUsers, now, '+inf');
   }

@@ -8,6 +8,7 @@
  * their reason.
  */
 
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
 import type { NewGatewayEvent } from '../events/types.js';
 import type { RedisClient } from '../redis/connection.js';
@@ -62,7 +63,8 @@ export interface SessionPoolOptions {
   /** @defaultValue a third of the lease TTL */
   readonly reconcileIntervalMs?: number;
   readonly ddp?: UserSessionOptions['ddp'];
-  readonly now?: () => number;
+  /** The reconcile loop, the presence watch and its sessions' time. @defaultValue systemClock */
+  readonly clock?: Clock;
   readonly onRefused?: (userId: string, reason: SessionRefusalReason) => void;
   readonly onError?: (error: unknown, context: string) => void;
   readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
@@ -75,14 +77,14 @@ export class SessionPool {
   readonly #sessions = new Map<string, LocalSession>();
   /** Wanted users held by another worker, and by which lease: watched for their holder's presence. */
   readonly #foreignLeases = new Map<string, Lease>();
-  #presenceTimer: NodeJS.Timeout | undefined;
+  #presenceTimer: TimerHandle | undefined;
   #isWatchingPresence = false;
   readonly #starting = new Map<string, Promise<UserSession | undefined>>();
   /** Why the last attempt to hold a user's session here failed, until one succeeds. */
   readonly #refusals = new Map<string, SessionRefusalReason>();
   readonly #options: SessionPoolOptions;
-  readonly #now: () => number;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
   #reconciling: Promise<void> | undefined;
   #isReconcilingFull = false;
   /** Loop passes so far: every TOPIC_REFRESH_PASSES-th is a full one. */
@@ -95,7 +97,7 @@ export class SessionPool {
   constructor(options: SessionPoolOptions) {
     if (!(options.maxSessions >= 1)) throw new RangeError('maxSessions must be at least 1');
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
   }
 
   get size(): number {
@@ -147,7 +149,7 @@ export class SessionPool {
     await subscriber.psubscribe(keys.userControlPattern);
     const interval =
       this.#options.reconcileIntervalMs ?? Math.max(100, Math.floor(this.#options.leases.ttlMs / 3));
-    this.#timer = setInterval(() => {
+    this.#timer = this.#clock.setInterval(() => {
       // Topic changes arrive as control notices at once; re-reading every session's topics is
       // the safety net for notices lost (Pub/Sub drops them while its connection is down) and
       // for consumers that expired silently (a dead replica's SSE clients, 30 s). It costs
@@ -156,7 +158,7 @@ export class SessionPool {
       void this.reconcile({ isFull });
     }, interval);
     this.#timer.unref();
-    this.#presenceTimer = setInterval(() => void this.#watchPresence(), PRESENCE_WATCH_MS);
+    this.#presenceTimer = this.#clock.setInterval(() => void this.#watchPresence(), PRESENCE_WATCH_MS);
     this.#presenceTimer.unref();
     // The control channel was down: notices may be lost, re-read everything on the next pass.
     subscriber.on('ready', () => {
@@ -256,7 +258,7 @@ export class SessionPool {
       if (this.#sessions.has(userId) || (await this.#isHeldElsewhere(userId))) continue;
       await this.ensureSession(userId);
     }
-    const now = this.#now();
+    const now = this.#clock.now();
     for (const [userId, { session }] of this.#sessions) {
       // A user nobody wants any more needs no read to know its topics: none.
       if (!wanted.has(userId)) await session.setTopics([]);
@@ -286,7 +288,7 @@ export class SessionPool {
       lingerMs: this.#options.lingerMs,
       leaseGeneration,
       ...(this.#options.ddp ? { ddp: this.#options.ddp } : {}),
-      now: this.#now,
+      clock: this.#clock,
       onUnauthorized: (reason) => void this.#onUnauthorized(userId, reason, credential.revision),
       onFenced: () => {
         this.#error(new Error('session fenced: a newer lease holds this user'), 'fenced');
@@ -382,8 +384,8 @@ export class SessionPool {
   /** Stops every session and releases their leases, so other workers take over at once. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      clearInterval(this.#timer);
-      clearInterval(this.#presenceTimer);
+      this.#clock.clearInterval(this.#timer);
+      this.#clock.clearInterval(this.#presenceTimer);
       await this.#reconciling;
       await Promise.allSettled([...this.#starting.values()]);
       await Promise.allSettled([...this.#sessions.keys()].map((userId) => this.#stopLocal(userId, true)));

@@ -4,6 +4,7 @@
  * an SSE client that reconnects within seconds does not cost an unsub/sub round trip (and a
  * hole in the stream).
  */
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { DdpClient, DdpSubscription } from '../ddp/index.js';
 import { ddpSubscriptionParams, type UpstreamStream } from '../rocketchat/streams.js';
 
@@ -11,7 +12,7 @@ interface Entry {
   readonly stream: UpstreamStream;
   subscription: DdpSubscription | undefined;
   subscribing: Promise<void> | undefined;
-  lingerTimer: NodeJS.Timeout | undefined;
+  lingerTimer: TimerHandle | undefined;
   /** The refusal, when Rocket.Chat answered `nosub` with an error (e.g. `not-allowed`). */
   refusal: Error | undefined;
 }
@@ -19,18 +20,22 @@ interface Entry {
 export interface UpstreamSubscriptionsOptions {
   readonly client: DdpClient;
   readonly lingerMs: number;
+  /** @defaultValue systemClock */
+  readonly clock?: Clock;
   readonly onRefused?: (stream: UpstreamStream, error: Error) => void;
 }
 
 export class UpstreamSubscriptions {
   readonly #client: DdpClient;
   readonly #lingerMs: number;
+  readonly #clock: Clock;
   readonly #onRefused: ((stream: UpstreamStream, error: Error) => void) | undefined;
   readonly #entries = new Map<string, Entry>();
 
   constructor(options: UpstreamSubscriptionsOptions) {
     this.#client = options.client;
     this.#lingerMs = options.lingerMs;
+    this.#clock = options.clock ?? systemClock;
     this.#onRefused = options.onRefused;
   }
 
@@ -42,7 +47,7 @@ export class UpstreamSubscriptions {
       wantedKeys.add(stream.key);
       let entry = this.#entries.get(stream.key);
       if (entry?.lingerTimer) {
-        clearTimeout(entry.lingerTimer);
+        this.#clock.clearTimeout(entry.lingerTimer);
         entry.lingerTimer = undefined;
       }
       if (entry?.refusal) this.#entries.delete(stream.key);
@@ -62,7 +67,7 @@ export class UpstreamSubscriptions {
     }
     for (const [key, entry] of this.#entries) {
       if (wantedKeys.has(key) || entry.lingerTimer) continue;
-      entry.lingerTimer = setTimeout(() => this.#drop(key), this.#lingerMs);
+      entry.lingerTimer = this.#clock.setTimeout(() => this.#drop(key), this.#lingerMs);
       entry.lingerTimer.unref();
     }
     await Promise.all(pending);
@@ -84,7 +89,7 @@ export class UpstreamSubscriptions {
       if (entry.subscription?.id !== subscriptionId) continue;
       // Its linger timer must go too: left running, it would drop the entry a later reconcile
       // creates under the same key, and stop that live subscription.
-      clearTimeout(entry.lingerTimer);
+      this.#clock.clearTimeout(entry.lingerTimer);
       this.#entries.delete(key);
     }
   }
@@ -94,7 +99,7 @@ export class UpstreamSubscriptions {
   }
 
   close(): void {
-    for (const entry of this.#entries.values()) clearTimeout(entry.lingerTimer);
+    for (const entry of this.#entries.values()) this.#clock.clearTimeout(entry.lingerTimer);
     this.#entries.clear();
   }
 

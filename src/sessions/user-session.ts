@@ -5,6 +5,7 @@
  * then releases the held events: the log stays in order and the de-duplicating append drops the
  * overlap, so nothing is logged twice and nothing is missing.
  */
+import { type Clock, delay, systemClock } from '../clock.js';
 import { DdpClient, type DdpClientOptions, DdpRemoteError, type Downtime } from '../ddp/index.js';
 import { type EventLog, FencedError } from '../events/event-log.js';
 import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
@@ -49,7 +50,8 @@ export interface UserSessionOptions {
   /** The generation of the lease this session runs under: every append carries it (the fence). */
   readonly leaseGeneration: number;
   readonly ddp?: Partial<Omit<DdpClientOptions, 'url' | 'onConnected'>>;
-  readonly now?: () => number;
+  /** Activity times, lag, catch-up windows and retry pauses. @defaultValue systemClock */
+  readonly clock?: Clock;
   /** The token stopped working: the owner marks the credential invalid and releases the session. */
   readonly onUnauthorized?: (reason: string) => void;
   /** Redis refused an append: the user's session was granted to a newer lease. The owner closes this one. */
@@ -105,13 +107,13 @@ export class UserSession {
   #lastActivityMs: number;
   readonly #subscriptions: UpstreamSubscriptions;
   readonly #options: UserSessionOptions;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
   constructor(options: UserSessionOptions) {
     this.userId = options.userId;
     this.#options = options;
-    this.#now = options.now ?? Date.now;
-    this.#lastActivityMs = this.#now();
+    this.#clock = options.clock ?? systemClock;
+    this.#lastActivityMs = this.#clock.now();
     this.client = new DdpClient({
       ...options.ddp,
       url: options.ddpUrl,
@@ -119,7 +121,11 @@ export class UserSession {
         await loginOverDdp(ctx.call, { kind: 'resume', token: options.token });
       },
     });
-    this.#subscriptions = new UpstreamSubscriptions({ client: this.client, lingerMs: options.lingerMs });
+    this.#subscriptions = new UpstreamSubscriptions({
+      client: this.client,
+      lingerMs: options.lingerMs,
+      clock: this.#clock,
+    });
     for (const collection of STREAM_COLLECTIONS) {
       this.client.onStream(collection, '*', (args, eventName) =>
         this.#onStreamEvent(collection, eventName, args),
@@ -168,7 +174,7 @@ export class UserSession {
   /** Changes what the session subscribes; resolves when new streams are ready or refused. */
   async setTopics(topics: readonly Topic[]): Promise<void> {
     this.#topics = topics;
-    if (topics.length > 0) this.#lastActivityMs = this.#now();
+    if (topics.length > 0) this.#lastActivityMs = this.#clock.now();
     if (this.#state === 'unauthorized' || this.#state === 'closed') return;
     await this.#subscriptions.reconcile(this.#wantedStreams());
   }
@@ -180,7 +186,7 @@ export class UserSession {
 
   /** A method call over this session (after login; queued while reconnecting). */
   call<T = unknown>(method: string, params: readonly unknown[], timeoutMs?: number): Promise<T> {
-    this.#lastActivityMs = this.#now();
+    this.#lastActivityMs = this.#clock.now();
     return this.client.call<T>(method, params, timeoutMs ? { timeoutMs } : {});
   }
 
@@ -194,7 +200,7 @@ export class UserSession {
     const merged = new Map(this.#topics.map((t) => [formatTopic(t), t]));
     for (const topic of requested) merged.set(formatTopic(topic), topic);
     this.#topics = [...merged.values()];
-    this.#lastActivityMs = this.#now();
+    this.#lastActivityMs = this.#clock.now();
     await this.#subscriptions.reconcile(this.#wantedStreams());
     const refusals: StreamRefusal[] = [];
     for (const topic of requested) {
@@ -237,7 +243,7 @@ export class UserSession {
   }
 
   #onStreamEvent(collection: string, eventName: string, args: readonly unknown[]): void {
-    const receivedAtMs = this.#now();
+    const receivedAtMs = this.#clock.now();
     const events = normalizeStreamEvent(
       { collection, eventName, args, userId: this.userId, receivedAtMs },
       this.#options.onSkipped,
@@ -287,7 +293,7 @@ export class UserSession {
           batch.map((pending) => pending.event),
           { leaseGeneration: this.#options.leaseGeneration },
         );
-        const now = this.#now();
+        const now = this.#clock.now();
         logged.forEach((appended, i) => {
           if (appended) this.#options.onLogged?.(batch[i]!.event, now - batch[i]!.receivedAtMs);
         });
@@ -301,7 +307,7 @@ export class UserSession {
         }
         if (attempt === 0 || !isRetryableRedisError(err)) this.#options.onError?.(err, 'append');
         if (!isRetryableRedisError(err)) return;
-        await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_DELAYS_MS[Math.min(attempt, 4)]));
+        await delay(this.#clock, APPEND_RETRY_DELAYS_MS[Math.min(attempt, 4)] ?? 1000);
         if (this.#isClosed()) {
           // Nothing after this batch may be logged by this session either: a later event in
           // the log would move the room's catch-up start past this one.
@@ -338,15 +344,15 @@ export class UserSession {
           rest: this.#options.rest,
           call: (method, params) => this.client.call(method, params),
           downtime,
-          now: this.#now(),
+          now: this.#clock.now(),
         });
-        for (const event of events) this.#enqueueAppend(event, this.#now());
+        for (const event of events) this.#enqueueAppend(event, this.#clock.now());
         break;
       } catch (err) {
         this.#options.onError?.(err, 'catch-up');
         const delayMs = catchUpRetryDelayMs(err, attempt);
         if (delayMs === undefined || this.#isClosed()) break;
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await delay(this.#clock, delayMs);
         if (this.#isClosed()) break;
       }
     }
@@ -367,10 +373,10 @@ export class UserSession {
         {
           type: 'session.unauthorized',
           userId: this.userId,
-          ts: new Date(this.#now()).toISOString(),
+          ts: new Date(this.#clock.now()).toISOString(),
           data: { reason },
         },
-        this.#now(),
+        this.#clock.now(),
       );
     }
     this.#options.onUnauthorized?.(reason);

@@ -12,6 +12,7 @@
  * gateway's subscriber connections may sit on any node. There each worker keeps a short-lived
  * key alive instead (renewed every third of its TTL); detection takes up to that TTL.
  */
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 
@@ -23,15 +24,19 @@ export interface WorkerPresenceOptions {
   readonly keys: GatewayKeys;
   /** This process' worker id; absent on api-only replicas, which only ask about others. */
   readonly workerId?: string;
+  /** Renews the Cluster presence key. @defaultValue systemClock */
+  readonly clock?: Clock;
   readonly onError?: (error: unknown) => void;
 }
 
 export class WorkerPresence {
   readonly #options: WorkerPresenceOptions;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
 
   constructor(options: WorkerPresenceOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** On a Cluster, starts announcing this worker. Its control channel does it on a standalone Redis. */
@@ -39,7 +44,7 @@ export class WorkerPresence {
     const { redis, workerId } = this.#options;
     if (!redis.isCluster || workerId === undefined) return;
     await this.#announce();
-    this.#timer = setInterval(() => {
+    this.#timer = this.#clock.setInterval(() => {
       this.#announce().catch((err) => this.#options.onError?.(err));
     }, PRESENCE_TTL_MS / 3);
     this.#timer.unref();
@@ -75,7 +80,7 @@ export class WorkerPresence {
 
   /** Stops announcing and withdraws this worker's presence (its sessions are released first). */
   async close(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#clock.clearInterval(this.#timer);
     const { redis, keys, workerId } = this.#options;
     if (this.#timer && workerId !== undefined) await redis.del(keys.workerAlive(workerId)).catch(() => {});
     this.#timer = undefined;

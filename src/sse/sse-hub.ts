@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { createError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { LiveEvent, LiveHub } from '../events/live-hub.js';
@@ -28,7 +29,8 @@ export interface SseHubOptions {
   readonly maxStreamsPerUser?: number;
   /** How often consumer registrations are refreshed; they expire after three missed refreshes. */
   readonly consumerRefreshMs?: number;
-  readonly now?: () => number;
+  /** The heartbeat sweep and the consumer refresh. @defaultValue systemClock */
+  readonly clock?: Clock;
   readonly onConnectionCount?: (delta: 1 | -1) => void;
   /** `count` clients were just sent the event (once per event per live fan-out; once per replayed write). */
   readonly onEventWritten?: (event: { readonly id: string }, count: number) => void;
@@ -69,15 +71,15 @@ interface UserEntry {
 
 export class SseHub {
   readonly #options: SseHubOptions;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #users = new Map<string, UserEntry>();
   readonly #reserved = new Map<string, Reserved>();
   #held: Socket[] = [];
   /** Numbers the turns whose writes are held together; a connection records the one it joined. */
   #batch = 0;
   #isReleaseDue = false;
-  readonly #heartbeatTimer: NodeJS.Timeout;
-  readonly #refreshTimer: NodeJS.Timeout;
+  readonly #heartbeatTimer: TimerHandle;
+  readonly #refreshTimer: TimerHandle;
   readonly #refreshMs: number;
   readonly #stopResync: () => void;
   #seq = 0;
@@ -85,14 +87,15 @@ export class SseHub {
 
   constructor(options: SseHubOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    const clock = options.clock ?? systemClock;
+    this.#clock = clock;
     this.#refreshMs = options.consumerRefreshMs ?? 10_000;
-    this.#heartbeatTimer = setInterval(
+    this.#heartbeatTimer = clock.setInterval(
       () => this.#sweepHeartbeats(),
       Math.max(50, Math.floor(options.heartbeatMs / 4)),
     );
     this.#heartbeatTimer.unref();
-    this.#refreshTimer = setInterval(() => void this.#refreshConsumers(), this.#refreshMs);
+    this.#refreshTimer = clock.setInterval(() => void this.#refreshConsumers(), this.#refreshMs);
     this.#refreshTimer.unref();
     this.#stopResync = options.liveHub.onResync(() => {
       for (const entry of this.#users.values()) {
@@ -178,7 +181,7 @@ export class SseHub {
       eventLog: this.#options.eventLog,
       matches: options.matches,
       maxBufferBytes: this.#options.maxBufferBytes,
-      now: this.#now,
+      now: () => this.#clock.now(),
       onWrite: (event) => this.#options.onEventWritten?.(event, 1),
       onEnd: (reason) => {
         // A drained client is on its way to another replica: its consumer registration is left
@@ -220,8 +223,8 @@ export class SseHub {
 
   close(): void {
     this.drain();
-    clearInterval(this.#heartbeatTimer);
-    clearInterval(this.#refreshTimer);
+    this.#clock.clearInterval(this.#heartbeatTimer);
+    this.#clock.clearInterval(this.#refreshTimer);
     this.#stopResync();
   }
 
@@ -295,7 +298,7 @@ export class SseHub {
   };
 
   #sweepHeartbeats(): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     const due = now - this.#options.heartbeatMs;
     for (const entry of this.#users.values()) {
       for (const connection of entry.connections.values()) {

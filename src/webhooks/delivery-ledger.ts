@@ -20,7 +20,7 @@ import type { GatewayKeys, UserKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { DisabledReason } from './webhook-store.js';
 
-export type BeginResult =
+export type DeliveryBeginResult =
   | { readonly kind: 'missing' }
   | { readonly kind: 'disabled'; readonly reason: DisabledReason }
   | { readonly kind: 'busy' }
@@ -225,7 +225,7 @@ export class DeliveryLedger {
     nowMs: number,
     holdUntilMs: number,
     limit: number,
-  ): Promise<BeginResult> {
+  ): Promise<DeliveryBeginResult> {
     const keys = this.#user(userId);
     const reply = await BEGIN_SCRIPT.run<(string | number)[]>(
       this.#redis,

@@ -26,7 +26,7 @@ import type { Logger } from '../log/index.js';
 import type { Metrics, WebhookDeliveryOutcome } from '../metrics/index.js';
 import type { CredentialGate } from './credential-gate.js';
 import type { DeliveryClient, DeliveryResult } from './delivery-client.js';
-import type { AttemptRecord, BeginResult, DeliveryLedger, FinishKind } from './delivery-ledger.js';
+import type { AttemptRecord, DeliveryBeginResult, DeliveryLedger, FinishKind } from './delivery-ledger.js';
 import { honoursRetryAfter, retryDelayMs } from './retry-policy.js';
 import type { WebhookSigner } from './signer.js';
 import type { WebhookJobData } from './webhook-queue.js';
@@ -280,7 +280,11 @@ export class DeliveryProcessor {
    * The signing secrets, opened once per sealed value (AES-GCM per attempt is wasted work: the
    * sealed values change only on rotation, and a new value is a new cache key).
    */
-  #openSecrets(data: WebhookJobData, begin: Extract<BeginResult, { kind: 'go' }>, nowMs: number): string[] {
+  #openSecrets(
+    data: WebhookJobData,
+    begin: Extract<DeliveryBeginResult, { kind: 'go' }>,
+    nowMs: number,
+  ): string[] {
     const previousActive =
       begin.sealedPreviousSecret !== undefined &&
       begin.previousSecretUntilMs !== undefined &&

@@ -5,7 +5,8 @@
 export type { AttemptRecord, DeadLetter } from './delivery-ledger.js';
 export { checkEvictionPolicy, readEvictionPolicy } from './eviction-policy.js';
 export { classifyAddress, type ForbiddenAddressKind, isForbiddenAddress } from './ip-policy.js';
-export { generateWebhookSecret, type SignatureHeaders, WebhookSigner } from './signer.js';
+export { generateWebhookSecret, WebhookSigner } from './signer.js';
+export { type SignatureHeaders, SigningKeys } from './standard-webhooks.js';
 export { checkTargetUrl, type HostResolver, parseTargetUrl, type TargetPolicy } from './target-policy.js';
 export {
   DEFAULT_RETENTION,

@@ -7,7 +7,7 @@
  * package's, so it is the same code receivers verify with.
  */
 import { randomBytes } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
+import { type SignatureHeaders, SigningKeys } from './standard-webhooks.js';
 
 /** 32 random bytes: the spec asks for 24 to 64. */
 const SECRET_BYTES = 32;
@@ -17,23 +17,12 @@ export function generateWebhookSecret(): string {
   return `whsec_${randomBytes(SECRET_BYTES).toString('base64')}`;
 }
 
-// A type alias, not an interface: it must fit `Record<string, string>` (request headers).
-export type SignatureHeaders = {
-  readonly 'webhook-id': string;
-  readonly 'webhook-timestamp': string;
-  readonly 'webhook-signature': string;
-};
-
-/**
- * Signs with every given secret (current first). Keeps one `Webhook` per secret, since decoding
- * the key is the part worth not repeating; the cache is bounded and holds only what is in use.
- */
+/** Signs with every given secret (current first), each decoded once (`SigningKeys`). */
 export class WebhookSigner {
-  readonly #cache = new Map<string, Webhook>();
-  readonly #maxCached: number;
+  readonly #keys: SigningKeys;
 
-  constructor(maxCached = 1000) {
-    this.#maxCached = maxCached;
+  constructor(keys: SigningKeys = new SigningKeys()) {
+    this.#keys = keys;
   }
 
   /**
@@ -42,24 +31,11 @@ export class WebhookSigner {
    */
   headers(messageId: string, timestamp: Date, payload: string, secrets: readonly string[]): SignatureHeaders {
     if (secrets.length === 0) throw new RangeError('at least one secret is needed to sign');
-    const signatures = secrets.map((secret) => this.#webhook(secret).sign(messageId, timestamp, payload));
+    const signatures = secrets.map((secret) => this.#keys.for(secret).sign(messageId, timestamp, payload));
     return {
       'webhook-id': messageId,
       'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
       'webhook-signature': signatures.join(' '),
     };
-  }
-
-  #webhook(secret: string): Webhook {
-    let webhook = this.#cache.get(secret);
-    if (!webhook) {
-      webhook = new Webhook(secret);
-      if (this.#cache.size >= this.#maxCached) {
-        const oldest = this.#cache.keys().next();
-        if (!oldest.done) this.#cache.delete(oldest.value);
-      }
-      this.#cache.set(secret, webhook);
-    }
-    return webhook;
   }
 }

@@ -4,8 +4,9 @@
  * accepts exactly what an SSE stream accepts and reports the same errors.
  */
 import { z } from 'zod';
-import { createError, type GatewayError } from '../errors.js';
+import { createError } from '../errors.js';
 import { parseEventTypes, parseTopics, type Topic } from '../events/topics.js';
+import { validationError } from '../http/validation.js';
 import type { WebhookChange, WebhookInput } from './webhook-service.js';
 
 const MAX_DESCRIPTION = 500;
@@ -97,15 +98,4 @@ function check<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
   if (result.success) return result.data;
   throw validationError(result.error);
-}
-
-function validationError(error: z.ZodError): GatewayError {
-  const issues = error.issues.slice(0, 10).map((issue) => ({
-    path: issue.path.join('.'),
-    message: issue.message,
-  }));
-  const first = issues[0];
-  return createError('GW_ERR_VALIDATION', first ? `${first.path || 'body'}: ${first.message}` : undefined, {
-    details: { issues },
-  });
 }

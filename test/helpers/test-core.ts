@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createCore, type GatewayCore } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/index.js';
@@ -17,6 +18,8 @@ export interface TestCoreOptions {
   readonly env?: Record<string, string>;
   /** Real metrics, for tests that read them. @defaultValue no-op metrics */
   readonly metrics?: Metrics;
+  /** A manual clock, for tests that move time by hand. @defaultValue systemClock */
+  readonly clock?: Clock;
 }
 
 export function sharedEnv(): Record<string, string> {
@@ -53,7 +56,12 @@ export function createTestCore(options: TestCoreOptions): TestCore {
     },
   });
   const logger = createLogger({ level: 'debug', destination: sink });
-  const core = createCore({ config, logger, metrics: options.metrics ?? createNoopMetrics() });
+  const core = createCore({
+    config,
+    logger,
+    metrics: options.metrics ?? createNoopMetrics(),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   return {
     ...core,
     logLines,

@@ -211,21 +211,3 @@ export async function createWebhookFixture(options: WebhookFixtureOptions): Prom
 export function newUserId(): string {
   return `u${randomBytes(8).toString('hex')}`;
 }
-
-/**
- * Bounded polling for an asynchronous probe (`waitFor` takes a synchronous one): resolves with
- * the first truthy value, fails after `timeoutMs`.
- */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -6,17 +6,16 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../sim/index.js';
-import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useGatewayFixture } from '../helpers/gateway-fixture.js';
+import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-let sim: Simulator;
-let gw: TestGateway;
+const fx = useGatewayFixture({ env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', CONSOLE_ENABLED: 'true' } });
 let auth: Record<string, string>;
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = auth) {
-  const response = await fetch(`${gw.url}${path}`, {
+  const response = await fetch(`${fx.gw.url}${path}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -32,18 +31,8 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
-  gw = await startTestGateway({
-    redisUrl: inject('redisUrl'),
-    rocketchatUrl: sim.url,
-    env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', CONSOLE_ENABLED: 'true' },
-  });
-  const { token } = await loginThroughGateway(gw.url, 'alice');
+  const { token } = await loginThroughGateway(fx.gw.url, 'alice');
   auth = { authorization: `Bearer ${token}` };
-});
-afterAll(async () => {
-  await gw?.close();
-  await sim?.close();
 });
 
 describe('startGateway (role all)', () => {
@@ -66,7 +55,7 @@ describe('startGateway (role all)', () => {
       30_000,
       'the message sent',
     );
-    expect(sim.control.roomMessages('GENERAL').some((m) => m._id === sent.json.messageId)).toBe(true);
+    expect(fx.sim.control.roomMessages('GENERAL').some((m) => m._id === sent.json.messageId)).toBe(true);
   });
 
   it('calls an allowed method and refuses one off the list', async () => {
@@ -99,7 +88,7 @@ describe('startGateway (role all)', () => {
       const secret = String(created.json.secret);
       // The 201 came once the user's session had subscribed the webhook's topics: a message
       // posted right after it is delivered.
-      const posted = sim.control.postMessage('bob', 'GENERAL', 'to the webhook');
+      const posted = fx.sim.control.postMessage('bob', 'GENERAL', 'to the webhook');
       const hit = await waitFor(
         () => received.find((r) => r.body.includes(posted._id)),
         30_000,
@@ -124,7 +113,7 @@ describe('startGateway (role all)', () => {
     const posted = await call('POST', url.pathname, { text: 'through a hook' }, {});
     expect(posted.status).toBe(202);
     await waitFor(
-      () => sim.control.roomMessages('GENERAL').some((m) => m.msg === 'through a hook'),
+      () => fx.sim.control.roomMessages('GENERAL').some((m) => m.msg === 'through a hook'),
       30_000,
       'the hook post',
     );

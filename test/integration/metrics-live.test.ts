@@ -5,19 +5,18 @@
  * `npm test`'s set-up) accepts the page without a finding.
  */
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../sim/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/index.js';
-import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { useGatewayFixture } from '../helpers/gateway-fixture.js';
+import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-let sim: Simulator;
-let gw: TestGateway;
+const fx = useGatewayFixture({ metrics: createMetrics({ defaultLabels: { role: 'all' } }) });
 let auth: Record<string, string>;
 
 /** Every sample line of the page, as `name{labels}` -> value. */
 async function scrape(): Promise<{ text: string; samples: Map<string, number> }> {
-  const response = await fetch(`${gw.url}/metrics`);
+  const response = await fetch(`${fx.gw.url}/metrics`);
   expect(response.status).toBe(200);
   const text = await response.text();
   const samples = new Map<string, number>();
@@ -41,25 +40,15 @@ function value(samples: Map<string, number>, name: string, labels: Record<string
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
-  gw = await startTestGateway({
-    redisUrl: inject('redisUrl'),
-    rocketchatUrl: sim.url,
-    metrics: createMetrics({ defaultLabels: { role: 'all' } }),
-  });
-  const { token } = await loginThroughGateway(gw.url, 'alice');
+  const { token } = await loginThroughGateway(fx.gw.url, 'alice');
   auth = { authorization: `Bearer ${token}` };
-});
-afterAll(async () => {
-  await gw?.close();
-  await sim?.close();
 });
 
 describe('/metrics of a running gateway, after traffic', () => {
   it('counts HTTP requests by method, route template and status, and times them', async () => {
     const before = (await scrape()).samples;
     const get = (path: string, headers: Record<string, string> = auth) =>
-      fetch(`${gw.url}${path}`, { headers });
+      fetch(`${fx.gw.url}${path}`, { headers });
     await Promise.all([
       get('/v1/webhooks/wh_doesnotexist'),
       get('/v1/webhooks/wh_otherone'),
@@ -68,7 +57,7 @@ describe('/metrics of a running gateway, after traffic', () => {
       get('/healthz', {}),
     ]);
     // The incoming hook's token is a secret: it must never become a label value.
-    await fetch(`${gw.url}/hooks/hk_nosuchhook/s3cr3t-t0ken-in-path`, {
+    await fetch(`${fx.gw.url}/hooks/hk_nosuchhook/s3cr3t-t0ken-in-path`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text: 'hi' }),
@@ -113,7 +102,7 @@ describe('/metrics of a running gateway, after traffic', () => {
     const completedBefore = value(before, 'gateway_queue_jobs', { queue: 'outbound', state: 'completed' });
 
     for (const key of ['m1', 'm2', 'm3']) {
-      const response = await fetch(`${gw.url}/v1/messages`, {
+      const response = await fetch(`${fx.gw.url}/v1/messages`, {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': `metrics-live-${key}` },
         body: JSON.stringify({ roomId: 'GENERAL', text: `metrics ${key}` }),

@@ -5,28 +5,17 @@
  * simulator's own per-address REST limit (Rocket.Chat's, honouring `HTTP_FORWARDED_COUNT`)
  * counts clients rather than the gateway.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../sim/index.js';
+import { describe, expect, it } from 'vitest';
+import { useGatewayFixture } from '../helpers/gateway-fixture.js';
 import { sendFrom } from '../helpers/http-from.js';
-import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
-let sim: Simulator;
-let gw: TestGateway;
+// Rocket.Chat's default REST limits (login: 100 per minute per client address), behind one proxy.
+const fx = useGatewayFixture({ simulator: { httpForwardedCount: 1 } });
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-beforeAll(async () => {
-  // Rocket.Chat's default REST limits (login: 100 per minute per client address), behind one proxy.
-  sim = await startSimulator({ port: 0, rateLimits: false, httpForwardedCount: 1 });
-  gw = await startTestGateway({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url });
-});
-afterAll(async () => {
-  await gw?.close();
-  await sim?.close();
-});
-
 async function login(username: string, password: string) {
-  const response = await fetch(`${gw.url}/v1/sessions`, {
+  const response = await fetch(`${fx.gw.url}/v1/sessions`, {
     method: 'POST',
     headers: JSON_TYPE,
     body: JSON.stringify({ username, password }),
@@ -49,23 +38,23 @@ describe('failed logins', () => {
     expect(statuses.get(429)).toBe(140);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     // So Rocket.Chat saw few attempts, and all from the guesser's address.
-    const seen = sim.control.stats().restClients;
+    const seen = fx.sim.control.stats().restClients;
     expect(seen['127.0.0.1']?.refused ?? 0).toBe(0);
 
     // Bob, from another machine, logs in with his password and with his Rocket.Chat token.
-    const bobLogin = await sendFrom('127.0.0.2', `${gw.url}/v1/sessions`, {
+    const bobLogin = await sendFrom('127.0.0.2', `${fx.gw.url}/v1/sessions`, {
       method: 'POST',
       headers: JSON_TYPE,
       body: JSON.stringify({ username: 'bob', password: 'bob-pass' }),
     });
     expect(bobLogin.status).toBe(201);
-    const bobToken = sim.control.tokenFor('bob');
-    const byHeaders = await sendFrom('127.0.0.2', `${gw.url}/v1/webhooks`, {
+    const bobToken = fx.sim.control.tokenFor('bob');
+    const byHeaders = await sendFrom('127.0.0.2', `${fx.gw.url}/v1/webhooks`, {
       method: 'GET',
       headers: { 'x-user-id': bobToken.userId, 'x-auth-token': bobToken.authToken },
     });
     expect(byHeaders.status).toBe(200);
-    const bobSeen = sim.control.stats().restClients['127.0.0.2'];
+    const bobSeen = fx.sim.control.stats().restClients['127.0.0.2'];
     expect(bobSeen?.calls).toBeGreaterThanOrEqual(2);
     expect(bobSeen?.refused).toBe(0);
   });
@@ -74,7 +63,7 @@ describe('failed logins', () => {
     // 127.0.0.3 guesses carol's password until the address limit; 127.0.0.4 still gets in as carol.
     let lastStatus = 0;
     for (let i = 0; i < 25 && lastStatus !== 429; i++) {
-      const response = await sendFrom('127.0.0.3', `${gw.url}/v1/sessions`, {
+      const response = await sendFrom('127.0.0.3', `${fx.gw.url}/v1/sessions`, {
         method: 'POST',
         headers: JSON_TYPE,
         body: JSON.stringify({ username: `nobody-${i}`, password: 'x' }),
@@ -82,7 +71,7 @@ describe('failed logins', () => {
       lastStatus = response.status;
     }
     expect(lastStatus).toBe(429);
-    const carol = await sendFrom('127.0.0.4', `${gw.url}/v1/sessions`, {
+    const carol = await sendFrom('127.0.0.4', `${fx.gw.url}/v1/sessions`, {
       method: 'POST',
       headers: JSON_TYPE,
       body: JSON.stringify({ username: 'carol', password: 'carol-pass' }),
@@ -91,18 +80,18 @@ describe('failed logins', () => {
   });
 
   it('a wrong X-Auth-Token is answered from a short cache and counted per address', async () => {
-    const bob = sim.control.tokenFor('bob');
-    const before = sim.control.stats().restClients['127.0.0.5']?.calls ?? 0;
+    const bob = fx.sim.control.tokenFor('bob');
+    const before = fx.sim.control.stats().restClients['127.0.0.5']?.calls ?? 0;
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) {
-      const response = await sendFrom('127.0.0.5', `${gw.url}/v1/webhooks`, {
+      const response = await sendFrom('127.0.0.5', `${fx.gw.url}/v1/webhooks`, {
         method: 'GET',
         headers: { 'x-user-id': bob.userId, 'x-auth-token': i < 5 ? 'same-wrong-token' : `wrong-${i}` },
       });
       statuses.push(response.status);
     }
     // The same wrong token five times costs Rocket.Chat one check; then the address limit holds.
-    const asked = (sim.control.stats().restClients['127.0.0.5']?.calls ?? 0) - before;
+    const asked = (fx.sim.control.stats().restClients['127.0.0.5']?.calls ?? 0) - before;
     expect(asked).toBeLessThanOrEqual(20);
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses.at(-1)).toBe(429);

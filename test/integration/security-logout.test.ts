@@ -4,25 +4,15 @@
  * upstream Rocket.Chat session of a password login is closed (its token revoked upstream), and
  * webhook deliveries park as for a revoked token.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../sim/index.js';
-import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useGatewayFixture } from '../helpers/gateway-fixture.js';
+import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-let sim: Simulator;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
-  gw = await startTestGateway({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url });
-});
-afterAll(async () => {
-  await gw?.close();
-  await sim?.close();
-});
+const fx = useGatewayFixture();
 
 function call(method: string, path: string, token: string, body?: unknown): Promise<Response> {
-  return fetch(`${gw.url}${path}`, {
+  return fetch(`${fx.gw.url}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${token}`,
@@ -38,7 +28,7 @@ function openStream(path: string) {
   const state = { text: '', ended: false, status: 0 };
   const controller = new AbortController();
   const done = (async () => {
-    const response = await fetch(`${gw.url}${path}`, { signal: controller.signal });
+    const response = await fetch(`${fx.gw.url}${path}`, { signal: controller.signal });
     state.status = response.status;
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
@@ -53,12 +43,12 @@ function openStream(path: string) {
 }
 
 function aliceConnections(userId: string): number {
-  return sim.control.stats().sessions.filter((s) => s.userId === userId).length;
+  return fx.sim.control.stats().sessions.filter((s) => s.userId === userId).length;
 }
 
 describe('DELETE /v1/sessions', () => {
   it('ends every earlier token, the SSE streams and the upstream session, even after a new login', async () => {
-    const { token, userId } = await loginThroughGateway(gw.url, 'alice');
+    const { token, userId } = await loginThroughGateway(fx.gw.url, 'alice');
     const sseTokenResponse = await call('POST', '/v1/sessions/sse-token', token);
     const { token: sseToken } = (await sseTokenResponse.json()) as { token: string };
     const stream = openStream(`/v1/events?topics=room:GENERAL&access_token=${sseToken}`);
@@ -84,7 +74,7 @@ describe('DELETE /v1/sessions', () => {
       await call('POST', '/v1/hooks', token, { roomId: 'GENERAL' }),
       await call('POST', '/v1/sessions/sse-token', token),
       await call('POST', '/v1/messages', token, { roomId: 'GENERAL', text: 'after logout' }),
-      await fetch(`${gw.url}/v1/events?topics=room:GENERAL&access_token=${sseToken}`),
+      await fetch(`${fx.gw.url}/v1/events?topics=room:GENERAL&access_token=${sseToken}`),
     ];
     expect(attempts.map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
     const body = (await attempts[0]!.json()) as { error: string; message: string };
@@ -92,7 +82,7 @@ describe('DELETE /v1/sessions', () => {
     expect(body.message).toMatch(/logout/);
 
     // A new login works, and does not bring the old token back.
-    const again = await loginThroughGateway(gw.url, 'alice');
+    const again = await loginThroughGateway(fx.gw.url, 'alice');
     expect((await call('GET', '/v1/webhooks', again.token)).status).toBe(200);
     expect((await call('GET', '/v1/webhooks', token)).status).toBe(401);
     stream.close();
@@ -100,8 +90,8 @@ describe('DELETE /v1/sessions', () => {
   });
 
   it('keeps a token handed over by the caller working upstream (other clients may share it)', async () => {
-    const given = sim.control.tokenFor('bob');
-    const login = await fetch(`${gw.url}/v1/sessions`, {
+    const given = fx.sim.control.tokenFor('bob');
+    const login = await fetch(`${fx.gw.url}/v1/sessions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ userId: given.userId, authToken: given.authToken }),
@@ -120,7 +110,7 @@ describe('DELETE /v1/sessions', () => {
     stream.close();
     await stream.done;
     await expect(
-      gw.gateway.core.rest.me({ userId: given.userId, token: given.authToken }),
+      fx.gw.gateway.core.rest.me({ userId: given.userId, token: given.authToken }),
     ).resolves.toMatchObject({ userId: given.userId });
   });
 });

@@ -212,7 +212,8 @@ describe('session pool', () => {
     try {
       await caller.calls.start();
       await expect(caller.calls.call(aliceId, 'rooms/get', [], 1500)).rejects.toMatchObject({
-        code: 'DDP_ERR_TIMEOUT',
+        code: 'GW_ERR_FORWARD_TIMEOUT',
+        status: 504,
       });
       expect(await metricValue(metrics, 'gateway_forwarded_calls_total', { outcome: 'timeout' })).toBe(1);
     } finally {

@@ -6,39 +6,25 @@
  * the time; a leaked registration keeps the user's upstream session alive for good.
  */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../sim/index.js';
+import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/index.js';
 import { createKeys } from '../../src/redis/keys.js';
-import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { useGatewayFixture } from '../helpers/gateway-fixture.js';
+import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-let sim: Simulator;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
-  gw = await startTestGateway({
-    redisUrl: inject('redisUrl'),
-    rocketchatUrl: sim.url,
-    metrics: createMetrics({ collectDefaultMetrics: false }),
-  });
-});
-afterAll(async () => {
-  await gw?.close();
-  await sim?.close();
-});
+const fx = useGatewayFixture({ metrics: createMetrics({ collectDefaultMetrics: false }) });
 
 async function openConnectionsGauge(): Promise<number> {
-  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const text = await (await fetch(`${fx.gw.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith('gateway_sse_connections'));
   if (!line) throw new Error('gateway_sse_connections is not exported');
   return Number(line.split(' ').at(-1));
 }
 
 async function sseRegistrations(userId: string): Promise<number> {
-  const keys = createKeys(gw.env.REDIS_KEY_PREFIX!).user(userId);
-  const redis = gw.gateway.core.redis;
+  const keys = createKeys(fx.gw.env.REDIS_KEY_PREFIX!).user(userId);
+  const redis = fx.gw.gateway.core.redis;
   const [members, topics] = await Promise.all([
     redis.zrange(keys.consumers, '0', '-1'),
     redis.hkeys(keys.consumerTopics),
@@ -49,7 +35,7 @@ async function sseRegistrations(userId: string): Promise<number> {
 
 /** Sends the request on a raw socket and destroys the socket `afterMs` later, whatever came back. */
 function requestThenDrop(token: string, path: string, afterMs: number): Promise<void> {
-  const url = new URL(gw.url);
+  const url = new URL(fx.gw.url);
   return new Promise((resolve) => {
     const socket = net.connect(Number(url.port), url.hostname, () => {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
@@ -62,11 +48,11 @@ function requestThenDrop(token: string, path: string, afterMs: number): Promise<
 
 describe('aborted SSE requests', () => {
   it('release the connection and the consumer registration, whenever the client drops', async () => {
-    const { token, userId } = await loginThroughGateway(gw.url, 'alice');
+    const { token, userId } = await loginThroughGateway(fx.gw.url, 'alice');
     // One stream first, so that the upstream session exists and later requests get far enough
     // (subscribed, headers sent) for some drops to land after the headers.
     const warm = new AbortController();
-    const first = await fetch(`${gw.url}/v1/events?topics=room:GENERAL`, {
+    const first = await fetch(`${fx.gw.url}/v1/events?topics=room:GENERAL`, {
       headers: { authorization: `Bearer ${token}` },
       signal: warm.signal,
     });
@@ -91,7 +77,7 @@ describe('aborted SSE requests', () => {
 
     // Nothing was left half-open: a stream opened now counts as one, and its end as none.
     const controller = new AbortController();
-    const again = await fetch(`${gw.url}/v1/events?topics=user`, {
+    const again = await fetch(`${fx.gw.url}/v1/events?topics=user`, {
       headers: { authorization: `Bearer ${token}` },
       signal: controller.signal,
     });

@@ -3,32 +3,18 @@
  * contract every other route has: request id, CORS, JSON errors with `WWW-Authenticate`, the
  * rate limit's headers, one log line per request; other methods and spellings still reach the app.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../sim/index.js';
-import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useGatewayFixture } from '../helpers/gateway-fixture.js';
+import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const ORIGIN = 'https://app.example';
 
-let sim: Simulator;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
-  gw = await startTestGateway({
-    redisUrl: inject('redisUrl'),
-    rocketchatUrl: sim.url,
-    env: { CORS_ORIGINS: ORIGIN },
-  });
-});
-afterAll(async () => {
-  await gw?.close();
-  await sim?.close();
-});
+const fx = useGatewayFixture({ env: { CORS_ORIGINS: ORIGIN } });
 
 describe('GET /v1/events in front of the app', () => {
   it('answers errors as JSON with the request id, CORS headers and WWW-Authenticate', async () => {
-    const response = await fetch(`${gw.url}/v1/events?topics=user`, {
+    const response = await fetch(`${fx.gw.url}/v1/events?topics=user`, {
       headers: { origin: ORIGIN, 'x-request-id': 'req-fast-1' },
     });
     expect(response.status).toBe(401);
@@ -42,17 +28,17 @@ describe('GET /v1/events in front of the app', () => {
     // Served without the app's router and its document headers.
     expect(response.headers.get('content-security-policy')).toBeNull();
     await waitFor(
-      () => gw.logLines.find((l) => l.includes('req-fast-1') && l.includes('"status":401')),
+      () => fx.gw.logLines.find((l) => l.includes('req-fast-1') && l.includes('"status":401')),
       10_000,
       'the request log line',
     );
   });
 
   it('streams with the rate limit headers, validates input, and leaves other spellings to the app', async () => {
-    const { token } = await loginThroughGateway(gw.url, 'alice');
+    const { token } = await loginThroughGateway(fx.gw.url, 'alice');
     const auth = { authorization: `Bearer ${token}` };
     const controller = new AbortController();
-    const stream = await fetch(`${gw.url}/v1/events?topics=user`, {
+    const stream = await fetch(`${fx.gw.url}/v1/events?topics=user`, {
       headers: { ...auth, origin: ORIGIN },
       signal: controller.signal,
     });
@@ -63,18 +49,18 @@ describe('GET /v1/events in front of the app', () => {
     expect(stream.headers.get('x-request-id')).toMatch(/.+/);
     controller.abort();
 
-    const invalid = await fetch(`${gw.url}/v1/events?topics=nope`, { headers: auth });
+    const invalid = await fetch(`${fx.gw.url}/v1/events?topics=nope`, { headers: auth });
     expect(invalid.status).toBe(400);
     expect(await invalid.json()).toMatchObject({ error: 'GW_ERR_TOPIC_INVALID' });
 
     // Through the app (helmet's headers show it) and still the same route and answers.
-    const slash = await fetch(`${gw.url}/v1/events/?topics=nope`, { headers: auth });
+    const slash = await fetch(`${fx.gw.url}/v1/events/?topics=nope`, { headers: auth });
     expect(slash.status).toBe(400);
     expect(slash.headers.get('content-security-policy')).not.toBeNull();
-    const post = await fetch(`${gw.url}/v1/events?topics=user`, { method: 'POST', headers: auth });
+    const post = await fetch(`${fx.gw.url}/v1/events?topics=user`, { method: 'POST', headers: auth });
     expect(post.status).toBe(404);
     expect(await post.json()).toMatchObject({ error: 'GW_ERR_NOT_FOUND' });
-    const preflight = await fetch(`${gw.url}/v1/events?topics=user`, {
+    const preflight = await fetch(`${fx.gw.url}/v1/events?topics=user`, {
       method: 'OPTIONS',
       headers: { origin: ORIGIN, 'access-control-request-method': 'GET' },
     });

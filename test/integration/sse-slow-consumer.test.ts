@@ -3,33 +3,19 @@
  * final event saying why; another client of the same user keeps receiving meanwhile.
  */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../sim/index.js';
-import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useGatewayFixture } from '../helpers/gateway-fixture.js';
+import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-let sim: Simulator;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
-  gw = await startTestGateway({
-    redisUrl: inject('redisUrl'),
-    rocketchatUrl: sim.url,
-    env: { SSE_MAX_BUFFER_BYTES: '65536' },
-  });
-});
-afterAll(async () => {
-  await gw?.close();
-  await sim?.close();
-});
+const fx = useGatewayFixture({ env: { SSE_MAX_BUFFER_BYTES: '65536' } });
 
 /**
  * An SSE request on a raw socket that reads nothing until told to. The connection is keep-alive,
  * so the end of the stream is the last (zero-length) chunk, not the end of the socket.
  */
 function openRaw(token: string): { socket: net.Socket; read(): Promise<string> } {
-  const url = new URL(gw.url);
+  const url = new URL(fx.gw.url);
   const socket = net.connect(Number(url.port), url.hostname);
   socket.setNoDelay(true);
   socket.write(
@@ -53,11 +39,11 @@ function openRaw(token: string): { socket: net.Socket; read(): Promise<string> }
 
 describe('slow SSE consumers', () => {
   it('are disconnected with a final event saying why, without slowing a fast client', async () => {
-    const { token, userId } = await loginThroughGateway(gw.url, 'alice');
+    const { token, userId } = await loginThroughGateway(fx.gw.url, 'alice');
     const slow = openRaw(token);
     const fast: string[] = [];
     const controller = new AbortController();
-    const response = await fetch(`${gw.url}/v1/events?topics=user`, {
+    const response = await fetch(`${fx.gw.url}/v1/events?topics=user`, {
       headers: { authorization: `Bearer ${token}` },
       signal: controller.signal,
     });
@@ -73,7 +59,7 @@ describe('slow SSE consumers', () => {
     await waitFor(() => fast.join('').includes('retry:'), 15_000, 'the fast stream open');
     // Enough to overflow the kernel's socket buffers (loopback autotuning grows them to MBs).
     const padding = 'x'.repeat(16_000);
-    const log = gw.gateway.core.eventLog;
+    const log = fx.gw.gateway.core.eventLog;
     for (let i = 0; i < 1500; i++) {
       await log.append({ type: 'notification', userId, ts: new Date().toISOString(), data: { i, padding } });
     }

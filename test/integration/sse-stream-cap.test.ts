@@ -3,29 +3,18 @@
  * buffer up to SSE_MAX_BUFFER_BYTES); one more is refused with a JSON 429, other users are not
  * affected, and a closed stream frees its place.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../sim/index.js';
-import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useGatewayFixture } from '../helpers/gateway-fixture.js';
+import { loginThroughGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CAP = 3;
 
-let sim: Simulator;
-let gw: TestGateway;
+const fx = useGatewayFixture({ env: { SSE_MAX_STREAMS_PER_USER: String(CAP) } });
 const controllers: AbortController[] = [];
 
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, rateLimits: false });
-  gw = await startTestGateway({
-    redisUrl: inject('redisUrl'),
-    rocketchatUrl: sim.url,
-    env: { SSE_MAX_STREAMS_PER_USER: String(CAP) },
-  });
-});
 afterAll(async () => {
   for (const controller of controllers) controller.abort();
-  await gw?.close();
-  await sim?.close();
 });
 
 /** Opens a stream and keeps it open (until its controller aborts); JSON bodies are read. */
@@ -34,7 +23,7 @@ async function openStream(
 ): Promise<{ status: number; body: unknown; controller: AbortController }> {
   const controller = new AbortController();
   controllers.push(controller);
-  const response = await fetch(`${gw.url}/v1/events?topics=user`, {
+  const response = await fetch(`${fx.gw.url}/v1/events?topics=user`, {
     headers: { authorization: `Bearer ${token}` },
     signal: controller.signal,
   });
@@ -44,8 +33,8 @@ async function openStream(
 
 describe('streams per user', () => {
   it('refuses one stream more than the cap with 429, for that user only, until one closes', async () => {
-    const alice = await loginThroughGateway(gw.url, 'alice');
-    const bob = await loginThroughGateway(gw.url, 'bob');
+    const alice = await loginThroughGateway(fx.gw.url, 'alice');
+    const bob = await loginThroughGateway(fx.gw.url, 'bob');
     // All at once: the cap must hold against requests racing each other, not only in sequence.
     const first = await Promise.all(Array.from({ length: CAP + 3 }, () => openStream(alice.token)));
     const statuses = first.map((r) => r.status).sort();

@@ -10,12 +10,7 @@ import type { LiveEvent } from '../../src/events/live-hub.js';
 import { compareStreamIds } from '../../src/events/stream-id.js';
 import { createWebhookQueue, type WebhookJobData } from '../../src/webhooks/webhook-queue.js';
 import { waitFor } from '../helpers/wait-for.js';
-import {
-  createWebhookFixture,
-  eventually,
-  newUserId,
-  type WebhookFixture,
-} from '../helpers/webhook-fixture.js';
+import { createWebhookFixture, newUserId, type WebhookFixture } from '../helpers/webhook-fixture.js';
 import {
   isSignedWith,
   type ReceivedHook,
@@ -73,7 +68,7 @@ async function register(
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON from the API.
 async function attempts(userId: string, id: string, count: number): Promise<any[]> {
-  return eventually(
+  return waitFor(
     async () => {
       const res = await fx.api('GET', `/v1/webhooks/${id}/deliveries`, userId);
       return res.body.deliveries.length >= count ? res.body.deliveries : undefined;
@@ -232,7 +227,7 @@ describe('disabling', () => {
     const unlisten = await fx.liveHub.listen(userId, (event) => heard.push(event));
     const event = await fx.logEvent(userId);
 
-    const disabled = await eventually(async () => {
+    const disabled = await waitFor(async () => {
       const w = await webhook(userId, id);
       return w.enabled === false ? w : undefined;
     });
@@ -273,14 +268,10 @@ describe('disabling', () => {
     const rx = await receiver(() => ({ status: 500 }));
     const { userId, id, secret } = await register(rx.url);
     const first = await fx.logEvent(userId, { n: 1 });
-    await eventually(
-      async () => (await webhook(userId, id)).consecutiveFailures === 1,
-      10_000,
-      'one exhausted',
-    );
+    await waitFor(async () => (await webhook(userId, id)).consecutiveFailures === 1, 10_000, 'one exhausted');
     const second = await fx.logEvent(userId, { n: 2 });
 
-    const disabled = await eventually(async () => {
+    const disabled = await waitFor(async () => {
       const w = await webhook(userId, id);
       return w.enabled === false ? w : undefined;
     });
@@ -295,7 +286,7 @@ describe('disabling', () => {
 
     // While disabled, new matching events are kept for replay, not sent.
     const third = await fx.logEvent(userId, { n: 3 });
-    await eventually(
+    await waitFor(
       async () => (await fx.redis.zscore(fx.keys.user(userId).webhookDeadLetters(id), third.id)) !== null,
     );
     expect(rx.hits).toHaveLength(6);
@@ -330,15 +321,11 @@ describe('disabling', () => {
     const rx = await receiver(() => ({ status: 500 }));
     const { userId, id } = await register(rx.url);
     await fx.logEvent(userId);
-    await eventually(
-      async () => (await webhook(userId, id)).consecutiveFailures === 1,
-      10_000,
-      'one exhausted',
-    );
+    await waitFor(async () => (await webhook(userId, id)).consecutiveFailures === 1, 10_000, 'one exhausted');
     rx.respond = () => ({ status: 200 });
     const ok = await fx.logEvent(userId);
     await waitFor(() => rx.delivered().get(ok.id));
-    await eventually(async () => (await webhook(userId, id)).consecutiveFailures === 0, 10_000, 'reset');
+    await waitFor(async () => (await webhook(userId, id)).consecutiveFailures === 0, 10_000, 'reset');
     expect((await webhook(userId, id)).enabled).toBe(true);
   });
 });

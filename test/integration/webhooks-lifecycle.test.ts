@@ -12,7 +12,6 @@ import { createWebhookQueue } from '../../src/webhooks/webhook-queue.js';
 import { waitFor } from '../helpers/wait-for.js';
 import {
   createWebhookFixture,
-  eventually,
   FAST_WORKER,
   newUserId,
   type WebhookFixture,
@@ -105,7 +104,7 @@ describe('with one worker', () => {
 
     const events = [await fx.logEvent(userId), await fx.logEvent(userId)];
     const parked = fx.keys.user(userId).webhookPausedJobs;
-    await eventually(async () => (await fx.redis.scard(parked)) === 2, 10_000, 'both deliveries parked');
+    await waitFor(async () => (await fx.redis.scard(parked)) === 2, 10_000, 'both deliveries parked');
     expect(rx.hits).toHaveLength(0);
     expect(await fx.service.deliveries(userId, id, 10)).toEqual([]);
     expect(await fx.redis.sismember(fx.keys.webhookPausedUsers, userId)).toBe(1);
@@ -126,7 +125,7 @@ describe('with one worker', () => {
       [1, 'success'],
       [1, 'success'],
     ]);
-    await eventually(async () => (await fx.redis.sismember(fx.keys.webhookPausedUsers, userId)) === 0);
+    await waitFor(async () => (await fx.redis.sismember(fx.keys.webhookPausedUsers, userId)) === 0);
     expect(await fx.redis.scard(parked)).toBe(0);
   });
 
@@ -147,7 +146,7 @@ describe('with one worker', () => {
     await fx.redis.del(fx.keys.user(userId).webhookDispatchLease);
     const queue = createWebhookQueue(fx.redis, fx.config.redis.queuePrefix);
     try {
-      await eventually(async () => (await fx.redis.get(cursorKey)) === lastId, 10_000, 'the re-dispatch');
+      await waitFor(async () => (await fx.redis.get(cursorKey)) === lastId, 10_000, 'the re-dispatch');
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
       expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
       for (const e of events)

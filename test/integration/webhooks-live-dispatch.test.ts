@@ -7,9 +7,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventLog, type ReadResult } from '../../src/events/event-log.js';
 import { startWebhookWorkers } from '../../src/webhooks/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 import {
   createWebhookFixture,
-  eventually,
   FAST_WORKER,
   newUserId,
   type WebhookFixture,
@@ -69,14 +69,14 @@ describe('webhook dispatch from live events', () => {
   it('reads the log to catch up, then not once per event', async () => {
     const { userId, rx } = await webhookFor();
     const first = await fx.logEvent(userId);
-    await eventually(async () => rx.hits.length === 1, 10_000, 'the first delivery');
+    await waitFor(async () => rx.hits.length === 1, 10_000, 'the first delivery');
     const readsAfterCatchUp = log.reads;
 
     const logged = [first.id];
     for (let i = 0; i < 30; i++) {
       logged.push((await fx.logEvent(userId)).id);
       // One at a time, so that each event is a pass of its own.
-      await eventually(async () => rx.hits.length === logged.length, 10_000, `delivery ${i + 2}`);
+      await waitFor(async () => rx.hits.length === logged.length, 10_000, `delivery ${i + 2}`);
     }
     expect(log.reads - readsAfterCatchUp).toBe(0);
     expect(rx.hits.map((hit) => hit.webhookId)).toEqual(logged);
@@ -85,12 +85,12 @@ describe('webhook dispatch from live events', () => {
   it('falls back to the log for a backlog larger than it keeps, losing and doubling nothing', async () => {
     const { userId, rx } = await webhookFor();
     const first = await fx.logEvent(userId);
-    await eventually(async () => rx.hits.length === 1, 10_000, 'the first delivery');
+    await waitFor(async () => rx.hits.length === 1, 10_000, 'the first delivery');
     const readsBefore = log.reads;
     // 5 per batch, at most 4 batches kept live: 200 at once must overflow.
     const burst = await Promise.all(Array.from({ length: 200 }, () => fx.logEvent(userId)));
     const logged = [first.id, ...burst.map((e) => e.id)];
-    await eventually(async () => rx.hits.length >= logged.length, 30_000, 'every delivery');
+    await waitFor(async () => rx.hits.length >= logged.length, 30_000, 'every delivery');
     expect(new Set(rx.hits.map((hit) => hit.webhookId))).toEqual(new Set(logged));
     expect(rx.hits).toHaveLength(logged.length);
     expect(log.reads).toBeGreaterThan(readsBefore);

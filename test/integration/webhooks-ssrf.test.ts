@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import type { LookupFunction } from '../../src/webhooks/guarded-agent.js';
 import { createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 import {
   createWebhookFixture,
-  eventually,
   FAST_WORKER,
   newUserId,
   type WebhookFixture,
@@ -71,7 +71,7 @@ afterAll(async () => {
 });
 
 async function expectRefusedAtDelivery(userId: string, id: string, eventId: string): Promise<void> {
-  const [attempt] = await eventually(async () => {
+  const [attempt] = await waitFor(async () => {
     const list = await fx.service.deliveries(userId, id, 10);
     return list.length > 0 ? list : undefined;
   });

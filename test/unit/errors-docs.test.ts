@@ -1,5 +1,10 @@
-/** docs/errors.md and the registry must list the same codes with the same statuses (fastify). */
-import { readFileSync } from 'node:fs';
+/**
+ * docs/errors.md and the registry must list the same codes with the same statuses (fastify),
+ * and every code must be raised somewhere: a documented code nothing creates is a promise the
+ * gateway does not keep (GW_ERR_FORWARD_TIMEOUT was one).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, RETIRED_ERROR_CODES } from '../../src/errors.js';
 
@@ -29,5 +34,40 @@ describe('docs/errors.md', () => {
 
   it('never reuses a retired code', () => {
     expect(RETIRED_ERROR_CODES.filter((code) => codes.includes(code))).toEqual([]);
+  });
+});
+
+/** Every `.ts` file under `src/`, as text. */
+function sourceFiles(dir = new URL('../../src', import.meta.url).pathname): { path: string; text: string }[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [{ path, text: readFileSync(path, 'utf8') }] : [];
+  });
+}
+
+/**
+ * Where a code is produced: the quoted code anywhere but in the registry's own table and in a
+ * comparison (`=== 'GW_ERR_X'`, `case 'GW_ERR_X':`), which only reads a code someone else made.
+ */
+function producers(code: string, files: readonly { path: string; text: string }[]): string[] {
+  const literal = new RegExp(`(===|!==|case)?\\s*'${code}'`, 'g');
+  return files
+    .filter(({ text }) => [...text.matchAll(literal)].some((match) => match[1] === undefined))
+    .map(({ path }) => path);
+}
+
+describe('the registry', () => {
+  const files = sourceFiles();
+
+  it('has a producer in src/ for every code', () => {
+    expect(codes.filter((code) => producers(code, files).length === 0)).toEqual([]);
+  });
+
+  it('would notice a code that is only compared against', () => {
+    const reader = [{ path: 'x.ts', text: "if (error.code === 'GW_ERR_X') retry();\ncase 'GW_ERR_X':" }];
+    expect(producers('GW_ERR_X', reader)).toEqual([]);
+    const maker = [{ path: 'y.ts', text: "throw createError('GW_ERR_X', 'no');" }];
+    expect(producers('GW_ERR_X', maker)).toEqual(['y.ts']);
   });
 });

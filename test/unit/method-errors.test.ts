@@ -11,8 +11,15 @@ import {
   DdpRemoteError,
   DdpTimeoutError,
 } from '../../src/ddp/index.js';
-import { createError } from '../../src/errors.js';
-import { isPermanentError, mapEphemeralRefusal, mapUpstreamError } from '../../src/rocketchat/errors.js';
+import { createError, toErrorBody } from '../../src/errors.js';
+import { toHttpError } from '../../src/http/http-error.js';
+import {
+  isPermanentError,
+  isUnknownOutcome,
+  mapCredentialCheckError,
+  mapEphemeralRefusal,
+  mapUpstreamError,
+} from '../../src/rocketchat/errors.js';
 import { RocketChatRestError } from '../../src/rocketchat/rest-client.js';
 
 function remote(error: string | number, reason?: string, details?: unknown): DdpRemoteError {
@@ -111,5 +118,81 @@ describe('mapUpstreamError', () => {
     expect(isPermanentError(mapUpstreamError(remote('too-many-requests')))).toBe(false);
     expect(isPermanentError(mapUpstreamError(remote(500)))).toBe(false);
     expect(isPermanentError(mapUpstreamError(new DdpTimeoutError('x', 1)))).toBe(false);
+  });
+});
+
+describe('toHttpError (what the HTTP error handler renders)', () => {
+  const options = { bodyLimitBytes: 1024 };
+
+  it('answers a DDP error that escaped a route with its own status, not 500', () => {
+    const timeout = toHttpError(new DdpTimeoutError('ensure-topics', 15_000), options);
+    expect(timeout).toMatchObject({ code: 'GW_ERR_UPSTREAM_TIMEOUT', status: 504 });
+    expect(toErrorBody(timeout)).toEqual({
+      error: 'GW_ERR_UPSTREAM_TIMEOUT',
+      message: 'Rocket.Chat did not answer in time',
+    });
+    expect(toHttpError(new DdpDisconnectedError('method x', true), options)).toMatchObject({
+      code: 'GW_ERR_UPSTREAM_UNAVAILABLE',
+      status: 503,
+    });
+    expect(toHttpError(remote('error-not-allowed', 'Not allowed'), options)).toMatchObject({
+      code: 'GW_ERR_FORBIDDEN',
+      status: 403,
+      details: { upstreamError: 'error-not-allowed', upstreamReason: 'Not allowed' },
+    });
+  });
+
+  it('keeps Express errors and unknown failures apart', () => {
+    const tooLarge = Object.assign(new Error('too large'), {
+      status: 413,
+      type: 'entity.too.large',
+      limit: 10,
+    });
+    expect(toHttpError(tooLarge, options)).toMatchObject({ code: 'GW_ERR_PAYLOAD_TOO_LARGE', status: 413 });
+    expect(toHttpError(new TypeError('x is undefined'), options)).toMatchObject({
+      code: 'GW_ERR_INTERNAL',
+      status: 500,
+    });
+  });
+});
+
+describe('mapCredentialCheckError', () => {
+  it('reads any refusal of the credentials as one answer, whichever part was wrong', () => {
+    for (const status of [400, 401, 403]) {
+      expect(mapCredentialCheckError(new RocketChatRestError(status, undefined, 'no'))).toMatchObject({
+        code: 'GW_ERR_UNAUTHENTICATED',
+        message: 'Rocket.Chat did not accept these credentials',
+      });
+    }
+  });
+
+  it.each([
+    [503, 'GW_ERR_UPSTREAM_UNAVAILABLE'],
+    [504, 'GW_ERR_UPSTREAM_TIMEOUT'],
+    [500, 'GW_ERR_UPSTREAM'],
+  ])('maps a REST %i like any upstream failure: %s', (status, code) => {
+    expect(mapCredentialCheckError(new RocketChatRestError(status, undefined, 'x')).code).toBe(code);
+  });
+
+  it('keeps the wait Rocket.Chat asks for, and maps what is not a REST error as usual', () => {
+    expect(mapCredentialCheckError(new RocketChatRestError(429, undefined, 'slow', 4000))).toMatchObject({
+      code: 'GW_ERR_RATE_LIMITED',
+      retryAfterMs: 4000,
+    });
+    const own = createError('GW_ERR_RATE_LIMITED');
+    expect(mapCredentialCheckError(own)).toBe(own);
+    expect(mapCredentialCheckError(new DdpTimeoutError('login', 1)).code).toBe('GW_ERR_UPSTREAM_TIMEOUT');
+  });
+});
+
+describe('isUnknownOutcome', () => {
+  it('is true only where the call may have run', () => {
+    expect(isUnknownOutcome(new DdpDisconnectedError('method x', true))).toBe(true);
+    expect(isUnknownOutcome(new DdpDisconnectedError('method x', false))).toBe(false);
+    expect(isUnknownOutcome(new DdpTimeoutError('method x', 1))).toBe(true);
+    expect(isUnknownOutcome(createError('GW_ERR_FORWARD_TIMEOUT'))).toBe(true);
+    expect(isUnknownOutcome(createError('GW_ERR_UPSTREAM_TIMEOUT'))).toBe(true);
+    expect(isUnknownOutcome(createError('GW_ERR_UPSTREAM_UNAVAILABLE'))).toBe(false);
+    expect(isUnknownOutcome(remote('error-not-allowed'))).toBe(false);
   });
 });

@@ -1,6 +1,8 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
+import { SignatureVerifier } from '../../src/hooks/signature-verifier.js';
 import { generateWebhookSecret, WebhookSigner } from '../../src/webhooks/signer.js';
+import { SigningKeys } from '../../src/webhooks/standard-webhooks.js';
 
 const headersFor = (signed: ReturnType<WebhookSigner['headers']>) => ({ ...signed });
 
@@ -42,5 +44,33 @@ describe('WebhookSigner', () => {
 
   it('refuses to sign without a secret', () => {
     expect(() => new WebhookSigner().headers('1-0', new Date(), '{}', [])).toThrow(RangeError);
+  });
+});
+
+describe('SigningKeys, shared by the signer and the incoming-hook verifier', () => {
+  it('decodes a secret once, and what one side signs the other accepts', () => {
+    const keys = new SigningKeys();
+    const secret = generateWebhookSecret();
+    expect(keys.for(secret)).toBe(keys.for(secret));
+    const body = '{"text":"hi"}';
+    const signed = new WebhookSigner(keys).headers('msg_1', new Date(), body, [secret]);
+    const verifier = new SignatureVerifier(keys);
+    expect(() => verifier.verify(secret, Buffer.from(body), signed)).not.toThrow();
+    expect(() => verifier.verify(secret, Buffer.from('{"text":"ho"}'), signed)).toThrow(
+      expect.objectContaining({ code: 'GW_ERR_UNAUTHENTICATED' }),
+    );
+    expect(() =>
+      verifier.verify(secret, Buffer.from(body), { ...signed, 'webhook-signature': undefined }),
+    ).toThrow(expect.objectContaining({ code: 'GW_ERR_UNAUTHENTICATED' }));
+  });
+
+  it('keeps at most maxCached secrets decoded, dropping the oldest', () => {
+    const keys = new SigningKeys(2);
+    const [a, b, c] = [generateWebhookSecret(), generateWebhookSecret(), generateWebhookSecret()];
+    const first = keys.for(a);
+    keys.for(b);
+    keys.for(c);
+    expect(keys.for(c)).toBe(keys.for(c));
+    expect(keys.for(a)).not.toBe(first);
   });
 });

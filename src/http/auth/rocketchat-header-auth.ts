@@ -17,9 +17,9 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import { isGatewayError } from '../../errors.js';
 import type { Logger } from '../../log/index.js';
+import { credentialsRejected, mapCredentialCheckError } from '../../rocketchat/errors.js';
 import type { HttpContext } from '../context.js';
 import type { LoginThrottle } from '../login-throttle.js';
-import { credentialsRejected, fromCredentialCheckError } from '../upstream-errors.js';
 import { registerCredential } from './register-credential.js';
 import type { TokenSubject } from './tokens.js';
 import { TtlCache } from './ttl-cache.js';
@@ -108,7 +108,7 @@ export class RocketChatHeaderAuth {
     try {
       me = await this.#deps.rest.me({ userId, token }, { clientAddress });
     } catch (err) {
-      throw fromCredentialCheckError(err);
+      throw mapCredentialCheckError(err);
     }
     if (me.userId !== userId) throw credentialsRejected();
     if (!(await this.#isStored(userId, token, me.username))) {

@@ -3,7 +3,6 @@
  * `Last-Event-ID` (header, or `lastEventId` for a first connection), live from any replica.
  */
 import { type RequestHandler, Router } from 'express';
-import { isDdpRemoteError } from '../../ddp/index.js';
 import { createError } from '../../errors.js';
 import { isValidStreamId } from '../../events/stream-id.js';
 import {
@@ -13,6 +12,7 @@ import {
   parseTopics,
   type Topic,
 } from '../../events/topics.js';
+import { mapUpstreamError } from '../../rocketchat/errors.js';
 import type { StreamRefusal } from '../../sessions/user-session.js';
 import type { SseHub } from '../../sse/sse-hub.js';
 import type { HttpContext } from '../context.js';
@@ -122,8 +122,8 @@ async function ensureTopicsSubscribed(
   try {
     refusals = await ctx.calls.ensureTopics(userId, topics.map(formatTopic), ENSURE_TIMEOUT_MS);
   } catch (err) {
-    if (isDdpRemoteError(err)) throw createError('GW_ERR_UPSTREAM', err.message);
-    throw err;
+    // Rocket.Chat's meaning kept (a refusal is 403, a timeout 504), not one blanket 502.
+    throw mapUpstreamError(err);
   }
   const refused = refusals[0];
   if (refused) {

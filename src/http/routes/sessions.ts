@@ -11,6 +11,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { createError, isGatewayError } from '../../errors.js';
+import { credentialsRejected, mapCredentialCheckError } from '../../rocketchat/errors.js';
 import type { RestAuth } from '../../rocketchat/rest-client.js';
 import {
   AUTH_TOKEN_PATTERN,
@@ -24,7 +25,6 @@ import {
 } from '../auth/index.js';
 import { clockOf, type HttpContext, type Principal } from '../context.js';
 import { clientAddressOf, loginThrottleFor } from '../login-throttle.js';
-import { credentialsRejected, fromCredentialCheckError } from '../upstream-errors.js';
 import { jsonObjectBody, parseInput } from '../validation.js';
 
 const requiredString = (what: string) =>
@@ -149,7 +149,7 @@ async function verifyLogin(
     if (me.userId !== auth.userId) throw credentialsRejected();
     return { userId: auth.userId, username: me.username, token: auth.token, method: 'token' };
   } catch (err) {
-    throw fromCredentialCheckError(err);
+    throw mapCredentialCheckError(err);
   }
 }
 

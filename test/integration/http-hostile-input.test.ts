@@ -371,7 +371,7 @@ describe('hostile input', () => {
   });
 });
 
-describe('fixed defects (issue 17)', () => {
+describe('tokens, credentials and body limits under hostile input', () => {
   it('token answers are not cached (Cache-Control: no-store)', async () => {
     const login = await fetch(`${gw.url}/v1/sessions`, {
       method: 'POST',
@@ -452,7 +452,7 @@ describe('fixed defects (issue 17)', () => {
   });
 });
 
-describe('fixed defects', () => {
+describe('bodies and query parameters that are present but wrong', () => {
   it('POST /v1/methods/:name refuses a body that is not JSON instead of calling with no params', async () => {
     const plain = await send({
       name: 'plain',
