@@ -1,8 +1,13 @@
 /**
- * Outbound sending: messages per second accepted (`POST /v1/messages` -> 202) and sent through
- * the BullMQ queue to the simulator, as a ratio against calling `sendMessage` directly on one
- * DDP connection (the same user, 64 calls in flight), in the same run; p50/p99 from the request
- * to the message reaching a subscriber (bob's `stream-room-messages`, i.e. stored upstream).
+ * Outbound sending: messages per second accepted (`POST /v1/messages` -> 202) and sent to the
+ * simulator, as a ratio against calling `sendMessage` directly on one DDP connection with the
+ * same window (`--window`, the gateway's OUTBOUND_CONCURRENCY: calls in flight on the user's
+ * connection), in the same run; p50/p99 from the request to the message reaching a subscriber
+ * (bob's `stream-room-messages`, i.e. stored upstream). The HTTP client keeps `--requests`
+ * posts in flight.
+ *
+ * Paced: posts at a steady `--rate` per second (50 and 200) to one lane; p50/p99 from the 202
+ * to the message stored upstream.
  *
  * Two gateway shapes: one lane (one user, one room: strictly ordered, one send at a time) and
  * eight lanes (one user, eight rooms: ordered per room). The baseline sends to the same rooms.
@@ -14,8 +19,8 @@
  * Also, without a backlog: one message at a time through the gateway (the next request once the
  * previous message is stored: the latency of the whole path) against one `sendMessage` at a time.
  *
- * Usage: tsx bench/outbound.bench.ts [--messages 2000] [--rounds 3] [--window 64]
- *        [--profile-gateway <dir>]
+ * Usage: tsx bench/outbound.bench.ts [--messages 2000] [--rounds 3] [--window 16]
+ *        [--requests 64] [--paced-seconds 5] [--profile-gateway <dir>]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -32,7 +37,9 @@ for (let i = 2; i < process.argv.length; i += 2)
   args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const MESSAGES = Number(args.get('messages') ?? 2000);
 const ROUNDS = Number(args.get('rounds') ?? 3);
-const WINDOW = Number(args.get('window') ?? 64);
+const WINDOW = Number(args.get('window') ?? 16);
+const REQUESTS = Number(args.get('requests') ?? 64);
+const PACED_SECONDS = Number(args.get('paced-seconds') ?? 5);
 
 interface RunResult {
   /** Messages per second from the first request to the last message seen upstream. */
@@ -110,6 +117,30 @@ async function measure(
   };
 }
 
+/** Posts at `rate` per second for `seconds`; latency from each 202 to the message stored upstream. */
+async function paced(
+  post: (text: string) => Promise<void>,
+  observer: Observer,
+  tag: string,
+  rate: number,
+  seconds: number,
+): Promise<number[]> {
+  const count = Math.round(rate * seconds);
+  const answeredAt = new Map<string, number>();
+  const t0 = performance.now();
+  const posts: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const text = `${tag} ${i}`;
+    posts.push(post(text).then(() => void answeredAt.set(text, performance.now())));
+  }
+  await Promise.all(posts);
+  await Promise.all([...answeredAt.keys()].map((text) => observer.waitFor(text)));
+  return [...answeredAt].map(([text, at]) => Math.max(0, observer.seen.get(text)! - at));
+}
+
 function line(name: string, results: readonly RunResult[], baseline?: number): string {
   const sent = median(results.map((r) => r.sentPerSecond));
   const accepted = median(results.map((r) => r.acceptedPerSecond));
@@ -134,7 +165,11 @@ async function startGateway(
       redisUrl,
       simUrl,
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, OUTBOUND_CONCURRENCY: String(WINDOW) },
+    },
   );
   const firstLine = await new Promise<string>((resolve, reject) => {
     let buffer = '';
@@ -184,7 +219,7 @@ async function main(): Promise<void> {
 
   const gatewayProcess = await startGateway(redisUrl, simUrl);
   const gatewayPool = new Pool(`http://127.0.0.1:${gatewayProcess.firstLine.trim()}`, {
-    connections: WINDOW,
+    connections: REQUESTS,
   });
 
   const baseline = (tag: string, laneRooms: readonly string[], window = WINDOW) =>
@@ -197,7 +232,7 @@ async function main(): Promise<void> {
       },
       window,
     );
-  const gateway = (tag: string, laneRooms: readonly string[], window = WINDOW, count = MESSAGES) =>
+  const gateway = (tag: string, laneRooms: readonly string[], window = REQUESTS, count = MESSAGES) =>
     measure(
       laneRooms,
       observer,
@@ -240,8 +275,26 @@ async function main(): Promise<void> {
     }
   }
 
+  const postOne = async (text: string): Promise<void> => {
+    const res = await gatewayPool.request({
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ roomId: rooms[0], text }),
+    });
+    const body = await res.body.text();
+    if (res.statusCode !== 202) throw new Error(`POST answered ${res.statusCode}: ${body}`);
+  };
+  const pacedLines: string[] = [];
+  for (const rate of [50, 200]) {
+    const latencies = await paced(postOne, observer, `p${rate}`, rate, PACED_SECONDS);
+    pacedLines.push(
+      `gateway paced ${rate}/s, 1 lane, 202 -> stored  p50 ${percentile(latencies, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(latencies, 99).toFixed(1).padStart(7)} ms  (${latencies.length} messages)`,
+    );
+  }
+
   console.log(
-    `outbound: ${MESSAGES} messages per run, ${WINDOW} requests in flight, ${ROUNDS} rounds, node ${process.version}`,
+    `outbound: ${MESSAGES} messages per run, window ${WINDOW} sendMessage calls in flight (both), ${REQUESTS} gateway requests in flight, ${ROUNDS} rounds, node ${process.version}`,
   );
   console.log(line('direct sendMessage, 1 in flight', results.get('direct awaiting each call')!));
   const sequential = median(results.get('direct awaiting each call')!.map((r) => r.sentPerSecond));
@@ -252,6 +305,8 @@ async function main(): Promise<void> {
     console.log(line(`direct sendMessage, ${shape.name}`, base));
     console.log(line(`gateway queue, ${shape.name}`, results.get(`gateway ${shape.name}`)!, baseRate));
   }
+
+  for (const paced of pacedLines) console.log(paced);
 
   await gatewayPool.close();
   gatewayProcess.child.kill('SIGTERM');

@@ -29,6 +29,7 @@ const config = loadConfig({
   GATEWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   JWT_SECRET: randomBytes(32).toString('hex'),
   LOG_LEVEL: 'silent',
+  OUTBOUND_CONCURRENCY: process.env.OUTBOUND_CONCURRENCY ?? '16',
 });
 const logger = createLogger({ level: 'silent' });
 const core = createCore({ config, logger, metrics: createNoopMetrics() });
