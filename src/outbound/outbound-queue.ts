@@ -24,7 +24,6 @@ import { mapUpstreamError } from '../rocketchat/errors.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
 import { ControlPublisher } from '../sessions/control-plane.js';
 import type { CredentialStore } from '../sessions/credential-store.js';
-import { parseLease } from '../sessions/lease.js';
 import { isMessageId, newMessageId } from './message-id.js';
 import { OutboxStore } from './outbox-store.js';
 import type { OutboundJobData, OutboundJobView, OutboundOutcome, OutboundRequest } from './types.js';
@@ -79,6 +78,8 @@ export class OutboundQueue {
   readonly #options: OutboundQueueOptions;
   readonly #control: ControlPublisher;
   readonly #now: () => number;
+  /** When this process last extended each user's place in `wantedUsers`. */
+  readonly #wantedRefreshedAt = new Map<string, number>();
   #closing: Promise<void> | undefined;
 
   constructor(options: OutboundQueueOptions) {
@@ -120,9 +121,12 @@ export class OutboundQueue {
         removeOnComplete: true,
         removeOnFail: true,
       }),
-      // Global (not hash-tagged) key: outside the accept script, so it stays legal on a Cluster.
-      this.#options.redis.zadd(this.#options.keys.wantedUsers, 'GT', wantedUntil, userId),
-      this.#notify(userId, accepted.leaseValue, { id: jobId, seq: accepted.seq, data }),
+      this.#keepWanted(userId, wantedUntil),
+      // The holder heard of the job from the accept script. With none (or one that is gone),
+      // the workers are woken: whoever claims the session reads its outbox.
+      accepted.receivers > 0 || (accepted.leaseValue !== undefined && this.#options.redis.isCluster)
+        ? undefined
+        : this.#control.wanted(userId),
     ]);
     return { view: viewOf(jobId, data.messageId, undefined), isNew: true };
   }
@@ -170,25 +174,20 @@ export class OutboundQueue {
   }
 
   /**
-   * Tells the session's holder, which sends the job without reading it back. With no holder
-   * (or one that is gone), the workers are woken: whoever claims the session reads its outbox.
+   * Global (not hash-tagged) key: outside the accept script, so it stays legal on a Cluster.
+   * Once per user per tenth of `wantedMs` and process is enough: the expiry only moves forward.
    */
-  async #notify(
-    userId: string,
-    leaseValue: string | undefined,
-    job: { id: string; seq: number; data: OutboundJobData },
-  ): Promise<void> {
-    const holder = parseLease(leaseValue);
-    if (holder) {
-      const receivers = await this.#control.outbound(holder.workerId, {
-        kind: 'outbound',
-        userId,
-        job: { id: job.id, seq: job.seq, data: job.data as unknown as Record<string, unknown> },
-      });
-      // On a Cluster the count covers one node only: trust the notice (the watchdog backs it).
-      if (receivers > 0 || this.#options.redis.isCluster) return;
+  async #keepWanted(userId: string, wantedUntil: number): Promise<void> {
+    const last = this.#wantedRefreshedAt.get(userId);
+    const now = this.#now();
+    if (last !== undefined && now - last < this.wantedMs / 10) return;
+    this.#wantedRefreshedAt.delete(userId);
+    this.#wantedRefreshedAt.set(userId, now);
+    if (this.#wantedRefreshedAt.size > 10_000) {
+      const oldest = this.#wantedRefreshedAt.keys().next().value;
+      if (oldest !== undefined) this.#wantedRefreshedAt.delete(oldest);
     }
-    await this.#control.wanted(userId);
+    await this.#options.redis.zadd(this.#options.keys.wantedUsers, 'GT', wantedUntil, userId);
   }
 }
 

@@ -14,17 +14,21 @@
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { outboundNoticeParts } from '../sessions/control-plane.js';
 import type { OutboundJobData, OutboundOutcome } from './types.js';
 
 /**
  * KEYS: job hash, pending zset, seq counter, message index, lease, consumers, consumer topics.
  * ARGV: job id, data JSON, message id, request hash, accept id, retention ms, outbox consumer
  * id, outbox consumer expiry ms, '1' to index the message id (a send: its room is found by it),
- * room id, kind.
+ * room id, kind, the holder's channel name without the worker id, the notice before its
+ * sequence number, the notice between the sequence number and the data.
  * Returns {'exists', request hash, message id, outcome or ''} for a job id already accepted,
- * else {'new', seq, lease value or ''}. The user stays wanted while it has sends to make (a
- * consumer of the `user` topic, which carries the ephemeral refusals of sends: see
- * job-runner.ts), so a worker holds its session even if nobody listens to its events.
+ * else {'new', seq, lease value or '', receivers of the notice}. The user stays wanted while it
+ * has sends to make (a consumer of the `user` topic, which carries the ephemeral refusals of
+ * sends: see job-runner.ts), so a worker holds its session even if nobody listens to its
+ * events. The holder of the session, if any, is told at once (see control-plane.ts
+ * `outboundNoticeParts`): the notice costs no round trip of its own.
  */
 const ACCEPT = new LuaScript(
   `if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -41,7 +45,15 @@ if ARGV[9] == '1' then
 end
 redis.call('ZADD', KEYS[6], 'GT', ARGV[8], ARGV[7])
 redis.call('HSET', KEYS[7], ARGV[7], '["user"]')
-return {'new', tostring(seq), redis.call('GET', KEYS[5]) or ''}`,
+local lease = redis.call('GET', KEYS[5])
+local receivers = 0
+if lease then
+  local worker = string.match(lease, '^%d+:(.+)$')
+  if worker then
+    receivers = redis.call('PUBLISH', ARGV[12] .. worker, ARGV[13] .. seq .. ARGV[14] .. ARGV[2] .. '}}')
+  end
+end
+return {'new', tostring(seq), lease or '', receivers}`,
   7,
 );
 
@@ -118,7 +130,13 @@ export type AcceptOutcome =
       readonly messageId: string;
       readonly outcome: OutboundOutcome | undefined;
     }
-  | { readonly kind: 'new'; readonly seq: number; readonly leaseValue: string | undefined };
+  | {
+      readonly kind: 'new';
+      readonly seq: number;
+      readonly leaseValue: string | undefined;
+      /** Subscribers the holder's notice reached (on a Cluster: on one node only). */
+      readonly receivers: number;
+    };
 
 export interface MarkResult {
   /** Redis time before the sends: event log ids after it were appended after this point. */
@@ -168,7 +186,8 @@ export class OutboxStore {
     wantedUntilMs: number,
   ): Promise<AcceptOutcome> {
     const k = this.#keys.user(userId);
-    const reply = await ACCEPT.run<string[]>(
+    const notice = outboundNoticeParts(userId, jobId);
+    const reply = await ACCEPT.run<(string | number)[]>(
       this.#redis,
       [
         k.outboundJob(jobId),
@@ -191,17 +210,26 @@ export class OutboxStore {
         data.kind === 'send' ? '1' : '0',
         data.roomId,
         data.kind,
+        this.#keys.workerRpcChannel(''),
+        notice.beforeSeq,
+        notice.beforeData,
       ],
     );
     if (reply[0] === 'exists') {
+      const outcome = String(reply[3] ?? '');
       return {
         kind: 'exists',
-        requestHash: reply[1] ?? '',
-        messageId: reply[2] ?? '',
-        outcome: reply[3] ? (JSON.parse(reply[3]) as OutboundOutcome) : undefined,
+        requestHash: String(reply[1] ?? ''),
+        messageId: String(reply[2] ?? ''),
+        outcome: outcome ? (JSON.parse(outcome) as OutboundOutcome) : undefined,
       };
     }
-    return { kind: 'new', seq: Number(reply[1]), leaseValue: reply[2] || undefined };
+    return {
+      kind: 'new',
+      seq: Number(reply[1]),
+      leaseValue: reply[2] ? String(reply[2]) : undefined,
+      receivers: Number(reply[3]),
+    };
   }
 
   async mark(userId: string, jobIds: readonly string[]): Promise<MarkResult> {

@@ -97,6 +97,21 @@ export function parseControlMessage(raw: string): ControlMessage | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/**
+ * An `outbound` notice as two pieces of JSON for the outbox's accept script, which publishes it
+ * in the same step as it records the job: `beforeSeq + seq + beforeData + data + '}}'`. Parsed
+ * on receipt by the same schema as every other message.
+ */
+export function outboundNoticeParts(
+  userId: string,
+  jobId: string,
+): { beforeSeq: string; beforeData: string } {
+  return {
+    beforeSeq: `{"v":${CONTROL_PLANE_VERSION},"kind":"outbound","userId":${JSON.stringify(userId)},"job":{"id":${JSON.stringify(jobId)},"seq":`,
+    beforeData: ',"data":',
+  };
+}
+
 type Unversioned<T> = T extends unknown ? Omit<T, 'v'> : never;
 
 /** Publishes control messages on the channels they belong to. */
