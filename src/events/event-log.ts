@@ -269,6 +269,23 @@ export class EventLog {
     return { events, gap, firstKeptId: events[0]?.id };
   }
 
+  /**
+   * History for a new reader: events logged at or after `sinceMs` (Redis stream ids start with
+   * their ms), or from the oldest kept entry when `sinceMs` is undefined, oldest first, at most
+   * `limit`. `gap` (here: "truncated") says that the log no longer holds all of it: trimming
+   * removed entries from that time on. Continue with `readAfter` from the last id returned.
+   */
+  async readSince(userId: string, sinceMs: number | undefined, limit: number): Promise<ReadResult> {
+    const key = this.#keys.user(userId).events;
+    const start = sinceMs === undefined ? '0-0' : `${Math.max(0, Math.floor(sinceMs))}-0`;
+    const [entries, truncated] = await Promise.all([
+      this.#redis.xrange(key, sinceMs === undefined ? '-' : start, '+', 'COUNT', limit),
+      this.#wasTrimmedFrom(key, start),
+    ]);
+    const events = entries.map(([id, fields]) => toAppended(id, fields));
+    return { events, gap: truncated, firstKeptId: events[0]?.id };
+  }
+
   /** The newest event id, or undefined for an empty log. */
   async lastId(userId: string): Promise<string | undefined> {
     const entries = await this.#redis.xrevrange(this.#keys.user(userId).events, '+', '-', 'COUNT', 1);
@@ -290,8 +307,32 @@ export class EventLog {
    * would not be.
    */
   async #hasGapAfter(key: string, afterId: string): Promise<boolean> {
+    const info = await this.#streamInfo(key);
+    if (!info?.wasTrimmed) return false;
+    if (!info.firstId) return true;
+    return compareStreamIds(afterId, info.firstId) < 0;
+  }
+
+  /**
+   * Whether trimming removed entries at or after `startId` (inclusive). Trimmed entries lie
+   * before the first kept one, so: anything trimmed, and `startId` before the first kept entry
+   * (or, for a log trimmed empty, not after the last id it ever gave). Conservative like
+   * `#hasGapAfter`: a start exactly after the last trimmed entry is reported too.
+   */
+  async #wasTrimmedFrom(key: string, startId: string): Promise<boolean> {
+    const info = await this.#streamInfo(key);
+    if (!info?.wasTrimmed) return false;
+    if (info.firstId) return compareStreamIds(startId, info.firstId) < 0;
+    return info.lastGeneratedId === undefined || compareStreamIds(startId, info.lastGeneratedId) <= 0;
+  }
+
+  async #streamInfo(
+    key: string,
+  ): Promise<
+    { wasTrimmed: boolean; firstId: string | undefined; lastGeneratedId: string | undefined } | undefined
+  > {
     const info = await STREAM_INFO_SCRIPT.run<unknown[] | null>(this.#redis, [key], []);
-    if (!info) return false;
+    if (!info) return undefined;
     const field = (name: string): unknown => {
       for (let i = 0; i < info.length; i += 2) if (info[i] === name) return info[i + 1];
       return undefined;
@@ -300,10 +341,13 @@ export class EventLog {
     const added = field('entries-added');
     // Before Redis 7.0 there is no count of entries ever added: assume trimming happened.
     const wasTrimmed = added === undefined ? true : Number(added) > length;
-    if (!wasTrimmed) return false;
     const first = field('first-entry') as [string, unknown] | null | undefined;
-    if (!first) return true;
-    return compareStreamIds(afterId, first[0]) < 0;
+    const lastGenerated = field('last-generated-id');
+    return {
+      wasTrimmed,
+      firstId: first ? first[0] : undefined,
+      lastGeneratedId: typeof lastGenerated === 'string' ? lastGenerated : undefined,
+    };
   }
 }
 
