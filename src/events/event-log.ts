@@ -7,8 +7,7 @@
  */
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
-import { LuaScript } from '../redis/lua-script.js';
-import { compareStreamIds } from './stream-id.js';
+import { hasGapAfter, wasTrimmedFrom } from './stream-trim.js';
 import type { GatewayEventType, NewGatewayEvent } from './types.js';
 
 /**
@@ -125,17 +124,6 @@ function envelopeTail(event: NewGatewayEvent): string {
   body.data = event.data;
   return JSON.stringify(body).slice(1);
 }
-
-/**
- * `XINFO STREAM`, or nil for a missing stream. In a script because the client cannot find the
- * key of `XINFO` (a subcommand's argument) to route it: a Cluster would send it to any node
- * and get MOVED back.
- */
-const STREAM_INFO_SCRIPT = new LuaScript(
-  `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return redis.call('XINFO', 'STREAM', KEYS[1])`,
-  1,
-);
 
 /** A write refused because the writer's session lease was granted to a newer holder. */
 export class FencedError extends Error {
@@ -262,7 +250,7 @@ export class EventLog {
     const start = afterId ? `(${afterId}` : '-';
     const [entries, info] = await Promise.all([
       this.#redis.xrange(key, start, '+', 'COUNT', limit),
-      afterId ? this.#hasGapAfter(key, afterId) : Promise.resolve(false),
+      afterId ? hasGapAfter(this.#redis, key, afterId) : Promise.resolve(false),
     ]);
     const events = entries.map(([id, fields]) => toAppended(id, fields));
     const gap = info;
@@ -280,7 +268,7 @@ export class EventLog {
     const start = sinceMs === undefined ? '0-0' : `${Math.max(0, Math.floor(sinceMs))}-0`;
     const [entries, truncated] = await Promise.all([
       this.#redis.xrange(key, sinceMs === undefined ? '-' : start, '+', 'COUNT', limit),
-      this.#wasTrimmedFrom(key, start),
+      wasTrimmedFrom(this.#redis, key, start),
     ]);
     const events = entries.map(([id, fields]) => toAppended(id, fields));
     return { events, gap: truncated, firstKeptId: events[0]?.id };
@@ -296,58 +284,6 @@ export class EventLog {
   async roomWatermarks(userId: string): Promise<Map<string, number>> {
     const raw = await this.#redis.hgetall(this.#keys.user(userId).roomWatermarks);
     return new Map(Object.entries(raw).map(([rid, ms]) => [rid, Number(ms)]));
-  }
-
-  /**
-   * Whether a reader positioned at `afterId` has lost events to trimming. Trimming removes the
-   * oldest entries, so lost ones lie before the first kept entry; Redis does not record the id
-   * of the last entry trimmed (`max-deleted-entry-id` tracks XDEL only), so when anything was
-   * trimmed and `afterId` is older than the first kept entry, we say "gap". The one false
-   * alarm (a reader whose last event was exactly the last trimmed one) is safe; a missed gap
-   * would not be.
-   */
-  async #hasGapAfter(key: string, afterId: string): Promise<boolean> {
-    const info = await this.#streamInfo(key);
-    if (!info?.wasTrimmed) return false;
-    if (!info.firstId) return true;
-    return compareStreamIds(afterId, info.firstId) < 0;
-  }
-
-  /**
-   * Whether trimming removed entries at or after `startId` (inclusive). Trimmed entries lie
-   * before the first kept one, so: anything trimmed, and `startId` before the first kept entry
-   * (or, for a log trimmed empty, not after the last id it ever gave). Conservative like
-   * `#hasGapAfter`: a start exactly after the last trimmed entry is reported too.
-   */
-  async #wasTrimmedFrom(key: string, startId: string): Promise<boolean> {
-    const info = await this.#streamInfo(key);
-    if (!info?.wasTrimmed) return false;
-    if (info.firstId) return compareStreamIds(startId, info.firstId) < 0;
-    return info.lastGeneratedId === undefined || compareStreamIds(startId, info.lastGeneratedId) <= 0;
-  }
-
-  async #streamInfo(
-    key: string,
-  ): Promise<
-    { wasTrimmed: boolean; firstId: string | undefined; lastGeneratedId: string | undefined } | undefined
-  > {
-    const info = await STREAM_INFO_SCRIPT.run<unknown[] | null>(this.#redis, [key], []);
-    if (!info) return undefined;
-    const field = (name: string): unknown => {
-      for (let i = 0; i < info.length; i += 2) if (info[i] === name) return info[i + 1];
-      return undefined;
-    };
-    const length = Number(field('length'));
-    const added = field('entries-added');
-    // Before Redis 7.0 there is no count of entries ever added: assume trimming happened.
-    const wasTrimmed = added === undefined ? true : Number(added) > length;
-    const first = field('first-entry') as [string, unknown] | null | undefined;
-    const lastGenerated = field('last-generated-id');
-    return {
-      wasTrimmed,
-      firstId: first ? first[0] : undefined,
-      lastGeneratedId: typeof lastGenerated === 'string' ? lastGenerated : undefined,
-    };
   }
 }
 
