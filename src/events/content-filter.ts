@@ -106,15 +106,18 @@ export function parseContentFilter(input: unknown, path: string): ContentFilter 
  * `filter.` field is refused like an unknown body field.
  */
 export function parseFilterQuery(query: Readonly<Record<string, unknown>>): ContentFilter | undefined {
-  const raw: Record<string, unknown> = {};
-  let any = false;
+  const fields: [string, unknown][] = [];
   for (const [key, value] of Object.entries(query)) {
     if (!key.startsWith(FILTER_QUERY_PREFIX)) continue;
-    any = true;
     const field = key.slice(FILTER_QUERY_PREFIX.length);
-    raw[field] = field === 'senders' || field === 'messageTypes' ? queryList(value) : queryScalar(value);
+    fields.push([
+      field,
+      field === 'senders' || field === 'messageTypes' ? queryList(value) : queryScalar(value),
+    ]);
   }
-  return any ? parseContentFilter(raw, 'filter') : undefined;
+  // `fromEntries` defines own properties: `filter.__proto__` stays a field (and is refused as
+  // unknown) instead of an assignment to the prototype that would vanish silently.
+  return fields.length > 0 ? parseContentFilter(Object.fromEntries(fields), 'filter') : undefined;
 }
 
 function queryScalar(value: unknown): unknown {

@@ -425,10 +425,19 @@ function toRecord(userId: string, id: string, values: readonly (string | null)[]
   };
 }
 
-/** The stored filter; one that no longer validates (a newer version's) reads as none here. */
+/**
+ * The stored filter for display; one that no longer reads or validates (a newer version's)
+ * shows as none here, and the dispatcher delivers nothing to it rather than everything.
+ */
 function storedFilter(value: string | null | undefined): ContentFilter | undefined {
   if (!value) return undefined;
-  const parsed = contentFilterSchema.safeParse(JSON.parse(value));
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  const parsed = contentFilterSchema.safeParse(json);
   return parsed.success ? parsed.data : undefined;
 }
 

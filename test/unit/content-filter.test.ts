@@ -178,5 +178,7 @@ describe('parseFilterQuery', () => {
     expect(() => parseFilterQuery({ 'filter.nope': '1' })).toThrow(/filter/);
     expect(() => parseFilterQuery({ 'filter.mentionsMe': 'yes' })).toThrow(/filter\.mentionsMe/);
     expect(() => parseFilterQuery({ 'filter.threadId': ['a', 'b'] })).toThrow(/filter\.threadId/);
+    expect(() => parseFilterQuery(Object.fromEntries([['filter.__proto__', 'x']]))).toThrow(/__proto__/);
+    expect(() => parseFilterQuery({ 'filter.constructor': 'x' })).toThrow(/constructor/);
   });
 });
