@@ -76,8 +76,9 @@ export class SseConnection {
     } else if (history !== undefined) {
       await this.#replayHistory(history);
     }
-    // Without an id: live from the moment the live subscription was confirmed, which is before
-    // anything in the queue was published, so the whole queue is new.
+    // After a replay, queued events it already sent are skipped at the seam. Without one: live
+    // from the moment the live subscription was confirmed, which is before anything in the queue
+    // was published, so the whole queue is new.
     this.#drainLiveQueue();
   }
 
