@@ -26,6 +26,7 @@ import type { HttpContext, Lifecycle } from './http/context.js';
 import { createFastPath, expressServerOptions } from './http/fast-path.js';
 import { fixedRoute } from './http/middleware/http-metrics.js';
 import { chainHandlers, createRateLimit } from './http/rate-limit.js';
+import { createEventTypesRouter } from './http/routes/event-types.js';
 import { createEventsHandler, createEventsRouter } from './http/routes/events.js';
 import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js';
 import { createOpenApiRouter } from './http/routes/openapi.js';
@@ -415,6 +416,7 @@ export async function startGateway(
     routers.push({ path: '/', router: createMetricsRouter({ registry: deps.metricsRegistry }) });
   }
   routers.push({ path: '/', router: createOpenApiRouter({ publicUrl: config.http.publicUrl }) });
+  routers.push({ path: '/', router: createEventTypesRouter() });
   if (isApi) {
     const limited = (handler: RequestHandler): RequestHandler => chainHandlers(handler, createRateLimit(ctx));
     routers.push(

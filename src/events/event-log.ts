@@ -8,8 +8,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
-import { LuaScript } from '../redis/lua-script.js';
-import { compareStreamIds } from './stream-id.js';
+import { hasGapAfter, wasTrimmedFrom } from './stream-trim.js';
 import type { GatewayEventType, NewGatewayEvent } from './types.js';
 
 /**
@@ -130,17 +129,6 @@ function envelopeTail(event: NewGatewayEvent): string {
   body.data = event.data;
   return JSON.stringify(body).slice(1);
 }
-
-/**
- * `XINFO STREAM`, or nil for a missing stream. In a script because the client cannot find the
- * key of `XINFO` (a subcommand's argument) to route it: a Cluster would send it to any node
- * and get MOVED back.
- */
-const STREAM_INFO_SCRIPT = new LuaScript(
-  `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return redis.call('XINFO', 'STREAM', KEYS[1])`,
-  1,
-);
 
 /** A write refused because the writer's session lease was granted to a newer holder. */
 export class FencedError extends Error {
@@ -267,11 +255,28 @@ export class EventLog {
     const start = afterId ? `(${afterId}` : '-';
     const [entries, info] = await Promise.all([
       this.#redis.xrange(key, start, '+', 'COUNT', limit),
-      afterId ? this.#hasGapAfter(key, afterId) : Promise.resolve(false),
+      afterId ? hasGapAfter(this.#redis, key, afterId) : Promise.resolve(false),
     ]);
     const events = entries.map(([id, fields]) => toAppended(id, fields));
     const gap = info;
     return { events, gap, firstKeptId: events[0]?.id };
+  }
+
+  /**
+   * History for a new reader: events logged at or after `sinceMs` (Redis stream ids start with
+   * their ms), or from the oldest kept entry when `sinceMs` is undefined, oldest first, at most
+   * `limit`. `gap` (here: "truncated") says that the log no longer holds all of it: trimming
+   * removed entries from that time on. Continue with `readAfter` from the last id returned.
+   */
+  async readSince(userId: string, sinceMs: number | undefined, limit: number): Promise<ReadResult> {
+    const key = this.#keys.user(userId).events;
+    const start = sinceMs === undefined ? '0-0' : `${Math.max(0, Math.floor(sinceMs))}-0`;
+    const [entries, truncated] = await Promise.all([
+      this.#redis.xrange(key, sinceMs === undefined ? '-' : start, '+', 'COUNT', limit),
+      wasTrimmedFrom(this.#redis, key, start),
+    ]);
+    const events = entries.map(([id, fields]) => toAppended(id, fields));
+    return { events, gap: truncated, firstKeptId: events[0]?.id };
   }
 
   /** The newest event id, or undefined for an empty log. */
@@ -284,31 +289,6 @@ export class EventLog {
   async roomWatermarks(userId: string): Promise<Map<string, number>> {
     const raw = await this.#redis.hgetall(this.#keys.user(userId).roomWatermarks);
     return new Map(Object.entries(raw).map(([rid, ms]) => [rid, Number(ms)]));
-  }
-
-  /**
-   * Whether a reader positioned at `afterId` has lost events to trimming. Trimming removes the
-   * oldest entries, so lost ones lie before the first kept entry; Redis does not record the id
-   * of the last entry trimmed (`max-deleted-entry-id` tracks XDEL only), so when anything was
-   * trimmed and `afterId` is older than the first kept entry, we say "gap". The one false
-   * alarm (a reader whose last event was exactly the last trimmed one) is safe; a missed gap
-   * would not be.
-   */
-  async #hasGapAfter(key: string, afterId: string): Promise<boolean> {
-    const info = await STREAM_INFO_SCRIPT.run<unknown[] | null>(this.#redis, [key], []);
-    if (!info) return false;
-    const field = (name: string): unknown => {
-      for (let i = 0; i < info.length; i += 2) if (info[i] === name) return info[i + 1];
-      return undefined;
-    };
-    const length = Number(field('length'));
-    const added = field('entries-added');
-    // Before Redis 7.0 there is no count of entries ever added: assume trimming happened.
-    const wasTrimmed = added === undefined ? true : Number(added) > length;
-    if (!wasTrimmed) return false;
-    const first = field('first-entry') as [string, unknown] | null | undefined;
-    if (!first) return true;
-    return compareStreamIds(afterId, first[0]) < 0;
   }
 }
 

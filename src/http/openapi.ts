@@ -1,6 +1,8 @@
 /**
  * The OpenAPI 3.1 description of the whole HTTP surface, served at `/openapi.json`. Written by
- * hand as data (no decorators, no generation from zod), so it reads as the contract it is;
+ * hand as data (no decorators), so it reads as the contract it is, except what has a zod schema
+ * in code: the events (src/events/event-schemas.ts, also served at `GET /v1/event-types`) and
+ * the content filter (src/events/content-filter.ts) are generated from it with `z.toJSONSchema`;
  * `test/integration/openapi-*.test.ts` keeps it honest by validating real responses of the
  * running app against these schemas, and fails when a route is missing here.
  *
@@ -8,9 +10,18 @@
  * from it, never copied: error codes (`src/errors.ts`), event types (`src/events/types.ts`),
  * callable methods (`src/rocketchat/method-catalogue.ts`).
  */
+import { z } from 'zod';
 import { ERROR_CODES } from '../errors.js';
+import { contentFilterSchema } from '../events/content-filter.js';
+import { eventComponentName, eventJsonSchema } from '../events/event-schemas.js';
 import { EVENT_TYPES } from '../events/types.js';
 import { METHOD_CATALOGUE } from '../rocketchat/method-catalogue.js';
+
+/** The content filter's JSON Schema, from the zod schema both transports validate with. */
+function contentFilterJsonSchema(): Schema {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(contentFilterSchema, { target: 'draft-2020-12' });
+  return schema;
+}
 
 /** A JSON value as OpenAPI documents hold them. */
 export type OpenApiDocument = Readonly<Record<string, unknown>>;
@@ -132,23 +143,41 @@ const SCHEMAS: Record<string, Schema> = {
     additionalProperties: false,
   },
   Event: {
-    type: 'object',
     description:
-      'One gateway event: the `data:` of an SSE frame and the body of a webhook delivery, byte for byte.',
-    required: ['id', 'type', 'userId', 'ts', 'data'],
-    properties: {
-      id: {
-        type: 'string',
-        pattern: '^\\d+-\\d+$',
-        description: 'Event log id; resume with `Last-Event-ID`.',
-      },
-      type: { type: 'string', enum: [...EVENT_TYPES] },
-      userId: { type: 'string', description: 'Whose session saw the event.' },
-      roomId: { type: 'string' },
-      ts: isoDateTime,
-      data: { description: "Rocket.Chat's own object, EJSON dates as ISO-8601 strings." },
+      'One gateway event: the `data:` of an SSE frame and the body of a webhook delivery, byte for byte. `type` says which of the shapes below it is; `GET /v1/event-types` serves the same schemas.',
+    oneOf: EVENT_TYPES.map((type) => ref(eventComponentName(type))),
+    discriminator: {
+      propertyName: 'type',
+      mapping: Object.fromEntries(
+        EVENT_TYPES.map((type) => [type, `#/components/schemas/${eventComponentName(type)}`]),
+      ),
     },
   },
+  ...Object.fromEntries(EVENT_TYPES.map((type) => [eventComponentName(type), eventJsonSchema(type)])),
+  EventTypeCatalogue: {
+    type: 'object',
+    required: ['eventTypes'],
+    properties: {
+      eventTypes: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['type', 'description', 'schema'],
+          properties: {
+            type: { type: 'string', enum: [...EVENT_TYPES] },
+            description: { type: 'string' },
+            schema: {
+              type: 'object',
+              description: "JSON Schema (2020-12) of the event's envelope, `data` included.",
+            },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    additionalProperties: false,
+  },
+  ContentFilter: contentFilterJsonSchema(),
   WebhookCreate: {
     type: 'object',
     required: ['url', 'topics'],
@@ -157,6 +186,7 @@ const SCHEMAS: Record<string, Schema> = {
       topics: { $ref: '#/components/schemas/StringList' },
       events: { $ref: '#/components/schemas/StringList' },
       description: { type: 'string', maxLength: 500 },
+      filter: nullable(ref('ContentFilter')),
     },
     additionalProperties: false,
   },
@@ -172,6 +202,7 @@ const SCHEMAS: Record<string, Schema> = {
         type: 'boolean',
         description: '`true` re-enables a disabled webhook and resets its failures.',
       },
+      filter: { ...nullable(ref('ContentFilter')), description: 'A new content filter; `null` removes it.' },
     },
     additionalProperties: false,
   },
@@ -186,6 +217,7 @@ const SCHEMAS: Record<string, Schema> = {
       'url',
       'topics',
       'events',
+      'filter',
       'description',
       'enabled',
       'disabledReason',
@@ -201,6 +233,10 @@ const SCHEMAS: Record<string, Schema> = {
       url: { type: 'string' },
       topics: { type: 'array', items: { type: 'string' } },
       events: { type: 'array', items: { type: 'string', enum: [...EVENT_TYPES] } },
+      filter: {
+        ...nullable(ref('ContentFilter')),
+        description: 'The content filter (canonical form), or null.',
+      },
       description: { type: 'string' },
       enabled: { type: 'boolean' },
       disabledReason: nullable({ type: 'string', enum: ['manual', 'failures', 'gone'] }),
@@ -534,6 +570,7 @@ const EXAMPLE_WEBHOOK = {
   url: 'https://backend.example.org/rocketchat-events',
   topics: ['room:GENERAL', 'user'],
   events: ['message.created', 'message.updated'],
+  filter: { excludeOwn: true },
   description: 'CRM sync',
   enabled: true,
   disabledReason: null,
@@ -585,6 +622,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
     topics: ['room:GENERAL', 'user'],
     events: ['message.created', 'message.updated'],
     description: 'CRM sync',
+    filter: { excludeOwn: true },
   },
   WebhookUpdate: { topics: 'room:GENERAL', enabled: true },
   Webhook: EXAMPLE_WEBHOOK,
@@ -609,6 +647,16 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
   },
   ReplayRequest: { since: '2026-01-15T00:00:00.000Z', until: EXAMPLE_TIME },
   ReplayQueued: { enqueued: 42 },
+  EventTypeCatalogue: {
+    eventTypes: [
+      {
+        type: 'typing',
+        description: 'Someone started or stopped typing in a room',
+        schema: { type: 'object', properties: { type: { type: 'string', const: 'typing' } } },
+      },
+    ],
+  },
+  ContentFilter: { excludeOwn: true, mentionsMe: true },
   MessageSend: { roomId: 'GENERAL', text: 'Your order 4711 has shipped.' },
   MessageEdit: { text: 'Your order 4711 has shipped (tracking: 1Z999).' },
   Reaction: { emoji: ':thumbsup:', shouldReact: true },
@@ -655,6 +703,41 @@ const HEADERS_TOO_LARGE: Schema = {
 };
 
 const webhookIdPath = { parameters: [param('WebhookId')] };
+
+/** `GET /v1/events` takes the `ContentFilter` fields as `filter.<field>` parameters. */
+const FILTER_QUERY_PARAMETERS: readonly Schema[] = [
+  {
+    name: 'filter.excludeOwn',
+    in: 'query',
+    description: "Leave out the user's own messages.",
+    schema: { type: 'boolean' },
+  },
+  {
+    name: 'filter.mentionsMe',
+    in: 'query',
+    description: 'Only messages that mention the user.',
+    schema: { type: 'boolean' },
+  },
+  {
+    name: 'filter.threadId',
+    in: 'query',
+    description: 'Only this thread (its root message id).',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+  },
+  {
+    name: 'filter.senders',
+    in: 'query',
+    description: 'Only these senders: usernames or user ids, comma-separated (at most 100).',
+    schema: { type: 'string' },
+  },
+  {
+    name: 'filter.messageTypes',
+    in: 'query',
+    description:
+      'Only these message types (`t`), comma-separated (at most 50); `plain` for ordinary messages.',
+    schema: { type: 'string' },
+  },
+];
 const HOOK_ID_PARAM: Schema = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 const PATHS: Record<string, Schema> = {
@@ -790,8 +873,14 @@ const PATHS: Record<string, Schema> = {
         'Frames: `id: <event id>`, `event: <type>`, `data: <Event JSON>`. A `retry:` field comes first,',
         'comment lines (`: heartbeat`) keep proxies from closing an idle stream. Resume with the',
         '`Last-Event-ID` header (browsers send it themselves) or `?lastEventId=`. When the id is older',
-        'than the log keeps, a `gap` event says so before the replay. A draining replica sends',
-        '`reconnect` and closes: reconnect and resume on another replica.',
+        'than the log keeps, a `gap` event says so before the replay. A first connection may ask for',
+        'history: `since=<ISO time>` replays what the log holds from then, `lastEventId=earliest`',
+        '(or `Last-Event-ID: earliest`) all of it; a `history` event comes first,',
+        '`{"since": <ISO time or null>, "firstAvailableId": <id or null>, "truncated": <bool>}`',
+        '(`truncated`: the log no longer holds everything since then), then the replay, then live',
+        'events. A real `Last-Event-ID` wins over `since` (a browser reconnecting to the same URL).',
+        '`filter.<field>` parameters (`ContentFilter`) keep only some messages, live and replayed.',
+        'A draining replica sends `reconnect` and closes: reconnect and resume on another replica.',
       ].join(' '),
       security: [...AUTHENTICATED, { accessTokenQuery: [] }],
       parameters: [
@@ -809,8 +898,25 @@ const PATHS: Record<string, Schema> = {
           description: 'Comma-separated event types to keep (default: all).',
           schema: { type: 'string' },
         },
-        { name: 'lastEventId', in: 'query', schema: { type: 'string', pattern: '^\\d+-\\d+$' } },
-        { name: 'Last-Event-ID', in: 'header', schema: { type: 'string', pattern: '^\\d+-\\d+$' } },
+        {
+          name: 'lastEventId',
+          in: 'query',
+          description: 'Resume after this event id, or `earliest`: everything the log holds.',
+          schema: { type: 'string', pattern: '^(\\d+-\\d+|earliest)$' },
+        },
+        {
+          name: 'Last-Event-ID',
+          in: 'header',
+          schema: { type: 'string', pattern: '^(\\d+-\\d+|earliest)$' },
+        },
+        {
+          name: 'since',
+          in: 'query',
+          description:
+            'Replay the log from this time (ISO-8601 with a zone) before going live; one in the future is just live. Not with `lastEventId`.',
+          schema: isoDateTime,
+        },
+        ...FILTER_QUERY_PARAMETERS,
         {
           name: 'access_token',
           in: 'query',
@@ -835,6 +941,20 @@ const PATHS: Record<string, Schema> = {
         '400': errorRef('Invalid'),
         '403': errorRef('Forbidden'),
         ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/event-types': {
+    get: {
+      operationId: 'listEventTypes',
+      tags: ['events'],
+      summary: 'Every event type with the JSON Schema of its envelope',
+      description:
+        'The same schemas as `Event` in this document, generated from the one place the gateway defines them. Needs no authentication.',
+      security: [],
+      responses: {
+        '200': jsonResponse('The catalogue, in a stable order', ref('EventTypeCatalogue')),
+        '431': HEADERS_TOO_LARGE,
       },
     },
   },

@@ -8,10 +8,20 @@ import type { ServerResponse } from 'node:http';
 import type { AppendedEvent, EventLog } from '../events/event-log.js';
 import type { LiveEvent } from '../events/live-hub.js';
 import { compareStreamIds } from '../events/stream-id.js';
-import type { TopicMatcher } from '../events/topics.js';
 import { eventFrame, formatEvent, HEARTBEAT_FRAME } from './frame.js';
 
 const REPLAY_PAGE = 500;
+
+/**
+ * Decides whether a logged event goes to this client: the topic matcher, with the client's
+ * content filter after it when it has one (src/events/content-filter.ts).
+ */
+export type SseEventMatcher = (event: LiveEvent | AppendedEvent) => boolean;
+
+/** Where a stream without `Last-Event-ID` starts: the log from `sinceMs`, or all of it (`undefined`). */
+export interface HistoryStart {
+  readonly sinceMs: number | undefined;
+}
 
 export type SseEndReason = 'client-closed' | 'slow-consumer' | 'unauthorized' | 'draining' | 'error';
 
@@ -19,7 +29,7 @@ export interface SseConnectionOptions {
   readonly response: ServerResponse;
   readonly userId: string;
   readonly eventLog: EventLog;
-  readonly matches: TopicMatcher;
+  readonly matches: SseEventMatcher;
   readonly maxBufferBytes: number;
   readonly now: () => number;
   /** An event written during replay or at the seam (live writes are counted by the caller). */
@@ -55,15 +65,20 @@ export class SseConnection {
 
   /**
    * Sends what the log holds after `lastEventId` (with a `gap` event first if some of it was
-   * trimmed), then switches to live. Without an id the stream starts live, from now.
+   * trimmed), then switches to live. Without an id, `history` asks for the log from a time (or
+   * all of it) after a `history` event that says where it starts; without either, the stream
+   * starts live, from now.
    */
-  async replayThenGoLive(lastEventId: string | undefined): Promise<void> {
+  async replayThenGoLive(lastEventId: string | undefined, history?: HistoryStart): Promise<void> {
     if (lastEventId !== undefined) {
       this.#lastSentId = lastEventId;
       await this.#replay(true);
+    } else if (history !== undefined) {
+      await this.#replayHistory(history);
     }
-    // Without an id: live from the moment the live subscription was confirmed, which is before
-    // anything in the queue was published, so the whole queue is new.
+    // After a replay, queued events it already sent are skipped at the seam. Without one: live
+    // from the moment the live subscription was confirmed, which is before anything in the queue
+    // was published, so the whole queue is new.
     this.#drainLiveQueue();
   }
 
@@ -126,6 +141,29 @@ export class SseConnection {
       for (const event of page.events) if (this.#sendEvent(event, true)) this.#options.onWrite?.(event);
       if (page.events.length < REPLAY_PAGE) return;
     }
+  }
+
+  /**
+   * The first page comes from `sinceMs` on (inclusive), told in a `history` event before it; the
+   * rest as any replay, after the last id that page held. A page that is empty leaves no id, and
+   * then every queued live event is new: the read saw none of them (the append script logs and
+   * publishes at once, so an event logged before the read is in it).
+   */
+  async #replayHistory(history: HistoryStart): Promise<void> {
+    const page = await this.#options.eventLog.readSince(this.userId, history.sinceMs, REPLAY_PAGE);
+    if (this.#ended) return;
+    this.#write(
+      formatEvent({
+        event: 'history',
+        data: JSON.stringify({
+          since: history.sinceMs === undefined ? null : new Date(history.sinceMs).toISOString(),
+          firstAvailableId: page.firstKeptId ?? null,
+          truncated: page.gap,
+        }),
+      }),
+    );
+    for (const event of page.events) if (this.#sendEvent(event, true)) this.#options.onWrite?.(event);
+    if (page.events.length === REPLAY_PAGE) await this.#replay(false);
   }
 
   #drainLiveQueue(): void {

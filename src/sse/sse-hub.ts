@@ -9,10 +9,15 @@ import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { createError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { LiveEvent, LiveHub } from '../events/live-hub.js';
-import type { Topic, TopicMatcher } from '../events/topics.js';
+import type { Topic } from '../events/topics.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import { formatRetry } from './frame.js';
-import { SseConnection, type SseEndReason } from './sse-connection.js';
+import {
+  type HistoryStart,
+  SseConnection,
+  type SseEndReason,
+  type SseEventMatcher,
+} from './sse-connection.js';
 
 export interface SseHubOptions {
   readonly liveHub: LiveHub;
@@ -40,8 +45,10 @@ export interface SseHubOptions {
 
 export interface SseOpenOptions {
   readonly response: ServerResponse;
-  readonly matches: TopicMatcher;
+  readonly matches: SseEventMatcher;
   readonly lastEventId: string | undefined;
+  /** Without `lastEventId`: replay the log from a time (or all of it) before going live. */
+  readonly history?: HistoryStart;
 }
 
 /** A consumer registered for a stream that is not open yet (the route is still checking access). */
@@ -202,7 +209,7 @@ export class SseHub {
       return;
     }
     try {
-      await connection.replayThenGoLive(options.lastEventId);
+      await connection.replayThenGoLive(options.lastEventId, options.history);
     } catch (err) {
       this.#error(err, 'open');
       connection.end('error');

@@ -26,10 +26,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import {
+  type ContentPredicate,
+  compileContentFilter,
+  contentFilterSchema,
+  withContentFilter,
+} from '../events/content-filter.js';
 import type { AppendedEvent, EventLog } from '../events/event-log.js';
 import type { LiveEvent, LiveHub } from '../events/live-hub.js';
 import { compareStreamIds, parseStreamId } from '../events/stream-id.js';
-import { createTopicMatcher, parseEventTypes, parseTopics, type TopicMatcher } from '../events/topics.js';
+import { createTopicMatcher, parseEventTypes, parseTopics } from '../events/topics.js';
 import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
@@ -122,9 +128,12 @@ interface OwnedUser {
   readonly live: LiveEvent[];
 }
 
+/** Topics, event types and content filter of one webhook, compiled into one predicate. */
+type EventMatcher = (event: DispatchableEvent) => boolean;
+
 interface CompiledTarget {
   readonly target: DispatchTarget;
-  readonly matcher: TopicMatcher;
+  readonly matcher: EventMatcher;
 }
 
 type DispatcherState = 'created' | 'running' | 'closing' | 'closed';
@@ -143,7 +152,7 @@ export class WebhookDispatcher {
   readonly #batchSize: number;
   readonly #retention: DeliveryJobRetention;
   readonly #owned = new Map<string, OwnedUser>();
-  readonly #matchers = new Map<string, { updatedAtMs: number; matcher: TopicMatcher }>();
+  readonly #matchers = new Map<string, { updatedAtMs: number; matcher: EventMatcher }>();
   #state: DispatcherState = 'created';
   #leaseTimer: TimerHandle | undefined;
   #safetyTimer: TimerHandle | undefined;
@@ -390,7 +399,7 @@ export class WebhookDispatcher {
     const { redis, keys, store, queue } = this.#options;
     const { userId } = owned;
     const userKeys = keys.user(userId);
-    const targets = this.#compile(await store.dispatchTargets(userId));
+    const targets = this.#compile(userId, await store.dispatchTargets(userId));
     const jobs: { name: string; data: WebhookJobData; opts: ReturnType<typeof deliveryJobOptions> }[] = [];
     const dead = new Map<string, DeadLetter[]>();
     const nowMs = this.#clock.now();
@@ -450,21 +459,27 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Topic matchers, compiled once per webhook version. A record that does not parse (written by
-   * a newer version with a topic this one does not know) matches nothing rather than stalling
-   * the user's whole dispatch.
+   * Matchers (topics, types, content filter), compiled once per webhook version. A record that
+   * does not parse (written by a newer version with a topic or filter field this one does not
+   * know) matches nothing rather than stalling the user's whole dispatch.
    */
-  #compile(targets: readonly DispatchTarget[]): CompiledTarget[] {
+  #compile(userId: string, targets: readonly DispatchTarget[]): CompiledTarget[] {
     return targets.map((target) => {
       const cached = this.#matchers.get(target.id);
       if (cached && cached.updatedAtMs === target.updatedAtMs) return { target, matcher: cached.matcher };
-      let matcher: TopicMatcher;
+      let matcher: EventMatcher;
       try {
-        matcher = createTopicMatcher(parseTopics(target.topics), parseEventTypes(target.eventTypes));
+        const content: ContentPredicate | undefined = target.filter
+          ? compileContentFilter(contentFilterSchema.parse(JSON.parse(target.filter)), userId)
+          : undefined;
+        matcher = withContentFilter<DispatchableEvent>(
+          createTopicMatcher(parseTopics(target.topics), parseEventTypes(target.eventTypes)),
+          content,
+        );
       } catch (err) {
         this.#options.logger?.error(
           { err, webhookId: target.id },
-          'webhook topics unreadable: it receives nothing',
+          'webhook topics or filter unreadable: it receives nothing',
         );
         matcher = () => false;
       }

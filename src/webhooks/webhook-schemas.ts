@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { createError } from '../errors.js';
+import { canonicalFilter, contentFilterSchema } from '../events/content-filter.js';
 import { parseEventTypes, parseTopics, type Topic } from '../events/topics.js';
 import { validationError } from '../http/validation.js';
 import type { WebhookChange, WebhookInput } from './webhook-service.js';
@@ -19,6 +20,7 @@ const createBody = z.strictObject({
   topics: list,
   events: list.optional(),
   description: z.string().max(MAX_DESCRIPTION).optional(),
+  filter: contentFilterSchema.nullable().optional(),
 });
 
 const updateBody = z.strictObject({
@@ -27,6 +29,8 @@ const updateBody = z.strictObject({
   events: list.optional(),
   description: z.string().max(MAX_DESCRIPTION).optional(),
   enabled: z.boolean().optional(),
+  /** `null` (or a filter that asks for nothing) removes the filter. */
+  filter: contentFilterSchema.nullable().optional(),
 });
 
 const instant = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]);
@@ -43,6 +47,7 @@ export function parseCreateBody(body: unknown): WebhookInput {
     topics: requiredTopics(parsed.topics),
     eventTypes: parsed.events === undefined ? [] : parseEventTypes(parsed.events),
     description: parsed.description ?? '',
+    filter: parsed.filter ? canonicalFilter(parsed.filter) : undefined,
   };
 }
 
@@ -51,7 +56,7 @@ export function parseUpdateBody(body: unknown): WebhookChange {
   if (Object.keys(parsed).length === 0) {
     throw createError(
       'GW_ERR_VALIDATION',
-      'Nothing to change: give url, topics, events, description or enabled',
+      'Nothing to change: give url, topics, events, description, filter or enabled',
     );
   }
   const change: { -readonly [K in keyof WebhookChange]: WebhookChange[K] } = {};
@@ -60,6 +65,8 @@ export function parseUpdateBody(body: unknown): WebhookChange {
   if (parsed.events !== undefined) change.eventTypes = parseEventTypes(parsed.events);
   if (parsed.description !== undefined) change.description = parsed.description;
   if (parsed.enabled !== undefined) change.enabled = parsed.enabled;
+  if (parsed.filter !== undefined)
+    change.filter = parsed.filter ? (canonicalFilter(parsed.filter) ?? null) : null;
   return change;
 }
 

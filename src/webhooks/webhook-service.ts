@@ -11,6 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
 import type { GatewayConfig } from '../config/index.js';
 import { createError } from '../errors.js';
+import type { ContentFilter } from '../events/content-filter.js';
 import { envelopeJson } from '../events/event-log.js';
 import { formatTopic, type Topic } from '../events/topics.js';
 import type { GatewayEventType } from '../events/types.js';
@@ -47,6 +48,8 @@ export interface WebhookView {
   readonly url: string;
   readonly topics: readonly string[];
   readonly events: readonly GatewayEventType[];
+  /** The content filter, null for none. */
+  readonly filter: ContentFilter | null;
   readonly description: string;
   readonly enabled: boolean;
   readonly disabledReason: DisabledReason | null;
@@ -313,6 +316,7 @@ export function toView(record: WebhookRecord): WebhookView {
     url: record.url,
     topics: record.topics.map(formatTopic),
     events: record.eventTypes,
+    filter: record.filter ?? null,
     description: record.description,
     enabled: record.status === 'enabled',
     disabledReason: record.disabledReason ?? null,

@@ -4,6 +4,7 @@
  *
  *   url, description            as registered
  *   topics, events              JSON arrays (canonical topic strings, event types)
+ *   filter                      the content filter as canonical JSON, '' (or absent) for none
  *   secret                      the signing secret, sealed with the TokenCipher (AAD binds it to
  *                               the user and webhook, so a sealed value copied elsewhere is useless)
  *   prevSecret, prevSecretUntilMs   the secret before the last rotation, signing until then
@@ -19,6 +20,7 @@
  * semaphore) is in `delivery-ledger.ts`.
  */
 
+import { type ContentFilter, contentFilterSchema } from '../events/content-filter.js';
 import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
 import { EVENT_TYPES, type GatewayEventType } from '../events/types.js';
 import type { RedisClient } from '../redis/connection.js';
@@ -37,6 +39,8 @@ export interface WebhookRecord {
   readonly topics: readonly Topic[];
   /** Empty: every type the topics carry. */
   readonly eventTypes: readonly GatewayEventType[];
+  /** Undefined: every event the topics and types let through. */
+  readonly filter: ContentFilter | undefined;
   readonly description: string;
   readonly status: WebhookStatus;
   readonly disabledReason: DisabledReason | undefined;
@@ -55,6 +59,7 @@ export interface WebhookInput {
   readonly url: string;
   readonly topics: readonly Topic[];
   readonly eventTypes: readonly GatewayEventType[];
+  readonly filter?: ContentFilter | undefined;
   readonly description: string;
 }
 
@@ -63,6 +68,8 @@ export interface WebhookChange {
   readonly url?: string;
   readonly topics?: readonly Topic[];
   readonly eventTypes?: readonly GatewayEventType[];
+  /** null removes the filter. */
+  readonly filter?: ContentFilter | null;
   readonly description?: string;
   /** true re-enables (and forgets past failures); false disables with reason `manual`. */
   readonly enabled?: boolean;
@@ -75,6 +82,8 @@ export interface DispatchTarget {
   readonly disabledReason: DisabledReason | undefined;
   readonly topics: readonly string[];
   readonly eventTypes: readonly string[];
+  /** The stored filter JSON; '' for none. Compiled by the dispatcher, once per webhook version. */
+  readonly filter: string;
   readonly fromId: string;
   readonly updatedAtMs: number;
 }
@@ -136,6 +145,7 @@ const RECORD_FIELDS = [
   'url',
   'topics',
   'events',
+  'filter',
   'description',
   'status',
   'disabledReason',
@@ -150,17 +160,17 @@ const RECORD_FIELDS = [
 
 /**
  * KEYS: the user's id set; ARGV: `keys.webhookPrefix`. Every webhook's dispatch fields
- * in one round trip: {id, status, disabledReason, topics, events, fromId, updatedAtMs, ...}.
+ * in one round trip: {id, status, disabledReason, topics, events, fromId, updatedAtMs, filter, ...}.
  * The record keys are built from the id set inside the script: they share the set's hash tag.
  */
 const DISPATCH_TARGETS_SCRIPT = new LuaScript(
   `
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'disabledReason', 'topics', 'events', 'fromId', 'updatedAtMs')
+  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'disabledReason', 'topics', 'events', 'fromId', 'updatedAtMs', 'filter')
   if f[1] and f[3] and f[5] then
     table.insert(out, id)
-    for i = 1, 6 do table.insert(out, f[i] or '') end
+    for i = 1, 7 do table.insert(out, f[i] or '') end
   end
 end
 return out
@@ -196,6 +206,8 @@ export class WebhookStore {
       JSON.stringify(input.topics.map(formatTopic)),
       'events',
       JSON.stringify(input.eventTypes),
+      'filter',
+      input.filter ? JSON.stringify(input.filter) : '',
       'description',
       input.description,
       'secret',
@@ -254,6 +266,7 @@ export class WebhookStore {
     if (patch.url !== undefined) fields.push('url', patch.url);
     if (patch.topics !== undefined) fields.push('topics', JSON.stringify(patch.topics.map(formatTopic)));
     if (patch.eventTypes !== undefined) fields.push('events', JSON.stringify(patch.eventTypes));
+    if (patch.filter !== undefined) fields.push('filter', patch.filter ? JSON.stringify(patch.filter) : '');
     if (patch.description !== undefined) fields.push('description', patch.description);
     const enable = patch.enabled === undefined ? '' : patch.enabled ? '1' : '0';
     const done = await UPDATE_SCRIPT.run<number>(
@@ -316,10 +329,10 @@ export class WebhookStore {
       [keys.webhookPrefix],
     );
     const targets: DispatchTarget[] = [];
-    for (let i = 0; i + 6 < flat.length; i += 7) {
-      const [id, status, disabledReason, topics, events, fromId, updatedAtMs] = flat.slice(
+    for (let i = 0; i + 7 < flat.length; i += 8) {
+      const [id, status, disabledReason, topics, events, fromId, updatedAtMs, filter] = flat.slice(
         i,
-        i + 7,
+        i + 8,
       ) as string[];
       targets.push({
         id: id!,
@@ -329,6 +342,7 @@ export class WebhookStore {
         eventTypes: events ? (JSON.parse(events) as string[]) : [],
         fromId: fromId!,
         updatedAtMs: Number(updatedAtMs || 0),
+        filter: filter ?? '',
       });
     }
     return targets;
@@ -375,6 +389,7 @@ function toRecord(userId: string, id: string, values: readonly (string | null)[]
     url,
     topics,
     events,
+    filter,
     description,
     status,
     disabledReason,
@@ -396,6 +411,7 @@ function toRecord(userId: string, id: string, values: readonly (string | null)[]
     url,
     topics: parseTopics(JSON.parse(topics) as string[]),
     eventTypes,
+    filter: storedFilter(filter),
     description: description ?? '',
     status: status === 'enabled' ? 'enabled' : 'disabled',
     disabledReason: status === 'enabled' ? undefined : ((disabledReason ?? 'manual') as DisabledReason),
@@ -407,6 +423,22 @@ function toRecord(userId: string, id: string, values: readonly (string | null)[]
     secretRotatedAtMs: optionalNumber(secretRotatedAtMs),
     previousSecretExpiresAtMs: optionalNumber(prevSecretUntilMs),
   };
+}
+
+/**
+ * The stored filter for display; one that no longer reads or validates (a newer version's)
+ * shows as none here, and the dispatcher delivers nothing to it rather than everything.
+ */
+function storedFilter(value: string | null | undefined): ContentFilter | undefined {
+  if (!value) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  const parsed = contentFilterSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }
 
 function optionalNumber(value: string | null | undefined): number | undefined {

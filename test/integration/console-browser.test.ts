@@ -24,6 +24,7 @@ import { type Simulator, startSimulator } from '../../sim/index.js';
 import { createConsoleRouter } from '../../src/console/index.js';
 import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
+import { createEventTypesRouter } from '../../src/http/routes/event-types.js';
 import { createEventsRouter } from '../../src/http/routes/events.js';
 import { createOpenApiRouter } from '../../src/http/routes/openapi.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
@@ -142,6 +143,7 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
     { path: '/console', router: createConsoleRouter(core.config) },
     // The console reads the event types from the OpenAPI document.
     { path: '/', router: createOpenApiRouter({ publicUrl: core.config.http.publicUrl }) },
+    { path: '/', router: createEventTypesRouter() },
   ]);
   const server: Server = createServer(app);
   server.requestTimeout = 0;
@@ -335,6 +337,7 @@ describe('the console in a browser (headless Chromium)', () => {
     await page.fill('#webhook-url', receiver.url);
     await page.fill('#webhook-topics', 'room:GENERAL');
     await page.fill('#webhook-description', 'console test');
+    await page.fill('#webhook-filter', '{"excludeOwn": true, "senders": ["bob"]}');
     await page.click('#webhook-create');
     await page.locator('#webhook-secret').waitFor({ state: 'visible' });
     expect(await page.textContent('#webhook-secret .secret')).toMatch(/^whsec_/);
@@ -342,6 +345,12 @@ describe('the console in a browser (headless Chromium)', () => {
     const webhookId = await row.getAttribute('data-webhook-id');
     expect(webhookId).toMatch(/^wh_/);
     expect(await row.textContent()).toContain(receiver.url);
+    // The webhook's content filter, as the API stored it.
+    expect(await row.locator('.filter').textContent()).toBe('not my own; from bob');
+    expect(JSON.parse((await row.locator('.filter').getAttribute('title')) ?? '')).toEqual({
+      excludeOwn: true,
+      senders: ['bob'],
+    });
 
     await row.locator('button[data-action="test"]').click();
     const delivery = page.locator('#deliveries-body tr[data-outcome="success"]').first();

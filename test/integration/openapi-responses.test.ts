@@ -23,11 +23,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
 import { ERROR_CODES } from '../../src/errors.js';
+import { EVENT_TYPES } from '../../src/events/types.js';
 import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
 import type { HttpContext } from '../../src/http/context.js';
 import { createOpenApiDocument } from '../../src/http/openapi.js';
 import { chainHandlers, createRateLimit } from '../../src/http/rate-limit.js';
+import { createEventTypesRouter } from '../../src/http/routes/event-types.js';
 import { createEventsRouter } from '../../src/http/routes/events.js';
 import { createMetricsRouter } from '../../src/http/routes/metrics.js';
 import { createOpenApiRouter } from '../../src/http/routes/openapi.js';
@@ -254,6 +256,7 @@ function buildApp(context: HttpContext, limitPerMinute?: number): express.Expres
   return createApp(context, [
     { path: '/', router: createMetricsRouter({ registry: createMetrics().registry }) },
     { path: '/', router: createOpenApiRouter({ publicUrl: 'http://localhost:3000' }) },
+    { path: '/', router: createEventTypesRouter() },
     { path: '/v1/sessions', router: createSessionsRouter(context) },
     {
       path: '/',
@@ -391,6 +394,15 @@ describe('the document', () => {
     const answer = await check('get', '/openapi.json', '/openapi.json', 200);
     expect(answer.body).toEqual(doc);
   });
+
+  it('has the schemas GET /v1/event-types serves, one per event type', async () => {
+    const answer = await check('get', '/v1/event-types', '/v1/event-types', 200);
+    const catalogue = (answer.body as { eventTypes: { type: string; schema: Json }[] }).eventTypes;
+    const components = (doc['components'] as Json)['schemas'] as Record<string, Json>;
+    const union = (components['Event']!['oneOf'] as Json[]).map((entry) => deref(entry));
+    expect(catalogue.map((entry) => entry.type)).toEqual([...EVENT_TYPES]);
+    for (const [i, entry] of catalogue.entries()) expect(union[i], entry.type).toEqual(entry.schema);
+  });
 });
 
 describe('real responses validate against the document', () => {
@@ -400,7 +412,7 @@ describe('real responses validate against the document', () => {
     const metrics = await check('get', '/metrics', '/metrics', 200);
     expect(metrics.text).toContain('# TYPE gateway_sessions gauge');
     // The 4xx they document: headers beyond Node's limit, refused before the app sees them.
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/v1/event-types']) {
       const refused = await getWithHeader(path, 'x-padding', 'x'.repeat(20 * 1024));
       expect(refused.status, path).toBe(431);
       expectDocumented('get', path, refused);
@@ -438,6 +450,19 @@ describe('real responses validate against the document', () => {
     await check('patch', '/v1/webhooks/{id}', `/v1/webhooks/${id}`, 200, {
       token: aliceToken,
       body: { description: 'changed', events: 'message.created,message.updated' },
+    });
+    const filtered = await check('patch', '/v1/webhooks/{id}', `/v1/webhooks/${id}`, 200, {
+      token: aliceToken,
+      body: { filter: { excludeOwn: true, senders: ['bob'], messageTypes: ['plain'] } },
+    });
+    expect((filtered.body as Json)['filter']).toEqual({
+      excludeOwn: true,
+      senders: ['bob'],
+      messageTypes: ['plain'],
+    });
+    await check('patch', '/v1/webhooks/{id}', `/v1/webhooks/${id}`, 400, {
+      token: aliceToken,
+      body: { filter: { excludeOwn: 'yes' } },
     });
     await check('post', '/v1/webhooks/{id}/rotate-secret', `/v1/webhooks/${id}/rotate-secret`, 200, {
       token: aliceToken,
@@ -564,6 +589,8 @@ describe('real responses validate against the document', () => {
   it('events errors', async () => {
     await check('get', '/v1/events', '/v1/events', 400, { token: aliceToken });
     await check('get', '/v1/events', '/v1/events?topics=nonsense', 400, { token: aliceToken });
+    await check('get', '/v1/events', '/v1/events?topics=user&filter.nope=1', 400, { token: aliceToken });
+    await check('get', '/v1/events', '/v1/events?topics=user&since=yesterday', 400, { token: aliceToken });
     await check('get', '/v1/events', '/v1/events?topics=user', 401);
   });
 

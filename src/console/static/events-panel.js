@@ -16,16 +16,17 @@ import { summarize } from './summary.js';
 
 /**
  * The event types to listen for (an EventSource hears only the types it names), from the
- * gateway's own OpenAPI document: one list, `EVENT_TYPES` in src/events/types.ts. Loaded once.
+ * gateway's own catalogue, `GET /v1/event-types`: one list, `EVENT_TYPES` in
+ * src/events/types.ts. Loaded once.
  */
 let eventTypes;
 function loadEventTypes() {
-  eventTypes ??= fetch(apiUrl('openapi.json'))
+  eventTypes ??= fetch(apiUrl('v1/event-types'))
     .then((response) => {
-      if (!response.ok) throw new Error(`openapi.json: HTTP ${response.status}`);
+      if (!response.ok) throw new Error(`v1/event-types: HTTP ${response.status}`);
       return response.json();
     })
-    .then((doc) => doc.components.schemas.Event.properties.type.enum)
+    .then((catalogue) => catalogue.eventTypes.map((entry) => entry.type))
     .catch((err) => {
       eventTypes = undefined;
       throw err;

@@ -1,6 +1,6 @@
 /**
- * The user's webhooks: list, create (the signing secret is shown once, as the API returns it
- * once), send a test event, and the last delivery attempts with status code, duration and
+ * The user's webhooks: list (with each one's content filter), create (the signing secret is shown
+ * once, as the API returns it once), send a test event, and the last delivery attempts with status code, duration and
  * attempt number.
  */
 import { describeError } from './api.js';
@@ -14,6 +14,18 @@ function list(value) {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
+}
+
+/** A webhook's content filter in a few words (the JSON is in the cell's title). */
+function describeFilter(filter) {
+  if (!filter) return 'none';
+  const parts = [];
+  if (filter.excludeOwn) parts.push('not my own');
+  if (filter.mentionsMe) parts.push('mentioning me');
+  if (filter.threadId) parts.push(`thread ${filter.threadId}`);
+  if (filter.senders) parts.push(`from ${filter.senders.join(', ')}`);
+  if (filter.messageTypes) parts.push(`types ${filter.messageTypes.join(', ')}`);
+  return parts.join('; ');
 }
 
 export function createWebhooksPanel({ api, onUnauthorized }) {
@@ -61,6 +73,14 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
             el('div', { className: 'muted' }, clip(webhook.url, 80)),
           ),
           el('td', { className: 'nowrap' }, webhook.topics.join(', ')),
+          el(
+            'td',
+            {
+              className: 'filter',
+              title: webhook.filter ? JSON.stringify(webhook.filter) : 'no content filter',
+            },
+            clip(describeFilter(webhook.filter), 80),
+          ),
           el('td', { className: 'nowrap' }, stateOf(webhook)),
           el(
             'td',
@@ -176,6 +196,14 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
     if (events.length > 0) input.events = events;
     const description = byId('webhook-description').value.trim();
     if (description) input.description = description;
+    const filter = byId('webhook-filter').value.trim();
+    if (filter) {
+      try {
+        input.filter = JSON.parse(filter);
+      } catch {
+        return setText(errorLine, 'Filter must be JSON, e.g. {"excludeOwn": true}');
+      }
+    }
     let created;
     try {
       created = await api.request('POST', 'v1/webhooks', input);

@@ -1,9 +1,13 @@
 /**
  * `GET /v1/events?topics=...`: the user's events as Server-Sent Events, resumable with
  * `Last-Event-ID` (header, or `lastEventId` for a first connection), live from any replica.
+ * A first connection may ask for history (`since=<ISO time>`, or `lastEventId=earliest` as
+ * Mercure spells it) and a content filter (`filter.<field>=...`, src/events/content-filter.ts).
  */
 import { type RequestHandler, Router } from 'express';
+import { z } from 'zod';
 import { createError } from '../../errors.js';
+import { compileContentFilter, parseFilterQuery, withContentFilter } from '../../events/content-filter.js';
 import { isValidStreamId } from '../../events/stream-id.js';
 import {
   createTopicMatcher,
@@ -14,6 +18,7 @@ import {
 } from '../../events/topics.js';
 import { mapUpstreamError } from '../../rocketchat/errors.js';
 import type { StreamRefusal } from '../../sessions/user-session.js';
+import type { HistoryStart } from '../../sse/sse-connection.js';
 import type { SseHub } from '../../sse/sse-hub.js';
 import type { HttpContext } from '../context.js';
 
@@ -45,7 +50,8 @@ export function createEventsHandler({ ctx, hub }: Pick<EventsRouterOptions, 'ctx
       throw createError('GW_ERR_TOPIC_INVALID', 'topics is required, e.g. ?topics=room:GENERAL,user');
     }
     const types = req.query.types === undefined ? undefined : parseEventTypes(queryList(req.query.types));
-    const lastEventId = lastEventIdOf(req.get('last-event-id'), req.query.lastEventId);
+    const start = startOf(req.get('last-event-id'), req.query.lastEventId, req.query.since);
+    const filter = parseFilterQuery(req.query as Record<string, unknown>);
 
     // The status only: one HGET, no decryption of a token this route never uses.
     const credentialStatus = await ctx.credentials.status(principal.userId);
@@ -81,7 +87,11 @@ export function createEventsHandler({ ctx, hub }: Pick<EventsRouterOptions, 'ctx
     res.flushHeaders();
     req.socket.setNoDelay(true);
     req.socket.setTimeout(0);
-    await hub.open(reservation, { response: res, matches: createTopicMatcher(topics, types), lastEventId });
+    const matches = withContentFilter(
+      createTopicMatcher(topics, types),
+      filter === undefined ? undefined : compileContentFilter(filter, principal.userId),
+    );
+    await hub.open(reservation, { response: res, matches, ...start });
   };
 }
 
@@ -92,20 +102,57 @@ function queryList(value: unknown): string | string[] {
   throw createError('GW_ERR_VALIDATION', 'topics and types must be plain strings');
 }
 
-function lastEventIdOf(header: string | undefined, query: unknown): string | undefined {
+/** Mercure's sentinel for "everything the log holds", as `Last-Event-ID` or `lastEventId`. */
+const EARLIEST = 'earliest';
+
+/**
+ * Where the stream starts. A `Last-Event-ID` header wins over everything in the URL: it is what
+ * a browser's EventSource sends when it reconnects to the same URL, `since` included, and the
+ * reconnect must resume rather than replay the history again.
+ */
+function startOf(
+  header: string | undefined,
+  query: unknown,
+  since: unknown,
+): { lastEventId: string | undefined; history?: HistoryStart } {
   if (header === undefined && query !== undefined && typeof query !== 'string') {
     // `?lastEventId=a&lastEventId=b`: silently ignoring it would replay nothing.
     throw createError('GW_ERR_VALIDATION', 'lastEventId must be given once');
   }
-  const value = header ?? (typeof query === 'string' ? query : undefined);
-  if (value === undefined || value === '') return undefined;
-  if (!isValidStreamId(value)) {
+  const value = header ?? (typeof query === 'string' && query !== '' ? query : undefined);
+  if (header === undefined && value !== undefined && since !== undefined) {
+    throw createError('GW_ERR_VALIDATION', 'Give since or lastEventId, not both', {
+      details: { field: 'since' },
+    });
+  }
+  if (value === EARLIEST) return { lastEventId: undefined, history: { sinceMs: undefined } };
+  if (value !== undefined && value !== '') {
+    if (!isValidStreamId(value)) {
+      throw createError(
+        'GW_ERR_VALIDATION',
+        'Last-Event-ID must be an event id as sent by this stream (<ms>-<seq>) or earliest',
+      );
+    }
+    return { lastEventId: value };
+  }
+  if (since === undefined) return { lastEventId: undefined };
+  return { lastEventId: undefined, history: { sinceMs: sinceMsOf(since) } };
+}
+
+const ISO_INSTANT = z.iso.datetime({ offset: true });
+
+/** `since`: an ISO-8601 date-time with a zone (`Z` or an offset). One in the future is just live. */
+function sinceMsOf(since: unknown): number {
+  const parsed = ISO_INSTANT.safeParse(since);
+  const ms = parsed.success ? Date.parse(parsed.data) : Number.NaN;
+  if (!Number.isFinite(ms) || ms < 0) {
     throw createError(
       'GW_ERR_VALIDATION',
-      'Last-Event-ID must be an event id as sent by this stream (<ms>-<seq>)',
+      'since must be one ISO-8601 date-time with a zone, e.g. 2026-01-15T09:30:00Z',
+      { details: { field: 'since' } },
     );
   }
-  return value;
+  return ms;
 }
 
 /**
