@@ -15,6 +15,7 @@ import type { RestAuth } from '../../rocketchat/rest-client.js';
 import {
   AUTH_TOKEN_PATTERN,
   authenticate,
+  clearEventsCookie,
   headerAuthFor,
   issueAccessToken,
   issueSseToken,
@@ -109,6 +110,8 @@ export function createSessionsRouter(ctx: HttpContext): Router {
       const { userId } = principalOf(req);
       await logoutCredential(ctx, userId, clockOf(ctx).now());
       headerAuthFor(ctx).forgetUser(userId);
+      // The token in a browser's SSE cookie is void already (its generation ended); drop it too.
+      clearEventsCookie(req, res);
       ctx.logger.info({ requestId: req.requestId, userId }, 'logged out');
       res.status(204).end();
     },
