@@ -107,6 +107,12 @@ const SCHEMAS: Record<string, Schema> = {
     },
     additionalProperties: false,
   },
+  EventsCookie: {
+    type: 'object',
+    required: ['expiresAt'],
+    properties: { expiresAt: { ...isoDateTime, description: 'When the cookie and its token end.' } },
+    additionalProperties: false,
+  },
   Event: {
     type: 'object',
     description:
@@ -548,6 +554,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
     expiresAt: EXAMPLE_TIME,
   },
   SseToken: { token: 'eyJhbGciOiJIUzI1NiJ9.eyJzc2UiOnRydWV9.c2ln', expiresAt: EXAMPLE_TIME },
+  EventsCookie: { expiresAt: EXAMPLE_TIME },
   Event: {
     id: '1768469400000-0',
     type: 'message.created',
@@ -757,6 +764,45 @@ const PATHS: Record<string, Schema> = {
       responses: { '201': jsonResponse('Issued', ref('SseToken')), ...AUTHENTICATED_ERRORS },
     },
   },
+  '/v1/events/cookie': {
+    post: {
+      operationId: 'createEventsCookie',
+      tags: ['events'],
+      summary: 'Set the SSE cookie: a browser EventSource authenticates without a token in its URL',
+      description: [
+        'Sets `gw_events`, an HttpOnly, `SameSite=Strict` cookie with `Path=/v1/events` (and `Secure` over HTTPS)',
+        'holding an SSE token that lives `SSE_QUERY_TOKEN_TTL_SECONDS`; call again before `expiresAt` to renew it.',
+        'Only `GET /v1/events` accepts the cookie, and only when the request has no `Origin` or the gateway’s own',
+        'or one listed in `CORS_ORIGINS` (`*` does not count). The cookie itself does not authenticate this call.',
+        'The answer carries `Cache-Control: no-store`.',
+      ].join(' '),
+      security: AUTHENTICATED,
+      responses: {
+        '201': jsonResponse('Set', ref('EventsCookie'), {
+          'Set-Cookie': {
+            description:
+              '`gw_events=<token>; Path=/v1/events; Max-Age=<s>; Expires=<date>; HttpOnly; SameSite=Strict[; Secure]`',
+            schema: { type: 'string' },
+          },
+        }),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    delete: {
+      operationId: 'deleteEventsCookie',
+      tags: ['events'],
+      summary: 'Clear the SSE cookie',
+      description:
+        'Needs no authentication (dropping a cookie grants nothing). `DELETE /v1/sessions` clears it too.',
+      security: [],
+      responses: {
+        '204': { description: 'Cleared (`Set-Cookie` with `Max-Age=0`)' },
+        '431': HEADERS_TOO_LARGE,
+        '503': errorRef('Unavailable'),
+        default: errorRef('Error'),
+      },
+    },
+  },
   '/v1/events': {
     get: {
       operationId: 'streamEvents',
@@ -769,7 +815,7 @@ const PATHS: Record<string, Schema> = {
         'than the log keeps, a `gap` event says so before the replay. A draining replica sends',
         '`reconnect` and closes: reconnect and resume on another replica.',
       ].join(' '),
-      security: [...AUTHENTICATED, { accessTokenQuery: [] }],
+      security: [...AUTHENTICATED, { accessTokenQuery: [] }, { eventsCookie: [] }],
       parameters: [
         {
           name: 'topics',
@@ -1227,6 +1273,13 @@ const COMPONENTS: Schema = {
       in: 'query',
       name: 'access_token',
       description: 'Only on `GET /v1/events`: a token from `POST /v1/sessions/sse-token`.',
+    },
+    eventsCookie: {
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'gw_events',
+      description:
+        'Only on `GET /v1/events`, set by `POST /v1/events/cookie`; refused (403) from an `Origin` that is neither the gateway nor in `CORS_ORIGINS`.',
     },
   },
   headers: {
