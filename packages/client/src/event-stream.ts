@@ -63,7 +63,10 @@ export class EventStream implements AsyncIterable<StreamItem> {
   readonly #key: string;
   readonly #closer = new AbortController();
   #iterating = false;
-  /** Connections opened so far (a test and a log line can tell a reconnect happened). */
+  /**
+   * Connections the gateway started streaming on so far (counted at the first bytes, which it
+   * writes once the stream is registered for live events): a reconnect shows here.
+   */
   connections = 0;
 
   constructor(transport: HttpTransport, options: EventStreamOptions) {
@@ -123,11 +126,15 @@ export class EventStream implements AsyncIterable<StreamItem> {
       },
       this.#closer.signal,
     );
-    this.connections++;
     const parser = new SseParser(lastEventId);
     const body = response.body;
     if (!body) throw new Error('the event stream has no body');
+    let isFirstChunk = true;
     for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      if (isFirstChunk) {
+        isFirstChunk = false;
+        this.connections++;
+      }
       for (const frame of parser.push(chunk)) {
         if (RECONNECT_EVENTS.has(frame.event))
           throw new Error(`the gateway ended the stream: ${frame.event} ${frame.data}`);
