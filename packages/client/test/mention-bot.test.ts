@@ -3,7 +3,7 @@
  * the simulator: it answers a mention once, ignores other messages and its own, and after a
  * restart answers the mention it missed while it was down (its positions file).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -72,6 +72,19 @@ async function untilLive(positions: string): Promise<void> {
 }
 
 describe('the README mention bot', () => {
+  it('is what README.md shows, line for line (the import named as a user of the package writes it)', () => {
+    const example = readFileSync(new URL('../examples/mention-bot.ts', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((line) => !line.startsWith('// biome-ignore-all'))
+      .join('\n')
+      .trim()
+      .replace("'../src/index.js'", "'@rocketchat-gateway/client'");
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(`\`\`\`ts\n${example}\n\`\`\``);
+    // About twenty lines, as promised.
+    expect(example.split('\n').length).toBeLessThanOrEqual(20);
+  });
+
   it('replies to mentions once, ignores the rest, and catches up after a restart', async () => {
     const positions = join(dir, 'alice-positions.json');
     const bot = startBot(positions);
