@@ -75,7 +75,8 @@ export class EventStream implements AsyncIterable<StreamItem> {
     this.#options = options;
     this.#store = options.store ?? new MemoryPositionStore();
     this.#key = options.positionKey ?? `events:${options.topics.join(',')}`;
-    options.signal?.addEventListener('abort', () => this.close(), { once: true });
+    if (options.signal?.aborted) this.close();
+    else options.signal?.addEventListener('abort', () => this.close(), { once: true });
   }
 
   /** Ends the iteration: the open connection is cut, the loop ends after its current item. */

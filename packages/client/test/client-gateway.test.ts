@@ -118,6 +118,32 @@ describe('sends and method calls', () => {
     expect(conflict).toMatchObject({ status: 409, code: 'GW_ERR_CONFLICT', isRetryable: false });
   });
 
+  it('retries a send whose answer was lost with the same key: the room still gets it once', async () => {
+    const { session } = await login('alice');
+    const keys: string[] = [];
+    let lost = 0;
+    // The gateway takes the first request, but its answer never reaches the caller (a dropped
+    // connection): exactly the case Idempotency-Key exists for.
+    const losingFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      keys.push(new Headers(init?.headers).get('idempotency-key') ?? '');
+      if (lost++ === 0) throw new TypeError('fetch failed: socket hang up');
+      return response;
+    };
+    const client = new GatewayClient({ baseUrl: gw.url, token: session.token, fetch: losingFetch });
+    const text = `lost answer ${Date.now()}`;
+    const sent = await client.sendMessage(
+      { roomId: 'GENERAL', text },
+      { backoff: { initialDelayMs: 10, maxDelayMs: 50 } },
+    );
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    expect(sent.replayed).toBe(true);
+    await waitFor(async () => (await client.getMessage(sent.id)).status === 'sent', 15_000, 'the send');
+    expect(sim.control.roomMessages('GENERAL').filter((m) => m.msg === text)).toHaveLength(1);
+  });
+
   it('calls methods and surfaces the gateway error code', async () => {
     const { client } = await login('alice');
     const rooms = await client.callMethod<{ _id: string }[]>('rooms/get');
