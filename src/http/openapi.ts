@@ -770,7 +770,7 @@ const PATHS: Record<string, Schema> = {
       tags: ['events'],
       summary: 'Set the SSE cookie: a browser EventSource authenticates without a token in its URL',
       description: [
-        'Sets `gw_events`, an HttpOnly, `SameSite=Strict` cookie with `Path=/v1/events` (and `Secure` over HTTPS)',
+        'Sets `gw_events`, an HttpOnly, `SameSite=Strict` cookie with `Path=/v1/events` (and `Secure` over HTTPS or with an https `PUBLIC_URL`)',
         'holding an SSE token that lives `SSE_QUERY_TOKEN_TTL_SECONDS`; call again before `expiresAt` to renew it.',
         'Only `GET /v1/events` accepts the cookie, and only when the request has no `Origin` or the gateway’s own',
         'or one listed in `CORS_ORIGINS` (`*` does not count). The cookie itself does not authenticate this call.',

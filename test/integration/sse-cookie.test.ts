@@ -101,6 +101,27 @@ describe('POST /v1/events/cookie', () => {
     expect(attributesOf(answer.setCookie).has('secure')).toBe(true);
   });
 
+  it('marks the cookie Secure when PUBLIC_URL is https, even if the proxy in front is not trusted', async () => {
+    const behindTls = await startTestGateway({
+      redisUrl: inject('redisUrl'),
+      rocketchatUrl: sim.url,
+      env: { PUBLIC_URL: 'https://gateway.example.test' },
+    });
+    try {
+      const { token } = await loginThroughGateway(behindTls.url, 'alice');
+      const response = await fetch(`${behindTls.url}/v1/events/cookie`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'x-forwarded-proto': 'http' },
+      });
+      expect(response.status).toBe(201);
+      expect(attributesOf(response.headers.getSetCookie()[0] ?? '').has('secure')).toBe(true);
+      const cleared = await fetch(`${behindTls.url}/v1/events/cookie`, { method: 'DELETE' });
+      expect(attributesOf(cleared.headers.getSetCookie()[0] ?? '').has('secure')).toBe(true);
+    } finally {
+      await behindTls.close();
+    }
+  });
+
   it('needs the normal authentication: neither the cookie itself nor ?access_token= will do', async () => {
     const { token } = await loginThroughGateway(gw.url, 'alice');
     const { pair } = await takeCookie(token);

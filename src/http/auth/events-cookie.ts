@@ -10,7 +10,8 @@
  *   accepted only by the read-only `GET /v1/events`: no route that changes state reads it;
  * - `SameSite=Strict`: browsers do not send it on requests started by another site at all;
  * - `HttpOnly`: page scripts (an XSS) cannot read it; `Path=/v1/events`: it travels nowhere else;
- *   `Secure` whenever the request came over HTTPS (directly or, with `TRUST_PROXY`, via a proxy);
+ *   `Secure` whenever the request came over HTTPS (directly or, with `TRUST_PROXY`, via a proxy)
+ *   or `PUBLIC_URL` is https (an ingress whose `X-Forwarded-Proto` is not trusted);
  * - same-site but cross-origin pages (another port, a sibling subdomain) still get it sent, so a
  *   request that carries an `Origin` must name the gateway itself or an origin listed in
  *   `CORS_ORIGINS` (the `*` wildcard does not count, as the CORS spec forbids credentials with it).
@@ -39,24 +40,31 @@ export function readEventsCookie(req: Pick<Request, 'headers'>): string | undefi
   return undefined;
 }
 
+/** Where the cookie is set: decides `Secure`. */
+export interface CookieSite {
+  readonly req: Request;
+  /** `PUBLIC_URL`: an https one makes the cookie Secure whatever the request looked like. */
+  readonly publicUrl: string;
+}
+
 /** Sets the cookie to `token`, living as long as the token does. */
 export function setEventsCookie(
-  req: Request,
+  site: CookieSite,
   res: Response,
   token: string,
   expiresAt: Date,
   now: number,
 ): void {
   const maxAgeSeconds = Math.max(0, Math.floor((expiresAt.getTime() - now) / 1000));
-  res.append('Set-Cookie', serialize(req, token, maxAgeSeconds, expiresAt));
+  res.append('Set-Cookie', serialize(site, token, maxAgeSeconds, expiresAt));
 }
 
 /** Tells the browser to drop the cookie (an expired one with the same name and path). */
-export function clearEventsCookie(req: Request, res: Response): void {
-  res.append('Set-Cookie', serialize(req, '', 0, new Date(0)));
+export function clearEventsCookie(site: CookieSite, res: Response): void {
+  res.append('Set-Cookie', serialize(site, '', 0, new Date(0)));
 }
 
-function serialize(req: Request, value: string, maxAgeSeconds: number, expiresAt: Date): string {
+function serialize(site: CookieSite, value: string, maxAgeSeconds: number, expiresAt: Date): string {
   const attributes = [
     `${EVENTS_COOKIE_NAME}=${value}`,
     `Path=${EVENTS_COOKIE_PATH}`,
@@ -68,7 +76,7 @@ function serialize(req: Request, value: string, maxAgeSeconds: number, expiresAt
   ];
   // `req.secure` follows X-Forwarded-Proto only from hops TRUST_PROXY trusts. On plain HTTP a
   // Secure cookie would not be stored at all (local development).
-  if (req.secure) attributes.push('Secure');
+  if (site.req.secure || site.publicUrl.startsWith('https:')) attributes.push('Secure');
   return attributes.join('; ');
 }
 

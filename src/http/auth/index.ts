@@ -1,5 +1,6 @@
 export { AUTH_TOKEN_PATTERN, type AuthenticateOptions, authenticate, headerAuthFor } from './authenticate.js';
 export {
+  type CookieSite,
   checkCookieOrigin,
   clearEventsCookie,
   EVENTS_COOKIE_NAME,

@@ -25,12 +25,18 @@ export function createEventsCookieRouter({ ctx, authenticate }: EventsCookieRout
     const generation = principal.generation ?? (await ctx.credentials.access(principal.userId)).generation;
     const clock = clockOf(ctx);
     const issued = issueSseToken(ctx.config.jwt, { ...principal, generation }, clock);
-    setEventsCookie(req, res, issued.token, issued.expiresAt, clock.now());
+    setEventsCookie(
+      { req, publicUrl: ctx.config.http.publicUrl },
+      res,
+      issued.token,
+      issued.expiresAt,
+      clock.now(),
+    );
     res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ expiresAt: issued.expiresAt.toISOString() });
   });
   router.delete('/', (req, res) => {
-    clearEventsCookie(req, res);
+    clearEventsCookie({ req, publicUrl: ctx.config.http.publicUrl }, res);
     res.status(204).end();
   });
   return router;

@@ -111,7 +111,7 @@ export function createSessionsRouter(ctx: HttpContext): Router {
       await logoutCredential(ctx, userId, clockOf(ctx).now());
       headerAuthFor(ctx).forgetUser(userId);
       // The token in a browser's SSE cookie is void already (its generation ended); drop it too.
-      clearEventsCookie(req, res);
+      clearEventsCookie({ req, publicUrl: ctx.config.http.publicUrl }, res);
       ctx.logger.info({ requestId: req.requestId, userId }, 'logged out');
       res.status(204).end();
     },
