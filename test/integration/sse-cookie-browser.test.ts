@@ -10,7 +10,7 @@
  *   the gateway refuses it by its `Origin` (403).
  * - A page on `localhost:<port>` is another site (`localhost` and `127.0.0.1` are different
  *   hosts): even listed in `CORS_ORIGINS`, its EventSource reaches the gateway without the cookie
- *   (SameSite=Strict) and is refused 401.
+ *   (SameSite=Strict) and is refused 401; nor can it plant a cookie of its own choosing.
  *
  * No silent skip: without Chromium this file fails and says how to install it.
  */
@@ -49,7 +49,10 @@ interface PageGlobals {
     readonly CLOSED: number;
   };
   readonly document: { readonly cookie: string };
-  fetch(url: string, init: { method: string; headers?: Record<string, string> }): Promise<{ status: number }>;
+  fetch(
+    url: string,
+    init: { method: string; headers?: Record<string, string>; credentials?: 'include' },
+  ): Promise<{ status: number }>;
   received?: string[];
   source?: BrowserEventSource;
 }
@@ -206,5 +209,28 @@ describe('the SSE cookie in a browser (headless Chromium)', () => {
     expect(cleared).toBe(204);
     expect(await openInPage(own, `${events}&probe=after-delete`)).toBe('closed');
     expect(await loggedStatus('after-delete')).toBe(401);
+  });
+
+  it('another site cannot plant its own cookie in the browser (login CSRF), even when CORS lets it call', async () => {
+    const { token: attackerToken } = await loginThroughGateway(gw.url, 'carol');
+    const crossSite = await newPageAt(`http://localhost:${portOf(listedPages)}/`);
+    const planted = await crossSite.evaluate(
+      async ({ url, token }) => {
+        const page = globalThis as unknown as PageGlobals;
+        const answer = await page.fetch(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+          credentials: 'include',
+        });
+        return answer.status;
+      },
+      { url: `${gw.url}/v1/events/cookie`, token: attackerToken },
+    );
+    // The gateway answered (the origin is listed), but the browser kept no SameSite=Strict cookie
+    // from a cross-site response: the gateway's own pages still have none.
+    expect(planted).toBe(201);
+    const own = await newPageAt(`${gw.url}/healthz`);
+    expect(await openInPage(own, `${gw.url}/v1/events?topics=room:GENERAL&probe=planted`)).toBe('closed');
+    expect(await loggedStatus('planted')).toBe(401);
   });
 });
