@@ -749,7 +749,7 @@ const PATHS: Record<string, Schema> = {
       tags: ['sessions'],
       summary: 'Log out',
       description:
-        "Ends the user's stored Rocket.Chat credential as a revoked token would: every gateway token issued for the user before (access and SSE tokens) stops working, also after a new login; SSE streams get `session.unauthorized` and end; webhook deliveries pause until the next login. A Rocket.Chat token the gateway obtained with a password is revoked upstream.",
+        "Ends the user's stored Rocket.Chat credential as a revoked token would: every gateway token issued for the user before (access and SSE tokens) stops working, also after a new login; SSE streams get `session.unauthorized` and end; webhook deliveries pause until the next login. A Rocket.Chat token the gateway obtained with a password is revoked upstream. The answer clears the SSE cookie (`POST /v1/events/cookie`).",
       security: AUTHENTICATED,
       responses: { '204': { description: 'Logged out' }, ...AUTHENTICATED_ERRORS },
     },

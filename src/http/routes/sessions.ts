@@ -6,7 +6,8 @@
  *   the resume token encrypted, and returns a gateway access token.
  * - `POST /v1/sessions/sse-token` returns a short-lived token for `GET /v1/events?access_token=`.
  * - `DELETE /v1/sessions` logs out: the stored credential ends and every gateway token issued
- *   for the user before stops working (register-credential.ts `logoutCredential`).
+ *   for the user before stops working (register-credential.ts `logoutCredential`); a browser's
+ *   SSE cookie (auth/events-cookie.ts) is cleared too.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
