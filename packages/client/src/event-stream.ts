@@ -47,6 +47,13 @@ export interface EventStreamOptions {
   readonly positionKey?: string;
   /** Delays between reconnects. */
   readonly backoff?: BackoffOptions;
+  /**
+   * A connection silent for this long is cut and made again: the gateway sends a heartbeat after
+   * `SSE_HEARTBEAT_MS` (15 s) of silence, so longer silence means a dead peer or a half-open TCP
+   * connection that would otherwise hang the consumer for good. Time spent in the loop body does
+   * not count. @defaultValue 45000
+   */
+  readonly idleTimeoutMs?: number;
   /** Ends the iteration when aborted (as `close()` does). */
   readonly signal?: AbortSignal;
   /** Called before each reconnect with the error that ended the last connection and the delay. */
@@ -119,35 +126,62 @@ export class EventStream implements AsyncIterable<StreamItem> {
     const lastEventId = await this.#store.load(this.#key);
     const query = new URLSearchParams({ topics: this.#options.topics.join(',') });
     if (this.#options.types) query.set('types', this.#options.types.join(','));
-    const response = await this.#transport.open(
-      `/v1/events?${query}`,
-      {
-        accept: 'text/event-stream',
-        ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
-      },
-      this.#closer.signal,
-    );
-    const parser = new SseParser(lastEventId);
-    const body = response.body;
-    if (!body) throw new Error('the event stream has no body');
-    let isFirstChunk = true;
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-      if (isFirstChunk) {
-        isFirstChunk = false;
-        this.connections++;
-      }
-      for (const frame of parser.push(chunk)) {
-        if (RECONNECT_EVENTS.has(frame.event))
-          throw new Error(`the gateway ended the stream: ${frame.event} ${frame.data}`);
-        if (frame.event === 'gap') {
-          const gap = JSON.parse(frame.data) as Omit<GapNotice, 'type'>;
-          yield { type: 'gap', lastEventId: gap.lastEventId, firstAvailableId: gap.firstAvailableId };
-          continue;
+    const idleTimeoutMs = this.#options.idleTimeoutMs ?? 45_000;
+    // Cut by close(), by the idle watchdog, or when the consumer leaves the loop (finally).
+    const connection = new AbortController();
+    const cut = (): void => connection.abort();
+    this.#closer.signal.addEventListener('abort', cut, { once: true });
+    let isIdle = false;
+    let idleTimer: ReturnType<typeof setTimeout> | undefined;
+    const watch = (): void => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        isIdle = true;
+        connection.abort();
+      }, idleTimeoutMs);
+    };
+    try {
+      watch();
+      const response = await this.#transport.open(
+        `/v1/events?${query}`,
+        {
+          accept: 'text/event-stream',
+          ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+        },
+        connection.signal,
+      );
+      const parser = new SseParser(lastEventId);
+      const body = response.body;
+      if (!body) throw new Error('the event stream has no body');
+      let isFirstChunk = true;
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+        if (isFirstChunk) {
+          isFirstChunk = false;
+          this.connections++;
         }
-        // A stream that delivers is healthy: the next failure starts from the shortest delay.
-        backoff.reset();
-        yield JSON.parse(frame.data) as Event;
+        for (const frame of parser.push(chunk)) {
+          if (RECONNECT_EVENTS.has(frame.event))
+            throw new Error(`the gateway ended the stream: ${frame.event} ${frame.data}`);
+          // The consumer's time is not the connection's silence.
+          clearTimeout(idleTimer);
+          if (frame.event === 'gap') {
+            const gap = JSON.parse(frame.data) as Omit<GapNotice, 'type'>;
+            yield { type: 'gap', lastEventId: gap.lastEventId, firstAvailableId: gap.firstAvailableId };
+          } else {
+            // A stream that delivers is healthy: the next failure starts from the shortest delay.
+            backoff.reset();
+            yield JSON.parse(frame.data) as Event;
+          }
+        }
+        watch();
       }
+    } catch (err) {
+      if (isIdle) throw new Error(`no data from the gateway for ${idleTimeoutMs} ms`, { cause: err });
+      throw err;
+    } finally {
+      clearTimeout(idleTimer);
+      this.#closer.signal.removeEventListener('abort', cut);
+      connection.abort();
     }
   }
 }

@@ -270,6 +270,52 @@ describe('the event stream', () => {
     }
   });
 
+  it('cuts a connection that stays silent past idleTimeoutMs and resumes on a new one', async () => {
+    // Heartbeats far apart: to the client, the stream looks dead between events.
+    const quiet = await startTestGateway({
+      redisUrl: inject('redisUrl'),
+      rocketchatUrl: sim.url,
+      env: { SSE_HEARTBEAT_MS: '600000' },
+    });
+    try {
+      const { client } = await GatewayClient.login(
+        { baseUrl: quiet.url },
+        { username: 'bob', password: 'bob-pass' },
+      );
+      const errors: string[] = [];
+      // A position from the start of the log: a message posted while a connection is being made
+      // again is replayed, not missed.
+      const store = new MemoryPositionStore();
+      await store.save('idle', '0-0');
+      const stream = client.events({
+        topics: ['room:GENERAL'],
+        store,
+        positionKey: 'idle',
+        idleTimeoutMs: 1000,
+        backoff: FAST_BACKOFF,
+        onReconnect: ({ error }) => errors.push(String((error as Error).message)),
+      });
+      const run = collect(stream);
+      try {
+        await waitFor(() => stream.connections >= 3, 20_000, 'idle connections to be cut and made again');
+        expect(errors.length).toBeGreaterThanOrEqual(2);
+        expect(errors.every((message) => message === 'no data from the gateway for 1000 ms')).toBe(true);
+        // Still a working stream: a message posted now arrives.
+        const posted = sim.control.postMessage('alice', 'GENERAL', 'through the idle watchdog');
+        await waitFor(
+          () => run.items.some((item) => messageIdOf(item) === posted._id),
+          15_000,
+          'the message on a re-made connection',
+        );
+        expect(run.failure()).toBeUndefined();
+      } finally {
+        await run.stop();
+      }
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it('ends with the gateway error, without retrying, when the token is refused', async () => {
     const client = new GatewayClient({ baseUrl: gw.url, token: 'not-a-token' });
     const stream = client.events({ topics: ['user'], backoff: FAST_BACKOFF });
