@@ -22,7 +22,7 @@ import { GatewayRequestError } from './errors.js';
 import type { Event } from './generated/openapi-types.js';
 import type { HttpTransport } from './http-transport.js';
 import { MemoryPositionStore, type PositionStore } from './position-store.js';
-import { SseParser } from './sse-parser.js';
+import { type SseFrame, SseParser } from './sse-parser.js';
 
 /** Said by the stream when events after the saved position were trimmed from the log. */
 export interface GapNotice {
@@ -159,7 +159,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
           isFirstChunk = false;
           this.connections++;
         }
-        for (const frame of parser.push(chunk)) {
+        for (const frame of framesOf(parser, chunk)) {
           if (RECONNECT_EVENTS.has(frame.event))
             throw new Error(`the gateway ended the stream: ${frame.event} ${frame.data}`);
           // The consumer's time is not the connection's silence.
@@ -183,6 +183,19 @@ export class EventStream implements AsyncIterable<StreamItem> {
       this.#closer.signal.removeEventListener('abort', cut);
       connection.abort();
     }
+  }
+}
+
+/** The frames a chunk completes; a frame beyond the parser's bound ends the consumer (no retry). */
+function framesOf(parser: SseParser, chunk: Uint8Array): SseFrame[] {
+  try {
+    return parser.push(chunk);
+  } catch (err) {
+    throw new GatewayRequestError(`the event stream is not usable: ${(err as Error).message}`, {
+      status: 200,
+      code: 'GW_CLIENT_ERR_RESPONSE',
+      cause: err,
+    });
   }
 }
 

@@ -21,12 +21,22 @@ export class SseParser {
   #event = '';
   #data: string[] = [];
   #hasData = false;
+  /** Characters of `data` gathered for the frame being read. */
+  #pendingData = 0;
   #lastEventId: string | undefined;
   /** The reconnection delay the server asked for, if any. */
   retryMs: number | undefined;
 
-  constructor(lastEventId?: string) {
+  readonly #maxPendingChars: number;
+
+  /**
+   * @param lastEventId The id the stream resumes after (what `id` frames then replace).
+   * @param maxPendingChars A line (or a frame's data) longer than this is refused, so a broken or
+   *   hostile peer cannot grow memory without bound. @defaultValue 16777216 (16 Mi characters)
+   */
+  constructor(lastEventId?: string, maxPendingChars = 16 * 1024 * 1024) {
     this.#lastEventId = lastEventId;
+    this.#maxPendingChars = maxPendingChars;
   }
 
   /** Feeds bytes; returns the frames they completed. */
@@ -49,6 +59,9 @@ export class SseParser {
       const frame = this.#line(line);
       if (frame) frames.push(frame);
     }
+    if (this.#buffer.length + this.#pendingData > this.#maxPendingChars) {
+      throw new RangeError(`an SSE frame exceeds ${this.#maxPendingChars} characters`);
+    }
     return frames;
   }
 
@@ -65,6 +78,7 @@ export class SseParser {
         break;
       case 'data':
         this.#data.push(value);
+        this.#pendingData += value.length;
         this.#hasData = true;
         break;
       case 'id':
@@ -83,6 +97,7 @@ export class SseParser {
       : undefined;
     this.#event = '';
     this.#data = [];
+    this.#pendingData = 0;
     this.#hasData = false;
     return frame;
   }

@@ -44,4 +44,16 @@ describe('SseParser', () => {
     ]);
     expect(parser.retryMs).toBeUndefined();
   });
+
+  it('refuses a line or a frame longer than its bound instead of growing without end', () => {
+    const parser = new SseParser(undefined, 100);
+    expect(() => parser.push(bytes('data: '.padEnd(150, 'x')))).toThrow(RangeError);
+    const frames = new SseParser(undefined, 100);
+    frames.push(bytes('data: '.padEnd(60, 'x') + '\n'));
+    expect(() => frames.push(bytes('data: '.padEnd(60, 'y') + '\n'))).toThrow(RangeError);
+    // Within bounds, frame after frame, nothing accumulates.
+    const steady = new SseParser(undefined, 100);
+    for (let i = 0; i < 50; i++)
+      expect(steady.push(bytes('data: '.padEnd(60, 'z') + '\n\n'))).toHaveLength(1);
+  });
 });
