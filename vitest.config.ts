@@ -28,7 +28,11 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'meteor', include: ['test/**/*.test.ts'] } },
+      {
+        extends: true,
+        // packages/client's own tests run here too, against a gateway they start (npm test runs them).
+        test: { name: 'meteor', include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'] },
+      },
       {
         extends: true,
         test: { name: 'streamer', include: BOTH_FLAVORS, env: { SIM_FLAVOR: 'streamer' } },

@@ -28,6 +28,7 @@ import { fixedRoute } from './http/middleware/http-metrics.js';
 import { chainHandlers, createRateLimit } from './http/rate-limit.js';
 import { createEventTypesRouter } from './http/routes/event-types.js';
 import { createEventsHandler, createEventsRouter } from './http/routes/events.js';
+import { createEventsCookieRouter } from './http/routes/events-cookie.js';
 import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js';
 import { createOpenApiRouter } from './http/routes/openapi.js';
 import { createSessionsRouter } from './http/routes/sessions.js';
@@ -452,7 +453,11 @@ export async function startGateway(
         }),
       },
     );
-    const eventsAuthenticate = limited(authenticate(ctx, { allowQueryToken: true }));
+    const eventsAuthenticate = limited(authenticate(ctx, { allowQueryToken: true, allowCookie: true }));
+    routers.push({
+      path: '/v1/events/cookie',
+      router: createEventsCookieRouter({ ctx, authenticate: limited(authenticate(ctx)) }),
+    });
     routers.push({
       path: '/',
       router: createEventsRouter({ ctx, hub: sseHub, authenticate: eventsAuthenticate }),

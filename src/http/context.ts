@@ -52,7 +52,7 @@ export interface Principal {
   readonly userId: string;
   readonly username: string | undefined;
   /** How the request proved who it is. */
-  readonly via: 'jwt' | 'rocketchat-headers' | 'query-token';
+  readonly via: 'jwt' | 'rocketchat-headers' | 'query-token' | 'cookie';
   /** The logout generation of a gateway token (tokens.ts); tokens issued from it carry it on. */
   readonly generation?: number;
 }

@@ -8,7 +8,9 @@
  *   (also with `*`: one rule for every case), the headers browsers may read are exposed, and a
  *   preflight (`OPTIONS` with `Access-Control-Request-Method`) is answered here with 204.
  * Whenever origins are configured, `Vary: Origin`: the answer depends on the request's origin.
- * No `Access-Control-Allow-Credentials`: clients authenticate with headers, not cookies.
+ * `Access-Control-Allow-Credentials: true` only under `/v1/events` and only for an origin listed
+ * by name (never through `*`): that is where the SSE cookie (auth/events-cookie.ts) is set and
+ * read; every other route authenticates with headers, not cookies.
  */
 import type { RequestHandler } from 'express';
 
@@ -48,6 +50,8 @@ export function cors(origins: readonly string[]): RequestHandler {
       return;
     }
     res.setHeader('Access-Control-Allow-Origin', origin);
+    if (allowed.has(origin) && isCookieRoute(req.path))
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
       res.setHeader('Access-Control-Allow-Methods', ALLOWED_METHODS);
       res.setHeader('Access-Control-Allow-Headers', ALLOWED_HEADERS);
@@ -58,4 +62,9 @@ export function cors(origins: readonly string[]): RequestHandler {
     res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     next();
   };
+}
+
+/** `/v1/events` and `/v1/events/cookie`: the routes that set or read the SSE cookie. */
+function isCookieRoute(path: string): boolean {
+  return path === '/v1/events' || path === '/v1/events/cookie';
 }

@@ -142,6 +142,12 @@ const SCHEMAS: Record<string, Schema> = {
     },
     additionalProperties: false,
   },
+  EventsCookie: {
+    type: 'object',
+    required: ['expiresAt'],
+    properties: { expiresAt: { ...isoDateTime, description: 'When the cookie and its token end.' } },
+    additionalProperties: false,
+  },
   Event: {
     description:
       'One gateway event: the `data:` of an SSE frame and the body of a webhook delivery, byte for byte. `type` says which of the shapes below it is; `GET /v1/event-types` serves the same schemas.',
@@ -609,6 +615,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
     expiresAt: EXAMPLE_TIME,
   },
   SseToken: { token: 'eyJhbGciOiJIUzI1NiJ9.eyJzc2UiOnRydWV9.c2ln', expiresAt: EXAMPLE_TIME },
+  EventsCookie: { expiresAt: EXAMPLE_TIME },
   Event: {
     id: '1768469400000-0',
     type: 'message.created',
@@ -849,7 +856,7 @@ const PATHS: Record<string, Schema> = {
       tags: ['sessions'],
       summary: 'Log out',
       description:
-        "Ends the user's stored Rocket.Chat credential as a revoked token would: every gateway token issued for the user before (access and SSE tokens) stops working, also after a new login; SSE streams get `session.unauthorized` and end; webhook deliveries pause until the next login. A Rocket.Chat token the gateway obtained with a password is revoked upstream.",
+        "Ends the user's stored Rocket.Chat credential as a revoked token would: every gateway token issued for the user before (access and SSE tokens) stops working, also after a new login; SSE streams get `session.unauthorized` and end; webhook deliveries pause until the next login. A Rocket.Chat token the gateway obtained with a password is revoked upstream. The answer clears the SSE cookie (`POST /v1/events/cookie`).",
       security: AUTHENTICATED,
       responses: { '204': { description: 'Logged out' }, ...AUTHENTICATED_ERRORS },
     },
@@ -862,6 +869,45 @@ const PATHS: Record<string, Schema> = {
       description: 'The answer carries `Cache-Control: no-store`.',
       security: AUTHENTICATED,
       responses: { '201': jsonResponse('Issued', ref('SseToken')), ...AUTHENTICATED_ERRORS },
+    },
+  },
+  '/v1/events/cookie': {
+    post: {
+      operationId: 'createEventsCookie',
+      tags: ['events'],
+      summary: 'Set the SSE cookie: a browser EventSource authenticates without a token in its URL',
+      description: [
+        'Sets `gw_events`, an HttpOnly, `SameSite=Strict` cookie with `Path=/v1/events` (and `Secure` over HTTPS or with an https `PUBLIC_URL`)',
+        'holding an SSE token that lives `SSE_QUERY_TOKEN_TTL_SECONDS`; call again before `expiresAt` to renew it.',
+        'Only `GET /v1/events` accepts the cookie, and only when the request has no `Origin` or the gateway’s own',
+        'or one listed in `CORS_ORIGINS` (`*` does not count). The cookie itself does not authenticate this call.',
+        'The answer carries `Cache-Control: no-store`.',
+      ].join(' '),
+      security: AUTHENTICATED,
+      responses: {
+        '201': jsonResponse('Set', ref('EventsCookie'), {
+          'Set-Cookie': {
+            description:
+              '`gw_events=<token>; Path=/v1/events; Max-Age=<s>; Expires=<date>; HttpOnly; SameSite=Strict[; Secure]`',
+            schema: { type: 'string' },
+          },
+        }),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+    delete: {
+      operationId: 'deleteEventsCookie',
+      tags: ['events'],
+      summary: 'Clear the SSE cookie',
+      description:
+        'Needs no authentication (dropping a cookie grants nothing). `DELETE /v1/sessions` clears it too.',
+      security: [],
+      responses: {
+        '204': { description: 'Cleared (`Set-Cookie` with `Max-Age=0`)' },
+        '431': HEADERS_TOO_LARGE,
+        '503': errorRef('Unavailable'),
+        default: errorRef('Error'),
+      },
     },
   },
   '/v1/events': {
@@ -882,7 +928,7 @@ const PATHS: Record<string, Schema> = {
         '`filter.<field>` parameters (`ContentFilter`) keep only some messages, live and replayed.',
         'A draining replica sends `reconnect` and closes: reconnect and resume on another replica.',
       ].join(' '),
-      security: [...AUTHENTICATED, { accessTokenQuery: [] }],
+      security: [...AUTHENTICATED, { accessTokenQuery: [] }, { eventsCookie: [] }],
       parameters: [
         {
           name: 'topics',
@@ -1371,6 +1417,13 @@ const COMPONENTS: Schema = {
       in: 'query',
       name: 'access_token',
       description: 'Only on `GET /v1/events`: a token from `POST /v1/sessions/sse-token`.',
+    },
+    eventsCookie: {
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'gw_events',
+      description:
+        'Only on `GET /v1/events`, set by `POST /v1/events/cookie`; refused (403) from an `Origin` that is neither the gateway nor in `CORS_ORIGINS`.',
     },
   },
   headers: {

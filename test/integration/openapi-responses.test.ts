@@ -31,6 +31,7 @@ import { createOpenApiDocument } from '../../src/http/openapi.js';
 import { chainHandlers, createRateLimit } from '../../src/http/rate-limit.js';
 import { createEventTypesRouter } from '../../src/http/routes/event-types.js';
 import { createEventsRouter } from '../../src/http/routes/events.js';
+import { createEventsCookieRouter } from '../../src/http/routes/events-cookie.js';
 import { createMetricsRouter } from '../../src/http/routes/metrics.js';
 import { createOpenApiRouter } from '../../src/http/routes/openapi.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
@@ -259,11 +260,18 @@ function buildApp(context: HttpContext, limitPerMinute?: number): express.Expres
     { path: '/', router: createEventTypesRouter() },
     { path: '/v1/sessions', router: createSessionsRouter(context) },
     {
+      path: '/v1/events/cookie',
+      router: createEventsCookieRouter({ ctx: context, authenticate: authenticated }),
+    },
+    {
       path: '/',
       router: createEventsRouter({
         ctx: context,
         hub,
-        authenticate: chainHandlers(authenticate(context, { allowQueryToken: true }), limit),
+        authenticate: chainHandlers(
+          authenticate(context, { allowQueryToken: true, allowCookie: true }),
+          limit,
+        ),
       }),
     },
     { path: '/v1/webhooks', router: createWebhookRouter({ authenticate: authenticated, webhooks }) },
@@ -592,6 +600,12 @@ describe('real responses validate against the document', () => {
     await check('get', '/v1/events', '/v1/events?topics=user&filter.nope=1', 400, { token: aliceToken });
     await check('get', '/v1/events', '/v1/events?topics=user&since=yesterday', 400, { token: aliceToken });
     await check('get', '/v1/events', '/v1/events?topics=user', 401);
+    const cookie = await check('post', '/v1/events/cookie', '/v1/events/cookie', 201, { token: aliceToken });
+    expect(cookie.headers.get('set-cookie')).toMatch(
+      /^gw_events=.+; Path=\/v1\/events;.*HttpOnly; SameSite=Strict/,
+    );
+    await check('post', '/v1/events/cookie', '/v1/events/cookie', 401);
+    await check('delete', '/v1/events/cookie', '/v1/events/cookie', 204);
   });
 
   it('methods', async () => {

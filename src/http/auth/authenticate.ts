@@ -8,6 +8,9 @@
  *    rocketchat-header-auth.ts).
  * 3. `?access_token=<gateway SSE token>`, only where `allowQueryToken` is set (the SSE endpoint):
  *    browsers' EventSource cannot send headers.
+ * 4. The `gw_events` cookie holding an SSE token, only where `allowCookie` is set (the SSE
+ *    endpoint, read-only), and only from the gateway's own origin or a `CORS_ORIGINS` one
+ *    (events-cookie.ts says why).
  *
  * A gateway token stays valid after Rocket.Chat revoked the token stored behind it; such callers
  * are told to register again rather than getting streams that never receive anything.
@@ -16,6 +19,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createError, type GatewayError, isGatewayError } from '../../errors.js';
 import { clockOf, type HttpContext, type Principal } from '../context.js';
 import { clientAddressOf, loginThrottleFor } from '../login-throttle.js';
+import { checkCookieOrigin, readEventsCookie } from './events-cookie.js';
 import { RocketChatHeaderAuth } from './rocketchat-header-auth.js';
 import { type TokenType, USER_ID_PATTERN, verifyToken } from './tokens.js';
 
@@ -25,6 +29,11 @@ export interface AuthenticateOptions {
    * proxy logs and browser history. @defaultValue false
    */
   readonly allowQueryToken?: boolean;
+  /**
+   * Also accept the SSE token in the `gw_events` cookie (events-cookie.ts). Only for the read-only
+   * `GET /v1/events`: a cookie rides along on requests other pages start. @defaultValue false
+   */
+  readonly allowCookie?: boolean;
   /**
    * Let a gateway token through even when the user's stored credential was marked invalid, for
    * routes that must work then (`DELETE /v1/sessions`). @defaultValue false
@@ -69,6 +78,7 @@ export function headerAuthFor(ctx: HttpContext): RocketChatHeaderAuth {
 export function authenticate(ctx: HttpContext, options: AuthenticateOptions = {}): RequestHandler {
   const resolved: ResolvedOptions = {
     isQueryTokenAllowed: options.allowQueryToken ?? false,
+    isCookieAllowed: options.allowCookie ?? false,
     isInvalidCredentialAllowed: options.allowInvalidCredentials ?? false,
   };
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
@@ -85,6 +95,7 @@ export function authenticate(ctx: HttpContext, options: AuthenticateOptions = {}
 
 interface ResolvedOptions {
   readonly isQueryTokenAllowed: boolean;
+  readonly isCookieAllowed: boolean;
   readonly isInvalidCredentialAllowed: boolean;
 }
 
@@ -124,6 +135,14 @@ async function resolvePrincipal(
     return fromGatewayToken(ctx, queryToken, 'sse', options);
   }
 
+  if (options.isCookieAllowed) {
+    const cookieToken = readEventsCookie(req);
+    if (cookieToken !== undefined) {
+      checkCookieOrigin(req, ctx.config.http.corsOrigins);
+      return fromGatewayToken(ctx, cookieToken, 'sse', options, 'cookie');
+    }
+  }
+
   throw unauthenticated(MISSING_MESSAGE);
 }
 
@@ -132,9 +151,10 @@ async function fromGatewayToken(
   token: string,
   type: TokenType,
   options: ResolvedOptions,
+  carrier: 'query' | 'cookie' = 'query',
 ): Promise<Principal> {
   const subject = verifyToken(ctx.config.jwt, token, type, clockOf(ctx));
-  const via = type === 'access' ? 'jwt' : 'query-token';
+  const via = type === 'access' ? 'jwt' : carrier === 'cookie' ? 'cookie' : 'query-token';
   const generation = subject.generation ?? 0;
   // One HMGET: cheap enough for every request, and what makes a logout or a revocation visible
   // at once.

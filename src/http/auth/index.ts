@@ -1,4 +1,13 @@
 export { AUTH_TOKEN_PATTERN, type AuthenticateOptions, authenticate, headerAuthFor } from './authenticate.js';
+export {
+  type CookieSite,
+  checkCookieOrigin,
+  clearEventsCookie,
+  EVENTS_COOKIE_NAME,
+  EVENTS_COOKIE_PATH,
+  readEventsCookie,
+  setEventsCookie,
+} from './events-cookie.js';
 export { LOGOUT_REASON, logoutCredential, registerCredential } from './register-credential.js';
 export { RocketChatHeaderAuth, type RocketChatHeaderAuthOptions } from './rocketchat-header-auth.js';
 export {

@@ -6,7 +6,8 @@
  *   the resume token encrypted, and returns a gateway access token.
  * - `POST /v1/sessions/sse-token` returns a short-lived token for `GET /v1/events?access_token=`.
  * - `DELETE /v1/sessions` logs out: the stored credential ends and every gateway token issued
- *   for the user before stops working (register-credential.ts `logoutCredential`).
+ *   for the user before stops working (register-credential.ts `logoutCredential`); a browser's
+ *   SSE cookie (auth/events-cookie.ts) is cleared too.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
@@ -16,6 +17,7 @@ import type { RestAuth } from '../../rocketchat/rest-client.js';
 import {
   AUTH_TOKEN_PATTERN,
   authenticate,
+  clearEventsCookie,
   headerAuthFor,
   issueAccessToken,
   issueSseToken,
@@ -109,6 +111,8 @@ export function createSessionsRouter(ctx: HttpContext): Router {
       const { userId } = principalOf(req);
       await logoutCredential(ctx, userId, clockOf(ctx).now());
       headerAuthFor(ctx).forgetUser(userId);
+      // The token in a browser's SSE cookie is void already (its generation ended); drop it too.
+      clearEventsCookie({ req, publicUrl: ctx.config.http.publicUrl }, res);
       ctx.logger.info({ requestId: req.requestId, userId }, 'logged out');
       res.status(204).end();
     },
