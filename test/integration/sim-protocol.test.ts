@@ -213,6 +213,33 @@ describe('methods', () => {
     expect(order).toEqual(ids);
   });
 
+  it('runs pipelined sendMessage calls one at a time in arrival order (Meteor: no this.unblock())', async () => {
+    // A slow call first: were the connection's methods run concurrently, the sends behind it
+    // would be stored and answered before it.
+    sim.control.slowMethod('getRoomRoles', 150);
+    try {
+      const client = await loggedIn('alice');
+      const from = client.mark();
+      client.send({ msg: 'method', id: 'slow', method: 'getRoomRoles', params: ['GENERAL'] });
+      const texts = Array.from({ length: 16 }, (_, i) => `pipelined ${i}`);
+      for (const [i, msg] of texts.entries())
+        client.send({ msg: 'method', id: `s${i}`, method: 'sendMessage', params: [{ rid: 'GENERAL', msg }] });
+      await client.waitFor((f) => f['msg'] === 'result' && f['id'] === 's15', { from });
+      const results = client
+        .since(from)
+        .filter((f) => f['msg'] === 'result')
+        .map((f) => f['id']);
+      expect(results).toEqual(['slow', ...texts.map((_, i) => `s${i}`)]);
+      const stored = sim.control
+        .roomMessages('GENERAL')
+        .map((m) => m.msg)
+        .filter((m) => m.startsWith('pipelined '));
+      expect(stored).toEqual(texts);
+    } finally {
+      sim.control.slowMethod('getRoomRoles', 0);
+    }
+  });
+
   it('sendMessage honours the client _id; a duplicate _id gets a result without a result key and no event', async () => {
     const client = await loggedIn('alice');
     await client.sub('stream-room-messages', ['GENERAL', { useCollection: false, args: [] }]);
