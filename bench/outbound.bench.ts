@@ -25,11 +25,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
-import { DdpClient } from '../src/ddp/index.js';
 import { newMessageId } from '../src/outbound/message-id.js';
-import { loginOverDdp } from '../src/rocketchat/login.js';
 import { RocketChatRestClient } from '../src/rocketchat/rest-client.js';
 import { freePort, startPrivateRedis } from '../test/helpers/redis-server.js';
+import { ddpLogin, RoomObserver } from './support/room-observer.js';
 import { formatRate, median, percentile, ROOT, ratio, startChild } from './support/stats.js';
 
 const args = new Map<string, string>();
@@ -58,41 +57,9 @@ async function windowed(n: number, window: number, send: (i: number) => Promise<
   await Promise.all(lanes);
 }
 
-/** Bob's view of the rooms: when each bench text first arrives. */
-class Observer {
-  readonly seen = new Map<string, number>();
-  readonly #waiters = new Map<string, () => void>();
-
-  constructor(readonly client: DdpClient) {}
-
-  onMessage(message: { msg?: string }): void {
-    if (typeof message.msg !== 'string' || this.seen.has(message.msg)) return;
-    this.seen.set(message.msg, performance.now());
-    this.#waiters.get(message.msg)?.();
-    this.#waiters.delete(message.msg);
-  }
-
-  waitFor(text: string): Promise<void> {
-    if (this.seen.has(text)) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.set(text, resolve));
-  }
-}
-
-async function ddpLogin(url: string, token: string): Promise<DdpClient> {
-  const client = new DdpClient({
-    url,
-    callTimeoutMs: 120_000,
-    onConnected: async (ctx) => {
-      await loginOverDdp(ctx.call, { kind: 'resume', token });
-    },
-  });
-  await client.connect();
-  return client;
-}
-
 async function measure(
   rooms: readonly string[],
-  observer: Observer,
+  observer: RoomObserver,
   tag: string,
   send: (room: string, text: string) => Promise<void>,
   window = WINDOW,
@@ -120,7 +87,7 @@ async function measure(
 /** Posts at `rate` per second for `seconds`; latency from each 202 to the message stored upstream. */
 async function paced(
   post: (text: string) => Promise<void>,
-  observer: Observer,
+  observer: RoomObserver,
   tag: string,
   rate: number,
   seconds: number,
@@ -209,13 +176,7 @@ async function main(): Promise<void> {
     ]);
     rooms.push(created.rid);
   }
-  const observer = new Observer(await ddpLogin(wsUrl, bob.token));
-  for (const rid of rooms) {
-    observer.client.onStream('stream-room-messages', rid, (streamArgs) =>
-      observer.onMessage(streamArgs[0] as { msg?: string }),
-    );
-    await observer.client.subscribe('stream-room-messages', [rid, { useCollection: false, args: [] }]);
-  }
+  const observer = await RoomObserver.open(wsUrl, bob.token, rooms);
 
   const gatewayProcess = await startGateway(redisUrl, simUrl);
   const gatewayPool = new Pool(`http://127.0.0.1:${gatewayProcess.firstLine.trim()}`, {
