@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { createError, type GatewayError } from '../errors.js';
+import { type CursorPosition, pageOf } from '../http/page-cursor.js';
 import type { AcceptResult, OutboundQueue } from '../outbound/outbound-queue.js';
 import type { OutboundJobView, OutboundRequest } from '../outbound/types.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
@@ -108,8 +109,23 @@ export class HookService {
     return { hook: await this.get(userId, id), url: this.#urlOf(id, token) };
   }
 
-  async list(userId: string): Promise<HookView[]> {
-    return (await this.#store.list(userId)).map(viewOf);
+  /** The user's hooks, oldest first; a page after the cursor position `(createdAtMs, id)`. */
+  async list(
+    userId: string,
+    page: { readonly limit: number; readonly after: CursorPosition | undefined } = {
+      limit: 100,
+      after: undefined,
+    },
+  ): Promise<{ items: HookView[]; nextCursor: string | null }> {
+    const records = await this.#store.list(userId);
+    const { items, nextCursor } = pageOf(
+      records,
+      'hooks',
+      (r) => [r.createdAtMs, r.id],
+      page.after,
+      page.limit,
+    );
+    return { items: items.map(viewOf), nextCursor };
   }
 
   async get(userId: string, id: string): Promise<HookView> {

@@ -56,6 +56,16 @@ export interface UserKeys {
   webhookDeadLetterBodies(webhookId: string): string;
   /** ZSET per webhook: delivery job ids in flight -> hold expiry (ms); the per-endpoint semaphore. */
   webhookInflight(webhookId: string): string;
+  /**
+   * ZSET per webhook: delivery job ids added and not finished yet -> when added (ms): the
+   * endpoint's backlog in its statistics.
+   */
+  webhookPending(webhookId: string): string;
+  /**
+   * ZSET per webhook: Rocket.Chat message ids the gateway posted as replies of a `rocketchat`
+   * webhook -> when (ms), bounded: their own deliveries say `bot: true`.
+   */
+  webhookReplies(webhookId: string): string;
   /** STRING: the id of the last event handed to the webhook queue (the dispatch cursor). */
   readonly webhookCursor: string;
   /** STRING with a TTL: the token of the dispatcher that owns this user's dispatch. */
@@ -148,6 +158,8 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
         webhookDeadLetters: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:dead`,
         webhookDeadLetterBodies: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:dead-bodies`,
         webhookInflight: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:inflight`,
+        webhookPending: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:pending`,
+        webhookReplies: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:replies`,
         webhookCursor: `${base}:wh:cursor`,
         webhookDispatchLease: `${base}:wh:lease`,
         webhookPausedJobs: `${base}:wh:paused`,

@@ -11,16 +11,20 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.js';
 import type { GatewayConfig } from '../config/index.js';
 import { createError } from '../errors.js';
-import { envelopeJson } from '../events/event-log.js';
-import { formatTopic, type Topic } from '../events/topics.js';
+import { type EventLog, envelopeJson } from '../events/event-log.js';
+import { parseStreamId } from '../events/stream-id.js';
+import { createTopicMatcher, formatTopic, type Topic } from '../events/topics.js';
 import type { GatewayEventType } from '../events/types.js';
+import { type CursorPosition, encodeCursor, pageOf } from '../http/page-cursor.js';
 import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { CallRouter } from '../sessions/call-router.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
-import { type AttemptRecord, DeliveryLedger } from './delivery-ledger.js';
+import { type AttemptFilter, type AttemptRecord, DeliveryLedger } from './delivery-ledger.js';
+import { ROCKETCHAT_EVENT_TYPES } from './rocketchat-format.js';
+import { generateRocketChatToken } from './rocketchat-token.js';
 import { generateWebhookSecret } from './signer.js';
 import { checkTargetUrl, type HostResolver, systemResolver } from './target-policy.js';
 import {
@@ -34,6 +38,7 @@ import {
 import {
   type DisabledReason,
   type WebhookChange,
+  type WebhookFormat,
   type WebhookInput,
   type WebhookRecord,
   WebhookStore,
@@ -56,6 +61,39 @@ export interface WebhookView {
   readonly updatedAt: string;
   readonly secretRotatedAt: string | null;
   readonly previousSecretExpiresAt: string | null;
+  /** `gateway` (the envelope) or `rocketchat` (Rocket.Chat's outgoing-integration body). */
+  readonly format: WebhookFormat;
+  /** Names of the custom request headers; their values are never shown. */
+  readonly headers: readonly string[];
+}
+
+/** `GET /v1/webhooks/:id/stats`. */
+export interface WebhookStatsView {
+  readonly attempts: { readonly total: number; readonly succeeded: number; readonly failed: number };
+  /** succeeded / total, 0..1; null before the first attempt. */
+  readonly successRate: number | null;
+  readonly lastSuccessAt: string | null;
+  readonly lastError: {
+    readonly at: string;
+    readonly error: string;
+    readonly statusCode: number | null;
+  } | null;
+  /** Deliveries waiting for an attempt or a retry, and dead letters waiting for a replay. */
+  readonly backlog: { readonly pending: number; readonly deadLetters: number };
+  readonly consecutiveFailures: number;
+}
+
+/** A page of a list and the cursor of the next one (null on the last page). */
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+export interface DeliveriesQuery {
+  readonly limit: number;
+  /** From the cursor: list attempts older than this one. */
+  readonly beforeSeq: number | undefined;
+  readonly filter: AttemptFilter;
 }
 
 export interface AttemptView {
@@ -68,6 +106,10 @@ export interface AttemptView {
   readonly outcome: string;
   readonly error: string | null;
   readonly nextAttemptAt: string | null;
+  /** `rocketchat` webhooks: the outbound job posting the receiver's reply (GET /v1/messages/:id). */
+  readonly replyJobId?: string;
+  /** `rocketchat` webhooks: why the reply the receiver asked for was not posted. */
+  readonly replyError?: string;
 }
 
 /** How long creating a webhook waits for the upstream subscription of its topics. */
@@ -98,21 +140,41 @@ export interface WebhookServiceDeps {
    * after the answer is delivered. Without it the subscription follows within a round trip.
    */
   readonly calls?: Pick<CallRouter, 'ensureTopics'>;
+  /** Reads single events for `resend`; without it only dead letters can be resent. */
+  readonly eventLog?: Pick<EventLog, 'readOne'>;
   /** DNS for the registration-time target check. @defaultValue dns.lookup */
   readonly resolve?: HostResolver;
   readonly options?: WebhookServiceOptions;
 }
 
 export interface WebhookService {
-  create(userId: string, input: WebhookInput): Promise<{ webhook: WebhookView; secret: string }>;
-  list(userId: string): Promise<WebhookView[]>;
+  /** `token`: the `rocketchat` token, shown here once (generated unless given). */
+  create(
+    userId: string,
+    input: WebhookInput,
+  ): Promise<{ webhook: WebhookView; secret: string; token: string | undefined }>;
+  /** The user's webhooks, oldest first, after the cursor position `(createdAtMs, id)`. */
+  list(
+    userId: string,
+    page?: { limit: number; after: CursorPosition | undefined },
+  ): Promise<Page<WebhookView>>;
   get(userId: string, id: string): Promise<WebhookView>;
-  update(userId: string, id: string, change: WebhookChange): Promise<WebhookView>;
+  /** `token` when the change made one (switching to `rocketchat` without one). */
+  update(
+    userId: string,
+    id: string,
+    change: WebhookChange,
+  ): Promise<{ webhook: WebhookView; token: string | undefined }>;
   remove(userId: string, id: string): Promise<void>;
   rotateSecret(userId: string, id: string): Promise<{ secret: string; previousSecretExpiresAt: string }>;
   sendTest(userId: string, id: string): Promise<{ eventId: string }>;
+  /** The newest attempts (at most `limit`), unfiltered. */
   deliveries(userId: string, id: string, limit: number): Promise<AttemptView[]>;
+  deliveriesPage(userId: string, id: string, query: DeliveriesQuery): Promise<Page<AttemptView>>;
+  stats(userId: string, id: string): Promise<WebhookStatsView>;
   replay(userId: string, id: string, sinceMs: number, untilMs?: number): Promise<{ enqueued: number }>;
+  /** Sends one event again to this endpoint (from the log, or its dead letter). */
+  resend(userId: string, id: string, eventId: string): Promise<{ eventId: string; jobId: string }>;
   close(): Promise<void>;
 }
 
@@ -158,15 +220,59 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
     }
   };
 
+  /**
+   * The event to resend: from the log when it still holds it (and the webhook's topics and types
+   * take it), else from the endpoint's dead letters. Not found otherwise.
+   */
+  const findEvent = async (
+    userId: string,
+    id: string,
+    record: WebhookRecord,
+    eventId: string,
+  ): Promise<Pick<WebhookJobData, 'eventId' | 'eventType' | 'eventTimeMs' | 'payload'>> => {
+    const logged = eventId.startsWith('test_') ? undefined : await deps.eventLog?.readOne(userId, eventId);
+    if (logged && createTopicMatcher(record.topics, record.eventTypes)(logged)) {
+      return {
+        eventId,
+        eventType: logged.type,
+        eventTimeMs: parseStreamId(logged.id)?.ms ?? clock.now(),
+        payload: logged.json,
+      };
+    }
+    const letter = await ledger.deadLetter(userId, id, eventId);
+    if (letter) {
+      return {
+        eventId,
+        eventType: letter.eventType,
+        eventTimeMs: letter.eventTimeMs,
+        payload: letter.payload,
+      };
+    }
+    throw createError(
+      'GW_ERR_NOT_FOUND',
+      'No such event for this webhook (not in the log, not a dead letter)',
+    );
+  };
+
   return {
     async create(userId, input) {
+      const format = input.format ?? 'gateway';
+      if (input.token !== undefined && format !== 'rocketchat') throw tokenWithoutFormat();
+      const eventTypes = format === 'rocketchat' ? rocketChatEventTypes(input.eventTypes) : input.eventTypes;
       const url = await checkTargetUrl(input.url, policy, resolve);
       const id = `wh_${randomBytes(12).toString('base64url')}`;
       const secret = generateWebhookSecret();
+      const token = format === 'rocketchat' ? (input.token ?? generateRocketChatToken()) : undefined;
       const record = await store.create(
         userId,
         id,
-        { ...input, url: url.href },
+        {
+          ...input,
+          url: url.href,
+          eventTypes,
+          format,
+          ...(token === undefined ? {} : { token }),
+        },
         secret,
         clock.now(),
         maxPerUser,
@@ -181,11 +287,19 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
       await consumers.register(userId, consumerId(id), record.topics, 'durable');
       await announce(userId);
       await subscribeUpstream(userId, record.topics);
-      return { webhook: toView(record), secret };
+      return { webhook: toView(record), secret, token };
     },
 
-    async list(userId) {
-      return (await store.list(userId)).map(toView);
+    async list(userId, page = { limit: 100, after: undefined }) {
+      const records = await store.list(userId);
+      const { items, nextCursor } = pageOf(
+        records,
+        'webhooks',
+        (record) => [record.createdAtMs, record.id],
+        page.after,
+        page.limit,
+      );
+      return { items: items.map(toView), nextCursor };
     },
 
     async get(userId, id) {
@@ -193,7 +307,17 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
     },
 
     async update(userId, id, change) {
-      await mustGet(userId, id);
+      const current = await mustGet(userId, id);
+      const format = change.format ?? current.format;
+      if (change.token !== undefined && format !== 'rocketchat') throw tokenWithoutFormat();
+      let eventTypes = change.eventTypes;
+      if (format === 'rocketchat' && (eventTypes !== undefined || change.format !== undefined)) {
+        eventTypes = rocketChatEventTypes(eventTypes ?? current.eventTypes);
+      }
+      // Switching to `rocketchat` without a token: make one (shown in this answer only).
+      const token =
+        change.token ??
+        (format === 'rocketchat' && !current.hasToken ? generateRocketChatToken() : undefined);
       const url =
         change.url === undefined ? undefined : (await checkTargetUrl(change.url, policy, resolve)).href;
       const record = await store.update(
@@ -202,6 +326,8 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
         {
           ...change,
           ...(url === undefined ? {} : { url }),
+          ...(eventTypes === undefined ? {} : { eventTypes }),
+          ...(token === undefined ? {} : { token }),
         },
         clock.now(),
       );
@@ -210,7 +336,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
         await consumers.register(userId, consumerId(id), record.topics, 'durable');
       await announce(userId);
       if (change.topics !== undefined) await subscribeUpstream(userId, record.topics);
-      return toView(record);
+      return { webhook: toView(record), token: change.token === undefined ? token : undefined };
     },
 
     async remove(userId, id) {
@@ -248,10 +374,12 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
         eventTimeMs: now,
         payload: envelopeJson(eventId, 'webhook.test', tail),
       };
+      const jobId = `${id}.${eventId}`;
+      await ledger.markPending(userId, id, [jobId], now);
       await queue.add(
         'webhook.test',
         data,
-        deliveryJobOptions(`${id}.${eventId}`, config.webhooks.retryScheduleMs, retention),
+        deliveryJobOptions(jobId, config.webhooks.retryScheduleMs, retention),
       );
       return { eventId };
     },
@@ -261,13 +389,73 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
       return (await ledger.attempts(userId, id, limit)).map(toAttemptView);
     },
 
+    async deliveriesPage(userId, id, query) {
+      await mustGet(userId, id);
+      const page = await ledger.attemptsPage(userId, id, query.beforeSeq, query.limit, query.filter);
+      const last = page.attempts[page.attempts.length - 1];
+      return {
+        items: page.attempts.map(({ attempt }) => toAttemptView(attempt)),
+        nextCursor: page.hasMore && last ? encodeCursor('deliveries', [last.seq]) : null,
+      };
+    },
+
+    async stats(userId, id) {
+      const record = await mustGet(userId, id);
+      const now = clock.now();
+      const [pending, deadLetters] = await Promise.all([
+        ledger.backlog(userId, id, now - PENDING_FORGET_MS),
+        ledger.deadLetterCount(userId, id),
+      ]);
+      const { counters } = record;
+      const total = counters.succeeded + counters.failed;
+      return {
+        attempts: { total, succeeded: counters.succeeded, failed: counters.failed },
+        successRate: total === 0 ? null : Math.round((counters.succeeded / total) * 10_000) / 10_000,
+        lastSuccessAt: iso(counters.lastSuccessAtMs),
+        lastError:
+          counters.lastErrorAtMs === undefined
+            ? null
+            : {
+                at: new Date(counters.lastErrorAtMs).toISOString(),
+                error: counters.lastError ?? '',
+                statusCode: counters.lastErrorStatusCode ?? null,
+              },
+        backlog: { pending, deadLetters },
+        consecutiveFailures: record.consecutiveFailures,
+      };
+    },
+
+    async resend(userId, id, eventId) {
+      const record = await mustGet(userId, id);
+      if (record.status !== 'enabled') throw disabledConflict();
+      const event = await findEvent(userId, id, record, eventId);
+      const now = clock.now();
+      // A new job each time (a resend is asked for on purpose), same `webhook-id` as the first.
+      const jobId = `${id}.${eventId}.s${now}`;
+      await ledger.markPending(userId, id, [jobId], now);
+      await queue.add(
+        event.eventType,
+        { webhookId: id, userId, ...event },
+        deliveryJobOptions(jobId, config.webhooks.retryScheduleMs, retention),
+      );
+      return { eventId, jobId };
+    },
+
     async replay(userId, id, sinceMs, untilMs = Number.MAX_SAFE_INTEGER) {
+      const markReplayed = (chunk: readonly { eventId: string; failedAtMs: number }[]) =>
+        ledger.markPending(
+          userId,
+          id,
+          chunk.map((letter) => replayJobId(id, letter.eventId, letter.failedAtMs)),
+          clock.now(),
+        );
       const record = await mustGet(userId, id);
       if (record.status !== 'enabled') throw disabledConflict();
       const letters = await ledger.deadLetters(userId, id, sinceMs, untilMs, maxReplay);
       const CHUNK = 500;
       for (let i = 0; i < letters.length; i += CHUNK) {
         const chunk = letters.slice(i, i + CHUNK);
+        await markReplayed(chunk);
         // Added before they leave the dead-letter list: a crash in between re-sends, never loses.
         // The job id includes the failure time, so two replays of the same failure add one job.
         await queue.addBulk(
@@ -299,6 +487,32 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
   };
 }
 
+/** Pending entries older than this are forgotten (their jobs were failed by BullMQ itself). */
+const PENDING_FORGET_MS = 7 * 86_400_000;
+
+function tokenWithoutFormat() {
+  return createError('GW_ERR_VALIDATION', 'token applies to format "rocketchat" only', {
+    details: { field: 'token' },
+  });
+}
+
+/**
+ * A `rocketchat` webhook hears what Rocket.Chat's outgoing integrations hear for messages:
+ * `message.created` (its `sendMessage`) and, when asked, `message.updated` (`runOnEdits`).
+ */
+function rocketChatEventTypes(eventTypes: readonly GatewayEventType[]): readonly GatewayEventType[] {
+  if (eventTypes.length === 0) return ['message.created'];
+  const other = eventTypes.find((type) => !(ROCKETCHAT_EVENT_TYPES as readonly string[]).includes(type));
+  if (other !== undefined) {
+    throw createError(
+      'GW_ERR_VALIDATION',
+      `format "rocketchat" sends message.created and message.updated only, not ${other}`,
+      { details: { field: 'events' } },
+    );
+  }
+  return eventTypes;
+}
+
 function disabledConflict() {
   return createError('GW_ERR_CONFLICT', 'The webhook is disabled; enable it first (PATCH {"enabled": true})');
 }
@@ -322,6 +536,8 @@ export function toView(record: WebhookRecord): WebhookView {
     updatedAt: new Date(record.updatedAtMs).toISOString(),
     secretRotatedAt: iso(record.secretRotatedAtMs),
     previousSecretExpiresAt: iso(record.previousSecretExpiresAtMs),
+    format: record.format,
+    headers: record.headerNames,
   };
 }
 
@@ -336,5 +552,7 @@ function toAttemptView(attempt: AttemptRecord): AttemptView {
     outcome: attempt.outcome,
     error: attempt.error,
     nextAttemptAt: attempt.nextAttemptAtMs === null ? null : new Date(attempt.nextAttemptAtMs).toISOString(),
+    ...(attempt.replyJobId === undefined ? {} : { replyJobId: attempt.replyJobId }),
+    ...(attempt.replyError === undefined ? {} : { replyError: attempt.replyError }),
   };
 }
