@@ -246,6 +246,32 @@ describe('/v1/hooks registry', () => {
     expect((await api('GET', `/${hook.id}`)).status).toBe(200);
   });
 
+  it('pages through the hooks, oldest first, each once, and refuses a cursor that is not its own', async () => {
+    for (let i = 0; i < 3; i++) await createHook({ roomId: 'GENERAL' }, 'bob');
+    const whole = (await (await api('GET', '', undefined, 'bob')).json()) as {
+      hooks: { id: string }[];
+      nextCursor: string | null;
+    };
+    expect(whole.nextCursor).toBeNull();
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api('GET', `?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, 'bob');
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { hooks: { id: string }[]; nextCursor: string | null };
+      expect(page.hooks.length).toBeLessThanOrEqual(2);
+      paged.push(...page.hooks.map((hook) => hook.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(paged).toEqual(whole.hooks.map((hook) => hook.id));
+    const webhooksCursor = Buffer.from(JSON.stringify({ l: 'webhooks', p: [1, 'x'] })).toString('base64url');
+    for (const query of [`?cursor=${webhooksCursor}`, '?cursor=!!', '?limit=0', '?limit=abc']) {
+      const res = await api('GET', query, undefined, 'bob');
+      expect(res.status, query).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe('GW_ERR_VALIDATION');
+    }
+  });
+
   it('refuses a room the owner cannot see, and names the field of a bad body', async () => {
     const secret = sim.control.createRoom({
       t: 'p',
