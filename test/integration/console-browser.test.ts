@@ -351,6 +351,12 @@ describe('the console in a browser (headless Chromium)', () => {
     expect(await delivery.locator('.attempt').textContent()).toBe('#1');
     expect(await delivery.locator('.duration').textContent()).toMatch(/^\d+ ms$/);
     expect(receiver.hits.some((hit) => JSON.parse(hit.body).type === 'webhook.test')).toBe(true);
+    // The row shows the endpoint's statistics, refreshed with its deliveries.
+    const stats = row.locator('.stats[data-success-rate="1"]');
+    await stats.waitFor({ timeout: 20_000 });
+    expect(await stats.getAttribute('data-pending')).toBe('0');
+    expect(await stats.textContent()).toBe('100% of 1 · 0 pending · 0 dead');
+    expect(await stats.getAttribute('title')).toContain('Last error: none');
   });
 
   it('resumes by itself after a dropped connection, replaying what it missed exactly once', async () => {

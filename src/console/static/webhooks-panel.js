@@ -1,7 +1,7 @@
 /**
  * The user's webhooks: list, create (the signing secret is shown once, as the API returns it
- * once), send a test event, and the last delivery attempts with status code, duration and
- * attempt number.
+ * once), send a test event, the last delivery attempts with status code, duration and attempt
+ * number, and each webhook's delivery statistics (success rate, backlog, last success and error).
  */
 import { describeError } from './api.js';
 import { byId, clip, el, setText, timeOf } from './dom.js';
@@ -39,6 +39,35 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
     return `disabled (${webhook.disabledReason ?? 'manually'})`;
   }
 
+  /** "97.5% of 120 · 2 pending · 0 dead", the last success and error in the tooltip. */
+  function renderStats(cell, stats) {
+    const rate =
+      stats.successRate === null
+        ? 'no attempts'
+        : `${Math.round(stats.successRate * 1000) / 10}% of ${stats.attempts.total}`;
+    cell.dataset.successRate = stats.successRate === null ? '' : String(stats.successRate);
+    cell.dataset.pending = String(stats.backlog.pending);
+    cell.dataset.deadLetters = String(stats.backlog.deadLetters);
+    setText(cell, `${rate} · ${stats.backlog.pending} pending · ${stats.backlog.deadLetters} dead`);
+    const lastError = stats.lastError
+      ? `${timeOf(stats.lastError.at)} ${clip(stats.lastError.error, 80)}`
+      : 'none';
+    cell.title = `Last success: ${stats.lastSuccessAt ? timeOf(stats.lastSuccessAt) : 'never'}\nLast error: ${lastError}`;
+  }
+
+  async function loadStats(id) {
+    const loading = generation;
+    const cell = body.querySelector(`tr[data-webhook-id="${CSS.escape(id)}"] .stats`);
+    if (!cell) return;
+    let stats;
+    try {
+      stats = await api.request('GET', `v1/webhooks/${encodeURIComponent(id)}/stats`);
+    } catch (err) {
+      return fail(err);
+    }
+    if (loading === generation) renderStats(cell, stats);
+  }
+
   async function load() {
     const loading = generation;
     let answer;
@@ -62,6 +91,7 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
           ),
           el('td', { className: 'nowrap' }, webhook.topics.join(', ')),
           el('td', { className: 'nowrap' }, stateOf(webhook)),
+          el('td', { className: 'stats nowrap' }, '…'),
           el(
             'td',
             { className: 'nowrap' },
@@ -91,6 +121,7 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
       ),
     );
     empty.hidden = webhooks.length > 0;
+    await Promise.all(webhooks.map((webhook) => loadStats(webhook.id)));
   }
 
   async function loadDeliveries(id) {
@@ -125,6 +156,7 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
       ),
     );
     deliveriesEmpty.hidden = attempts.length > 0;
+    await loadStats(id);
     return attempts;
   }
 
