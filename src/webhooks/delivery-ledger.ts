@@ -11,7 +11,8 @@
  * - the consecutive-failure count on the webhook record, and the switch to `disabled`;
  * - statistics on the record (successes, failures, the latest of each) and the pending set (jobs
  *   added and not finished: the backlog), moved by the same finish script;
- * - the message ids a `rocketchat` webhook's replies created (their deliveries say `bot: true`).
+ * - the message ids `rocketchat` replies created (their deliveries say `bot: true`): one global,
+ *   bounded set, since every webhook must see them as bot messages, not only the one that replied.
  *
  * Starting and finishing an attempt are one script each, so the bookkeeping costs two round trips
  * per attempt whatever happens.
@@ -449,17 +450,13 @@ export class DeliveryLedger {
     return this.#redis.zcard(key);
   }
 
-  /** Remembers a message the gateway posted as this webhook's reply (the newest 1000 are kept). */
-  async markReply(userId: string, webhookId: string, messageId: string, nowMs: number): Promise<void> {
-    await MARK_REPLY_SCRIPT.run(
-      this.#redis,
-      [this.#user(userId).webhookReplies(webhookId)],
-      [messageId, nowMs, 1000],
-    );
+  /** Remembers a message the gateway posted as a `rocketchat` reply (the newest 100 000 are kept). */
+  async markReply(messageId: string, nowMs: number): Promise<void> {
+    await MARK_REPLY_SCRIPT.run(this.#redis, [this.#keys.webhookReplyMessages], [messageId, nowMs, 100_000]);
   }
 
-  async isReply(userId: string, webhookId: string, messageId: string): Promise<boolean> {
-    return (await this.#redis.zscore(this.#user(userId).webhookReplies(webhookId), messageId)) !== null;
+  async isReply(messageId: string): Promise<boolean> {
+    return (await this.#redis.zscore(this.#keys.webhookReplyMessages, messageId)) !== null;
   }
 
   /** Adds dead letters for a webhook that still exists (the dispatcher's, for disabled endpoints). */

@@ -192,7 +192,7 @@ export class DeliveryProcessor {
     );
     const [isGatewayReply, channelName] = facts
       ? await Promise.all([
-          this.#o.ledger.isReply(data.userId, data.webhookId, facts.messageId),
+          this.#o.ledger.isReply(facts.messageId),
           this.#o.roomName?.(data.userId, facts.roomId).catch(() => undefined),
         ])
       : [false, undefined];
@@ -240,7 +240,9 @@ export class DeliveryProcessor {
         { kind: 'send', roomId: facts.roomId, send: reply.send },
         `webhook-reply:${job.id}`,
       );
-      await this.#o.ledger.markReply(userId, webhookId, accepted.view.messageId, this.#clock.now());
+      // Marked as soon as queued: the message reaches Rocket.Chat, its stream and the log, and
+      // comes back as a delivery, only after several hops more than this one write.
+      await this.#o.ledger.markReply(accepted.view.messageId, this.#clock.now());
       return { replyJobId: accepted.view.id };
     } catch (err) {
       this.#o.logger?.warn({ err, userId, webhookId }, 'could not queue a rocketchat webhook reply');

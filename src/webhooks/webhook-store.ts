@@ -347,7 +347,6 @@ export class WebhookStore {
         keys.webhookDeadLetterBodies(id),
         keys.webhookInflight(id),
         keys.webhookPending(id),
-        keys.webhookReplies(id),
       )
       .scard(keys.webhookIds)
       .exec();
