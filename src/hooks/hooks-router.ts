@@ -9,7 +9,7 @@
  *   PATCH  /:id                   change          200 hook   (`enabled`, `signingSecret: null`...)
  *   DELETE /:id                   delete          204
  *   POST   /:id/rotate-token      new URL         200 { url } (the old URL stops working at once)
- *   GET    /:id/requests          recent posts    200 { requests: [...] }  (?limit=1..100)
+ *   GET    /:id/requests          recent posts    200 { requests: [...], nextCursor }  (?limit=1..100, ?cursor)
  */
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import { createError } from '../errors.js';
@@ -67,8 +67,15 @@ export function createHooksRouter(deps: HooksRouterDeps): Router {
   });
 
   router.get('/:id/requests', async (req, res) => {
-    const { limit } = parseInput(requestsQuerySchema, req.query);
-    res.json({ requests: await hooks.requests(userOf(req), idOf(req), limit) });
+    const { limit } = parseInput(requestsQuerySchema, { limit: req.query.limit });
+    const cursor = decodeCursor(req.query.cursor, 'hook-requests', ['integer']);
+    const page = await hooks.requests(
+      userOf(req),
+      idOf(req),
+      limit,
+      cursor === undefined ? undefined : Number(cursor[0]),
+    );
+    res.json({ requests: page.items, nextCursor: page.nextCursor });
   });
 
   return router;

@@ -554,7 +554,7 @@ const SCHEMAS: Record<string, Schema> = {
   },
   HookRequestList: {
     type: 'object',
-    required: ['requests'],
+    required: ['requests', 'nextCursor'],
     properties: {
       requests: {
         type: 'array',
@@ -592,6 +592,7 @@ const SCHEMAS: Record<string, Schema> = {
           additionalProperties: false,
         },
       },
+      nextCursor: ref('NextCursor'),
     },
     additionalProperties: false,
   },
@@ -741,6 +742,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
         outcome: { status: 'sent' },
       },
     ],
+    nextCursor: null,
   },
   IncomingHookPayload: { text: 'Build #812 passed', alias: 'CI', emoji: ':white_check_mark:' },
   Error: { error: 'GW_ERR_INTERNAL', message: 'Internal error' },
@@ -1348,6 +1350,12 @@ const PATHS: Record<string, Schema> = {
       security: AUTHENTICATED,
       parameters: [
         { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+        {
+          name: 'cursor',
+          in: 'query',
+          description: '`nextCursor` of the previous page (400 when it is not one).',
+          schema: { type: 'string' },
+        },
       ],
       responses: {
         '200': jsonResponse('Newest first', ref('HookRequestList')),

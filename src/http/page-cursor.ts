@@ -9,7 +9,7 @@
 import { createError, type GatewayError } from '../errors.js';
 
 /** The lists that page; a cursor from one is refused by another. */
-export type PagedList = 'webhooks' | 'hooks' | 'deliveries';
+export type PagedList = 'webhooks' | 'hooks' | 'deliveries' | 'hook-requests';
 
 /** Where a page ends: a sort key made of strings and integers. */
 export type CursorPosition = readonly (string | number)[];

@@ -22,6 +22,7 @@ import type { WebhookDeliveryOutcome } from '../metrics/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys, UserKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { readNumbered } from '../redis/numbered-list.js';
 import type { DisabledReason, WebhookFormat } from './webhook-store.js';
 
 export type BeginResult =
@@ -160,7 +161,8 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[3]) == 0 then return {0, ''} end
 -- Trimmed back to the bound only once it is twice over: one LTRIM per bound pushes, not per push.
 local length = redis.call('LPUSH', KEYS[2], ARGV[2])
--- attemptSeq numbers the list for cursors (a record from before it counts what the list holds).
+-- attemptSeq numbers the list for cursors, as src/redis/numbered-list.ts reads it (a record
+-- from before it counts what the list holds).
 if redis.call('HEXISTS', KEYS[3], 'attemptSeq') == 0 then redis.call('HSET', KEYS[3], 'attemptSeq', length - 1) end
 redis.call('HINCRBY', KEYS[3], 'attemptSeq', 1)
 if length > 2 * tonumber(ARGV[3]) then
@@ -191,26 +193,6 @@ end
 return {failures, ''}
 `,
   6,
-);
-
-/**
- * KEYS: record, attempts. ARGV: the attempt number to read before ('' for the newest).
- * Returns {attemptSeq, first index read, entries from it...}. The attempt numbered s sits at
- * index (attemptSeq - s): attempts push at the head and trimming cuts only the tail, so a number
- * keeps naming the same attempt while new ones arrive; reading both in one script keeps them
- * consistent.
- */
-const ATTEMPTS_SCRIPT = new LuaScript(
-  `
-local seq = tonumber(redis.call('HGET', KEYS[1], 'attemptSeq') or '0')
-local start = 0
-if ARGV[1] ~= '' then start = seq - tonumber(ARGV[1]) + 1 end
-if start < 0 then start = 0 end
-local out = {seq, start}
-for _, entry in ipairs(redis.call('LRANGE', KEYS[2], start, -1)) do table.insert(out, entry) end
-return out
-`,
-  2,
 );
 
 /** KEYS: replies. ARGV: message id, now, max kept. */
@@ -400,22 +382,20 @@ export class DeliveryLedger {
     filter: AttemptFilter = {},
   ): Promise<{ attempts: NumberedAttempt[]; hasMore: boolean }> {
     const keys = this.#user(userId);
-    const reply = await ATTEMPTS_SCRIPT.run<(number | string)[]>(
+    // Numbered by the finish script's `attemptSeq` (see src/redis/numbered-list.ts).
+    const entries = await readNumbered(
       this.#redis,
-      [keys.webhook(webhookId), keys.webhookAttempts(webhookId)],
-      [beforeSeq === undefined ? '' : beforeSeq],
+      keys.webhook(webhookId),
+      'attemptSeq',
+      keys.webhookAttempts(webhookId),
+      beforeSeq,
     );
-    const seqNow = Number(reply[0]);
-    const start = Number(reply[1]);
-    const entries = reply.slice(2).map(String);
     const attempts: NumberedAttempt[] = [];
-    for (const [i, json] of entries.entries()) {
-      const seq = seqNow - (start + i);
-      if (seq <= 0) break;
-      const attempt = JSON.parse(json) as AttemptRecord;
+    for (const [i, { seq, raw }] of entries.entries()) {
+      const attempt = JSON.parse(raw) as AttemptRecord;
       if (!matches(attempt, filter)) continue;
       attempts.push({ seq, attempt });
-      if (attempts.length === limit) return { attempts, hasMore: i < entries.length - 1 && seq > 1 };
+      if (attempts.length === limit) return { attempts, hasMore: i < entries.length - 1 };
     }
     return { attempts, hasMore: false };
   }

@@ -625,6 +625,33 @@ describe('POST /hooks/:id/:token', () => {
     expect(requests[1]).toMatchObject({ status: 202, jobId: id, outcome: { status: 'sent' } });
     expect(typeof requests[1]!.at).toBe('string');
   });
+
+  it('pages through recent posts with a cursor that stays put while new posts arrive', async () => {
+    const hook = await createHook();
+    // Refused posts (empty text) are recorded too and post nothing: cheap to make many.
+    for (let i = 0; i < 5; i++) await postJson(hook.url, { text: '', n: i });
+    type Page = { requests: { at: string }[]; nextCursor: string | null };
+    const read = async (query: string): Promise<Page> => {
+      const res = await api('GET', `/${hook.id}/requests${query}`);
+      expect(res.status, query).toBe(200);
+      return (await res.json()) as Page;
+    };
+    const all = await waitFor(async () => {
+      const page = await read('?limit=100');
+      return page.requests.length === 5 ? page : undefined;
+    });
+    expect(all.nextCursor).toBeNull();
+    const first = await read('?limit=2');
+    expect(first.requests).toEqual(all.requests.slice(0, 2));
+    await postJson(hook.url, { text: '', n: 'late' });
+    const second = await read(`?limit=2&cursor=${first.nextCursor}`);
+    expect(second.requests).toEqual(all.requests.slice(2, 4));
+    const third = await read(`?limit=2&cursor=${second.nextCursor}`);
+    expect(third.requests).toEqual(all.requests.slice(4));
+    expect(third.nextCursor).toBeNull();
+    const res = await api('GET', `/${hook.id}/requests?cursor=${first.nextCursor}x`);
+    expect(res.status).toBe(400);
+  });
 });
 
 /** A room's id by name, as alice sees it. */
