@@ -36,12 +36,8 @@ import type { CustomHeaders } from './custom-headers.js';
 import type { DeliveryClient, DeliveryResult } from './delivery-client.js';
 import type { AttemptRecord, BeginResult, DeliveryLedger, FinishKind } from './delivery-ledger.js';
 import { honoursRetryAfter, retryDelayMs } from './retry-policy.js';
-import {
-  type MessageFacts,
-  messageFactsOf,
-  parseRocketChatReply,
-  renderRocketChatBody,
-} from './rocketchat-format.js';
+import { RocketChatDelivery } from './rocketchat-delivery.js';
+import { type MessageFacts, messageFactsOf } from './rocketchat-format.js';
 import type { WebhookSigner } from './signer.js';
 import type { WebhookJobData } from './webhook-queue.js';
 import type { DisabledReason, WebhookStore } from './webhook-store.js';
@@ -98,14 +94,24 @@ export class DeliveryProcessor {
   readonly #maxRetryAfterMs: number;
   /** Sealed secret(s) -> opened secrets. */
   readonly #secretCache = new Map<string, string[]>();
-  /** Sealed token or headers -> opened (same reasoning as the secrets). */
+  /** Sealed custom headers -> opened (same reasoning as the secrets). */
   readonly #openedCache = new Map<string, unknown>();
+  readonly #rocketchat: RocketChatDelivery;
 
   constructor(options: DeliveryProcessorOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 6 * 3_600_000;
+    this.#rocketchat = new RocketChatDelivery({
+      store: options.store,
+      ledger: options.ledger,
+      siteUrl: options.siteUrl,
+      clock: this.#clock,
+      ...(options.replies ? { replies: options.replies } : {}),
+      ...(options.roomName ? { roomName: options.roomName } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
 
   /** The retry delay BullMQ asks for after a failed attempt (its `backoffStrategy`). */
@@ -160,7 +166,7 @@ export class DeliveryProcessor {
       let body = payload;
       if (begin.format === 'rocketchat') {
         facts = messageFactsOf(payload);
-        const rendered = await this.#renderRocketChat(job.data, begin, facts);
+        const rendered = await this.#rocketchat.render(job.data, begin.sealedToken, facts);
         if (rendered === undefined) {
           // Rocket.Chat's outgoing integrations have no such event: nothing to send.
           await ledger.release(userId, webhookId, jobId);
@@ -182,28 +188,6 @@ export class DeliveryProcessor {
     return this.#settle(job, result, startedMs, begin.format === 'rocketchat' ? { facts } : undefined);
   };
 
-  async #renderRocketChat(
-    data: WebhookJobData,
-    begin: Extract<BeginResult, { kind: 'go' }>,
-    facts: MessageFacts | undefined,
-  ): Promise<string | undefined> {
-    const token = this.#opened(begin.sealedToken, () =>
-      begin.sealedToken === '' ? '' : this.#o.store.openToken(data.userId, data.webhookId, begin.sealedToken),
-    );
-    const [isGatewayReply, channelName] = facts
-      ? await Promise.all([
-          this.#o.ledger.isReply(facts.messageId),
-          this.#o.roomName?.(data.userId, facts.roomId).catch(() => undefined),
-        ])
-      : [false, undefined];
-    return renderRocketChatBody(data.payload, {
-      token,
-      siteUrl: this.#o.siteUrl,
-      channelName,
-      isGatewayReply,
-    });
-  }
-
   #openHeaders(data: WebhookJobData, sealed: string): CustomHeaders {
     if (sealed === '') return {};
     return this.#opened(sealed, () => this.#o.store.openHeaders(data.userId, data.webhookId, sealed));
@@ -215,39 +199,6 @@ export class DeliveryProcessor {
     if (this.#openedCache.size >= 1000) this.#openedCache.clear();
     this.#openedCache.set(sealed, value);
     return value;
-  }
-
-  /**
-   * Hands the receiver's reply to the outbound queue as the owner, into the event's room. The
-   * delivery job's id is the idempotency key: a job run twice (a worker died after the
-   * receiver answered) posts once.
-   */
-  async #postReply(
-    job: Job<WebhookJobData>,
-    result: Extract<DeliveryResult, { kind: 'response' }>,
-    facts: MessageFacts | undefined,
-  ): Promise<{ replyJobId?: string; replyError?: string }> {
-    const reply = parseRocketChatReply(result.statusCode, result.contentType, result.body);
-    if (reply.kind === 'none') return {};
-    if (reply.kind === 'invalid') return { replyError: reply.reason };
-    if (!facts) return { replyError: 'the event has no room to post the reply to' };
-    const { replies } = this.#o;
-    if (!replies) return { replyError: 'replies are not posted by this process' };
-    const { userId, webhookId } = job.data;
-    try {
-      const accepted = await replies.accept(
-        userId,
-        { kind: 'send', roomId: facts.roomId, send: reply.send },
-        `webhook-reply:${job.id}`,
-      );
-      // Marked as soon as queued: the message reaches Rocket.Chat, its stream and the log, and
-      // comes back as a delivery, only after several hops more than this one write.
-      await this.#o.ledger.markReply(accepted.view.messageId, this.#clock.now());
-      return { replyJobId: accepted.view.id };
-    } catch (err) {
-      this.#o.logger?.warn({ err, userId, webhookId }, 'could not queue a rocketchat webhook reply');
-      return { replyError: err instanceof Error ? err.message.slice(0, 300) : 'could not queue the reply' };
-    }
   }
 
   async #settle(
@@ -300,7 +251,7 @@ export class DeliveryProcessor {
 
     const replyOutcome =
       kind === 'ok' && rocketchat && result.kind === 'response'
-        ? await this.#postReply(job, result, rocketchat.facts)
+        ? await this.#rocketchat.postReply(job, result, rocketchat.facts)
         : {};
     const attempt: AttemptRecord = {
       ...replyOutcome,

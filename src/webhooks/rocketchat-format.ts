@@ -15,6 +15,8 @@
  * The reply side (`parseRocketChatReply`) mirrors what Rocket.Chat does with the response: a
  * 200, 201 or 202 whose JSON body has `text` or `attachments` becomes a message in the room.
  */
+import { createError } from '../errors.js';
+import type { GatewayEventType } from '../events/types.js';
 import type { SendPayload } from '../outbound/types.js';
 
 /** Event types a `rocketchat` webhook is sent: Rocket.Chat's `sendMessage` (and `runOnEdits`). */
@@ -175,4 +177,21 @@ export function parseRocketChatReply(
   if (typeof parsed.emoji === 'string' && EMOJI.test(parsed.emoji)) send.emoji = parsed.emoji;
   if (typeof parsed.tmid === 'string' && MESSAGE_ID.test(parsed.tmid)) send.threadId = parsed.tmid;
   return { kind: 'message', send };
+}
+
+/**
+ * A `rocketchat` webhook hears what Rocket.Chat's outgoing integrations hear for messages:
+ * `message.created` (its `sendMessage`) and, when asked, `message.updated` (`runOnEdits`).
+ */
+export function rocketChatEventTypes(eventTypes: readonly GatewayEventType[]): readonly GatewayEventType[] {
+  if (eventTypes.length === 0) return ['message.created'];
+  const other = eventTypes.find((type) => !(ROCKETCHAT_EVENT_TYPES as readonly string[]).includes(type));
+  if (other !== undefined) {
+    throw createError(
+      'GW_ERR_VALIDATION',
+      `format "rocketchat" sends message.created and message.updated only, not ${other}`,
+      { details: { field: 'events' } },
+    );
+  }
+  return eventTypes;
 }

@@ -23,7 +23,7 @@ import type { CallRouter } from '../sessions/call-router.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
 import { type AttemptFilter, type AttemptRecord, DeliveryLedger } from './delivery-ledger.js';
-import { ROCKETCHAT_EVENT_TYPES } from './rocketchat-format.js';
+import { rocketChatEventTypes } from './rocketchat-format.js';
 import { generateRocketChatToken } from './rocketchat-token.js';
 import { generateWebhookSecret } from './signer.js';
 import { checkTargetUrl, type HostResolver, systemResolver } from './target-policy.js';
@@ -35,6 +35,7 @@ import {
   replayJobId,
   type WebhookJobData,
 } from './webhook-queue.js';
+import { toStatsView, type WebhookStatsView } from './webhook-stats.js';
 import {
   type DisabledReason,
   type WebhookChange,
@@ -44,7 +45,7 @@ import {
   WebhookStore,
 } from './webhook-store.js';
 
-export type { WebhookChange, WebhookInput };
+export type { WebhookChange, WebhookInput, WebhookStatsView };
 
 /** A webhook as the API shows it. The secret is never part of it. */
 export interface WebhookView {
@@ -65,22 +66,6 @@ export interface WebhookView {
   readonly format: WebhookFormat;
   /** Names of the custom request headers; their values are never shown. */
   readonly headers: readonly string[];
-}
-
-/** `GET /v1/webhooks/:id/stats`. */
-export interface WebhookStatsView {
-  readonly attempts: { readonly total: number; readonly succeeded: number; readonly failed: number };
-  /** succeeded / total, 0..1; null before the first attempt. */
-  readonly successRate: number | null;
-  readonly lastSuccessAt: string | null;
-  readonly lastError: {
-    readonly at: string;
-    readonly error: string;
-    readonly statusCode: number | null;
-  } | null;
-  /** Deliveries waiting for an attempt or a retry, and dead letters waiting for a replay. */
-  readonly backlog: { readonly pending: number; readonly deadLetters: number };
-  readonly consecutiveFailures: number;
 }
 
 /** A page of a list and the cursor of the next one (null on the last page). */
@@ -406,23 +391,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
         ledger.backlog(userId, id, now - PENDING_FORGET_MS),
         ledger.deadLetterCount(userId, id),
       ]);
-      const { counters } = record;
-      const total = counters.succeeded + counters.failed;
-      return {
-        attempts: { total, succeeded: counters.succeeded, failed: counters.failed },
-        successRate: total === 0 ? null : Math.round((counters.succeeded / total) * 10_000) / 10_000,
-        lastSuccessAt: iso(counters.lastSuccessAtMs),
-        lastError:
-          counters.lastErrorAtMs === undefined
-            ? null
-            : {
-                at: new Date(counters.lastErrorAtMs).toISOString(),
-                error: counters.lastError ?? '',
-                statusCode: counters.lastErrorStatusCode ?? null,
-              },
-        backlog: { pending, deadLetters },
-        consecutiveFailures: record.consecutiveFailures,
-      };
+      return toStatsView(record, pending, deadLetters);
     },
 
     async resend(userId, id, eventId) {
@@ -494,23 +463,6 @@ function tokenWithoutFormat() {
   return createError('GW_ERR_VALIDATION', 'token applies to format "rocketchat" only', {
     details: { field: 'token' },
   });
-}
-
-/**
- * A `rocketchat` webhook hears what Rocket.Chat's outgoing integrations hear for messages:
- * `message.created` (its `sendMessage`) and, when asked, `message.updated` (`runOnEdits`).
- */
-function rocketChatEventTypes(eventTypes: readonly GatewayEventType[]): readonly GatewayEventType[] {
-  if (eventTypes.length === 0) return ['message.created'];
-  const other = eventTypes.find((type) => !(ROCKETCHAT_EVENT_TYPES as readonly string[]).includes(type));
-  if (other !== undefined) {
-    throw createError(
-      'GW_ERR_VALIDATION',
-      `format "rocketchat" sends message.created and message.updated only, not ${other}`,
-      { details: { field: 'events' } },
-    );
-  }
-  return eventTypes;
 }
 
 function disabledConflict() {
