@@ -420,14 +420,26 @@ export class DeliveryLedger {
     await this.#redis.zrem(this.#user(userId).webhookPending(webhookId), jobId);
   }
 
-  /**
-   * Deliveries added and not finished. Entries older than `staleBeforeMs` are forgotten first:
-   * a job BullMQ itself failed (stalled too often) never reaches the finish script.
-   */
-  async backlog(userId: string, webhookId: string, staleBeforeMs: number): Promise<number> {
-    const key = this.#user(userId).webhookPending(webhookId);
-    await this.#redis.zremrangebyscore(key, '-inf', `(${staleBeforeMs}`);
-    return this.#redis.zcard(key);
+  /** Deliveries added and not finished (as far as the finish script knows). */
+  async backlog(userId: string, webhookId: string): Promise<number> {
+    return this.#redis.zcard(this.#user(userId).webhookPending(webhookId));
+  }
+
+  /** Up to `limit` pending job ids added before `beforeMs`, oldest first: the ones worth checking. */
+  async pendingBefore(userId: string, webhookId: string, beforeMs: number, limit: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(
+      this.#user(userId).webhookPending(webhookId),
+      '-inf',
+      `(${beforeMs}`,
+      'LIMIT',
+      0,
+      limit,
+    );
+  }
+
+  /** Forgets pending entries whose jobs are known to be over. */
+  async settlePendingMany(userId: string, webhookId: string, jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length > 0) await this.#redis.zrem(this.#user(userId).webhookPending(webhookId), ...jobIds);
   }
 
   /** Remembers a message the gateway posted as a `rocketchat` reply (the newest 100 000 are kept). */

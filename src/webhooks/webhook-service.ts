@@ -239,6 +239,28 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
     );
   };
 
+  /**
+   * The pending set is kept by the dispatcher (added before the job) and the finish script
+   * (removed when the delivery ends), so it can hold jobs that ended elsewhere: re-added by a
+   * dispatcher's successor after a crash when BullMQ had already finished them, or failed by
+   * BullMQ itself (stalled too often). Entries older than a minute are checked against BullMQ
+   * (a bounded number per call) and forgotten when their job is over or gone.
+   */
+  const forgetFinishedPending = async (userId: string, id: string): Promise<void> => {
+    const candidates = await ledger.pendingBefore(
+      userId,
+      id,
+      clock.now() - PENDING_CHECK_AFTER_MS,
+      PENDING_CHECKS,
+    );
+    const states = await Promise.all(candidates.map((jobId) => queue.getJobState(jobId)));
+    await ledger.settlePendingMany(
+      userId,
+      id,
+      candidates.filter((_, i) => !UNFINISHED_STATES.has(String(states[i]))),
+    );
+  };
+
   return {
     async create(userId, input) {
       const format = input.format ?? 'gateway';
@@ -386,9 +408,9 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
 
     async stats(userId, id) {
       const record = await mustGet(userId, id);
-      const now = clock.now();
+      await forgetFinishedPending(userId, id);
       const [pending, deadLetters] = await Promise.all([
-        ledger.backlog(userId, id, now - PENDING_FORGET_MS),
+        ledger.backlog(userId, id),
         ledger.deadLetterCount(userId, id),
       ]);
       return toStatsView(record, pending, deadLetters);
@@ -456,8 +478,18 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
   };
 }
 
-/** Pending entries older than this are forgotten (their jobs were failed by BullMQ itself). */
-const PENDING_FORGET_MS = 7 * 86_400_000;
+/** Pending entries this old are checked against BullMQ before they are counted. */
+const PENDING_CHECK_AFTER_MS = 60_000;
+/** At most this many checked per statistics request: the cost stays bounded, the set heals over requests. */
+const PENDING_CHECKS = 200;
+/** BullMQ states in which a job is still to be attempted (or being attempted). */
+const UNFINISHED_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'delayed',
+  'active',
+  'prioritized',
+  'waiting-children',
+]);
 
 function tokenWithoutFormat() {
   return createError('GW_ERR_VALIDATION', 'token applies to format "rocketchat" only', {

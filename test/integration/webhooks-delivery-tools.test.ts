@@ -208,7 +208,8 @@ describe('statistics', () => {
       backlog: { pending: 0, deadLetters: 0 },
       consecutiveFailures: 0,
     });
-    for (let i = 0; i < 3; i++) await fx.logEvent(userId);
+    const events = [];
+    for (let i = 0; i < 3; i++) events.push(await fx.logEvent(userId));
     await eventually(async () => (await stats()).backlog.pending === 3, 15_000, 'a backlog of 3');
     expect(rx.hits).toHaveLength(0);
 
@@ -237,6 +238,14 @@ describe('statistics', () => {
       consecutiveFailures: 0,
     });
     expect(Date.parse(final.lastSuccessAt)).toBeGreaterThan(Date.parse(final.lastError.at));
+
+    // Entries of jobs that ended outside the finish script (a failed job re-added by a crashed
+    // dispatcher's successor, a job BullMQ no longer has) are checked and not counted.
+    const pendingKey = fx.keys.user(userId).webhookPending(id);
+    const longAgo = Date.now() - 3_600_000;
+    await fx.redis.zadd(pendingKey, longAgo, `${id}.${events[0]!.id}`, longAgo, `${id}.1-0`);
+    expect((await stats()).backlog.pending).toBe(0);
+    expect(await fx.redis.zcard(pendingKey)).toBe(0);
     expect((await fx.api('GET', `/v1/webhooks/${id}/stats`, newUserId())).status).toBe(404);
   });
 });
