@@ -7,9 +7,12 @@
  * `text` that Rocket.Chat would post back into the room. The gateway adds its Standard Webhooks
  * signature and its retries on top.
  */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
+import { createOpenApiDocument } from '../../src/http/openapi.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 import {
@@ -91,6 +94,20 @@ function pingBot(expectedToken: string): (hook: ReceivedHook) => Reply {
   };
 }
 
+// ajv-formats is CommonJS with `export default`; under NodeNext the callable is `.default`.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+const DOC_ID = 'https://gateway.invalid/openapi.json';
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema(createOpenApiDocument({ publicUrl: 'http://localhost:3000' }) as object, DOC_ID);
+
+/** The body matches its schema in the OpenAPI document. */
+function expectDocumented(schema: string, body: unknown): void {
+  const validate = ajv.getSchema(`${DOC_ID}#/components/schemas/${schema}`);
+  if (!validate) throw new Error(`no schema ${schema}`);
+  expect(validate(body), `${schema}: ${JSON.stringify(validate.errors)}`).toBe(true);
+}
+
 let sim: Simulator;
 let gw: TestGateway;
 let auth: Record<string, string>;
@@ -122,6 +139,7 @@ async function register(url: string, extra: Record<string, unknown> = {}) {
     ...extra,
   });
   expect(created.status).toBe(201);
+  expectDocumented('WebhookCreated', created.json);
   return created.json as { id: string; secret: string; token: string; format: string; events: string[] };
 }
 
@@ -219,6 +237,7 @@ describe('format rocketchat', () => {
       30_000,
       'both attempts recorded',
     );
+    expectDocumented('DeliveryList', { deliveries: attempts, nextCursor: null });
     const pingAttempt = attempts.find((a: { replyJobId?: string }) => a.replyJobId !== undefined);
     expect(pingAttempt).toMatchObject({ outcome: 'success', statusCode: 200 });
     const job = await call('GET', `/v1/messages/${pingAttempt.replyJobId}`);
@@ -285,6 +304,7 @@ describe('format rocketchat', () => {
     expect(switched.status).toBe(200);
     expect(switched.json).toMatchObject({ format: 'rocketchat', events: ['message.created'] });
     expect(switched.json.token).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expectDocumented('WebhookChanged', switched.json);
     // Shown once: a later read does not carry it.
     expect((await call('GET', `/v1/webhooks/${plain.json.id}`)).json.token).toBeUndefined();
   });
