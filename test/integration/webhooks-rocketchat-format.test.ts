@@ -89,7 +89,11 @@ function pingBot(expectedToken: string): (hook: ReceivedHook) => Reply {
     return {
       status: 200,
       headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: JSON.stringify({ text: `pong to @${body.user_name}`, alias: 'Pinger', emoji: ':robot:' }),
+      body: JSON.stringify({
+        text: `pong to @${body.user_name}: ${body.text}`,
+        alias: 'Pinger',
+        emoji: ':robot:',
+      }),
     };
   };
 }
@@ -211,7 +215,7 @@ describe('format rocketchat', () => {
 
     const ping = sim.control.postMessage('bob', 'GENERAL', 'ping please');
     const pong = await waitFor(
-      () => sim.control.roomMessages('GENERAL').find((m) => m.msg === 'pong to @bob'),
+      () => sim.control.roomMessages('GENERAL').find((m) => m.msg === 'pong to @bob: ping please'),
       30_000,
       'the reply posted in GENERAL',
     );
@@ -227,7 +231,11 @@ describe('format rocketchat', () => {
       30_000,
       'the reply delivered',
     );
-    expect(readOutgoing(echoed.body)).toMatchObject({ bot: true, user_name: 'alice', text: 'pong to @bob' });
+    expect(readOutgoing(echoed.body)).toMatchObject({
+      bot: true,
+      user_name: 'alice',
+      text: 'pong to @bob: ping please',
+    });
 
     const attempts = await waitFor(
       async () => {
@@ -242,7 +250,9 @@ describe('format rocketchat', () => {
     expect(pingAttempt).toMatchObject({ outcome: 'success', statusCode: 200 });
     const job = await call('GET', `/v1/messages/${pingAttempt.replyJobId}`);
     expect(job.json).toMatchObject({ status: 'sent', messageId: pong._id });
-    expect(sim.control.roomMessages('GENERAL').filter((m) => m.msg === 'pong to @bob')).toHaveLength(1);
+    expect(
+      sim.control.roomMessages('GENERAL').filter((m) => m.msg === 'pong to @bob: ping please'),
+    ).toHaveLength(1);
     expect(rx.hits.filter((h) => h.body.includes(ping._id))).toHaveLength(1);
   });
 
@@ -254,7 +264,7 @@ describe('format rocketchat', () => {
 
     const ping = sim.control.postMessage('bob', 'GENERAL', 'ping after a failure');
     await waitFor(
-      () => sim.control.roomMessages('GENERAL').some((m) => m.msg === 'pong to @bob' && m.ts > ping.ts),
+      () => sim.control.roomMessages('GENERAL').some((m) => m.msg === 'pong to @bob: ping after a failure'),
       30_000,
       'the reply after the retry',
     );
