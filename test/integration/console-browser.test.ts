@@ -359,6 +359,20 @@ describe('the console in a browser (headless Chromium)', () => {
     expect(await stats.getAttribute('title')).toContain('Last error: none');
   });
 
+  it('creates a Rocket.Chat-format webhook and shows its token once', async () => {
+    await page.fill('#webhook-url', receiver.url);
+    await page.fill('#webhook-topics', 'room:GENERAL');
+    await page.selectOption('#webhook-format', 'rocketchat');
+    await page.click('#webhook-create');
+    await page.locator('#webhook-secret .token').waitFor({ state: 'visible' });
+    const token = await page.textContent('#webhook-secret .token');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const row = page.locator('#webhooks-body tr').last();
+    expect(await row.locator('.format').textContent()).toBe('Rocket.Chat format');
+    expect(await row.textContent()).not.toContain(token);
+    await page.selectOption('#webhook-format', 'gateway');
+  });
+
   it('resumes by itself after a dropped connection, replaying what it missed exactly once', async () => {
     const alice = sim.control.userId('alice');
     // Offline for a while: the browser's own retries fail until the route is lifted.

@@ -89,7 +89,12 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
             el('div', { className: 'mono' }, webhook.id),
             el('div', { className: 'muted' }, clip(webhook.url, 80)),
           ),
-          el('td', { className: 'nowrap' }, webhook.topics.join(', ')),
+          el(
+            'td',
+            { className: 'nowrap' },
+            webhook.topics.join(', '),
+            webhook.format === 'rocketchat' && el('div', { className: 'muted format' }, 'Rocket.Chat format'),
+          ),
           el('td', { className: 'nowrap' }, stateOf(webhook)),
           el('td', { className: 'stats nowrap' }, '…'),
           el(
@@ -208,6 +213,8 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
     if (events.length > 0) input.events = events;
     const description = byId('webhook-description').value.trim();
     if (description) input.description = description;
+    const format = byId('webhook-format').value;
+    if (format !== 'gateway') input.format = format;
     let created;
     try {
       created = await api.request('POST', 'v1/webhooks', input);
@@ -219,6 +226,9 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
       el('code', {}, created.id),
       '. Signing secret, shown only now: ',
       el('code', { className: 'secret' }, created.secret),
+      ...(created.token
+        ? ['. Rocket.Chat token (the body\'s "token"): ', el('code', { className: 'token' }, created.token)]
+        : []),
     );
     secretLine.hidden = false;
     byId('webhook-url').value = '';
