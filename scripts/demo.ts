@@ -83,18 +83,35 @@ async function portOrFree(preferred: number, host: string): Promise<number> {
   return isFree ? preferred : freePort();
 }
 
+/**
+ * Prints what it receives. A Rocket.Chat-format body (`format: "rocketchat"`) is printed the way
+ * a Rocket.Chat bot reads it, and "!ping" from a human (`bot: false`) is answered with
+ * `{"text":"pong"}`, which the gateway posts back into the room, as Rocket.Chat does.
+ */
 async function startReceiver(host: string, print: (line: string) => void): Promise<Server> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      let type = '?';
+      let body: Record<string, unknown> = {};
       try {
-        type = String((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { type?: unknown }).type);
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       } catch {
-        type = 'not JSON';
+        print('webhook received: not JSON');
       }
-      print(`webhook received: ${type} (webhook-id ${String(req.headers['webhook-id'] ?? '-')})`);
+      const id = String(req.headers['webhook-id'] ?? '-');
+      if (typeof body.token === 'string' && typeof body.message_id === 'string') {
+        const where = String(body.channel_name ?? body.channel_id);
+        print(
+          `webhook received (rocketchat): #${where} @${String(body.user_name)}: ${String(body.text)} (webhook-id ${id})`,
+        );
+        if (body.bot !== true && String(body.text).trim() === '!ping') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: 'pong' }));
+          return;
+        }
+      } else {
+        print(`webhook received: ${String(body.type ?? '?')} (webhook-id ${id})`);
+      }
       res.writeHead(204).end();
     });
   });

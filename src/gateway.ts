@@ -408,6 +408,7 @@ export async function startGateway(
     consumers: core.consumers,
     cipher: core.cipher,
     calls: core.calls,
+    eventLog: core.eventLog,
     logger,
   });
 
@@ -514,6 +515,8 @@ export async function startGateway(
         credentials: core.credentials,
         cipher: core.cipher,
         consumers: core.consumers,
+        outbound,
+        calls: core.calls,
         metrics,
         logger,
       })

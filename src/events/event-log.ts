@@ -279,6 +279,13 @@ export class EventLog {
     return { events, gap: truncated, firstKeptId: events[0]?.id };
   }
 
+  /** The event logged as `id`, or undefined when the log does not hold it (never, or trimmed). */
+  async readOne(userId: string, id: string): Promise<AppendedEvent | undefined> {
+    const entries = await this.#redis.xrange(this.#keys.user(userId).events, id, id);
+    const entry = entries[0];
+    return entry ? toAppended(entry[0], entry[1]) : undefined;
+  }
+
   /** The newest event id, or undefined for an empty log. */
   async lastId(userId: string): Promise<string | undefined> {
     const entries = await this.#redis.xrevrange(this.#keys.user(userId).events, '+', '-', 'COUNT', 1);

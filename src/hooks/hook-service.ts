@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { createError, type GatewayError } from '../errors.js';
+import { type CursorPosition, encodeCursor, pageOf } from '../http/page-cursor.js';
 import type { AcceptResult, OutboundQueue } from '../outbound/outbound-queue.js';
 import type { OutboundJobView, OutboundRequest } from '../outbound/types.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
@@ -108,8 +109,23 @@ export class HookService {
     return { hook: await this.get(userId, id), url: this.#urlOf(id, token) };
   }
 
-  async list(userId: string): Promise<HookView[]> {
-    return (await this.#store.list(userId)).map(viewOf);
+  /** The user's hooks, oldest first; a page after the cursor position `(createdAtMs, id)`. */
+  async list(
+    userId: string,
+    page: { readonly limit: number; readonly after: CursorPosition | undefined } = {
+      limit: 100,
+      after: undefined,
+    },
+  ): Promise<{ items: HookView[]; nextCursor: string | null }> {
+    const records = await this.#store.list(userId);
+    const { items, nextCursor } = pageOf(
+      records,
+      'hooks',
+      (r) => [r.createdAtMs, r.id],
+      page.after,
+      page.limit,
+    );
+    return { items: items.map(viewOf), nextCursor };
   }
 
   async get(userId: string, id: string): Promise<HookView> {
@@ -136,10 +152,19 @@ export class HookService {
     return { url: this.#urlOf(id, token) };
   }
 
-  async requests(userId: string, id: string, limit: number): Promise<HookRequestView[]> {
+  /** Recent posts, newest first; a page older than request number `beforeSeq` when given. */
+  async requests(
+    userId: string,
+    id: string,
+    limit: number,
+    beforeSeq?: number,
+  ): Promise<{ items: HookRequestView[]; nextCursor: string | null }> {
     const hook = await this.#owned(userId, id);
-    const entries = await this.#store.requests(id, limit);
-    return Promise.all(entries.map((entry) => this.#requestView(hook.userId, entry)));
+    const { entries, nextSeq } = await this.#store.requests(id, limit, beforeSeq);
+    return {
+      items: await Promise.all(entries.map((entry) => this.#requestView(hook.userId, entry))),
+      nextCursor: nextSeq === undefined ? null : encodeCursor('hook-requests', [nextSeq]),
+    };
   }
 
   // --- the public endpoint -------------------------------------------------------------------

@@ -19,6 +19,7 @@
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { pushNumbered, readNumbered } from '../redis/numbered-list.js';
 import { resealField } from '../rotation/reseal-field.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
 
@@ -231,18 +232,38 @@ export class HookStore {
   }
 
   async recordRequest(id: string, entry: HookRequestEntry): Promise<void> {
-    const key = this.#keys.hookRequests(id);
-    await this.#redis
-      .multi()
-      .lpush(key, JSON.stringify(entry))
-      .ltrim(key, 0, this.#maxRequests - 1)
-      .exec();
+    // Numbered (the record's `requestSeq`) so that `requests` can page with a cursor.
+    await pushNumbered(
+      this.#redis,
+      this.#keys.hook(id),
+      'requestSeq',
+      this.#keys.hookRequests(id),
+      JSON.stringify(entry),
+      this.#maxRequests,
+    );
   }
 
-  /** Newest first. */
-  async requests(id: string, limit: number): Promise<HookRequestEntry[]> {
-    const rows = await this.#redis.lrange(this.#keys.hookRequests(id), 0, Math.max(0, limit - 1));
-    return rows.map((row) => JSON.parse(row) as HookRequestEntry);
+  /**
+   * Newest first, at most `limit`, older than request number `beforeSeq` when given; `nextSeq`
+   * is the number to continue before, when more are kept.
+   */
+  async requests(
+    id: string,
+    limit: number,
+    beforeSeq?: number,
+  ): Promise<{ entries: HookRequestEntry[]; nextSeq: number | undefined }> {
+    const rows = await readNumbered(
+      this.#redis,
+      this.#keys.hook(id),
+      'requestSeq',
+      this.#keys.hookRequests(id),
+      beforeSeq,
+    );
+    const page = rows.slice(0, limit);
+    return {
+      entries: page.map((row) => JSON.parse(row.raw) as HookRequestEntry),
+      nextSeq: rows.length > limit ? page[page.length - 1]?.seq : undefined,
+    };
   }
 
   #seal(id: string, secret: string): string {

@@ -4,15 +4,16 @@
  * so a user sees and changes only its own hooks (another user's id is simply not found).
  *
  *   POST   /                      create          201 { ...hook, url }   (the URL's token is shown once)
- *   GET    /                      list            200 { hooks: [...] }
+ *   GET    /                      list            200 { hooks: [...], nextCursor }  (?limit=1..100, ?cursor)
  *   GET    /:id                   read            200 hook
  *   PATCH  /:id                   change          200 hook   (`enabled`, `signingSecret: null`...)
  *   DELETE /:id                   delete          204
  *   POST   /:id/rotate-token      new URL         200 { url } (the old URL stops working at once)
- *   GET    /:id/requests          recent posts    200 { requests: [...] }  (?limit=1..100)
+ *   GET    /:id/requests          recent posts    200 { requests: [...], nextCursor }  (?limit=1..100, ?cursor)
  */
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import { createError } from '../errors.js';
+import { decodeCursor, parsePageLimit } from '../http/page-cursor.js';
 import { jsonObjectBody, parseInput } from '../http/validation.js';
 import { createHookSchema, requestsQuerySchema, updateHookSchema } from './hook-schemas.js';
 import type { HookService } from './hook-service.js';
@@ -38,7 +39,12 @@ export function createHooksRouter(deps: HooksRouterDeps): Router {
   });
 
   router.get('/', async (req, res) => {
-    res.json({ hooks: await hooks.list(userOf(req)) });
+    const userId = userOf(req);
+    const page = await hooks.list(userId, {
+      limit: parsePageLimit(req.query.limit, 100, 100),
+      after: decodeCursor(req.query.cursor, 'hooks', ['integer', 'string']),
+    });
+    res.json({ hooks: page.items, nextCursor: page.nextCursor });
   });
 
   router.get('/:id', async (req, res) => {
@@ -61,8 +67,15 @@ export function createHooksRouter(deps: HooksRouterDeps): Router {
   });
 
   router.get('/:id/requests', async (req, res) => {
-    const { limit } = parseInput(requestsQuerySchema, req.query);
-    res.json({ requests: await hooks.requests(userOf(req), idOf(req), limit) });
+    const { limit } = parseInput(requestsQuerySchema, { limit: req.query.limit });
+    const cursor = decodeCursor(req.query.cursor, 'hook-requests', ['integer']);
+    const page = await hooks.requests(
+      userOf(req),
+      idOf(req),
+      limit,
+      cursor === undefined ? undefined : Number(cursor[0]),
+    );
+    res.json({ requests: page.items, nextCursor: page.nextCursor });
   });
 
   return router;

@@ -193,6 +193,19 @@ const SCHEMAS: Record<string, Schema> = {
       events: { $ref: '#/components/schemas/StringList' },
       description: { type: 'string', maxLength: 500 },
       filter: nullable(ref('ContentFilter')),
+      format: {
+        type: 'string',
+        enum: ['gateway', 'rocketchat'],
+        description:
+          "`gateway` (default): the event envelope. `rocketchat`: the body Rocket.Chat's outgoing integration posts (`token`, `bot`, `channel_id`, `channel_name`, `message_id`, `timestamp`, `user_id`, `user_name`, `text`, `siteUrl`...), for `message.created` (and `message.updated` when listed); a 200-202 JSON reply with `text` or `attachments` is posted back into the room as the owner.",
+      },
+      token: {
+        type: 'string',
+        pattern: '^[\\x21-\\x7e]{8,256}$',
+        description:
+          'Format `rocketchat` only: the token put in every body, which receivers check (keep the one an existing receiver expects). Generated when absent; shown only in the answer that sets it.',
+      },
+      headers: ref('CustomHeaders'),
     },
     additionalProperties: false,
   },
@@ -209,8 +222,33 @@ const SCHEMAS: Record<string, Schema> = {
         description: '`true` re-enables a disabled webhook and resets its failures.',
       },
       filter: { ...nullable(ref('ContentFilter')), description: 'A new content filter; `null` removes it.' },
+      format: {
+        type: 'string',
+        enum: ['gateway', 'rocketchat'],
+        description:
+          "`gateway` (default): the event envelope. `rocketchat`: the body Rocket.Chat's outgoing integration posts (`token`, `bot`, `channel_id`, `channel_name`, `message_id`, `timestamp`, `user_id`, `user_name`, `text`, `siteUrl`...), for `message.created` (and `message.updated` when listed); a 200-202 JSON reply with `text` or `attachments` is posted back into the room as the owner.",
+      },
+      token: {
+        type: 'string',
+        pattern: '^[\\x21-\\x7e]{8,256}$',
+        description:
+          'Format `rocketchat` only: the token put in every body, which receivers check (keep the one an existing receiver expects). Generated when absent; shown only in the answer that sets it.',
+      },
+      headers: ref('CustomHeaders'),
     },
     additionalProperties: false,
+  },
+  CustomHeaders: {
+    type: 'object',
+    description:
+      'Request headers sent with every delivery, replacing all earlier ones (`{}` removes them). Names are HTTP tokens (stored lower-case); hop-by-hop headers, `host`, `content-*`, `expect` and the signature headers (`webhook-*`) are refused; values are visible ASCII, spaces and tabs (no CR/LF), at most 1024 characters; at most 20 headers, 8 KiB in all. Values are stored encrypted and never shown.',
+    maxProperties: 20,
+    propertyNames: { pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$" },
+    additionalProperties: { type: 'string', maxLength: 1024 },
+  },
+  NextCursor: {
+    description: 'Pass as `cursor` for the next page; null on the last page. Opaque.',
+    oneOf: [{ type: 'string' }, { type: 'null' }],
   },
   StringList: {
     description: 'An array of strings, or one comma-separated string.',
@@ -233,6 +271,8 @@ const SCHEMAS: Record<string, Schema> = {
       'updatedAt',
       'secretRotatedAt',
       'previousSecretExpiresAt',
+      'format',
+      'headers',
     ],
     properties: {
       id: { type: 'string', pattern: '^wh_[A-Za-z0-9_-]{16}$' },
@@ -252,6 +292,12 @@ const SCHEMAS: Record<string, Schema> = {
       updatedAt: isoDateTime,
       secretRotatedAt: nullable(isoDateTime),
       previousSecretExpiresAt: nullable(isoDateTime),
+      format: { type: 'string', enum: ['gateway', 'rocketchat'] },
+      headers: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Names of the custom request headers (values are never shown).',
+      },
     },
   },
   Webhook: {
@@ -266,15 +312,77 @@ const SCHEMAS: Record<string, Schema> = {
       {
         type: 'object',
         required: ['secret'],
-        properties: { secret: { type: 'string', pattern: '^whsec_' } },
+        properties: {
+          secret: { type: 'string', pattern: '^whsec_' },
+          token: { type: 'string', description: 'Format `rocketchat`: its token, shown this once.' },
+        },
       },
     ],
     unevaluatedProperties: false,
   },
+  WebhookChanged: {
+    description: 'The changed webhook; `token` when the change made one (switching to `rocketchat`).',
+    allOf: [ref('WebhookFields'), { type: 'object', properties: { token: { type: 'string' } } }],
+    unevaluatedProperties: false,
+  },
   WebhookList: {
     type: 'object',
-    required: ['webhooks'],
-    properties: { webhooks: { type: 'array', items: ref('Webhook') } },
+    required: ['webhooks', 'nextCursor'],
+    properties: { webhooks: { type: 'array', items: ref('Webhook') }, nextCursor: ref('NextCursor') },
+    additionalProperties: false,
+  },
+  WebhookStats: {
+    type: 'object',
+    required: ['attempts', 'successRate', 'lastSuccessAt', 'lastError', 'backlog', 'consecutiveFailures'],
+    properties: {
+      attempts: {
+        type: 'object',
+        description: 'Attempts since the webhook was created.',
+        required: ['total', 'succeeded', 'failed'],
+        properties: {
+          total: { type: 'integer', minimum: 0 },
+          succeeded: { type: 'integer', minimum: 0 },
+          failed: { type: 'integer', minimum: 0 },
+        },
+        additionalProperties: false,
+      },
+      successRate: nullable({ type: 'number', minimum: 0, maximum: 1 }),
+      lastSuccessAt: nullable(isoDateTime),
+      lastError: nullable({
+        type: 'object',
+        required: ['at', 'error', 'statusCode'],
+        properties: { at: isoDateTime, error: { type: 'string' }, statusCode: nullable({ type: 'integer' }) },
+        additionalProperties: false,
+      }),
+      backlog: {
+        type: 'object',
+        description: 'Deliveries waiting for an attempt or a retry; dead letters waiting for a replay.',
+        required: ['pending', 'deadLetters'],
+        properties: {
+          pending: { type: 'integer', minimum: 0 },
+          deadLetters: { type: 'integer', minimum: 0 },
+        },
+        additionalProperties: false,
+      },
+      consecutiveFailures: { type: 'integer', minimum: 0 },
+    },
+    additionalProperties: false,
+  },
+  ResendRequest: {
+    type: 'object',
+    required: ['eventId'],
+    properties: {
+      eventId: {
+        type: 'string',
+        description: 'An event id from the log, or of a dead letter of this webhook.',
+      },
+    },
+    additionalProperties: false,
+  },
+  ResendQueued: {
+    type: 'object',
+    required: ['eventId', 'jobId'],
+    properties: { eventId: { type: 'string' }, jobId: { type: 'string' } },
     additionalProperties: false,
   },
   RotatedSecret: {
@@ -315,13 +423,21 @@ const SCHEMAS: Record<string, Schema> = {
       outcome: { type: 'string', enum: ['success', 'http_error', 'timeout', 'network_error', 'blocked'] },
       error: nullable({ type: 'string' }),
       nextAttemptAt: nullable(isoDateTime),
+      replyJobId: {
+        type: 'string',
+        description: 'Format `rocketchat`: the outbound job posting the reply (`GET /v1/messages/{id}`).',
+      },
+      replyError: {
+        type: 'string',
+        description: 'Format `rocketchat`: why the reply asked for was not posted.',
+      },
     },
     additionalProperties: false,
   },
   DeliveryList: {
     type: 'object',
-    required: ['deliveries'],
-    properties: { deliveries: { type: 'array', items: ref('Delivery') } },
+    required: ['deliveries', 'nextCursor'],
+    properties: { deliveries: { type: 'array', items: ref('Delivery') }, nextCursor: ref('NextCursor') },
     additionalProperties: false,
   },
   ReplayRequest: {
@@ -498,13 +614,13 @@ const SCHEMAS: Record<string, Schema> = {
   },
   HookList: {
     type: 'object',
-    required: ['hooks'],
-    properties: { hooks: { type: 'array', items: ref('Hook') } },
+    required: ['hooks', 'nextCursor'],
+    properties: { hooks: { type: 'array', items: ref('Hook') }, nextCursor: ref('NextCursor') },
     additionalProperties: false,
   },
   HookRequestList: {
     type: 'object',
-    required: ['requests'],
+    required: ['requests', 'nextCursor'],
     properties: {
       requests: {
         type: 'array',
@@ -542,6 +658,7 @@ const SCHEMAS: Record<string, Schema> = {
           additionalProperties: false,
         },
       },
+      nextCursor: ref('NextCursor'),
     },
     additionalProperties: false,
   },
@@ -586,6 +703,8 @@ const EXAMPLE_WEBHOOK = {
   updatedAt: EXAMPLE_TIME,
   secretRotatedAt: null,
   previousSecretExpiresAt: null,
+  format: 'gateway',
+  headers: ['x-api-key'],
 };
 const EXAMPLE_HOOK = {
   id: 'hk_Vq2m8XkP0sLr4TyB9cNd1e',
@@ -633,8 +752,19 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
   },
   WebhookUpdate: { topics: 'room:GENERAL', enabled: true },
   Webhook: EXAMPLE_WEBHOOK,
+  WebhookChanged: EXAMPLE_WEBHOOK,
   WebhookCreated: { ...EXAMPLE_WEBHOOK, secret: 'whsec_MfKQ9r33DcAzdfN9Ve8FyAUrNfXz1qBf' },
-  WebhookList: { webhooks: [EXAMPLE_WEBHOOK] },
+  WebhookList: { webhooks: [EXAMPLE_WEBHOOK], nextCursor: null },
+  WebhookStats: {
+    attempts: { total: 120, succeeded: 117, failed: 3 },
+    successRate: 0.975,
+    lastSuccessAt: EXAMPLE_TIME,
+    lastError: { at: '2026-01-15T09:12:00.000Z', error: 'HTTP 503', statusCode: 503 },
+    backlog: { pending: 2, deadLetters: 0 },
+    consecutiveFailures: 0,
+  },
+  ResendRequest: { eventId: '1768469400000-0' },
+  ResendQueued: { eventId: '1768469400000-0', jobId: 'wh_3fKq9ZbT0aLm7XyR.1768469400000-0.s1768470000000' },
   RotatedSecret: { secret: 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD', previousSecretExpiresAt: EXAMPLE_TIME },
   TestEventQueued: { eventId: '1768469400000-0' },
   DeliveryList: {
@@ -651,6 +781,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
         nextAttemptAt: null,
       },
     ],
+    nextCursor: 'eyJsIjoiZGVsaXZlcmllcyIsInAiOls0MV19',
   },
   ReplayRequest: { since: '2026-01-15T00:00:00.000Z', until: EXAMPLE_TIME },
   ReplayQueued: { enqueued: 42 },
@@ -678,7 +809,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
     url: 'https://gateway.example.org/hooks/hk_Vq2m8XkP0sLr4TyB9cNd1e/2mX9vQ4pLr8sTz1yB6cNd3eF',
   },
   HookUrl: { url: 'https://gateway.example.org/hooks/hk_Vq2m8XkP0sLr4TyB9cNd1e/9kLm2nB7vC4xZ1qW8eR5tY3u' },
-  HookList: { hooks: [EXAMPLE_HOOK] },
+  HookList: { hooks: [EXAMPLE_HOOK], nextCursor: null },
   HookRequestList: {
     requests: [
       {
@@ -690,6 +821,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
         outcome: { status: 'sent' },
       },
     ],
+    nextCursor: null,
   },
   IncomingHookPayload: { text: 'Build #812 passed', alias: 'CI', emoji: ':white_check_mark:' },
   Error: { error: 'GW_ERR_INTERNAL', message: 'Internal error' },
@@ -1021,9 +1153,22 @@ const PATHS: Record<string, Schema> = {
     get: {
       operationId: 'listWebhooks',
       tags: ['webhooks'],
-      summary: "The user's webhooks",
+      summary: "The user's webhooks, oldest first, a page at a time",
       security: AUTHENTICATED,
-      responses: { '200': jsonResponse('The webhooks', ref('WebhookList')), ...AUTHENTICATED_ERRORS },
+      parameters: [
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 100 } },
+        {
+          name: 'cursor',
+          in: 'query',
+          description: '`nextCursor` of the previous page (400 when it is not one).',
+          schema: { type: 'string' },
+        },
+      ],
+      responses: {
+        '200': jsonResponse('The webhooks', ref('WebhookList')),
+        '400': errorRef('Invalid'),
+        ...AUTHENTICATED_ERRORS,
+      },
     },
   },
   '/v1/webhooks/{id}': {
@@ -1046,7 +1191,7 @@ const PATHS: Record<string, Schema> = {
       security: AUTHENTICATED,
       requestBody: { required: true, content: jsonContent(ref('WebhookUpdate')) },
       responses: {
-        '200': jsonResponse('The changed webhook', ref('Webhook')),
+        '200': jsonResponse('The changed webhook', ref('WebhookChanged')),
         '400': errorRef('Invalid'),
         '404': errorRef('NotFound'),
         ...AUTHENTICATED_ERRORS,
@@ -1094,15 +1239,79 @@ const PATHS: Record<string, Schema> = {
     get: {
       operationId: 'listWebhookDeliveries',
       tags: ['webhooks'],
-      summary: 'Recent delivery attempts, newest first',
+      summary: 'Recent delivery attempts, newest first, filtered and a page at a time',
       security: AUTHENTICATED,
       parameters: [
         { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+        {
+          name: 'cursor',
+          in: 'query',
+          description: '`nextCursor` of the previous page (400 when it is not one).',
+          schema: { type: 'string' },
+        },
+        {
+          name: 'status',
+          in: 'query',
+          description:
+            'Comma-separated: `succeeded`, `failed`, or outcomes (`success`, `http_error`, `timeout`, `network_error`, `blocked`).',
+          schema: { type: 'string' },
+        },
+        {
+          name: 'event',
+          in: 'query',
+          description: 'Comma-separated event types (`webhook.test` included).',
+          schema: { type: 'string' },
+        },
+        {
+          name: 'since',
+          in: 'query',
+          description: 'Attempts at or after this time (ISO-8601 or ms since the epoch).',
+          schema: { type: 'string' },
+        },
+        {
+          name: 'until',
+          in: 'query',
+          description: 'Attempts at or before this time (ISO-8601 or ms since the epoch).',
+          schema: { type: 'string' },
+        },
       ],
       responses: {
         '200': jsonResponse('Attempts', ref('DeliveryList')),
         '400': errorRef('Invalid'),
         '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/webhooks/{id}/stats': {
+    ...webhookIdPath,
+    get: {
+      operationId: 'getWebhookStats',
+      tags: ['webhooks'],
+      summary: 'Delivery statistics: success rate, last success, last error, backlog',
+      security: AUTHENTICATED,
+      responses: {
+        '200': jsonResponse('Statistics', ref('WebhookStats')),
+        '404': errorRef('NotFound'),
+        ...AUTHENTICATED_ERRORS,
+      },
+    },
+  },
+  '/v1/webhooks/{id}/resend': {
+    ...webhookIdPath,
+    post: {
+      operationId: 'resendWebhookEvent',
+      tags: ['webhooks'],
+      summary: 'Deliver one event to this endpoint again (from the log, or its dead letter)',
+      description:
+        "A new delivery with the same `webhook-id`, retried like any other. The event must still be in the log and match the webhook's topics and types, or be one of its dead letters (404 otherwise).",
+      security: AUTHENTICATED,
+      requestBody: { required: true, content: jsonContent(ref('ResendRequest')) },
+      responses: {
+        '202': jsonResponse('Queued', ref('ResendQueued')),
+        '400': errorRef('Invalid'),
+        '404': errorRef('NotFound'),
+        '409': errorRef('Error'),
         ...AUTHENTICATED_ERRORS,
       },
     },
@@ -1255,9 +1464,22 @@ const PATHS: Record<string, Schema> = {
     get: {
       operationId: 'listHooks',
       tags: ['hooks'],
-      summary: "The user's incoming hooks (without their tokens)",
+      summary: "The user's incoming hooks (without their tokens), oldest first, a page at a time",
       security: AUTHENTICATED,
-      responses: { '200': jsonResponse('The hooks', ref('HookList')), ...AUTHENTICATED_ERRORS },
+      parameters: [
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 100 } },
+        {
+          name: 'cursor',
+          in: 'query',
+          description: '`nextCursor` of the previous page (400 when it is not one).',
+          schema: { type: 'string' },
+        },
+      ],
+      responses: {
+        '200': jsonResponse('The hooks', ref('HookList')),
+        '400': errorRef('Invalid'),
+        ...AUTHENTICATED_ERRORS,
+      },
     },
   },
   '/v1/hooks/{id}': {
@@ -1318,6 +1540,12 @@ const PATHS: Record<string, Schema> = {
       security: AUTHENTICATED,
       parameters: [
         { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+        {
+          name: 'cursor',
+          in: 'query',
+          description: '`nextCursor` of the previous page (400 when it is not one).',
+          schema: { type: 'string' },
+        },
       ],
       responses: {
         '200': jsonResponse('Newest first', ref('HookRequestList')),

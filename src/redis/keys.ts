@@ -62,6 +62,11 @@ export interface UserKeys {
   webhookDeadLetterBodies(webhookId: string): string;
   /** ZSET per webhook: delivery job ids in flight -> hold expiry (ms); the per-endpoint semaphore. */
   webhookInflight(webhookId: string): string;
+  /**
+   * ZSET per webhook: delivery job ids added and not finished yet -> when added (ms): the
+   * endpoint's backlog in its statistics.
+   */
+  webhookPending(webhookId: string): string;
   /** STRING: the id of the last event handed to the webhook queue (the dispatch cursor). */
   readonly webhookCursor: string;
   /** STRING with a TTL: the token of the dispatcher that owns this user's dispatch. */
@@ -100,6 +105,12 @@ export interface GatewayKeys {
   readonly webhookUsers: string;
   /** SET of user ids with webhook deliveries parked because their credential is not valid. */
   readonly webhookPausedUsers: string;
+  /**
+   * ZSET: Rocket.Chat message ids the gateway posted as replies of `rocketchat` webhooks -> when
+   * (ms), the newest 100 000: every `rocketchat` delivery of them says `bot: true`, whoever's
+   * webhook it is (Rocket.Chat marks integration messages for all integrations alike).
+   */
+  readonly webhookReplyMessages: string;
   /** Pub/Sub: a user's webhooks changed (payload: user id); dispatchers claim it or reload. */
   readonly webhookChangesChannel: string;
 
@@ -155,6 +166,7 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
         webhookDeadLetters: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:dead`,
         webhookDeadLetterBodies: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:dead-bodies`,
         webhookInflight: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:inflight`,
+        webhookPending: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:pending`,
         webhookCursor: `${base}:wh:cursor`,
         webhookDispatchLease: `${base}:wh:lease`,
         webhookPausedJobs: `${base}:wh:paused`,
@@ -178,6 +190,7 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
     webhookUsers: `${prefix}:wh-users`,
     webhookPausedUsers: `${prefix}:wh-paused-users`,
     webhookChangesChannel: `${prefix}:wh-changes`,
+    webhookReplyMessages: `${prefix}:wh-reply-messages`,
     rateLimitWindow: (subject, windowIndex) => {
       // Subjects carry user ids and client addresses (IPv6 has ':'); braces would break the tag.
       if (!/^[^{}\s]{1,256}$/.test(subject))

@@ -16,6 +16,9 @@ export type DeliveryResult =
       /** From `Retry-After`, whatever the status; the caller decides whether it applies. */
       readonly retryAfterMs: number | undefined;
       readonly durationMs: number;
+      /** The response body, when asked for and no longer than `maxResponseBytes`. */
+      readonly body?: string;
+      readonly contentType?: string;
     }
   | {
       readonly kind: 'timeout' | 'network_error' | 'blocked';
@@ -58,6 +61,7 @@ export class DeliveryClient {
     body: string,
     headers: Readonly<Record<string, string>>,
     timeoutMs: number,
+    options: { readonly readBody?: boolean } = {},
   ): Promise<DeliveryResult> {
     const started = this.#clock.now();
     const controller = new AbortController();
@@ -75,13 +79,19 @@ export class DeliveryClient {
         headers: { 'content-type': 'application/json', 'user-agent': this.#userAgent, ...headers },
         body,
       });
-      // Drained so the connection can be reused; what the receiver says is not kept.
-      await response.body.dump({ limit: this.#maxResponseBytes, signal: controller.signal });
+      // Drained so the connection can be reused; what the receiver says is kept only when the
+      // format reads replies (Rocket.Chat's: a JSON `text` is posted back).
+      let text: string | undefined;
+      if (options.readBody) text = await readLimited(response.body, this.#maxResponseBytes);
+      else await response.body.dump({ limit: this.#maxResponseBytes, signal: controller.signal });
+      const contentType = response.headers['content-type'];
       return {
         kind: 'response',
         statusCode: response.statusCode,
         retryAfterMs: parseRetryAfter(response.headers['retry-after'], this.#clock.now()),
         durationMs: this.#clock.now() - started,
+        ...(text === undefined ? {} : { body: text }),
+        ...(typeof contentType === 'string' ? { contentType } : {}),
       };
     } catch (err) {
       const durationMs = this.#clock.now() - started;
@@ -100,6 +110,24 @@ export class DeliveryClient {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+}
+
+/** The body as UTF-8, or undefined (and the connection dropped) when it outgrows `limit`. */
+async function readLimited(
+  body: AsyncIterable<Buffer> & { destroy(): unknown },
+  limit: number,
+): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The guard's refusal, possibly wrapped by undici or Node; its message (safe to show) or undefined. */

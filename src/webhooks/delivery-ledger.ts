@@ -8,7 +8,11 @@
  *   bulk), for `GET /v1/webhooks/:id/deliveries`;
  * - dead letters: deliveries that exhausted their retries (or were refused while the endpoint was
  *   disabled), a ZSET event id -> event time plus a HASH of bodies, bounded, for `replay`;
- * - the consecutive-failure count on the webhook record, and the switch to `disabled`.
+ * - the consecutive-failure count on the webhook record, and the switch to `disabled`;
+ * - statistics on the record (successes, failures, the latest of each) and the pending set (jobs
+ *   added and not finished: the backlog), moved by the same finish script;
+ * - the message ids `rocketchat` replies created (their deliveries say `bot: true`): one global,
+ *   bounded set, since every webhook must see them as bot messages, not only the one that replied.
  *
  * Starting and finishing an attempt are one script each, so the bookkeeping costs two round trips
  * per attempt whatever happens.
@@ -18,7 +22,8 @@ import type { WebhookDeliveryOutcome } from '../metrics/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys, UserKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
-import type { DisabledReason } from './webhook-store.js';
+import { readNumbered } from '../redis/numbered-list.js';
+import type { DisabledReason, WebhookFormat } from './webhook-store.js';
 
 export type DeliveryBeginResult =
   | { readonly kind: 'missing' }
@@ -30,6 +35,11 @@ export type DeliveryBeginResult =
       readonly sealedSecret: string;
       readonly sealedPreviousSecret: string | undefined;
       readonly previousSecretUntilMs: number | undefined;
+      readonly format: WebhookFormat;
+      /** The sealed `rocketchat` token ('' when none). */
+      readonly sealedToken: string;
+      /** The sealed custom headers ('' when none). */
+      readonly sealedHeaders: string;
     };
 
 /** One attempt as `GET /v1/webhooks/:id/deliveries` shows it. */
@@ -45,6 +55,25 @@ export interface AttemptRecord {
   readonly error: string | null;
   /** When the next attempt is due, if there will be one. */
   readonly nextAttemptAtMs: number | null;
+  /** `rocketchat` webhooks: the outbound job that posts the receiver's reply into the room. */
+  readonly replyJobId?: string;
+  /** `rocketchat` webhooks: why a reply the receiver asked for was not posted. */
+  readonly replyError?: string;
+}
+
+/** An attempt with its place in the webhook's attempt history (1 = the first ever recorded). */
+export interface NumberedAttempt {
+  readonly seq: number;
+  readonly attempt: AttemptRecord;
+}
+
+/** Which attempts `attemptsPage` returns; absent fields do not filter. */
+export interface AttemptFilter {
+  /** `succeeded`, `failed`, or outcomes by name. */
+  readonly outcomes?: ReadonlySet<string>;
+  readonly eventTypes?: ReadonlySet<string>;
+  readonly sinceMs?: number;
+  readonly untilMs?: number;
 }
 
 /** How an attempt ends the delivery: `ok`, `retry` (another attempt follows), `final` (dead letter) or `gone` (410). */
@@ -88,11 +117,13 @@ export interface DeliveryLedgerOptions {
 
 /**
  * KEYS: record, inflight. ARGV: now, hold until, limit, member.
- * Returns {-1} absent, {-2, reason} disabled, {0} busy, {1, url, secret, prevSecret, prevUntil}.
+ * Returns {-1} absent, {-2, reason} disabled, {0} busy,
+ * {1, url, secret, prevSecret, prevUntil, format, token, headers}.
  */
 const BEGIN_SCRIPT = new LuaScript(
   `
-local rec = redis.call('HMGET', KEYS[1], 'url', 'status', 'disabledReason', 'secret', 'prevSecret', 'prevSecretUntilMs')
+local rec = redis.call('HMGET', KEYS[1], 'url', 'status', 'disabledReason', 'secret', 'prevSecret', 'prevSecretUntilMs',
+  'format', 'rcToken', 'headers')
 if not rec[1] then return {-1} end
 if rec[2] ~= 'enabled' then return {-2, rec[3] or 'manual'} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
@@ -101,7 +132,7 @@ if not redis.call('ZSCORE', KEYS[2], ARGV[4]) and redis.call('ZCARD', KEYS[2]) >
 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('PEXPIREAT', KEYS[2], ARGV[2])
-return {1, rec[1], rec[4], rec[5] or '', rec[6] or ''}
+return {1, rec[1], rec[4], rec[5] or '', rec[6] or '', rec[7] or '', rec[8] or '', rec[9] or ''}
 `,
   2,
 );
@@ -119,9 +150,9 @@ end
 `;
 
 /**
- * KEYS: inflight, attempts, record, dead, dead bodies.
+ * KEYS: inflight, attempts, record, dead, dead bodies, pending.
  * ARGV: member, attempt JSON, max attempts, kind, event id, event time, dead body JSON, max dead,
- *       disable after, now.
+ *       disable after, now, error, status code ('' when none).
  * Returns {consecutive failures, disabled reason or ''}.
  */
 const FINISH_SCRIPT = new LuaScript(
@@ -129,14 +160,24 @@ const FINISH_SCRIPT = new LuaScript(
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[3]) == 0 then return {0, ''} end
 -- Trimmed back to the bound only once it is twice over: one LTRIM per bound pushes, not per push.
-if redis.call('LPUSH', KEYS[2], ARGV[2]) > 2 * tonumber(ARGV[3]) then
+local length = redis.call('LPUSH', KEYS[2], ARGV[2])
+-- attemptSeq numbers the list for cursors, as src/redis/numbered-list.ts reads it (a record
+-- from before it counts what the list holds).
+if redis.call('HEXISTS', KEYS[3], 'attemptSeq') == 0 then redis.call('HSET', KEYS[3], 'attemptSeq', length - 1) end
+redis.call('HINCRBY', KEYS[3], 'attemptSeq', 1)
+if length > 2 * tonumber(ARGV[3]) then
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
 end
 local kind = ARGV[4]
+if kind ~= 'retry' then redis.call('ZREM', KEYS[6], ARGV[1]) end
 if kind == 'ok' then
+  redis.call('HINCRBY', KEYS[3], 'okCount', 1)
+  redis.call('HSET', KEYS[3], 'lastOkAtMs', ARGV[10])
   if redis.call('HGET', KEYS[3], 'failures') ~= '0' then redis.call('HSET', KEYS[3], 'failures', '0') end
   return {0, ''}
 end
+redis.call('HINCRBY', KEYS[3], 'failCount', 1)
+redis.call('HSET', KEYS[3], 'lastErrAtMs', ARGV[10], 'lastError', ARGV[11], 'lastErrStatus', ARGV[12])
 if kind == 'retry' then return {tonumber(redis.call('HGET', KEYS[3], 'failures') or '0'), ''} end
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
 redis.call('HSET', KEYS[5], ARGV[5], ARGV[7])
@@ -151,7 +192,18 @@ if reason ~= '' and redis.call('HGET', KEYS[3], 'status') == 'enabled' then
 end
 return {failures, ''}
 `,
-  5,
+  6,
+);
+
+/** KEYS: replies. ARGV: message id, now, max kept. */
+const MARK_REPLY_SCRIPT = new LuaScript(
+  `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1) end
+return 1
+`,
+  1,
 );
 
 /** KEYS: record, dead, dead bodies. ARGV: max dead, then (event id, event time, body JSON)... */
@@ -248,6 +300,9 @@ export class DeliveryLedger {
           sealedSecret: String(reply[2]),
           sealedPreviousSecret: previous === '' ? undefined : previous,
           previousSecretUntilMs: until === '' ? undefined : Number(until),
+          format: String(reply[5] ?? '') === 'rocketchat' ? 'rocketchat' : 'gateway',
+          sealedToken: String(reply[6] ?? ''),
+          sealedHeaders: String(reply[7] ?? ''),
         };
       }
     }
@@ -278,6 +333,7 @@ export class DeliveryLedger {
         keys.webhook(webhookId),
         keys.webhookDeadLetters(webhookId),
         keys.webhookDeadLetterBodies(webhookId),
+        keys.webhookPending(webhookId),
       ],
       [
         input.jobId,
@@ -290,6 +346,8 @@ export class DeliveryLedger {
         this.maxDeadLetters,
         input.disableAfterFailures,
         input.nowMs,
+        (input.attempt.error ?? '').slice(0, 300),
+        input.attempt.statusCode === null ? '' : input.attempt.statusCode,
       ],
     );
     const reason = String(reply[1]);
@@ -309,6 +367,88 @@ export class DeliveryLedger {
     const count = Math.min(limit, this.maxAttemptRecords);
     const raw = await this.#redis.lrange(this.#user(userId).webhookAttempts(webhookId), 0, count - 1);
     return raw.map((json) => JSON.parse(json) as AttemptRecord);
+  }
+
+  /**
+   * One page of attempts, newest first, after the attempt numbered `beforeSeq` (exclusive; all
+   * when undefined), keeping those `filter` lets through. `hasMore` says whether older attempts
+   * were left unexamined.
+   */
+  async attemptsPage(
+    userId: string,
+    webhookId: string,
+    beforeSeq: number | undefined,
+    limit: number,
+    filter: AttemptFilter = {},
+  ): Promise<{ attempts: NumberedAttempt[]; hasMore: boolean }> {
+    const keys = this.#user(userId);
+    // Numbered by the finish script's `attemptSeq` (see src/redis/numbered-list.ts).
+    const entries = await readNumbered(
+      this.#redis,
+      keys.webhook(webhookId),
+      'attemptSeq',
+      keys.webhookAttempts(webhookId),
+      beforeSeq,
+    );
+    const attempts: NumberedAttempt[] = [];
+    for (const [i, { seq, raw }] of entries.entries()) {
+      const attempt = JSON.parse(raw) as AttemptRecord;
+      if (!matches(attempt, filter)) continue;
+      attempts.push({ seq, attempt });
+      if (attempts.length === limit) return { attempts, hasMore: i < entries.length - 1 };
+    }
+    return { attempts, hasMore: false };
+  }
+
+  /** Jobs added for the endpoint and not finished yet (call before adding them to the queue). */
+  async markPending(
+    userId: string,
+    webhookId: string,
+    jobIds: readonly string[],
+    nowMs: number,
+  ): Promise<void> {
+    if (jobIds.length === 0) return;
+    await this.#redis.zadd(
+      this.#user(userId).webhookPending(webhookId),
+      'NX',
+      ...jobIds.flatMap((jobId) => [nowMs, jobId]),
+    );
+  }
+
+  /** A job ended without an attempt (dropped, or refused by a disabled endpoint). */
+  async settlePending(userId: string, webhookId: string, jobId: string): Promise<void> {
+    await this.#redis.zrem(this.#user(userId).webhookPending(webhookId), jobId);
+  }
+
+  /** Deliveries added and not finished (as far as the finish script knows). */
+  async backlog(userId: string, webhookId: string): Promise<number> {
+    return this.#redis.zcard(this.#user(userId).webhookPending(webhookId));
+  }
+
+  /** Up to `limit` pending job ids added before `beforeMs`, oldest first: the ones worth checking. */
+  async pendingBefore(userId: string, webhookId: string, beforeMs: number, limit: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(
+      this.#user(userId).webhookPending(webhookId),
+      '-inf',
+      `(${beforeMs}`,
+      'LIMIT',
+      0,
+      limit,
+    );
+  }
+
+  /** Forgets pending entries whose jobs are known to be over. */
+  async settlePendingMany(userId: string, webhookId: string, jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length > 0) await this.#redis.zrem(this.#user(userId).webhookPending(webhookId), ...jobIds);
+  }
+
+  /** Remembers a message the gateway posted as a `rocketchat` reply (the newest 100 000 are kept). */
+  async markReply(messageId: string, nowMs: number): Promise<void> {
+    await MARK_REPLY_SCRIPT.run(this.#redis, [this.#keys.webhookReplyMessages], [messageId, nowMs, 100_000]);
+  }
+
+  async isReply(messageId: string): Promise<boolean> {
+    return (await this.#redis.zscore(this.#keys.webhookReplyMessages, messageId)) !== null;
   }
 
   /** Adds dead letters for a webhook that still exists (the dispatcher's, for disabled endpoints). */
@@ -369,9 +509,29 @@ export class DeliveryLedger {
     );
   }
 
+  /** The dead letter of `eventId`, if the endpoint keeps one. */
+  async deadLetter(userId: string, webhookId: string, eventId: string): Promise<DeadLetter | undefined> {
+    const body = await this.#redis.hget(this.#user(userId).webhookDeadLetterBodies(webhookId), eventId);
+    return body ? { eventId, ...(JSON.parse(body) as DeadBody) } : undefined;
+  }
+
   async deadLetterCount(userId: string, webhookId: string): Promise<number> {
     return this.#redis.zcard(this.#user(userId).webhookDeadLetters(webhookId));
   }
+}
+
+function matches(attempt: AttemptRecord, filter: AttemptFilter): boolean {
+  if (filter.outcomes) {
+    const wanted =
+      filter.outcomes.has(attempt.outcome) ||
+      (filter.outcomes.has('succeeded') && attempt.outcome === 'success') ||
+      (filter.outcomes.has('failed') && attempt.outcome !== 'success');
+    if (!wanted) return false;
+  }
+  if (filter.eventTypes && !filter.eventTypes.has(attempt.eventType)) return false;
+  if (filter.sinceMs !== undefined && attempt.atMs < filter.sinceMs) return false;
+  if (filter.untilMs !== undefined && attempt.atMs > filter.untilMs) return false;
+  return true;
 }
 
 function deadBody(letter: DeadLetter): DeadBody {

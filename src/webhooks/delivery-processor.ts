@@ -14,6 +14,12 @@
  * | other status, timeout, network error      | retry per schedule (+ Retry-After)      | error         |
  * | ... on the last attempt                   | dead letter, failure count +1, maybe disabled | Unrecoverable |
  *
+ * A `rocketchat` webhook (rocketchat-format.ts) is sent Rocket.Chat's outgoing-integration body
+ * instead of the envelope, signed the same way; events that format has no body for are dropped
+ * without an attempt. On success, a reply the receiver asked for (JSON `text`) is handed to the
+ * outbound queue as the webhook's owner, with the delivery job as idempotency key, so a retried
+ * job posts it once; the attempt records the outbound job (or why nothing was posted).
+ *
  * A 3xx is a failure (redirects are not followed, as in Svix). When the failure count reaches
  * `disableAfterFailures`, the endpoint is disabled and a `webhook.disabled` event is appended to
  * the owner's log, so the owner's SSE stream (and other webhooks on `user`) hear of it.
@@ -24,10 +30,14 @@ import type { WebhooksConfig } from '../config/index.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../log/index.js';
 import type { Metrics, WebhookDeliveryOutcome } from '../metrics/index.js';
+import type { OutboundQueue } from '../outbound/outbound-queue.js';
 import type { CredentialGate } from './credential-gate.js';
+import type { CustomHeaders } from './custom-headers.js';
 import type { DeliveryClient, DeliveryResult } from './delivery-client.js';
 import type { AttemptRecord, DeliveryBeginResult, DeliveryLedger, FinishKind } from './delivery-ledger.js';
 import { honoursRetryAfter, retryDelayMs } from './retry-policy.js';
+import { RocketChatDelivery } from './rocketchat-delivery.js';
+import { type MessageFacts, messageFactsOf } from './rocketchat-format.js';
 import type { WebhookSigner } from './signer.js';
 import type { WebhookJobData } from './webhook-queue.js';
 import type { DisabledReason, WebhookStore } from './webhook-store.js';
@@ -57,6 +67,12 @@ export interface DeliveryProcessorOptions {
     'timeoutMs' | 'retryScheduleMs' | 'disableAfterFailures' | 'concurrencyPerEndpoint'
   >;
   readonly metrics: Metrics;
+  /** Rocket.Chat's `Site_Url` for `rocketchat` bodies: `config.rocketchat.url`. */
+  readonly siteUrl: string;
+  /** Posts `rocketchat` replies into the room; without it replies are recorded as not posted. */
+  readonly replies?: Pick<OutboundQueue, 'accept'>;
+  /** A room's name for `channel_name`, best effort (undefined when unknown). */
+  readonly roomName?: (userId: string, roomId: string) => Promise<string | undefined>;
   /** Cap on a receiver's `Retry-After`. @defaultValue 21600000 (6 h) */
   readonly maxRetryAfterMs?: number;
   /** First delay for a job refused by a busy endpoint; doubles while it keeps being refused. @defaultValue 50 */
@@ -78,12 +94,24 @@ export class DeliveryProcessor {
   readonly #maxRetryAfterMs: number;
   /** Sealed secret(s) -> opened secrets. */
   readonly #secretCache = new Map<string, string[]>();
+  /** Sealed custom headers -> opened (same reasoning as the secrets). */
+  readonly #openedCache = new Map<string, unknown>();
+  readonly #rocketchat: RocketChatDelivery;
 
   constructor(options: DeliveryProcessorOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 6 * 3_600_000;
+    this.#rocketchat = new RocketChatDelivery({
+      store: options.store,
+      ledger: options.ledger,
+      siteUrl: options.siteUrl,
+      clock: this.#clock,
+      ...(options.replies ? { replies: options.replies } : {}),
+      ...(options.roomName ? { roomName: options.roomName } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
 
   /** The retry delay BullMQ asks for after a failed attempt (its `backoffStrategy`). */
@@ -132,21 +160,52 @@ export class DeliveryProcessor {
     }
 
     let result: DeliveryResult;
+    let facts: MessageFacts | undefined;
     try {
       const secrets = this.#openSecrets(job.data, begin, startedMs);
-      const headers = signer.headers(eventId, new Date(this.#clock.now()), payload, secrets);
-      result = await client.post(begin.url, payload, headers, config.timeoutMs);
+      let body = payload;
+      if (begin.format === 'rocketchat') {
+        facts = messageFactsOf(payload);
+        const rendered = await this.#rocketchat.render(job.data, begin.sealedToken, facts);
+        if (rendered === undefined) {
+          // Rocket.Chat's outgoing integrations have no such event: nothing to send.
+          await ledger.release(userId, webhookId, jobId);
+          await ledger.settlePending(userId, webhookId, jobId);
+          return 'dropped';
+        }
+        body = rendered;
+      }
+      const custom = this.#openHeaders(job.data, begin.sealedHeaders);
+      // Signature headers last: a custom header can never replace them (custom-headers.ts refuses them anyway).
+      const headers = { ...custom, ...signer.headers(eventId, new Date(this.#clock.now()), body, secrets) };
+      result = await client.post(begin.url, body, headers, config.timeoutMs, {
+        readBody: begin.format === 'rocketchat',
+      });
     } catch (err) {
       await ledger.release(userId, webhookId, jobId).catch(() => undefined);
       throw err;
     }
-    return this.#settle(job, result, startedMs);
+    return this.#settle(job, result, startedMs, begin.format === 'rocketchat' ? { facts } : undefined);
   };
+
+  #openHeaders(data: WebhookJobData, sealed: string): CustomHeaders {
+    if (sealed === '') return {};
+    return this.#opened(sealed, () => this.#o.store.openHeaders(data.userId, data.webhookId, sealed));
+  }
+
+  #opened<T>(sealed: string, open: () => T): T {
+    if (this.#openedCache.has(sealed)) return this.#openedCache.get(sealed) as T;
+    const value = open();
+    if (this.#openedCache.size >= 1000) this.#openedCache.clear();
+    this.#openedCache.set(sealed, value);
+    return value;
+  }
 
   async #settle(
     job: Job<WebhookJobData>,
     result: DeliveryResult,
     startedMs: number,
+    rocketchat?: { readonly facts: MessageFacts | undefined },
   ): Promise<DeliveryJobResult> {
     const { ledger, config, metrics } = this.#o;
     const { userId, webhookId, eventId, eventType, eventTimeMs, payload } = job.data;
@@ -190,7 +249,12 @@ export class DeliveryProcessor {
           )
         : undefined;
 
+    const replyOutcome =
+      kind === 'ok' && rocketchat && result.kind === 'response'
+        ? await this.#rocketchat.postReply(job, result, rocketchat.facts)
+        : {};
     const attempt: AttemptRecord = {
+      ...replyOutcome,
       eventId,
       eventType,
       attempt: attemptNo,
@@ -240,8 +304,9 @@ export class DeliveryProcessor {
 
   /** A job reached a disabled endpoint: auto-disabled ones keep it as a dead letter, manual ones drop it. */
   async #refuseDisabled(job: Job<WebhookJobData>, reason: DisabledReason): Promise<DeliveryJobResult> {
-    if (reason === 'manual') return 'dropped';
     const { userId, webhookId, eventId, eventType, eventTimeMs, payload } = job.data;
+    await this.#o.ledger.settlePending(userId, webhookId, job.id!);
+    if (reason === 'manual') return 'dropped';
     await this.#o.ledger.addDeadLetters(userId, webhookId, [
       { eventId, eventType, eventTimeMs, payload, failedAtMs: this.#clock.now(), error: 'endpoint disabled' },
     ]);

@@ -438,7 +438,21 @@ export class WebhookDispatcher {
         }
       }
     }
-    if (jobs.length > 0) await queue.addBulk(jobs);
+    if (jobs.length > 0) {
+      // Pending before added: a job that finishes at once must find its entry to remove.
+      const byWebhook = new Map<string, string[]>();
+      for (const job of jobs) {
+        const ids = byWebhook.get(job.data.webhookId) ?? [];
+        ids.push(job.opts.jobId!);
+        byWebhook.set(job.data.webhookId, ids);
+      }
+      await Promise.all(
+        [...byWebhook].map(([webhookId, ids]) =>
+          this.#options.ledger.markPending(userId, webhookId, ids, nowMs),
+        ),
+      );
+      await queue.addBulk(jobs);
+    }
     for (const [webhookId, letters] of dead)
       await this.#options.ledger.addDeadLetters(userId, webhookId, letters);
     const lastId = events[events.length - 1]!.id;

@@ -23,9 +23,10 @@ export {
   type WebhookService,
   type WebhookServiceDeps,
   type WebhookServiceOptions,
+  type WebhookStatsView,
   type WebhookView,
 } from './webhook-service.js';
-export type { DisabledReason, WebhookRecord, WebhookStatus } from './webhook-store.js';
+export type { DisabledReason, WebhookFormat, WebhookRecord, WebhookStatus } from './webhook-store.js';
 export {
   startWebhookWorkers,
   WebhookWorker,

@@ -2,15 +2,18 @@
  * `/v1/webhooks`: the registry API. Mount it at `/v1/webhooks`; it runs the given authentication
  * middleware on every request it serves and takes the user id from `req.principal` only.
  *
- *   POST   /                      create          201 { ...webhook, secret }  (the secret is shown once)
- *   GET    /                      list            200 { webhooks: [...] }
+ *   POST   /                      create          201 { ...webhook, secret, token? }  (shown once)
+ *   GET    /                      list            200 { webhooks: [...], nextCursor }  (?limit, ?cursor)
  *   GET    /:id                   read            200 webhook
  *   PATCH  /:id                   change          200 webhook (`enabled: true` re-enables and resets failures)
  *   DELETE /:id                   delete          204
  *   POST   /:id/rotate-secret     new secret      200 { secret, previousSecretExpiresAt }
  *   POST   /:id/test              webhook.test    202 { eventId }
- *   GET    /:id/deliveries        attempts        200 { deliveries: [...] }  (?limit=1..100)
+ *   GET    /:id/deliveries        attempts        200 { deliveries: [...], nextCursor }
+ *                                                 (?limit=1..100, cursor, status, event, since, until)
+ *   GET    /:id/stats             statistics      200 { attempts, successRate, lastSuccessAt, lastError, backlog }
  *   POST   /:id/replay            dead letters    202 { enqueued }  body { since, until? }
+ *   POST   /:id/resend            one event       202 { eventId, jobId }  body { eventId }
  *
  * Errors are passed to `next()` as `GatewayError`s; the app's error handler renders them.
  */
@@ -23,7 +26,14 @@ import express, {
 } from 'express';
 import { createError } from '../errors.js';
 import { toHttpError } from '../http/http-error.js';
-import { parseCreateBody, parseLimit, parseReplayBody, parseUpdateBody } from './webhook-schemas.js';
+import {
+  parseCreateBody,
+  parseDeliveriesQuery,
+  parseListQuery,
+  parseReplayBody,
+  parseResendBody,
+  parseUpdateBody,
+} from './webhook-schemas.js';
 import type { WebhookService } from './webhook-service.js';
 
 export interface WebhookRouterDeps {
@@ -58,16 +68,18 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
 
   router.post('/', async (req, res) => {
     const userId = userOf(req);
-    const { webhook, secret } = await webhooks.create(userId, parseCreateBody(req.body));
+    const { webhook, secret, token } = await webhooks.create(userId, parseCreateBody(req.body));
     res
       .status(201)
       .location(`${req.baseUrl}/${webhook.id}`)
       .set('cache-control', 'no-store')
-      .json({ ...webhook, secret });
+      .json({ ...webhook, secret, ...(token === undefined ? {} : { token }) });
   });
 
   router.get('/', async (req, res) => {
-    res.json({ webhooks: await webhooks.list(userOf(req)) });
+    const userId = userOf(req);
+    const page = await webhooks.list(userId, parseListQuery(req.query));
+    res.json({ webhooks: page.items, nextCursor: page.nextCursor });
   });
 
   router.get('/:id', async (req, res) => {
@@ -77,7 +89,9 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
   router.patch('/:id', async (req, res) => {
     const userId = userOf(req);
     const id = idOf(req);
-    res.json(await webhooks.update(userId, id, parseUpdateBody(req.body)));
+    const { webhook, token } = await webhooks.update(userId, id, parseUpdateBody(req.body));
+    if (token !== undefined) res.set('cache-control', 'no-store');
+    res.json({ ...webhook, ...(token === undefined ? {} : { token }) });
   });
 
   router.delete('/:id', async (req, res) => {
@@ -97,7 +111,18 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
   router.get('/:id/deliveries', async (req, res) => {
     const userId = userOf(req);
     const id = idOf(req);
-    res.json({ deliveries: await webhooks.deliveries(userId, id, parseLimit(req.query['limit'])) });
+    const page = await webhooks.deliveriesPage(userId, id, parseDeliveriesQuery(req.query));
+    res.json({ deliveries: page.items, nextCursor: page.nextCursor });
+  });
+
+  router.get('/:id/stats', async (req, res) => {
+    res.json(await webhooks.stats(userOf(req), idOf(req)));
+  });
+
+  router.post('/:id/resend', async (req, res) => {
+    const userId = userOf(req);
+    const id = idOf(req);
+    res.status(202).json(await webhooks.resend(userId, id, parseResendBody(req.body).eventId));
   });
 
   router.post('/:id/replay', async (req, res) => {

@@ -7,13 +7,20 @@ import { z } from 'zod';
 import { createError } from '../errors.js';
 import { canonicalFilter, contentFilterSchema } from '../events/content-filter.js';
 import { parseEventTypes, parseTopics, type Topic } from '../events/topics.js';
+import { type CursorPosition, decodeCursor, parsePageLimit } from '../http/page-cursor.js';
 import { validationError } from '../http/validation.js';
+import { parseCustomHeaders } from './custom-headers.js';
+import type { AttemptFilter } from './delivery-ledger.js';
+import { parseRocketChatToken } from './rocketchat-token.js';
 import type { WebhookChange, WebhookInput } from './webhook-service.js';
+import { WEBHOOK_FORMATS } from './webhook-store.js';
 
 const MAX_DESCRIPTION = 500;
 
 /** A list as an array of strings or one comma-separated string, like the SSE query. */
 const list = z.union([z.string(), z.array(z.string()).max(200)]);
+
+const format = z.enum(WEBHOOK_FORMATS as ['gateway', 'rocketchat']);
 
 const createBody = z.strictObject({
   url: z.string().min(1),
@@ -21,6 +28,10 @@ const createBody = z.strictObject({
   events: list.optional(),
   description: z.string().max(MAX_DESCRIPTION).optional(),
   filter: contentFilterSchema.nullable().optional(),
+  format: format.optional(),
+  // Checked by their own parsers below (custom-headers.ts, rocketchat-token.ts).
+  token: z.unknown().optional(),
+  headers: z.unknown().optional(),
 });
 
 const updateBody = z.strictObject({
@@ -31,6 +42,9 @@ const updateBody = z.strictObject({
   enabled: z.boolean().optional(),
   /** `null` (or a filter that asks for nothing) removes the filter. */
   filter: contentFilterSchema.nullable().optional(),
+  format: format.optional(),
+  token: z.unknown().optional(),
+  headers: z.unknown().optional(),
 });
 
 const instant = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]);
@@ -48,6 +62,9 @@ export function parseCreateBody(body: unknown): WebhookInput {
     eventTypes: parsed.events === undefined ? [] : parseEventTypes(parsed.events),
     description: parsed.description ?? '',
     filter: parsed.filter ? canonicalFilter(parsed.filter) : undefined,
+    ...(parsed.format === undefined ? {} : { format: parsed.format }),
+    ...(parsed.token === undefined ? {} : { token: parseRocketChatToken(parsed.token) }),
+    ...(parsed.headers === undefined ? {} : { headers: parseCustomHeaders(parsed.headers) }),
   };
 }
 
@@ -56,7 +73,7 @@ export function parseUpdateBody(body: unknown): WebhookChange {
   if (Object.keys(parsed).length === 0) {
     throw createError(
       'GW_ERR_VALIDATION',
-      'Nothing to change: give url, topics, events, description, filter or enabled',
+      'Nothing to change: give url, topics, events, description, filter, enabled, format, token or headers',
     );
   }
   const change: { -readonly [K in keyof WebhookChange]: WebhookChange[K] } = {};
@@ -67,6 +84,9 @@ export function parseUpdateBody(body: unknown): WebhookChange {
   if (parsed.enabled !== undefined) change.enabled = parsed.enabled;
   if (parsed.filter !== undefined)
     change.filter = parsed.filter ? (canonicalFilter(parsed.filter) ?? null) : null;
+  if (parsed.format !== undefined) change.format = parsed.format;
+  if (parsed.token !== undefined) change.token = parseRocketChatToken(parsed.token);
+  if (parsed.headers !== undefined) change.headers = parseCustomHeaders(parsed.headers);
   return change;
 }
 
@@ -83,14 +103,117 @@ export function parseReplayBody(body: unknown): { sinceMs: number; untilMs: numb
 
 /** `?limit=` of the deliveries listing: 1..100, 50 when absent. */
 export function parseLimit(value: unknown): number {
-  if (value === undefined) return 50;
-  const n = typeof value === 'string' && /^\d{1,3}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= 1 && n <= 100)) {
-    throw createError('GW_ERR_VALIDATION', 'limit must be an integer from 1 to 100', {
-      details: { field: 'limit' },
-    });
+  return parsePageLimit(value, 50, 100);
+}
+
+/** `GET /v1/webhooks?limit&cursor`: 1..100 (100 when absent), after `(createdAtMs, id)`. */
+export function parseListQuery(query: Record<string, unknown>): {
+  limit: number;
+  after: CursorPosition | undefined;
+} {
+  return {
+    limit: parsePageLimit(query['limit'], 100, 100),
+    after: decodeCursor(query['cursor'], 'webhooks', ['integer', 'string']),
+  };
+}
+
+const OUTCOME_NAMES = new Set([
+  'succeeded',
+  'failed',
+  'success',
+  'http_error',
+  'timeout',
+  'network_error',
+  'blocked',
+]);
+
+/**
+ * `GET /v1/webhooks/:id/deliveries?limit&cursor&status&event&since&until`: `status` is
+ * `succeeded`, `failed` or outcome names; `event` event types; `since`/`until` bound the
+ * attempt time (ISO-8601 or ms), both inclusive.
+ */
+export function parseDeliveriesQuery(query: Record<string, unknown>): {
+  limit: number;
+  beforeSeq: number | undefined;
+  filter: AttemptFilter;
+} {
+  const limit = parseLimit(query['limit']);
+  const cursor = decodeCursor(query['cursor'], 'deliveries', ['integer']);
+  const filter: { -readonly [K in keyof AttemptFilter]: AttemptFilter[K] } = {};
+  const status = query['status'];
+  if (status !== undefined) {
+    const names = listParam(status, 'status');
+    const unknown = names.find((name) => !OUTCOME_NAMES.has(name));
+    if (unknown !== undefined) {
+      throw createError('GW_ERR_VALIDATION', `status: unknown value "${unknown.slice(0, 40)}"`, {
+        details: { field: 'status', allowed: [...OUTCOME_NAMES] },
+      });
+    }
+    filter.outcomes = new Set(names);
   }
-  return n;
+  // `webhook.test` is not a log event type, but its attempts are listed like any other.
+  const event = query['event'];
+  if (event !== undefined) {
+    const names = listParam(event, 'event');
+    const types = names.filter((name) => name !== 'webhook.test');
+    filter.eventTypes = new Set([
+      ...parseEventTypes(types),
+      ...names.filter((name) => name === 'webhook.test'),
+    ]);
+  }
+  const sinceMs = instantParam(query['since'], 'since');
+  const untilMs = instantParam(query['until'], 'until');
+  if (sinceMs !== undefined) filter.sinceMs = sinceMs;
+  if (untilMs !== undefined) filter.untilMs = untilMs;
+  if (sinceMs !== undefined && untilMs !== undefined && untilMs < sinceMs) {
+    throw createError('GW_ERR_VALIDATION', 'until must not be before since', { details: { field: 'until' } });
+  }
+  return { limit, beforeSeq: cursor === undefined ? undefined : Number(cursor[0]), filter };
+}
+
+const resendBody = z.strictObject({
+  eventId: z.string().regex(/^(\d{1,15}-\d{1,15}|test_[0-9a-f-]{36})$/, 'must be an event id'),
+});
+
+export function parseResendBody(body: unknown): { eventId: string } {
+  return check(resendBody, body);
+}
+
+function listParam(value: unknown, field: string): string[] {
+  const parts = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
+  if (!parts || parts.length > 20 || !parts.every((part) => typeof part === 'string')) {
+    throw createError('GW_ERR_VALIDATION', `${field} must be a comma-separated list`, { details: { field } });
+  }
+  const names = (parts as string[])
+    .flatMap((part) => part.split(','))
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 0 || names.length > 20) {
+    throw createError('GW_ERR_VALIDATION', `${field} must list 1 to 20 values`, { details: { field } });
+  }
+  return names;
+}
+
+function instantParam(value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms =
+    typeof value !== 'string'
+      ? Number.NaN
+      : /^\d{1,15}$/.test(value)
+        ? Number(value)
+        : instant.safeParse(value).success
+          ? Date.parse(value)
+          : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw createError(
+      'GW_ERR_VALIDATION',
+      `${field} must be an ISO-8601 time or milliseconds since the epoch`,
+      {
+        details: { field },
+      },
+    );
+  }
+  return ms;
 }
 
 function requiredTopics(input: string | readonly string[]): readonly Topic[] {

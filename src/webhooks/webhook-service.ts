@@ -12,16 +12,20 @@ import { type Clock, systemClock } from '../clock.js';
 import type { GatewayConfig } from '../config/index.js';
 import { createError } from '../errors.js';
 import type { ContentFilter } from '../events/content-filter.js';
-import { envelopeJson } from '../events/event-log.js';
-import { formatTopic, type Topic } from '../events/topics.js';
+import { type EventLog, envelopeJson } from '../events/event-log.js';
+import { parseStreamId } from '../events/stream-id.js';
+import { createTopicMatcher, formatTopic, type Topic } from '../events/topics.js';
 import type { GatewayEventType } from '../events/types.js';
+import { type CursorPosition, encodeCursor, pageOf } from '../http/page-cursor.js';
 import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { CallRouter } from '../sessions/call-router.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
-import { type AttemptRecord, DeliveryLedger } from './delivery-ledger.js';
+import { type AttemptFilter, type AttemptRecord, DeliveryLedger } from './delivery-ledger.js';
+import { rocketChatEventTypes } from './rocketchat-format.js';
+import { generateRocketChatToken } from './rocketchat-token.js';
 import { generateWebhookSecret } from './signer.js';
 import { checkTargetUrl, type HostResolver, systemResolver } from './target-policy.js';
 import {
@@ -32,15 +36,17 @@ import {
   replayJobId,
   type WebhookJobData,
 } from './webhook-queue.js';
+import { toStatsView, type WebhookStatsView } from './webhook-stats.js';
 import {
   type DisabledReason,
   type WebhookChange,
+  type WebhookFormat,
   type WebhookInput,
   type WebhookRecord,
   WebhookStore,
 } from './webhook-store.js';
 
-export type { WebhookChange, WebhookInput };
+export type { WebhookChange, WebhookInput, WebhookStatsView };
 
 /** A webhook as the API shows it. The secret is never part of it. */
 export interface WebhookView {
@@ -59,6 +65,23 @@ export interface WebhookView {
   readonly updatedAt: string;
   readonly secretRotatedAt: string | null;
   readonly previousSecretExpiresAt: string | null;
+  /** `gateway` (the envelope) or `rocketchat` (Rocket.Chat's outgoing-integration body). */
+  readonly format: WebhookFormat;
+  /** Names of the custom request headers; their values are never shown. */
+  readonly headers: readonly string[];
+}
+
+/** A page of a list and the cursor of the next one (null on the last page). */
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+export interface DeliveriesQuery {
+  readonly limit: number;
+  /** From the cursor: list attempts older than this one. */
+  readonly beforeSeq: number | undefined;
+  readonly filter: AttemptFilter;
 }
 
 export interface AttemptView {
@@ -71,6 +94,10 @@ export interface AttemptView {
   readonly outcome: string;
   readonly error: string | null;
   readonly nextAttemptAt: string | null;
+  /** `rocketchat` webhooks: the outbound job posting the receiver's reply (GET /v1/messages/:id). */
+  readonly replyJobId?: string;
+  /** `rocketchat` webhooks: why the reply the receiver asked for was not posted. */
+  readonly replyError?: string;
 }
 
 /** How long creating a webhook waits for the upstream subscription of its topics. */
@@ -101,21 +128,41 @@ export interface WebhookServiceDeps {
    * after the answer is delivered. Without it the subscription follows within a round trip.
    */
   readonly calls?: Pick<CallRouter, 'ensureTopics'>;
+  /** Reads single events for `resend`; without it only dead letters can be resent. */
+  readonly eventLog?: Pick<EventLog, 'readOne'>;
   /** DNS for the registration-time target check. @defaultValue dns.lookup */
   readonly resolve?: HostResolver;
   readonly options?: WebhookServiceOptions;
 }
 
 export interface WebhookService {
-  create(userId: string, input: WebhookInput): Promise<{ webhook: WebhookView; secret: string }>;
-  list(userId: string): Promise<WebhookView[]>;
+  /** `token`: the `rocketchat` token, shown here once (generated unless given). */
+  create(
+    userId: string,
+    input: WebhookInput,
+  ): Promise<{ webhook: WebhookView; secret: string; token: string | undefined }>;
+  /** The user's webhooks, oldest first, after the cursor position `(createdAtMs, id)`. */
+  list(
+    userId: string,
+    page?: { limit: number; after: CursorPosition | undefined },
+  ): Promise<Page<WebhookView>>;
   get(userId: string, id: string): Promise<WebhookView>;
-  update(userId: string, id: string, change: WebhookChange): Promise<WebhookView>;
+  /** `token` when the change made one (switching to `rocketchat` without one). */
+  update(
+    userId: string,
+    id: string,
+    change: WebhookChange,
+  ): Promise<{ webhook: WebhookView; token: string | undefined }>;
   remove(userId: string, id: string): Promise<void>;
   rotateSecret(userId: string, id: string): Promise<{ secret: string; previousSecretExpiresAt: string }>;
   sendTest(userId: string, id: string): Promise<{ eventId: string }>;
+  /** The newest attempts (at most `limit`), unfiltered. */
   deliveries(userId: string, id: string, limit: number): Promise<AttemptView[]>;
+  deliveriesPage(userId: string, id: string, query: DeliveriesQuery): Promise<Page<AttemptView>>;
+  stats(userId: string, id: string): Promise<WebhookStatsView>;
   replay(userId: string, id: string, sinceMs: number, untilMs?: number): Promise<{ enqueued: number }>;
+  /** Sends one event again to this endpoint (from the log, or its dead letter). */
+  resend(userId: string, id: string, eventId: string): Promise<{ eventId: string; jobId: string }>;
   close(): Promise<void>;
 }
 
@@ -161,15 +208,81 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
     }
   };
 
+  /**
+   * The event to resend: from the log when it still holds it (and the webhook's topics and types
+   * take it), else from the endpoint's dead letters. Not found otherwise.
+   */
+  const findEvent = async (
+    userId: string,
+    id: string,
+    record: WebhookRecord,
+    eventId: string,
+  ): Promise<Pick<WebhookJobData, 'eventId' | 'eventType' | 'eventTimeMs' | 'payload'>> => {
+    const logged = eventId.startsWith('test_') ? undefined : await deps.eventLog?.readOne(userId, eventId);
+    if (logged && createTopicMatcher(record.topics, record.eventTypes)(logged)) {
+      return {
+        eventId,
+        eventType: logged.type,
+        eventTimeMs: parseStreamId(logged.id)?.ms ?? clock.now(),
+        payload: logged.json,
+      };
+    }
+    const letter = await ledger.deadLetter(userId, id, eventId);
+    if (letter) {
+      return {
+        eventId,
+        eventType: letter.eventType,
+        eventTimeMs: letter.eventTimeMs,
+        payload: letter.payload,
+      };
+    }
+    throw createError(
+      'GW_ERR_NOT_FOUND',
+      'No such event for this webhook (not in the log, not a dead letter)',
+    );
+  };
+
+  /**
+   * The pending set is kept by the dispatcher (added before the job) and the finish script
+   * (removed when the delivery ends), so it can hold jobs that ended elsewhere: re-added by a
+   * dispatcher's successor after a crash when BullMQ had already finished them, or failed by
+   * BullMQ itself (stalled too often). Entries older than a minute are checked against BullMQ
+   * (a bounded number per call) and forgotten when their job is over or gone.
+   */
+  const forgetFinishedPending = async (userId: string, id: string): Promise<void> => {
+    const candidates = await ledger.pendingBefore(
+      userId,
+      id,
+      clock.now() - PENDING_CHECK_AFTER_MS,
+      PENDING_CHECKS,
+    );
+    const states = await Promise.all(candidates.map((jobId) => queue.getJobState(jobId)));
+    await ledger.settlePendingMany(
+      userId,
+      id,
+      candidates.filter((_, i) => !UNFINISHED_STATES.has(String(states[i]))),
+    );
+  };
+
   return {
     async create(userId, input) {
+      const format = input.format ?? 'gateway';
+      if (input.token !== undefined && format !== 'rocketchat') throw tokenWithoutFormat();
+      const eventTypes = format === 'rocketchat' ? rocketChatEventTypes(input.eventTypes) : input.eventTypes;
       const url = await checkTargetUrl(input.url, policy, resolve);
       const id = `wh_${randomBytes(12).toString('base64url')}`;
       const secret = generateWebhookSecret();
+      const token = format === 'rocketchat' ? (input.token ?? generateRocketChatToken()) : undefined;
       const record = await store.create(
         userId,
         id,
-        { ...input, url: url.href },
+        {
+          ...input,
+          url: url.href,
+          eventTypes,
+          format,
+          ...(token === undefined ? {} : { token }),
+        },
         secret,
         clock.now(),
         maxPerUser,
@@ -184,11 +297,19 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
       await consumers.register(userId, consumerId(id), record.topics, 'durable');
       await announce(userId);
       await subscribeUpstream(userId, record.topics);
-      return { webhook: toView(record), secret };
+      return { webhook: toView(record), secret, token };
     },
 
-    async list(userId) {
-      return (await store.list(userId)).map(toView);
+    async list(userId, page = { limit: 100, after: undefined }) {
+      const records = await store.list(userId);
+      const { items, nextCursor } = pageOf(
+        records,
+        'webhooks',
+        (record) => [record.createdAtMs, record.id],
+        page.after,
+        page.limit,
+      );
+      return { items: items.map(toView), nextCursor };
     },
 
     async get(userId, id) {
@@ -196,7 +317,17 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
     },
 
     async update(userId, id, change) {
-      await mustGet(userId, id);
+      const current = await mustGet(userId, id);
+      const format = change.format ?? current.format;
+      if (change.token !== undefined && format !== 'rocketchat') throw tokenWithoutFormat();
+      let eventTypes = change.eventTypes;
+      if (format === 'rocketchat' && (eventTypes !== undefined || change.format !== undefined)) {
+        eventTypes = rocketChatEventTypes(eventTypes ?? current.eventTypes);
+      }
+      // Switching to `rocketchat` without a token: make one (shown in this answer only).
+      const token =
+        change.token ??
+        (format === 'rocketchat' && !current.hasToken ? generateRocketChatToken() : undefined);
       const url =
         change.url === undefined ? undefined : (await checkTargetUrl(change.url, policy, resolve)).href;
       const record = await store.update(
@@ -205,6 +336,8 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
         {
           ...change,
           ...(url === undefined ? {} : { url }),
+          ...(eventTypes === undefined ? {} : { eventTypes }),
+          ...(token === undefined ? {} : { token }),
         },
         clock.now(),
       );
@@ -213,7 +346,7 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
         await consumers.register(userId, consumerId(id), record.topics, 'durable');
       await announce(userId);
       if (change.topics !== undefined) await subscribeUpstream(userId, record.topics);
-      return toView(record);
+      return { webhook: toView(record), token: change.token === undefined ? token : undefined };
     },
 
     async remove(userId, id) {
@@ -251,10 +384,12 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
         eventTimeMs: now,
         payload: envelopeJson(eventId, 'webhook.test', tail),
       };
+      const jobId = `${id}.${eventId}`;
+      await ledger.markPending(userId, id, [jobId], now);
       await queue.add(
         'webhook.test',
         data,
-        deliveryJobOptions(`${id}.${eventId}`, config.webhooks.retryScheduleMs, retention),
+        deliveryJobOptions(jobId, config.webhooks.retryScheduleMs, retention),
       );
       return { eventId };
     },
@@ -264,13 +399,57 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
       return (await ledger.attempts(userId, id, limit)).map(toAttemptView);
     },
 
+    async deliveriesPage(userId, id, query) {
+      await mustGet(userId, id);
+      const page = await ledger.attemptsPage(userId, id, query.beforeSeq, query.limit, query.filter);
+      const last = page.attempts[page.attempts.length - 1];
+      return {
+        items: page.attempts.map(({ attempt }) => toAttemptView(attempt)),
+        nextCursor: page.hasMore && last ? encodeCursor('deliveries', [last.seq]) : null,
+      };
+    },
+
+    async stats(userId, id) {
+      const record = await mustGet(userId, id);
+      await forgetFinishedPending(userId, id);
+      const [pending, deadLetters] = await Promise.all([
+        ledger.backlog(userId, id),
+        ledger.deadLetterCount(userId, id),
+      ]);
+      return toStatsView(record, pending, deadLetters);
+    },
+
+    async resend(userId, id, eventId) {
+      const record = await mustGet(userId, id);
+      if (record.status !== 'enabled') throw disabledConflict();
+      const event = await findEvent(userId, id, record, eventId);
+      const now = clock.now();
+      // A new job each time (a resend is asked for on purpose), same `webhook-id` as the first.
+      const jobId = `${id}.${eventId}.s${now}`;
+      await ledger.markPending(userId, id, [jobId], now);
+      await queue.add(
+        event.eventType,
+        { webhookId: id, userId, ...event },
+        deliveryJobOptions(jobId, config.webhooks.retryScheduleMs, retention),
+      );
+      return { eventId, jobId };
+    },
+
     async replay(userId, id, sinceMs, untilMs = Number.MAX_SAFE_INTEGER) {
+      const markReplayed = (chunk: readonly { eventId: string; failedAtMs: number }[]) =>
+        ledger.markPending(
+          userId,
+          id,
+          chunk.map((letter) => replayJobId(id, letter.eventId, letter.failedAtMs)),
+          clock.now(),
+        );
       const record = await mustGet(userId, id);
       if (record.status !== 'enabled') throw disabledConflict();
       const letters = await ledger.deadLetters(userId, id, sinceMs, untilMs, maxReplay);
       const CHUNK = 500;
       for (let i = 0; i < letters.length; i += CHUNK) {
         const chunk = letters.slice(i, i + CHUNK);
+        await markReplayed(chunk);
         // Added before they leave the dead-letter list: a crash in between re-sends, never loses.
         // The job id includes the failure time, so two replays of the same failure add one job.
         await queue.addBulk(
@@ -302,6 +481,25 @@ export function createWebhookService(deps: WebhookServiceDeps): WebhookService {
   };
 }
 
+/** Pending entries this old are checked against BullMQ before they are counted. */
+const PENDING_CHECK_AFTER_MS = 60_000;
+/** At most this many checked per statistics request: the cost stays bounded, the set heals over requests. */
+const PENDING_CHECKS = 200;
+/** BullMQ states in which a job is still to be attempted (or being attempted). */
+const UNFINISHED_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'delayed',
+  'active',
+  'prioritized',
+  'waiting-children',
+]);
+
+function tokenWithoutFormat() {
+  return createError('GW_ERR_VALIDATION', 'token applies to format "rocketchat" only', {
+    details: { field: 'token' },
+  });
+}
+
 function disabledConflict() {
   return createError('GW_ERR_CONFLICT', 'The webhook is disabled; enable it first (PATCH {"enabled": true})');
 }
@@ -326,6 +524,8 @@ export function toView(record: WebhookRecord): WebhookView {
     updatedAt: new Date(record.updatedAtMs).toISOString(),
     secretRotatedAt: iso(record.secretRotatedAtMs),
     previousSecretExpiresAt: iso(record.previousSecretExpiresAtMs),
+    format: record.format,
+    headers: record.headerNames,
   };
 }
 
@@ -340,5 +540,7 @@ function toAttemptView(attempt: AttemptRecord): AttemptView {
     outcome: attempt.outcome,
     error: attempt.error,
     nextAttemptAt: attempt.nextAttemptAtMs === null ? null : new Date(attempt.nextAttemptAtMs).toISOString(),
+    ...(attempt.replyJobId === undefined ? {} : { replyJobId: attempt.replyJobId }),
+    ...(attempt.replyError === undefined ? {} : { replyError: attempt.replyError }),
   };
 }

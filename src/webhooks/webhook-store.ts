@@ -14,6 +14,13 @@
  *   fromId                      the last event id logged before the webhook existed: it is sent
  *                               only what comes after
  *   createdAtMs, updatedAtMs, secretRotatedAtMs
+ *   format                      `gateway` (absent) | `rocketchat` (rocketchat-format.ts)
+ *   rcToken                     the `rocketchat` body's token, sealed like the secret
+ *   headerNames, headers        custom request headers: the names in clear (the API lists
+ *                               them), the name -> value JSON sealed (values may be API keys)
+ *   okCount, failCount          attempts that succeeded / failed, ever (statistics)
+ *   lastOkAtMs, lastErrAtMs, lastError, lastErrStatus   the latest success and failure
+ *   attemptSeq                  attempts recorded so far: numbers the attempts LIST for cursors
  *
  * plus the user's SET of webhook ids and the global SET of users that have webhooks (what
  * dispatchers look after). Delivery bookkeeping (attempts, dead letters, the per-endpoint
@@ -27,10 +34,24 @@ import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
+import type { CustomHeaders } from './custom-headers.js';
 
 export type WebhookStatus = 'enabled' | 'disabled';
 /** `manual`: the owner turned it off; `failures`: too many exhausted deliveries; `gone`: the receiver answered 410. */
 export type DisabledReason = 'manual' | 'failures' | 'gone';
+/** `gateway`: the event envelope; `rocketchat`: Rocket.Chat's outgoing-integration body. */
+export type WebhookFormat = 'gateway' | 'rocketchat';
+export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['gateway', 'rocketchat'];
+
+/** Delivery statistics kept on the record (the ledger's finish script moves them). */
+export interface WebhookCounters {
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly lastSuccessAtMs: number | undefined;
+  readonly lastErrorAtMs: number | undefined;
+  readonly lastError: string | undefined;
+  readonly lastErrorStatusCode: number | undefined;
+}
 
 export interface WebhookRecord {
   readonly id: string;
@@ -52,6 +73,12 @@ export interface WebhookRecord {
   readonly secretRotatedAtMs: number | undefined;
   /** When the secret before the last rotation stops signing; undefined when there is none. */
   readonly previousSecretExpiresAtMs: number | undefined;
+  readonly format: WebhookFormat;
+  /** A `rocketchat` token is stored (its value is only shown when set). */
+  readonly hasToken: boolean;
+  /** Names of the custom request headers (lower-case); their values are never shown. */
+  readonly headerNames: readonly string[];
+  readonly counters: WebhookCounters;
 }
 
 /** A new webhook's fields (the service checks the url against the target policy first). */
@@ -61,6 +88,12 @@ export interface WebhookInput {
   readonly eventTypes: readonly GatewayEventType[];
   readonly filter?: ContentFilter | undefined;
   readonly description: string;
+  /** @defaultValue 'gateway' */
+  readonly format?: WebhookFormat;
+  /** The `rocketchat` token (the service generates one when the format needs it). */
+  readonly token?: string;
+  /** Custom request headers, names lower-case (checked by custom-headers.ts). */
+  readonly headers?: CustomHeaders;
 }
 
 /** A change to a webhook: absent fields stay as they are. */
@@ -73,6 +106,10 @@ export interface WebhookChange {
   readonly description?: string;
   /** true re-enables (and forgets past failures); false disables with reason `manual`. */
   readonly enabled?: boolean;
+  readonly format?: WebhookFormat;
+  readonly token?: string;
+  /** Replaces every custom header; `{}` removes them all. */
+  readonly headers?: CustomHeaders;
 }
 
 /** What the dispatcher needs of each webhook, without secrets. */
@@ -156,6 +193,15 @@ const RECORD_FIELDS = [
   'updatedAtMs',
   'secretRotatedAtMs',
   'prevSecretUntilMs',
+  'format',
+  'rcToken',
+  'headerNames',
+  'okCount',
+  'failCount',
+  'lastOkAtMs',
+  'lastErrAtMs',
+  'lastError',
+  'lastErrStatus',
 ] as const;
 
 /**
@@ -220,6 +266,7 @@ export class WebhookStore {
       String(nowMs),
       'updatedAtMs',
       String(nowMs),
+      ...this.#optionalFields(userId, id, input),
     ];
     const created = await CREATE_SCRIPT.run<number>(
       this.#redis,
@@ -268,6 +315,7 @@ export class WebhookStore {
     if (patch.eventTypes !== undefined) fields.push('events', JSON.stringify(patch.eventTypes));
     if (patch.filter !== undefined) fields.push('filter', patch.filter ? JSON.stringify(patch.filter) : '');
     if (patch.description !== undefined) fields.push('description', patch.description);
+    fields.push(...this.#optionalFields(userId, id, patch));
     const enable = patch.enabled === undefined ? '' : patch.enabled ? '1' : '0';
     const done = await UPDATE_SCRIPT.run<number>(
       this.#redis,
@@ -311,6 +359,7 @@ export class WebhookStore {
         keys.webhookDeadLetters(id),
         keys.webhookDeadLetterBodies(id),
         keys.webhookInflight(id),
+        keys.webhookPending(id),
       )
       .scard(keys.webhookIds)
       .exec();
@@ -353,6 +402,48 @@ export class WebhookStore {
     return this.#redis.smembers(this.#keys.webhookUsers);
   }
 
+  /** Format, token and headers as hash fields; an empty header map is stored as none. */
+  #optionalFields(
+    userId: string,
+    id: string,
+    input: Pick<WebhookInput, 'format' | 'token' | 'headers'>,
+  ): string[] {
+    const fields: string[] = [];
+    if (input.format !== undefined) fields.push('format', input.format);
+    if (input.token !== undefined) {
+      fields.push('rcToken', this.#cipher.encrypt(input.token, webhookTokenAad(userId, id)));
+    }
+    if (input.headers !== undefined) {
+      const names = Object.keys(input.headers).sort();
+      fields.push(
+        'headerNames',
+        JSON.stringify(names),
+        'headers',
+        names.length === 0
+          ? ''
+          : this.#cipher.encrypt(JSON.stringify(input.headers), webhookHeadersAad(userId, id)),
+      );
+    }
+    return fields;
+  }
+
+  /**
+   * Opens a sealed `rocketchat` token.
+   * @throws CredentialDecryptError when it cannot be opened.
+   */
+  openToken(userId: string, id: string, sealed: string): string {
+    return this.#cipher.decrypt(sealed, webhookTokenAad(userId, id));
+  }
+
+  /**
+   * Opens sealed custom headers (empty: none).
+   * @throws CredentialDecryptError when they cannot be opened.
+   */
+  openHeaders(userId: string, id: string, sealed: string): CustomHeaders {
+    if (sealed === '') return {};
+    return JSON.parse(this.#cipher.decrypt(sealed, webhookHeadersAad(userId, id))) as CustomHeaders;
+  }
+
   /** Seals a secret for storage. */
   #seal(userId: string, id: string, secret: string): string {
     return this.#cipher.encrypt(secret, webhookSecretAad(userId, id));
@@ -379,6 +470,15 @@ export class WebhookStore {
   }
 }
 
+/** AADs of the token and headers: each opens only as what it is, in this user's webhook. */
+function webhookTokenAad(userId: string, id: string): string {
+  return `webhook-token:${userId}:${id}`;
+}
+
+function webhookHeadersAad(userId: string, id: string): string {
+  return `webhook-headers:${userId}:${id}`;
+}
+
 /** The AAD a webhook's secrets are sealed with: they open only in this user's webhook. */
 export function webhookSecretAad(userId: string, id: string): string {
   return `webhook:${userId}:${id}`;
@@ -400,6 +500,15 @@ function toRecord(userId: string, id: string, values: readonly (string | null)[]
     updatedAtMs,
     secretRotatedAtMs,
     prevSecretUntilMs,
+    format,
+    rcToken,
+    headerNames,
+    okCount,
+    failCount,
+    lastOkAtMs,
+    lastErrAtMs,
+    lastError,
+    lastErrStatus,
   ] = values;
   if (!url || !topics || !status) return undefined;
   const eventTypes = (events ? (JSON.parse(events) as string[]) : []).filter((t): t is GatewayEventType =>
@@ -422,6 +531,17 @@ function toRecord(userId: string, id: string, values: readonly (string | null)[]
     updatedAtMs: Number(updatedAtMs ?? 0),
     secretRotatedAtMs: optionalNumber(secretRotatedAtMs),
     previousSecretExpiresAtMs: optionalNumber(prevSecretUntilMs),
+    format: format === 'rocketchat' ? 'rocketchat' : 'gateway',
+    hasToken: Boolean(rcToken),
+    headerNames: headerNames ? (JSON.parse(headerNames) as string[]) : [],
+    counters: {
+      succeeded: Number(okCount ?? 0),
+      failed: Number(failCount ?? 0),
+      lastSuccessAtMs: optionalNumber(lastOkAtMs),
+      lastErrorAtMs: optionalNumber(lastErrAtMs),
+      lastError: lastError ?? undefined,
+      lastErrorStatusCode: optionalNumber(lastErrStatus),
+    },
   };
 }
 

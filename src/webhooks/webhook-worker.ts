@@ -19,8 +19,10 @@ import type { EventLog } from '../events/event-log.js';
 import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../log/index.js';
 import { createNoopMetrics, type Metrics, QUEUE_JOB_STATES } from '../metrics/index.js';
+import type { OutboundQueue } from '../outbound/outbound-queue.js';
 import { createSubscriberClient, duplicateClient, type RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import type { CallRouter } from '../sessions/call-router.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { CredentialStore } from '../sessions/credential-store.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
@@ -31,6 +33,7 @@ import { DeliveryProcessor } from './delivery-processor.js';
 import { WebhookDispatcher } from './dispatcher.js';
 import { checkEvictionPolicy } from './eviction-policy.js';
 import { createGuardedAgent, type LookupFunction } from './guarded-agent.js';
+import { RoomNameCache } from './room-names.js';
 import { WebhookSigner } from './signer.js';
 import {
   createWebhookQueue,
@@ -86,7 +89,7 @@ export interface WebhookWorkerDeps {
    */
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
-  readonly config: Pick<GatewayConfig, 'webhooks' | 'redis' | 'workerId'>;
+  readonly config: Pick<GatewayConfig, 'webhooks' | 'redis' | 'workerId' | 'rocketchat'>;
   readonly eventLog: EventLog;
   readonly liveHub: LiveHub;
   readonly credentials: Pick<CredentialStore, 'load'>;
@@ -94,6 +97,10 @@ export interface WebhookWorkerDeps {
   readonly cipher: TokenCipher;
   /** Re-registers claimed users' webhooks as durable consumers (self-healing). */
   readonly consumers?: ConsumerRegistry;
+  /** Posts the replies of `rocketchat` webhooks (the gateway's outbound queue). */
+  readonly outbound?: Pick<OutboundQueue, 'accept'>;
+  /** Asks Rocket.Chat for room names (`channel_name` of `rocketchat` bodies). */
+  readonly calls?: Pick<CallRouter, 'call'>;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -227,6 +234,9 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
     config: webhooks,
     metrics,
     clock,
+    siteUrl: config.rocketchat.url,
+    ...(deps.outbound ? { replies: deps.outbound } : {}),
+    ...(deps.calls ? { roomName: new RoomNameCache({ calls: deps.calls, clock }).lookup } : {}),
     ...(logger ? { logger } : {}),
     ...(options.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: options.maxRetryAfterMs }),
   });

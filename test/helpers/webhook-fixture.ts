@@ -108,6 +108,7 @@ export async function createWebhookFixture(options: WebhookFixtureOptions): Prom
     config,
     consumers,
     cipher,
+    eventLog,
     ...options.service,
   });
 

@@ -18,8 +18,14 @@ export interface ReceivedHook {
   status: number | undefined;
 }
 
-/** A status (with headers), or `hang`: never answer (until the receiver closes). */
-export type Reply = { readonly status: number; readonly headers?: Readonly<Record<string, string>> } | 'hang';
+/** A status (with headers and a body), or `hang`: never answer (until the receiver closes). */
+export type Reply =
+  | {
+      readonly status: number;
+      readonly headers?: Readonly<Record<string, string>>;
+      readonly body?: string;
+    }
+  | 'hang';
 
 export type Responder = (hook: ReceivedHook, index: number) => Reply | Promise<Reply>;
 
@@ -82,7 +88,7 @@ export async function startWebhookReceiver(
       inFlight--;
       hook.status = reply.status;
       res.writeHead(reply.status, reply.headers);
-      res.end();
+      res.end(reply.body);
     });
   });
   server.keepAliveTimeout = 60_000;

@@ -360,6 +360,26 @@ describe('the console in a browser (headless Chromium)', () => {
     expect(await delivery.locator('.attempt').textContent()).toBe('#1');
     expect(await delivery.locator('.duration').textContent()).toMatch(/^\d+ ms$/);
     expect(receiver.hits.some((hit) => JSON.parse(hit.body).type === 'webhook.test')).toBe(true);
+    // The row shows the endpoint's statistics, refreshed with its deliveries.
+    const stats = row.locator('.stats[data-success-rate="1"]');
+    await stats.waitFor({ timeout: 20_000 });
+    expect(await stats.getAttribute('data-pending')).toBe('0');
+    expect(await stats.textContent()).toBe('100% of 1 · 0 pending · 0 dead');
+    expect(await stats.getAttribute('title')).toContain('Last error: none');
+  });
+
+  it('creates a Rocket.Chat-format webhook and shows its token once', async () => {
+    await page.fill('#webhook-url', receiver.url);
+    await page.fill('#webhook-topics', 'room:GENERAL');
+    await page.selectOption('#webhook-format', 'rocketchat');
+    await page.click('#webhook-create');
+    await page.locator('#webhook-secret .token').waitFor({ state: 'visible' });
+    const token = await page.textContent('#webhook-secret .token');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const row = page.locator('#webhooks-body tr').last();
+    expect(await row.locator('.format').textContent()).toBe('Rocket.Chat format');
+    expect(await row.textContent()).not.toContain(token);
+    await page.selectOption('#webhook-format', 'gateway');
   });
 
   it('resumes by itself after a dropped connection, replaying what it missed exactly once', async () => {

@@ -246,6 +246,32 @@ describe('/v1/hooks registry', () => {
     expect((await api('GET', `/${hook.id}`)).status).toBe(200);
   });
 
+  it('pages through the hooks, oldest first, each once, and refuses a cursor that is not its own', async () => {
+    for (let i = 0; i < 3; i++) await createHook({ roomId: 'GENERAL' }, 'bob');
+    const whole = (await (await api('GET', '', undefined, 'bob')).json()) as {
+      hooks: { id: string }[];
+      nextCursor: string | null;
+    };
+    expect(whole.nextCursor).toBeNull();
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api('GET', `?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, 'bob');
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { hooks: { id: string }[]; nextCursor: string | null };
+      expect(page.hooks.length).toBeLessThanOrEqual(2);
+      paged.push(...page.hooks.map((hook) => hook.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(paged).toEqual(whole.hooks.map((hook) => hook.id));
+    const webhooksCursor = Buffer.from(JSON.stringify({ l: 'webhooks', p: [1, 'x'] })).toString('base64url');
+    for (const query of [`?cursor=${webhooksCursor}`, '?cursor=!!', '?limit=0', '?limit=abc']) {
+      const res = await api('GET', query, undefined, 'bob');
+      expect(res.status, query).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe('GW_ERR_VALIDATION');
+    }
+  });
+
   it('refuses a room the owner cannot see, and names the field of a bad body', async () => {
     const secret = sim.control.createRoom({
       t: 'p',
@@ -598,6 +624,33 @@ describe('POST /hooks/:id/:token', () => {
     expect(requests[0]).toMatchObject({ status: 400, error: { code: 'GW_ERR_VALIDATION' } });
     expect(requests[1]).toMatchObject({ status: 202, jobId: id, outcome: { status: 'sent' } });
     expect(typeof requests[1]!.at).toBe('string');
+  });
+
+  it('pages through recent posts with a cursor that stays put while new posts arrive', async () => {
+    const hook = await createHook();
+    // Refused posts (empty text) are recorded too and post nothing: cheap to make many.
+    for (let i = 0; i < 5; i++) await postJson(hook.url, { text: '', n: i });
+    type Page = { requests: { at: string }[]; nextCursor: string | null };
+    const read = async (query: string): Promise<Page> => {
+      const res = await api('GET', `/${hook.id}/requests${query}`);
+      expect(res.status, query).toBe(200);
+      return (await res.json()) as Page;
+    };
+    const all = await waitFor(async () => {
+      const page = await read('?limit=100');
+      return page.requests.length === 5 ? page : undefined;
+    });
+    expect(all.nextCursor).toBeNull();
+    const first = await read('?limit=2');
+    expect(first.requests).toEqual(all.requests.slice(0, 2));
+    await postJson(hook.url, { text: '', n: 'late' });
+    const second = await read(`?limit=2&cursor=${first.nextCursor}`);
+    expect(second.requests).toEqual(all.requests.slice(2, 4));
+    const third = await read(`?limit=2&cursor=${second.nextCursor}`);
+    expect(third.requests).toEqual(all.requests.slice(4));
+    expect(third.nextCursor).toBeNull();
+    const res = await api('GET', `/${hook.id}/requests?cursor=${first.nextCursor}x`);
+    expect(res.status).toBe(400);
   });
 });
 

@@ -168,6 +168,7 @@ let hub: SseHub;
 let outbound: OutboundQueue;
 let worker: OutboundSending;
 let webhooks: WebhookService;
+let aliceUserId: string;
 let hubSubscriber: Redis;
 const servers: Server[] = [];
 let baseUrl: string;
@@ -317,6 +318,7 @@ beforeAll(async () => {
     config: core.config,
     consumers: core.consumers,
     cipher: createTokenCipher({ currentKeyId: keyId, keys: new Map([[keyId, key]]) }),
+    eventLog: core.eventLog,
     logger: core.logger,
   });
   baseUrl = await listen(buildApp(ctx));
@@ -325,6 +327,7 @@ beforeAll(async () => {
   expect(session.status, session.text).toBe(201);
   expectDocumented('post', '/v1/sessions', session);
   aliceToken = (session.body as Json)['token'] as string;
+  aliceUserId = (session.body as Json)['userId'] as string;
 });
 
 afterAll(async () => {
@@ -486,12 +489,62 @@ describe('real responses validate against the document', () => {
       token: aliceToken,
       body: { since: 0 },
     });
+    await check('get', '/v1/webhooks', '/v1/webhooks?limit=1&cursor=bm9wZQ', 400, { token: aliceToken });
+    await check(
+      'get',
+      '/v1/webhooks/{id}/deliveries',
+      `/v1/webhooks/${id}/deliveries?status=failed&event=webhook.test&since=0`,
+      200,
+      { token: aliceToken },
+    );
+    await check('get', '/v1/webhooks/{id}/stats', `/v1/webhooks/${id}/stats`, 200, { token: aliceToken });
+    await check('get', '/v1/webhooks/{id}/stats', '/v1/webhooks/wh_AAAAAAAAAAAAAAAA/stats', 404, {
+      token: aliceToken,
+    });
+    await check('post', '/v1/webhooks/{id}/resend', `/v1/webhooks/${id}/resend`, 404, {
+      token: aliceToken,
+      body: { eventId: '1-0' },
+    });
+    await check('post', '/v1/webhooks/{id}/resend', `/v1/webhooks/${id}/resend`, 400, {
+      token: aliceToken,
+      body: { eventId: 'not an id' },
+    });
+    const rocketchat = await check('post', '/v1/webhooks', '/v1/webhooks', 201, {
+      token: aliceToken,
+      body: { url: target, topics: 'room:GENERAL', format: 'rocketchat', headers: { 'x-api-key': 'k1' } },
+    });
+    const rocketchatId = (rocketchat.body as Json)['id'] as string;
+    await check('patch', '/v1/webhooks/{id}', `/v1/webhooks/${id}`, 200, {
+      token: aliceToken,
+      body: { format: 'rocketchat', events: 'message.created' },
+    });
+    await check('delete', '/v1/webhooks/{id}', `/v1/webhooks/${rocketchatId}`, 204, { token: aliceToken });
+    const logged = await core.eventLog.append({
+      type: 'message.created',
+      userId: aliceUserId,
+      roomId: 'GENERAL',
+      ts: new Date().toISOString(),
+      data: {
+        _id: 'openapiResend01',
+        rid: 'GENERAL',
+        msg: 'again',
+        u: { _id: aliceUserId, username: 'alice' },
+      },
+    });
+    await check('post', '/v1/webhooks/{id}/resend', `/v1/webhooks/${id}/resend`, 202, {
+      token: aliceToken,
+      body: { eventId: logged?.id },
+    });
     // A disabled webhook sends nothing: test and replay are conflicts until it is enabled again.
     await check('patch', '/v1/webhooks/{id}', `/v1/webhooks/${id}`, 200, {
       token: aliceToken,
       body: { enabled: false },
     });
     await check('post', '/v1/webhooks/{id}/test', `/v1/webhooks/${id}/test`, 409, { token: aliceToken });
+    await check('post', '/v1/webhooks/{id}/resend', `/v1/webhooks/${id}/resend`, 409, {
+      token: aliceToken,
+      body: { eventId: '1-0' },
+    });
     await check('post', '/v1/webhooks/{id}/replay', `/v1/webhooks/${id}/replay`, 409, {
       token: aliceToken,
       body: { since: 0 },

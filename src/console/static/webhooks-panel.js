@@ -1,7 +1,8 @@
 /**
- * The user's webhooks: list (with each one's content filter), create (the signing secret is shown
- * once, as the API returns it once), send a test event, and the last delivery attempts with status code, duration and
- * attempt number.
+ * The user's webhooks: list (with each one's content filter and format), create (the signing
+ * secret is shown once, as the API returns it once), send a test event, the last delivery
+ * attempts with status code, duration and attempt number, and each webhook's delivery
+ * statistics (success rate, backlog, last success and error).
  */
 import { describeError } from './api.js';
 import { byId, clip, el, setText, timeOf } from './dom.js';
@@ -51,6 +52,35 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
     return `disabled (${webhook.disabledReason ?? 'manually'})`;
   }
 
+  /** "97.5% of 120 · 2 pending · 0 dead", the last success and error in the tooltip. */
+  function renderStats(cell, stats) {
+    const rate =
+      stats.successRate === null
+        ? 'no attempts'
+        : `${Math.round(stats.successRate * 1000) / 10}% of ${stats.attempts.total}`;
+    cell.dataset.successRate = stats.successRate === null ? '' : String(stats.successRate);
+    cell.dataset.pending = String(stats.backlog.pending);
+    cell.dataset.deadLetters = String(stats.backlog.deadLetters);
+    setText(cell, `${rate} · ${stats.backlog.pending} pending · ${stats.backlog.deadLetters} dead`);
+    const lastError = stats.lastError
+      ? `${timeOf(stats.lastError.at)} ${clip(stats.lastError.error, 80)}`
+      : 'none';
+    cell.title = `Last success: ${stats.lastSuccessAt ? timeOf(stats.lastSuccessAt) : 'never'}\nLast error: ${lastError}`;
+  }
+
+  async function loadStats(id) {
+    const loading = generation;
+    const cell = body.querySelector(`tr[data-webhook-id="${CSS.escape(id)}"] .stats`);
+    if (!cell) return;
+    let stats;
+    try {
+      stats = await api.request('GET', `v1/webhooks/${encodeURIComponent(id)}/stats`);
+    } catch (err) {
+      return fail(err);
+    }
+    if (loading === generation) renderStats(cell, stats);
+  }
+
   async function load() {
     const loading = generation;
     let answer;
@@ -72,7 +102,12 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
             el('div', { className: 'mono' }, webhook.id),
             el('div', { className: 'muted' }, clip(webhook.url, 80)),
           ),
-          el('td', { className: 'nowrap' }, webhook.topics.join(', ')),
+          el(
+            'td',
+            { className: 'nowrap' },
+            webhook.topics.join(', '),
+            webhook.format === 'rocketchat' && el('div', { className: 'muted format' }, 'Rocket.Chat format'),
+          ),
           el(
             'td',
             {
@@ -82,6 +117,7 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
             clip(describeFilter(webhook.filter), 80),
           ),
           el('td', { className: 'nowrap' }, stateOf(webhook)),
+          el('td', { className: 'stats nowrap' }, '…'),
           el(
             'td',
             { className: 'nowrap' },
@@ -111,6 +147,7 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
       ),
     );
     empty.hidden = webhooks.length > 0;
+    await Promise.all(webhooks.map((webhook) => loadStats(webhook.id)));
   }
 
   async function loadDeliveries(id) {
@@ -145,6 +182,7 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
       ),
     );
     deliveriesEmpty.hidden = attempts.length > 0;
+    await loadStats(id);
     return attempts;
   }
 
@@ -204,6 +242,8 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
         return setText(errorLine, 'Filter must be JSON, e.g. {"excludeOwn": true}');
       }
     }
+    const format = byId('webhook-format').value;
+    if (format !== 'gateway') input.format = format;
     let created;
     try {
       created = await api.request('POST', 'v1/webhooks', input);
@@ -215,6 +255,9 @@ export function createWebhooksPanel({ api, onUnauthorized }) {
       el('code', {}, created.id),
       '. Signing secret, shown only now: ',
       el('code', { className: 'secret' }, created.secret),
+      ...(created.token
+        ? ['. Rocket.Chat token (the body\'s "token"): ', el('code', { className: 'token' }, created.token)]
+        : []),
     );
     secretLine.hidden = false;
     byId('webhook-url').value = '';
