@@ -9,8 +9,16 @@ export type Error = {
   message: string;
   /** When waiting helps; the response also has `Retry-After` (seconds). */
   retryAfterMs?: number;
-  /** Structured facts, e.g. the fields that failed validation. */
-  details?: Record<string, unknown>;
+  /** Structured facts. A `GW_ERR_VALIDATION` from a schema check lists the bad fields in `fields`; an error from Rocket.Chat carries its code in `upstreamError`. */
+  details?: {
+    fields?: {
+      /** Dotted path into the input (`topics.0`); `(body)` for the input as a whole. */
+      field: string;
+      message: string;
+    }[];
+    upstreamError?: string | number;
+    upstreamReason?: string;
+  };
 };
 
 export type Probe = {
@@ -38,17 +46,431 @@ export type EventsCookie = {
   expiresAt: string;
 };
 
-/** One gateway event: the `data:` of an SSE frame and the body of a webhook delivery, byte for byte. */
-export type Event = {
-  /** Event log id; resume with `Last-Event-ID`. */
+/** One gateway event: the `data:` of an SSE frame and the body of a webhook delivery, byte for byte. `type` says which of the shapes below it is; `GET /v1/event-types` serves the same schemas. */
+export type Event = MessageCreatedEvent | MessageUpdatedEvent | MessageDeletedEvent | MessageEphemeralEvent | TypingEvent | UserStatusEvent | RoomChangedEvent | SubscriptionChangedEvent | NotificationEvent | SessionUnauthorizedEvent | OutboundSentEvent | OutboundFailedEvent | WebhookDisabledEvent | WebhookTestEvent;
+
+/** A new message in a room */
+export type MessageCreatedEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
   id: string;
-  type: "message.created" | "message.updated" | "message.deleted" | "message.ephemeral" | "typing" | "user.status" | "room.changed" | "subscription.changed" | "notification" | "session.unauthorized" | "outbound.sent" | "outbound.failed" | "webhook.disabled" | "webhook.test";
-  /** Whose session saw the event. */
+  type: "message.created";
+  /** Whose session saw the event */
   userId: string;
   roomId?: string;
+  /** When the gateway received it (ISO-8601) */
   ts: string;
-  /** Rocket.Chat's own object, EJSON dates as ISO-8601 strings. */
-  data: unknown;
+  /** A new message in a room */
+  data: {
+    /** The message id */
+    _id: string;
+    /** The room id */
+    rid?: string;
+    /** The text */
+    msg?: string;
+    /** The message type (`uj`, `rm`, ...); absent for an ordinary message */
+    t?: string;
+    /** The sender */
+    u?: {
+      _id: string;
+      username?: string;
+      name?: string;
+      [key: string]: unknown;
+    };
+    /** ISO-8601 date-time */
+    ts?: string;
+    /** ISO-8601 date-time */
+    _updatedAt?: string;
+    /** ISO-8601 date-time */
+    editedAt?: string;
+    /** The thread (its root message id) */
+    tmid?: string;
+    /** Mentioned users (`all` and `here` for group mentions) */
+    mentions?: {
+      _id: string;
+      username?: string;
+      name?: string;
+      [key: string]: unknown;
+    }[];
+    [key: string]: unknown;
+  };
+};
+
+/** A message changed: edited, reacted to, pinned, starred, a thread reply */
+export type MessageUpdatedEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "message.updated";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** A message changed: edited, reacted to, pinned, starred, a thread reply */
+  data: {
+    /** The message id */
+    _id: string;
+    /** The room id */
+    rid?: string;
+    /** The text */
+    msg?: string;
+    /** The message type (`uj`, `rm`, ...); absent for an ordinary message */
+    t?: string;
+    /** The sender */
+    u?: {
+      _id: string;
+      username?: string;
+      name?: string;
+      [key: string]: unknown;
+    };
+    /** ISO-8601 date-time */
+    ts?: string;
+    /** ISO-8601 date-time */
+    _updatedAt?: string;
+    /** ISO-8601 date-time */
+    editedAt?: string;
+    /** The thread (its root message id) */
+    tmid?: string;
+    /** Mentioned users (`all` and `here` for group mentions) */
+    mentions?: {
+      _id: string;
+      username?: string;
+      name?: string;
+      [key: string]: unknown;
+    }[];
+    [key: string]: unknown;
+  };
+};
+
+/** A message deleted: the whole message (`t: "rm"`), `{_id, rid, _deletedAt?}`, or a bulk deletion */
+export type MessageDeletedEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "message.deleted";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** A message deleted: the whole message (`t: "rm"`), `{_id, rid, _deletedAt?}`, or a bulk deletion */
+  data: {
+    /** The message id */
+    _id: string;
+    /** The room id */
+    rid?: string;
+    /** The text */
+    msg?: string;
+    /** The message type (`uj`, `rm`, ...); absent for an ordinary message */
+    t?: string;
+    /** The sender */
+    u?: {
+      _id: string;
+      username?: string;
+      name?: string;
+      [key: string]: unknown;
+    };
+    /** ISO-8601 date-time */
+    ts?: string;
+    /** ISO-8601 date-time */
+    _updatedAt?: string;
+    /** ISO-8601 date-time */
+    editedAt?: string;
+    /** The thread (its root message id) */
+    tmid?: string;
+    /** Mentioned users (`all` and `here` for group mentions) */
+    mentions?: {
+      _id: string;
+      username?: string;
+      name?: string;
+      [key: string]: unknown;
+    }[];
+    [key: string]: unknown;
+  } | {
+    rid: string;
+    bulk: true;
+    [key: string]: unknown;
+  };
+};
+
+/** A private message from rocket.cat to this user only, never stored */
+export type MessageEphemeralEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "message.ephemeral";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** A private message from rocket.cat to this user only, never stored */
+  data: {
+    /** The message id */
+    _id: string;
+    /** The room id */
+    rid?: string;
+    /** The text */
+    msg?: string;
+    /** The message type (`uj`, `rm`, ...); absent for an ordinary message */
+    t?: string;
+    /** The sender */
+    u?: {
+      _id: string;
+      username?: string;
+      name?: string;
+      [key: string]: unknown;
+    };
+    /** ISO-8601 date-time */
+    ts?: string;
+    /** ISO-8601 date-time */
+    _updatedAt?: string;
+    /** ISO-8601 date-time */
+    editedAt?: string;
+    /** The thread (its root message id) */
+    tmid?: string;
+    /** Mentioned users (`all` and `here` for group mentions) */
+    mentions?: {
+      _id: string;
+      username?: string;
+      name?: string;
+      [key: string]: unknown;
+    }[];
+    [key: string]: unknown;
+  };
+};
+
+/** Someone started or stopped typing in a room */
+export type TypingEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "typing";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** Someone started or stopped typing in a room */
+  data: {
+    username: string;
+    typing: boolean;
+    /** Rocket.Chat 6+: `user-typing`, `user-recording`, ... */
+    activities?: string[];
+  };
+};
+
+/** A user's presence changed */
+export type UserStatusEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "user.status";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** A user's presence changed */
+  data: {
+    userId: string;
+    username: string;
+    status: "offline" | "online" | "away" | "busy";
+    statusText: string;
+  };
+};
+
+/** A room the user is in was created, changed or removed */
+export type RoomChangedEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "room.changed";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** A room the user is in was created, changed or removed */
+  data: {
+    /** `inserted`, `updated` or `removed` */
+    action: string;
+    room: {
+      _id: string;
+      [key: string]: unknown;
+    };
+  };
+};
+
+/** The user's subscription to a room changed (unread counts, alerts, ...) */
+export type SubscriptionChangedEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "subscription.changed";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** The user's subscription to a room changed (unread counts, alerts, ...) */
+  data: {
+    /** `inserted`, `updated` or `removed` */
+    action: string;
+    subscription: {
+      _id: string;
+      rid?: string;
+      [key: string]: unknown;
+    };
+  };
+};
+
+/** A desktop notification for the user (a direct message or a mention) */
+export type NotificationEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "notification";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** A desktop notification for the user (a direct message or a mention) */
+  data: {
+    title?: string;
+    text?: string;
+    payload?: {
+      _id?: string;
+      rid?: string;
+      [key: string]: unknown;
+    };
+    [key: string]: unknown;
+  };
+};
+
+/** The user's Rocket.Chat session ended; streams end after this event */
+export type SessionUnauthorizedEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "session.unauthorized";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** The user's Rocket.Chat session ended; streams end after this event */
+  data: {
+    /** `force_logout`, `logout`, or why the token stopped working */
+    reason: string;
+  };
+};
+
+/** A queued send, edit, deletion or reaction reached Rocket.Chat */
+export type OutboundSentEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "outbound.sent";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** A queued send, edit, deletion or reaction reached Rocket.Chat */
+  data: {
+    /** The outbound job id (`GET /v1/messages/{id}`) */
+    id: string;
+    messageId: string;
+    kind: "send" | "edit" | "delete" | "reaction";
+    status: "sent";
+    /** The message as Rocket.Chat stored it, when it answered one */
+    message?: {
+      [key: string]: unknown;
+    };
+  };
+};
+
+/** A queued send, edit, deletion or reaction failed for good */
+export type OutboundFailedEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "outbound.failed";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** A queued send, edit, deletion or reaction failed for good */
+  data: {
+    /** The outbound job id (`GET /v1/messages/{id}`) */
+    id: string;
+    messageId: string;
+    kind: "send" | "edit" | "delete" | "reaction";
+    status: "failed";
+    error: {
+      /** A `GW_ERR_*` code (docs/errors.md) */
+      code: string;
+      message: string;
+      upstreamError?: string | number;
+    };
+    /** The message as Rocket.Chat stored it, when it answered one */
+    message?: {
+      [key: string]: unknown;
+    };
+  };
+};
+
+/** One of the user's webhooks was disabled (too many failures, or the receiver answered 410) */
+export type WebhookDisabledEvent = {
+  /** The event log id (`<ms>-<seq>`); resume with `Last-Event-ID` */
+  id: string;
+  type: "webhook.disabled";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** One of the user's webhooks was disabled (too many failures, or the receiver answered 410) */
+  data: {
+    webhookId: string;
+    reason: "manual" | "failures" | "gone";
+    consecutiveFailures: number;
+    lastError: string | null;
+    /** ISO-8601 date-time */
+    disabledAt: string;
+  };
+};
+
+/** `POST /v1/webhooks/{id}/test`: sent to that endpoint only, never logged */
+export type WebhookTestEvent = {
+  /** `test_<uuid>`: test events are not in the log */
+  id: string;
+  type: "webhook.test";
+  /** Whose session saw the event */
+  userId: string;
+  roomId?: string;
+  /** When the gateway received it (ISO-8601) */
+  ts: string;
+  /** `POST /v1/webhooks/{id}/test`: sent to that endpoint only, never logged */
+  data: {
+    webhookId: string;
+    message: string;
+  };
+};
+
+export type EventTypeCatalogue = {
+  eventTypes: {
+    type: "message.created" | "message.updated" | "message.deleted" | "message.ephemeral" | "typing" | "user.status" | "room.changed" | "subscription.changed" | "notification" | "session.unauthorized" | "outbound.sent" | "outbound.failed" | "webhook.disabled" | "webhook.test";
+    description: string;
+    /** JSON Schema (2020-12) of the event's envelope, `data` included. */
+    schema: Record<string, unknown>;
+  }[];
+};
+
+/** A content filter: every condition given must hold (AND). It applies to message events; other events pass. */
+export type ContentFilter = {
+  /** Leave out messages the user sent (`u._id` is the user's id): a bot does not hear itself. */
+  excludeOwn?: boolean;
+  /** Only messages that mention the user by name (`mentions` holds its id); `@all` and `@here` do not count. */
+  mentionsMe?: boolean;
+  /** Only the thread with this root message: its replies (`tmid`) and the root itself. */
+  threadId?: string;
+  /** Only messages from these users, by username or user id. */
+  senders?: string[];
+  /** Only messages of these types (Rocket.Chat's `t`: `uj`, `discussion-created`, ...); `plain` is an ordinary message, one without `t`. */
+  messageTypes?: string[];
 };
 
 export type WebhookCreate = {
@@ -56,6 +478,12 @@ export type WebhookCreate = {
   topics: StringList;
   events?: StringList;
   description?: string;
+  filter?: ContentFilter | null;
+  /** `gateway` (default): the event envelope. `rocketchat`: the body Rocket.Chat's outgoing integration posts (`token`, `bot`, `channel_id`, `channel_name`, `message_id`, `timestamp`, `user_id`, `user_name`, `text`, `siteUrl`...), for `message.created` (and `message.updated` when listed); a 200-202 JSON reply with `text` or `attachments` is posted back into the room as the owner. */
+  format?: "gateway" | "rocketchat";
+  /** Format `rocketchat` only: the token put in every body, which receivers check (keep the one an existing receiver expects). Generated when absent; shown only in the answer that sets it. */
+  token?: string;
+  headers?: CustomHeaders;
 };
 
 export type WebhookUpdate = {
@@ -65,7 +493,22 @@ export type WebhookUpdate = {
   description?: string;
   /** `true` re-enables a disabled webhook and resets its failures. */
   enabled?: boolean;
+  /** A new content filter; `null` removes it. */
+  filter?: ContentFilter | null;
+  /** `gateway` (default): the event envelope. `rocketchat`: the body Rocket.Chat's outgoing integration posts (`token`, `bot`, `channel_id`, `channel_name`, `message_id`, `timestamp`, `user_id`, `user_name`, `text`, `siteUrl`...), for `message.created` (and `message.updated` when listed); a 200-202 JSON reply with `text` or `attachments` is posted back into the room as the owner. */
+  format?: "gateway" | "rocketchat";
+  /** Format `rocketchat` only: the token put in every body, which receivers check (keep the one an existing receiver expects). Generated when absent; shown only in the answer that sets it. */
+  token?: string;
+  headers?: CustomHeaders;
 };
+
+/** Request headers sent with every delivery, replacing all earlier ones (`{}` removes them). Names are HTTP tokens (stored lower-case); hop-by-hop headers, `host`, `content-*`, `expect` and the signature headers (`webhook-*`) are refused; values are visible ASCII, spaces and tabs (no CR/LF), at most 1024 characters; at most 20 headers, 8 KiB in all. Values are stored encrypted and never shown. */
+export type CustomHeaders = {
+  [key: string]: string;
+};
+
+/** Pass as `cursor` for the next page; null on the last page. Opaque. */
+export type NextCursor = string | null;
 
 /** An array of strings, or one comma-separated string. */
 export type StringList = string | string[];
@@ -75,6 +518,8 @@ export type WebhookFields = {
   url: string;
   topics: string[];
   events: ("message.created" | "message.updated" | "message.deleted" | "message.ephemeral" | "typing" | "user.status" | "room.changed" | "subscription.changed" | "notification" | "session.unauthorized" | "outbound.sent" | "outbound.failed" | "webhook.disabled" | "webhook.test")[];
+  /** The content filter (canonical form), or null. */
+  filter: ContentFilter | null;
   description: string;
   enabled: boolean;
   disabledReason: ("manual" | "failures" | "gone") | null;
@@ -84,6 +529,9 @@ export type WebhookFields = {
   updatedAt: string;
   secretRotatedAt: string | null;
   previousSecretExpiresAt: string | null;
+  format: "gateway" | "rocketchat";
+  /** Names of the custom request headers (values are never shown). */
+  headers: string[];
 };
 
 /** A webhook as the API shows it; its secret never is. */
@@ -92,10 +540,50 @@ export type Webhook = WebhookFields;
 /** The new webhook and its signing secret, shown this once. */
 export type WebhookCreated = WebhookFields & {
   secret: string;
+  /** Format `rocketchat`: its token, shown this once. */
+  token?: string;
+};
+
+/** The changed webhook; `token` when the change made one (switching to `rocketchat`). */
+export type WebhookChanged = WebhookFields & {
+  token?: string;
 };
 
 export type WebhookList = {
   webhooks: Webhook[];
+  nextCursor: NextCursor;
+};
+
+export type WebhookStats = {
+  /** Attempts since the webhook was created. */
+  attempts: {
+    total: number;
+    succeeded: number;
+    failed: number;
+  };
+  successRate: number | null;
+  lastSuccessAt: string | null;
+  lastError: {
+    at: string;
+    error: string;
+    statusCode: number | null;
+  } | null;
+  /** Deliveries waiting for an attempt or a retry; dead letters waiting for a replay. */
+  backlog: {
+    pending: number;
+    deadLetters: number;
+  };
+  consecutiveFailures: number;
+};
+
+export type ResendRequest = {
+  /** An event id from the log, or of a dead letter of this webhook. */
+  eventId: string;
+};
+
+export type ResendQueued = {
+  eventId: string;
+  jobId: string;
 };
 
 export type RotatedSecret = {
@@ -117,10 +605,15 @@ export type Delivery = {
   outcome: "success" | "http_error" | "timeout" | "network_error" | "blocked";
   error: string | null;
   nextAttemptAt: string | null;
+  /** Format `rocketchat`: the outbound job posting the reply (`GET /v1/messages/{id}`). */
+  replyJobId?: string;
+  /** Format `rocketchat`: why the reply asked for was not posted. */
+  replyError?: string;
 };
 
 export type DeliveryList = {
   deliveries: Delivery[];
+  nextCursor: NextCursor;
 };
 
 export type ReplayRequest = {
@@ -233,6 +726,7 @@ export type HookUrl = {
 
 export type HookList = {
   hooks: Hook[];
+  nextCursor: NextCursor;
 };
 
 export type HookRequestList = {
@@ -256,6 +750,7 @@ export type HookRequestList = {
       error?: Record<string, unknown>;
     };
   }[];
+  nextCursor: NextCursor;
 };
 
 /** Rocket.Chat's incoming-webhook payload; Slack's names (`username`, `icon_emoji`, `icon_url`) work too, and other keys are ignored. `text` may be empty only with `attachments`. */
@@ -293,6 +788,7 @@ export const OPERATIONS = {
   createEventsCookie: { method: 'POST', path: "/v1/events/cookie" },
   deleteEventsCookie: { method: 'DELETE', path: "/v1/events/cookie" },
   streamEvents: { method: 'GET', path: "/v1/events" },
+  listEventTypes: { method: 'GET', path: "/v1/event-types" },
   listWebhooks: { method: 'GET', path: "/v1/webhooks" },
   createWebhook: { method: 'POST', path: "/v1/webhooks" },
   getWebhook: { method: 'GET', path: "/v1/webhooks/{id}" },
@@ -301,6 +797,8 @@ export const OPERATIONS = {
   rotateWebhookSecret: { method: 'POST', path: "/v1/webhooks/{id}/rotate-secret" },
   testWebhook: { method: 'POST', path: "/v1/webhooks/{id}/test" },
   listWebhookDeliveries: { method: 'GET', path: "/v1/webhooks/{id}/deliveries" },
+  getWebhookStats: { method: 'GET', path: "/v1/webhooks/{id}/stats" },
+  resendWebhookEvent: { method: 'POST', path: "/v1/webhooks/{id}/resend" },
   replayWebhook: { method: 'POST', path: "/v1/webhooks/{id}/replay" },
   sendMessage: { method: 'POST', path: "/v1/messages" },
   getMessage: { method: 'GET', path: "/v1/messages/{id}" },
