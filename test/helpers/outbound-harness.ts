@@ -8,6 +8,7 @@
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { Redis } from 'ioredis';
 import { createError } from '../../src/errors.js';
+import type { Metrics } from '../../src/metrics/index.js';
 import type { GatewayCore } from '../../src/gateway.js';
 import { createApp } from '../../src/http/app.js';
 import {
@@ -34,6 +35,8 @@ export interface OutboundHarnessOptions {
   readonly workerOptions?: Partial<OutboundSendingOptions>;
   /** `callTimeoutMs` of the methods router. @defaultValue 15000 */
   readonly methodsCallTimeoutMs?: number;
+  /** Real metrics, for tests that read them. @defaultValue no-op metrics */
+  readonly metrics?: Metrics;
   /** More principals the test middleware accepts (username -> user id), with no credentials stored. */
   readonly extraPrincipals?: Readonly<Record<string, string>>;
 }
@@ -97,6 +100,8 @@ export function createCoreOutboundSending(
     window: core.config.outbound.concurrency,
     maxAttempts: core.config.outbound.maxAttempts,
     logger: core.logger,
+    metrics: core.metrics,
+    clock: core.clock,
     ...options,
   });
 }
@@ -120,6 +125,7 @@ export async function startOutboundHarness(options: OutboundHarnessOptions): Pro
     rocketchatUrl: options.rocketchatUrl,
     shared,
     env: { OUTBOUND_CONCURRENCY: '16', OUTBOUND_MAX_ATTEMPTS: '8', ...options.env },
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   await core.calls.start();
   await core.pool?.start();

@@ -7,19 +7,24 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
+import { createMetrics, type PrometheusMetrics } from '../../src/metrics/prometheus-metrics.js';
 import type { OutboundJobView } from '../../src/outbound/index.js';
+import { metricValue } from '../helpers/metric-value.js';
 import { type OutboundHarness, startOutboundHarness } from '../helpers/outbound-harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let sim: Simulator;
 let h: OutboundHarness;
+let metrics: PrometheusMetrics;
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, rateLimits: true });
+  metrics = createMetrics({ collectDefaultMetrics: false });
   h = await startOutboundHarness({
     redisUrl: inject('redisUrl'),
     rocketchatUrl: sim.url,
     users: ['alice', 'bob'],
+    metrics,
   });
 });
 
@@ -84,6 +89,49 @@ describe('rate limits', () => {
     // ...then everything of hers is sent, in order.
     await allSent('alice', alice, 20_000);
     expect(texts('GENERAL', 'held ')).toEqual(['held 0', 'held 1']);
+  });
+
+  it('a storm of concurrent posts by a rate-limited user, 16 in flight, paces without losing or reordering anything', {
+    timeout: 120_000,
+  }, async () => {
+    const rooms = [
+      'GENERAL',
+      sim.control.createRoom({ t: 'c', name: 'storm-b', members: ['alice', 'bob'] })._id,
+    ];
+    const retriedBefore = await metricValue(metrics, 'gateway_outbound_messages_total', {
+      outcome: 'retried',
+    });
+    const sentBefore = await metricValue(metrics, 'gateway_outbound_messages_total', { outcome: 'sent' });
+    const posted = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const text = `storm ${i}`;
+        const roomId = rooms[i % 2]!;
+        return { text, roomId, job: await post('alice', roomId, text) };
+      }),
+    );
+    const jobKey = (id: string) => h.core.keys.user(h.userIds.alice!).outboundJob(id);
+    const bySeq = await Promise.all(
+      posted.map(async (p) => ({ ...p, seq: Number(await h.core.redis.hget(jobKey(p.job.id), 'seq')) })),
+    );
+    await allSent(
+      'alice',
+      posted.map((p) => p.job),
+      90_000,
+    );
+    for (const rid of rooms) {
+      const expected = bySeq
+        .filter((p) => p.roomId === rid)
+        .sort((a, b) => a.seq - b.seq)
+        .map((p) => p.text);
+      expect(texts(rid, 'storm ')).toEqual(expected);
+    }
+    // Rocket.Chat refused some (5 per second): they were paced, not lost or sent twice.
+    expect(
+      await metricValue(metrics, 'gateway_outbound_messages_total', { outcome: 'retried' }),
+    ).toBeGreaterThan(retriedBefore);
+    expect(await metricValue(metrics, 'gateway_outbound_messages_total', { outcome: 'sent' })).toBe(
+      sentBefore + 30,
+    );
   });
 
   it('lanes are per room: order holds in each of several rooms sent to at once', async () => {
