@@ -99,27 +99,37 @@ describe('/metrics of a running gateway, after traffic', () => {
       expect(
         [...before.keys()].some((s) => s.includes('queue="outbound"') && s.includes(`state="${state}"`)),
       ).toBe(true);
-    const completedBefore = value(before, 'gateway_queue_jobs', { queue: 'outbound', state: 'completed' });
+    const delayedBefore = value(before, 'gateway_queue_jobs', { queue: 'outbound', state: 'delayed' });
 
-    for (const key of ['m1', 'm2', 'm3']) {
-      const response = await fetch(`${fx.gw.url}/v1/messages`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': `metrics-live-${key}` },
-        body: JSON.stringify({ roomId: 'GENERAL', text: `metrics ${key}` }),
-      });
-      expect(response.status).toBe(202);
+    // Each accepted job keeps a delayed BullMQ record (the watchdog's) until its outcome is
+    // recorded: with Rocket.Chat slow to store them, three pending sends show, then go.
+    fx.sim.control.slowMethod('sendMessage', 1500);
+    try {
+      for (const key of ['m1', 'm2', 'm3']) {
+        const response = await fetch(`${fx.gw.url}/v1/messages`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': `metrics-live-${key}` },
+          body: JSON.stringify({ roomId: 'GENERAL', text: `metrics ${key}` }),
+        });
+        expect(response.status).toBe(202);
+      }
+      // Read at every scrape: the pending jobs show up without waiting for a timer.
+      await waitFor(
+        async () =>
+          value((await scrape()).samples, 'gateway_queue_jobs', { queue: 'outbound', state: 'delayed' }) >=
+          delayedBefore + 3,
+        30_000,
+        'three pending outbound jobs in gateway_queue_jobs',
+      );
+    } finally {
+      fx.sim.control.slowMethod('sendMessage', 0);
     }
-    // Read at every scrape: the kept completed jobs show up without waiting for a timer.
     await waitFor(
-      async () => {
-        const { samples } = await scrape();
-        return value(samples, 'gateway_queue_jobs', { queue: 'outbound', state: 'completed' }) >=
-          completedBefore + 3
-          ? true
-          : undefined;
-      },
+      async () =>
+        value((await scrape()).samples, 'gateway_queue_jobs', { queue: 'outbound', state: 'delayed' }) ===
+        delayedBefore,
       30_000,
-      'three completed outbound jobs in gateway_queue_jobs',
+      'the outbound records to go once the messages are sent',
     );
     const after = (await scrape()).samples;
     expect(value(after, 'gateway_outbound_messages_total', { outcome: 'sent' })).toBeGreaterThanOrEqual(3);
