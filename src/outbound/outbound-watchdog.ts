@@ -40,12 +40,17 @@ export interface OutboundWatchdogOptions {
   readonly now?: () => number;
 }
 
+/** The longest pause between two looks at a job still pending. */
+const MAX_LOOK_INTERVAL_MS = 300_000;
+
 export class OutboundWatchdog {
   readonly #options: OutboundWatchdogOptions;
   readonly #worker: Worker<OutboundJobData, OutboundOutcome>;
   readonly #control: ControlPublisher;
   readonly #unwatchQueue: () => void;
   #closing: Promise<void> | undefined;
+  /** When each user's sender was last woken: once per half `watchdogMs` is enough for all its jobs. */
+  readonly #nudgedAt = new Map<string, number>();
 
   constructor(options: OutboundWatchdogOptions) {
     this.#options = options;
@@ -85,6 +90,18 @@ export class OutboundWatchdog {
     return this.#closing;
   }
 
+  #isNudgeDue(userId: string, now: number): boolean {
+    const last = this.#nudgedAt.get(userId);
+    if (last !== undefined && now - last < this.#options.outbound.watchdogMs / 2) return false;
+    this.#nudgedAt.delete(userId);
+    this.#nudgedAt.set(userId, now);
+    if (this.#nudgedAt.size > 10_000) {
+      const oldest = this.#nudgedAt.keys().next().value;
+      if (oldest !== undefined) this.#nudgedAt.delete(oldest);
+    }
+    return true;
+  }
+
   async #look(job: OutboundBullJob, token: string | undefined): Promise<OutboundOutcome> {
     const { userId } = job.data;
     const record = await this.#options.outbound.store.record(userId, job.id!);
@@ -105,15 +122,24 @@ export class OutboundWatchdog {
       await this.#options.recorder.record(userId, [{ jobId: job.id!, data: record.data, outcome }]);
       return outcome;
     }
-    this.#options.logger?.info({ jobId: job.id, userId }, 'outbound job still pending: waking its sender');
-    // Wanted again (it may have expired), and the holder, if any, told to read its outbox.
-    await this.#options.consumers.register(userId, OUTBOX_CONSUMER_ID, [{ kind: 'user' }], {
-      ttlMs: this.#options.outbound.wantedMs,
-    });
-    const owner = await this.#options.leases.owner(userId);
-    if (owner) await this.#control.outbound(owner, { kind: 'outbound', userId });
     const now = (this.#options.now ?? Date.now)();
-    await job.moveToDelayed(now + this.#options.outbound.watchdogMs, token);
+    const { watchdogMs } = this.#options.outbound;
+    if (this.#isNudgeDue(userId, now)) {
+      this.#options.logger?.info(
+        { jobId: job.id, userId },
+        'outbound jobs still pending: waking their sender',
+      );
+      // Wanted again (it may have expired), and the holder, if any, told to read its outbox.
+      await this.#options.consumers.register(userId, OUTBOX_CONSUMER_ID, [{ kind: 'user' }], {
+        ttlMs: this.#options.outbound.wantedMs,
+      });
+      const owner = await this.#options.leases.owner(userId);
+      if (owner) await this.#control.outbound(owner, { kind: 'outbound', userId });
+    }
+    // A job pending for long is usually held upstream (rate limits, an outage): look at it less
+    // often as it ages, so a big backlog does not keep the queue busy.
+    const age = Math.max(0, now - job.timestamp);
+    await job.moveToDelayed(now + Math.min(MAX_LOOK_INTERVAL_MS, Math.max(watchdogMs, age / 2)), token);
     throw new DelayedError();
   }
 }

@@ -27,6 +27,7 @@ import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
 import type { OutboundListener } from '../sessions/call-router.js';
+import type { OutboundNotice } from '../sessions/control-plane.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { SessionObserver, SessionPool } from '../sessions/session-pool.js';
 import type { UserSession } from '../sessions/user-session.js';
@@ -79,7 +80,7 @@ export class Outbox implements SessionObserver {
   /** Starts hearing the pool's sessions and the notices sent to this worker. */
   attach(calls: { setOutboundListener(listener: OutboundListener | undefined): void }): void {
     this.#options.pool.setObserver(this);
-    calls.setOutboundListener((notice) => this.#onNotice(notice.userId, notice.job));
+    calls.setOutboundListener((notice) => this.hear(notice));
   }
 
   started(userId: string, session: UserSession): void {
@@ -123,10 +124,9 @@ export class Outbox implements SessionObserver {
     this.#outboxes.clear();
   }
 
-  #onNotice(
-    userId: string,
-    job: { id: string; seq: number; data: Record<string, unknown> } | undefined,
-  ): void {
+  /** An `outbound` notice: a job to send, or (without one) a reason to read the user's outbox. */
+  hear(notice: Pick<OutboundNotice, 'userId' | 'job'>): void {
+    const { userId, job } = notice;
     if (this.#isClosed) return;
     const outbox = this.#outboxes.get(userId);
     if (!outbox) {

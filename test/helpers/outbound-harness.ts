@@ -35,6 +35,8 @@ export interface OutboundHarnessOptions {
   readonly workerOptions?: Partial<OutboundSendingOptions>;
   /** `callTimeoutMs` of the methods router. @defaultValue 15000 */
   readonly methodsCallTimeoutMs?: number;
+  /** How long an accepted job may stay pending before the watchdog looks. @defaultValue 10000 */
+  readonly watchdogMs?: number;
   /** Real metrics, for tests that read them. @defaultValue no-op metrics */
   readonly metrics?: Metrics;
   /** More principals the test middleware accepts (username -> user id), with no credentials stored. */
@@ -68,8 +70,9 @@ export function testAuthenticate(userIds: Readonly<Record<string, string>>): Req
 }
 
 /** The core's `OutboundQueue`, as src/gateway.ts builds it. */
-export function createCoreOutboundQueue(core: GatewayCore): OutboundQueue {
+export function createCoreOutboundQueue(core: GatewayCore, watchdogMs?: number): OutboundQueue {
   return new OutboundQueue({
+    ...(watchdogMs === undefined ? {} : { watchdogMs }),
     redis: core.redis,
     keys: core.keys,
     queuePrefix: core.config.redis.queuePrefix,
@@ -135,7 +138,7 @@ export async function startOutboundHarness(options: OutboundHarnessOptions): Pro
     await core.credentials.save(auth.userId, { token: auth.token, username });
     userIds[username] = auth.userId;
   }
-  const outbound = createCoreOutboundQueue(core);
+  const outbound = createCoreOutboundQueue(core, options.watchdogMs);
   const workers: OutboundSending[] = [];
   const startWorker = async (extra: Partial<OutboundSendingOptions> = {}): Promise<OutboundSending> => {
     const worker = createCoreOutboundSending(core, outbound, { ...options.workerOptions, ...extra });
