@@ -8,9 +8,9 @@
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { Redis } from 'ioredis';
 import { createError } from '../../src/errors.js';
-import type { Metrics } from '../../src/metrics/index.js';
 import type { GatewayCore } from '../../src/gateway.js';
 import { createApp } from '../../src/http/app.js';
+import type { Metrics } from '../../src/metrics/index.js';
 import {
   createMessagesRouter,
   createMethodsRouter,

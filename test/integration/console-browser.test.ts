@@ -14,11 +14,10 @@
  *
  * No silent skip: without Chromium this file fails and says how to install it.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RequestHandler } from 'express';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
 import { createConsoleRouter } from '../../src/console/index.js';
@@ -38,6 +37,7 @@ import {
   type WebhookService,
   type WebhookWorker,
 } from '../../src/webhooks/index.js';
+import { launchChromium, requireChromium } from '../helpers/chromium.js';
 import { httpContextFromCore } from '../helpers/http-context.js';
 import {
   createCoreOutboundQueue,
@@ -49,16 +49,6 @@ import { waitFor } from '../helpers/wait-for.js';
 import { FAST_WORKER } from '../helpers/webhook-fixture.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const XSS_TEXT = '<img src=x onerror="globalThis.__pwned = 1">';
 
 /** The gateway's HTTP surface for the console, with an SSE hub that can be replaced (a replica restart). */
@@ -233,15 +223,11 @@ async function waitForRow(match: (row: EventRow) => boolean, what: string): Prom
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run installs it when missing)`,
-    );
-  }
+  requireChromium();
   sim = await startSimulator({ port: 0, rateLimits: false });
   stack = await startConsoleStack(inject('redisUrl'), sim.url);
   receiver = await startWebhookReceiver();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage();
   page.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
   page.on('console', (message) => {

@@ -9,24 +9,15 @@
  * No silent skip: without Chromium this file fails and says how to install it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, requireChromium } from '../helpers/chromium.js';
 import { freePort } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = `${REPO}node_modules/tsx/dist/cli.mjs`;
 
@@ -96,11 +87,7 @@ let browser: Browser | undefined;
 let output = '';
 
 beforeAll(() => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run installs it when missing)`,
-    );
-  }
+  requireChromium();
 });
 
 afterAll(async () => {
@@ -158,7 +145,7 @@ describe('npm run demo', () => {
     expect(tree.map((p) => p.name)).toContain('redis-server');
     expect(tree.every((p) => p.pgid === child.pid)).toBe(true);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const page = await browser.newPage();
     expect((await page.goto(consoleUrl))?.status()).toBe(200);
     await page.fill('#signin-username', 'alice');

@@ -7,23 +7,12 @@
  *
  * No silent skip: without Chromium this file fails and says how to install it.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
+import { launchChromium, requireChromium } from '../helpers/chromium.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** What the page records, kept on `window` so the test can read it with `page.evaluate`. */
 interface PageEvent {
@@ -108,14 +97,10 @@ function pageErrors(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run installs it when missing)`,
-    );
-  }
+  requireChromium();
   sim = await startSimulator({ port: 0, rateLimits: false });
   gw = await startTestGateway({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage();
   // Same origin as the stream: the page needs no CORS to read it.
   const health = await page.goto(`${gw.url}/healthz`);

@@ -14,25 +14,14 @@
  *
  * No silent skip: without Chromium this file fails and says how to install it.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
+import { launchChromium, requireChromium } from '../helpers/chromium.js';
 import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** The page's globals, typed here because the project compiles without the DOM library. */
 interface BrowserEventSource {
@@ -138,11 +127,7 @@ function loggedStatus(probe: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run installs it when missing)`,
-    );
-  }
+  requireChromium();
   listedPages = await startPageServer();
   unlistedPages = await startPageServer();
   const listed = portOf(listedPages);
@@ -152,7 +137,7 @@ beforeAll(async () => {
     rocketchatUrl: sim.url,
     env: { CORS_ORIGINS: `http://127.0.0.1:${listed},http://localhost:${listed}` },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   context = await browser.newContext();
 });
 
