@@ -27,8 +27,8 @@ import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
 import type { OutboundListener } from '../sessions/call-router.js';
-import type { OutboundNotice } from '../sessions/control-plane.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
+import type { OutboundNotice } from '../sessions/control-plane.js';
 import type { SessionObserver, SessionPool } from '../sessions/session-pool.js';
 import type { UserSession } from '../sessions/user-session.js';
 import { outboundBackoffMs } from './backoff.js';
@@ -64,8 +64,6 @@ const PAGE = 500;
 const GAP_WAIT_MS = 25;
 /** Pause before trying again after Redis failed a step. */
 const REDIS_RETRY_MS = 500;
-/** Finished job ids remembered so that a page read before their finish does not bring them back. */
-const RECENTLY_FINISHED = 4096;
 
 /** The outboxes of the sessions this worker holds. */
 export class Outbox implements SessionObserver {
@@ -174,7 +172,6 @@ class UserOutbox {
   readonly #early = new Map<number, PendingJob>();
   readonly #entries = new Map<string, Entry>();
   readonly #rooms = new Map<string, Entry[]>();
-  readonly #recentlyFinished = new Set<string>();
   #inFlight = 0;
   #isPaced = false;
   #heldUntil = 0;
@@ -273,12 +270,8 @@ class UserOutbox {
         const { newestSeq, jobs } = await this.#options.store.pending(this.userId, after, PAGE);
         if (this.#isClosed) return;
         for (const job of jobs) {
-          if (
-            job.seq > this.#frontier &&
-            !this.#entries.has(job.jobId) &&
-            !this.#recentlyFinished.has(job.jobId)
-          )
-            this.#admit(job);
+          // At or below the frontier: admitted since the read began (and maybe finished already).
+          if (job.seq > this.#frontier) this.#admit(job);
           after = job.seq;
         }
         if (jobs.length < PAGE) {
@@ -510,11 +503,6 @@ class UserOutbox {
       const at = room.indexOf(entry);
       if (at !== -1) room.splice(at, 1);
       if (room.length === 0) this.#rooms.delete(entry.data.roomId);
-    }
-    this.#recentlyFinished.add(entry.jobId);
-    if (this.#recentlyFinished.size > RECENTLY_FINISHED) {
-      const oldest = this.#recentlyFinished.values().next().value;
-      if (oldest !== undefined) this.#recentlyFinished.delete(oldest);
     }
   }
 
