@@ -34,6 +34,7 @@ WORKDIR /app
 # the root filesystem can be mounted read-only (the gateway writes nothing to disk; logs go to
 # stdout).
 COPY --from=deps /app/node_modules ./node_modules
+# dist/src holds the Redis scripts (.lua) too: `npm run build` copies them beside their modules.
 COPY --from=build /app/dist/src ./dist/src
 # tsc copies no assets: the browser console (CONSOLE_ENABLED) finds its files back in
 # src/console/static, relative to dist/src/console (src/console/console-router.ts).

@@ -10,16 +10,8 @@ import type { RedisClient } from '../redis/connection.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { compareStreamIds } from './stream-id.js';
 
-/**
- * `XINFO STREAM`, or nil for a missing stream. In a script because the client cannot find the
- * key of `XINFO` (a subcommand's argument) to route it: a Cluster would send it to any node
- * and get MOVED back.
- */
-const STREAM_INFO_SCRIPT = new LuaScript(
-  `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return redis.call('XINFO', 'STREAM', KEYS[1])`,
-  1,
-);
+// KEYS, ARGV and reply: see the header of each file.
+const STREAM_INFO_SCRIPT = LuaScript.fromFile(import.meta.url, './stream-trim/stream-info.lua', 1);
 
 interface TrimInfo {
   /** Entries were ever trimmed (more were added than the stream holds). */

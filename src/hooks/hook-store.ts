@@ -85,27 +85,10 @@ export interface HookStoreOptions {
   readonly maxRequestsKept?: number;
 }
 
-/** KEYS: record. ARGV: owner, now, fields to delete (count), those names, then field pairs. */
-const UPDATE_SCRIPT = new LuaScript(
-  `
-if redis.call('HGET', KEYS[1], 'userId') ~= ARGV[1] then return 0 end
-local deletes = tonumber(ARGV[3])
-for i = 1, deletes do redis.call('HDEL', KEYS[1], ARGV[3 + i]) end
-redis.call('HSET', KEYS[1], 'updatedAtMs', ARGV[2], unpack(ARGV, 4 + deletes))
-return 1
-`,
-  1,
-);
+// KEYS, ARGV and reply: see the header of each file.
+const UPDATE_SCRIPT = LuaScript.fromFile(import.meta.url, './hook-store/update.lua', 1);
 
-/** KEYS: the user's hook id set. ARGV: max, id. 1 when the id was added, 0 when full. */
-const RESERVE_SCRIPT = new LuaScript(
-  `
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('SADD', KEYS[1], ARGV[2])
-return 1
-`,
-  1,
-);
+const RESERVE_SCRIPT = LuaScript.fromFile(import.meta.url, './hook-store/reserve.lua', 1);
 
 const OPTIONAL_FIELDS = ['alias', 'emoji', 'avatar'] as const;
 

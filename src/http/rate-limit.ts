@@ -21,6 +21,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { createError } from '../errors.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
 import { clockOf, type HttpContext } from './context.js';
 
 /** One minute: `RATE_LIMIT_PER_MINUTE` is per minute. */
@@ -49,26 +50,8 @@ export interface RedisRateLimiterOptions {
   readonly clock?: Clock;
 }
 
-/**
- * KEYS: the current window's counter, the previous window's counter. ARGV: limit, window ms, ms
- * elapsed in the current window. Counts the request only when it is allowed. Returns
- * `{allowed (0|1), current count, previous count}`. Both keys share one hash tag (keys.ts), so
- * the script is legal on Redis Cluster. The weighting matches `weightedPrevious` below.
- */
-const CONSUME_SCRIPT = `
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local elapsed = tonumber(ARGV[3])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
-if math.floor(previous * (window - elapsed) / window) + current >= limit then
-  return {0, current, previous}
-end
-current = redis.call('INCR', KEYS[1])
-if current == 1 then redis.call('PEXPIRE', KEYS[1], window * 2) end
-return {1, current, previous}
-`;
-const CONSUME_SHA = createHash('sha1').update(CONSUME_SCRIPT).digest('hex');
+// KEYS, ARGV and reply: see the header of the file.
+const CONSUME_SCRIPT = LuaScript.fromFile(import.meta.url, './rate-limit/consume.lua', 2);
 
 /** Counts requests per subject in Redis; see the file comment for the algorithm. */
 export class RedisRateLimiter {
@@ -115,15 +98,9 @@ export class RedisRateLimiter {
     return { isAllowed: false, limit, remaining: 0, resetMs, retryAfterMs };
   }
 
-  // EVALSHA first: this runs on every request, and the script need not travel each time.
-  // EVAL rather than `defineCommand`: the client is shared and not ours to extend.
-  async #run(keys: readonly string[], args: readonly number[]): Promise<unknown> {
-    try {
-      return await this.#redis.evalsha(CONSUME_SHA, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.#redis.eval(CONSUME_SCRIPT, keys.length, ...keys, ...args);
-    }
+  // By SHA (see lua-script.ts): this runs on every request, and the script need not travel each time.
+  #run(keys: readonly string[], args: readonly number[]): Promise<unknown> {
+    return CONSUME_SCRIPT.run(this.#redis, keys, args);
   }
 }
 

@@ -17,111 +17,14 @@ import { LuaScript } from '../redis/lua-script.js';
 import { outboundNoticeParts } from '../sessions/control-plane.js';
 import type { OutboundJobData, OutboundOutcome } from './types.js';
 
-/**
- * KEYS: job hash, pending zset, seq counter, message index, lease, consumers, consumer topics.
- * ARGV: job id, data JSON, message id, request hash, accept id, retention ms, outbox consumer
- * id, outbox consumer expiry ms, '1' to index the message id (a send: its room is found by it),
- * room id, kind, the holder's channel name without the worker id, the notice before its
- * sequence number, the notice between the sequence number and the data.
- * Returns {'exists', request hash, message id, outcome or ''} for a job id already accepted,
- * else {'new', seq, lease value or '', receivers of the notice}. The user stays wanted while it
- * has sends to make (a consumer of the `user` topic, which carries the ephemeral refusals of
- * sends: see job-runner.ts), so a worker holds its session even if nobody listens to its
- * events. The holder of the session, if any, is told at once (see control-plane.ts
- * `outboundNoticeParts`): the notice costs no round trip of its own.
- */
-const ACCEPT = new LuaScript(
-  `if redis.call('EXISTS', KEYS[1]) == 1 then
-  local f = redis.call('HMGET', KEYS[1], 'requestHash', 'messageId', 'outcome')
-  return {'exists', f[1] or '', f[2] or '', f[3] or ''}
-end
-local seq = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[1], 'data', ARGV[2], 'seq', seq, 'messageId', ARGV[3], 'requestHash', ARGV[4], 'acceptId', ARGV[5], 'roomId', ARGV[10], 'kind', ARGV[11])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('ZADD', KEYS[2], seq, ARGV[1])
-if ARGV[9] == '1' then
-  redis.call('HSET', KEYS[4], ARGV[3], ARGV[1])
-  redis.call('PEXPIRE', KEYS[4], ARGV[6])
-end
-redis.call('ZADD', KEYS[6], 'GT', ARGV[8], ARGV[7])
-redis.call('HSET', KEYS[7], ARGV[7], '["user"]')
-local lease = redis.call('GET', KEYS[5])
-local receivers = 0
-if lease then
-  local worker = string.match(lease, '^%d+:(.+)$')
-  if worker then
-    receivers = redis.call('PUBLISH', ARGV[12] .. worker, ARGV[13] .. seq .. ARGV[14] .. ARGV[2] .. '}}')
-  end
-end
-return {'new', tostring(seq), lease or '', receivers}`,
-  7,
-);
+// KEYS, ARGV and reply: see the header of each file.
+const ACCEPT = LuaScript.fromFile(import.meta.url, './outbox-store/accept.lua', 7);
 
-/**
- * KEYS: user key prefix (`<base>:out:job:`), rate-limit hold. ARGV: now ms, job ids...
- * For each job still pending: records the attempt and counts it. Returns {log mark ms, hold ms,
- * then per job: attempts so far (0 when the job is already final)}.
- */
-const MARK = new LuaScript(
-  `local time = redis.call('TIME')
-local out = {tostring(math.floor(tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000)), tostring(redis.call('PTTL', KEYS[2]))}
-for i = 2, #ARGV do
-  local key = KEYS[1] .. ARGV[i]
-  if redis.call('HEXISTS', key, 'data') == 1 then
-    redis.call('HSET', key, 'attempt', ARGV[1])
-    out[#out + 1] = redis.call('HINCRBY', key, 'attempts', 1)
-  else
-    out[#out + 1] = 0
-  end
-end
-return out`,
-  2,
-);
+const MARK = LuaScript.fromFile(import.meta.url, './outbox-store/mark.lua', 2);
 
-/**
- * KEYS: user key prefix (`<base>:out:job:`), pending zset. ARGV: retention ms, then pairs of job
- * id and outcome JSON. Records each outcome once (a second finish of a job, by an owner that
- * was fenced, changes nothing). Returns, per job, 1 when this call recorded it.
- */
-const FINISH = new LuaScript(
-  `local out = {}
-for i = 2, #ARGV, 2 do
-  local key = KEYS[1] .. ARGV[i]
-  if redis.call('HSETNX', key, 'outcome', ARGV[i + 1]) == 1 then
-    redis.call('HDEL', key, 'data')
-    redis.call('PEXPIRE', key, ARGV[1])
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
-  end
-  redis.call('ZREM', KEYS[2], ARGV[i])
-end
-return out`,
-  2,
-);
+const FINISH = LuaScript.fromFile(import.meta.url, './outbox-store/finish.lua', 2);
 
-/**
- * KEYS: user key prefix, pending zset, seq counter. ARGV: after seq, limit.
- * Returns {newest seq given out, then per job: id, seq, data, attempt or ''}. A pending id
- * whose hash expired (it outlived the retention) is dropped from the set.
- */
-const PENDING = new LuaScript(
-  `local out = {redis.call('GET', KEYS[3]) or '0'}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, ARGV[2])
-for i = 1, #ids, 2 do
-  local f = redis.call('HMGET', KEYS[1] .. ids[i], 'data', 'attempt')
-  if f[1] then
-    out[#out + 1] = ids[i]
-    out[#out + 1] = ids[i + 1]
-    out[#out + 1] = f[1]
-    out[#out + 1] = f[2] or ''
-  else
-    redis.call('ZREM', KEYS[2], ids[i])
-  end
-end
-return out`,
-  3,
-);
+const PENDING = LuaScript.fromFile(import.meta.url, './outbox-store/pending.lua', 3);
 
 export type AcceptOutcome =
   | {

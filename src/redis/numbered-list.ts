@@ -9,36 +9,10 @@
 import type { RedisClient } from './connection.js';
 import { LuaScript } from './lua-script.js';
 
-/**
- * KEYS: hash, list. ARGV: counter field, entry, bound. Nothing when the hash is gone (its owner
- * was deleted meanwhile: no stray keys). A counter missing beside a non-empty list (data from
- * before numbering) starts at what the list holds.
- */
-const PUSH_SCRIPT = new LuaScript(
-  `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local length = redis.call('LPUSH', KEYS[2], ARGV[2])
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then redis.call('HSET', KEYS[1], ARGV[1], length - 1) end
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-return length
-`,
-  2,
-);
+// KEYS, ARGV and reply: see the header of each file.
+const PUSH_SCRIPT = LuaScript.fromFile(import.meta.url, './numbered-list/push.lua', 2);
 
-/** KEYS: hash, list. ARGV: counter field, number to read before ('' for the newest). */
-const READ_SCRIPT = new LuaScript(
-  `
-local seq = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local start = 0
-if ARGV[2] ~= '' then start = seq - tonumber(ARGV[2]) + 1 end
-if start < 0 then start = 0 end
-local out = {seq, start}
-for _, entry in ipairs(redis.call('LRANGE', KEYS[2], start, -1)) do table.insert(out, entry) end
-return out
-`,
-  2,
-);
+const READ_SCRIPT = LuaScript.fromFile(import.meta.url, './numbered-list/read.lua', 2);
 
 export interface NumberedEntry {
   /** 1 for the first entry ever pushed. */

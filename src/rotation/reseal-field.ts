@@ -6,19 +6,8 @@ import type { RedisClient } from '../redis/connection.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TokenCipher } from '../sessions/token-cipher.js';
 
-/**
- * Swaps the field only if it still holds the value that was read, so a re-sealed old value never
- * overwrites one written meanwhile (a new login, a rotated secret). KEYS: hash. ARGV: field,
- * expected sealed value, new sealed value.
- */
-const RESEAL_SCRIPT = new LuaScript(
-  `
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return 1
-`,
-  1,
-);
+// KEYS, ARGV and reply: see the header of each file.
+const RESEAL_SCRIPT = LuaScript.fromFile(import.meta.url, './reseal-field/reseal.lua', 1);
 
 /**
  * `current`: already under the current key. `resealed`: written back under it. `changed`: the

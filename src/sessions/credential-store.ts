@@ -23,6 +23,7 @@ import { inspect } from 'node:util';
 import { type Clock, systemClock } from '../clock.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
 import { resealField } from '../rotation/reseal-field.js';
 import { ControlPublisher } from './control-plane.js';
 import { CredentialDecryptError, type TokenCipher } from './token-cipher.js';
@@ -175,43 +176,11 @@ export interface CredentialStore {
   remove(userId: string): Promise<void>;
 }
 
-// EVAL rather than `defineCommand`: the client is shared and not ours to extend. Each script
-// touches one key, so it is legal on Redis Cluster.
-
-/** Replaces the record. ARGV: field/value pairs to set. Returns the new revision. */
-const SAVE_SCRIPT = `
-redis.call('HDEL', KEYS[1], 'tokenExpiresAtMs', 'username', 'reason')
-redis.call('HSET', KEYS[1], unpack(ARGV))
-local revision = redis.call('HINCRBY', KEYS[1], 'revision', 1)
-return {revision, tonumber(redis.call('HGET', KEYS[1], 'generation') or '0')}
-`;
-
-/**
- * ARGV: reason, updatedAtMs. Returns the sealed token and origin that were stored (empty strings
- * when none). Writes a tombstone when nothing was stored: the generation must outlive the record.
- */
-const LOGOUT_SCRIPT = `
-local sealed = redis.call('HGET', KEYS[1], 'sealedToken') or ''
-local origin = redis.call('HGET', KEYS[1], 'origin') or ''
-redis.call('HDEL', KEYS[1], 'sealedToken', 'tokenExpiresAtMs', 'origin')
-redis.call('HSET', KEYS[1], 'status', 'invalid', 'reason', ARGV[1], 'updatedAtMs', ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'revision', 1)
-redis.call('HINCRBY', KEYS[1], 'generation', 1)
-return {sealed, origin}
-`;
-
-/**
- * ARGV: expected revision ('' for any), reason, updatedAtMs. A missing record is left missing:
- * a credential removed meanwhile must not come back as a tombstone.
- */
-const MARK_INVALID_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'revision') ~= ARGV[1] then return 0 end
-redis.call('HDEL', KEYS[1], 'sealedToken', 'tokenExpiresAtMs', 'origin')
-redis.call('HSET', KEYS[1], 'status', 'invalid', 'reason', ARGV[2], 'updatedAtMs', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'revision', 1)
-return 1
-`;
+// Each script touches one key (the credential hash), so it is legal on Redis Cluster; its KEYS,
+// ARGV and reply are in the header of its file.
+const SAVE_SCRIPT = LuaScript.fromFile(import.meta.url, './credential-store/save.lua', 1);
+const LOGOUT_SCRIPT = LuaScript.fromFile(import.meta.url, './credential-store/logout.lua', 1);
+const MARK_INVALID_SCRIPT = LuaScript.fromFile(import.meta.url, './credential-store/mark-invalid.lua', 1);
 
 export function createCredentialStore(options: CredentialStoreOptions): CredentialStore {
   const { redis, keys, cipher } = options;
@@ -247,7 +216,7 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
       ];
       if (tokenExpiresAt !== undefined) fields.push('tokenExpiresAtMs', String(tokenExpiresAt.getTime()));
       if (username !== undefined) fields.push('username', username);
-      const [revision, generation] = (await redis.eval(SAVE_SCRIPT, 1, key, ...fields)) as [number, number];
+      const [revision, generation] = await SAVE_SCRIPT.run<[number, number]>(redis, [key], fields);
       await announce(userId);
       return { revision, generation };
     },
@@ -303,13 +272,11 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
 
     async logout(userId, reason) {
       if (typeof reason !== 'string') throw new TypeError('reason must be a string');
-      const [sealed, origin] = (await redis.eval(
-        LOGOUT_SCRIPT,
-        1,
-        keys.user(userId).credential,
-        reason,
-        String(clock.now()),
-      )) as [string, string];
+      const [sealed, origin] = await LOGOUT_SCRIPT.run<[string, string]>(
+        redis,
+        [keys.user(userId).credential],
+        [reason, String(clock.now())],
+      );
       await announce(userId);
       if (!sealed) return undefined;
       try {
@@ -330,13 +297,10 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
       if (revision !== undefined && !Number.isSafeInteger(revision)) {
         throw new RangeError('revision must be an integer');
       }
-      const marked = await redis.eval(
-        MARK_INVALID_SCRIPT,
-        1,
-        key,
-        revision === undefined ? '' : String(revision),
-        reason,
-        String(clock.now()),
+      const marked = await MARK_INVALID_SCRIPT.run<number>(
+        redis,
+        [key],
+        [revision === undefined ? '' : String(revision), reason, String(clock.now())],
       );
       if (marked === 1) await announce(userId);
       return marked === 1;

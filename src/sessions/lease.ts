@@ -13,6 +13,7 @@
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { OwnerLease } from '../redis/owner-lease.js';
 
 /** A lease as stored: who holds it, and which grant it is. */
 export interface Lease {
@@ -24,46 +25,10 @@ export type ClaimResult =
   | { readonly isGranted: true; readonly lease: Lease }
   | { readonly isGranted: false; readonly holder: Lease };
 
-/**
- * KEYS: lease, generation counter. ARGV: worker id, ttl ms, the lease value a dead holder left
- * ('' when none is known). Granted when the lease is free, held by this same worker id (a
- * previous incarnation: it gets a new generation, which fences the old one), or exactly the
- * dead holder's. Returns {1, generation} or {0, current value}.
- */
-const CLAIM = new LuaScript(
-  `local current = redis.call('GET', KEYS[1])
-if current then
-  local sep = string.find(current, ':', 1, true)
-  local holder = sep and string.sub(current, sep + 1) or ''
-  if holder ~= ARGV[1] and current ~= ARGV[3] then return {0, current} end
-end
-local generation = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], generation .. ':' .. ARGV[1], 'PX', ARGV[2])
-return {1, tostring(generation)}`,
-  2,
-);
+// KEYS, ARGV and reply: see the header of each file.
+const CLAIM = LuaScript.fromFile(import.meta.url, './lease/claim.lua', 2);
 
-/**
- * KEYS: lease, generation counter. ARGV: lease value, generation, ttl ms. Extends our lease; if
- * it expired and nobody was granted a newer one, takes it back (a Redis restart or a slow loop
- * is no reason to drop a working session). Returns 1, or 0 when the lease is someone else's.
- */
-const RENEW = new LuaScript(
-  `local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-if current then return 0 end
-if tonumber(redis.call('GET', KEYS[2]) or '0') > tonumber(ARGV[2]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1`,
-  2,
-);
-
-/** KEYS: lease. ARGV: lease value. Deletes it only if it is still exactly ours. */
-const RELEASE = new LuaScript(
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`,
-  1,
-);
+const RENEW = LuaScript.fromFile(import.meta.url, './lease/renew.lua', 2);
 
 export interface SessionLeasesOptions {
   readonly redis: RedisClient;
@@ -90,9 +55,11 @@ export class SessionLeases {
   readonly ttlMs: number;
   readonly #redis: RedisClient;
   readonly #keys: GatewayKeys;
+  /** Releases by exact value; claim and renew are this file's own (generations, takeover). */
+  readonly #lease: OwnerLease;
 
   constructor(options: SessionLeasesOptions) {
-    if (!(options.ttlMs >= 100)) throw new RangeError('lease TTL must be at least 100 ms');
+    this.#lease = new OwnerLease({ redis: options.redis, ttlMs: options.ttlMs });
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.workerId = options.workerId;
@@ -142,10 +109,9 @@ export class SessionLeases {
   }
 
   async release(userId: string, generation: number): Promise<void> {
-    await RELEASE.run(
-      this.#redis,
-      [this.#keys.user(userId).lease],
-      [formatLease({ workerId: this.workerId, generation })],
+    await this.#lease.release(
+      this.#keys.user(userId).lease,
+      formatLease({ workerId: this.workerId, generation }),
     );
   }
 

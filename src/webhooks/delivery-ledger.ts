@@ -23,7 +23,7 @@ import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys, UserKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { readNumbered } from '../redis/numbered-list.js';
-import type { DisabledReason, WebhookFormat } from './webhook-store.js';
+import { type DisabledReason, WEBHOOK_FIELDS, type WebhookFormat } from './webhook-store.js';
 
 export type DeliveryBeginResult =
   | { readonly kind: 'missing' }
@@ -115,130 +115,19 @@ export interface DeliveryLedgerOptions {
   readonly maxDeadLetters?: number;
 }
 
-/**
- * KEYS: record, inflight. ARGV: now, hold until, limit, member.
- * Returns {-1} absent, {-2, reason} disabled, {0} busy,
- * {1, url, secret, prevSecret, prevUntil, format, token, headers}.
- */
-const BEGIN_SCRIPT = new LuaScript(
-  `
-local rec = redis.call('HMGET', KEYS[1], 'url', 'status', 'disabledReason', 'secret', 'prevSecret', 'prevSecretUntilMs',
-  'format', 'rcToken', 'headers')
-if not rec[1] then return {-1} end
-if rec[2] ~= 'enabled' then return {-2, rec[3] or 'manual'} end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-if not redis.call('ZSCORE', KEYS[2], ARGV[4]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
-  return {0}
-end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-redis.call('PEXPIREAT', KEYS[2], ARGV[2])
-return {1, rec[1], rec[4], rec[5] or '', rec[6] or '', rec[7] or '', rec[8] or '', rec[9] or ''}
-`,
-  2,
-);
+/** The webhook store's field names, as the Lua table `F` the record-touching scripts use. */
+const WEBHOOK_RECORD = { constants: { F: WEBHOOK_FIELDS } };
 
-/** Shared by the scripts that add dead letters: trims to ARGV max (KEYS[a] zset, KEYS[b] bodies). */
-const TRIM_DEAD = `
-local function trimDead(zset, bodies, max)
-  local extra = redis.call('ZCARD', zset) - max
-  if extra > 0 then
-    local old = redis.call('ZRANGE', zset, 0, extra - 1)
-    redis.call('ZREMRANGEBYRANK', zset, 0, extra - 1)
-    redis.call('HDEL', bodies, unpack(old))
-  end
-end
-`;
+// Each script's KEYS, ARGV and reply are in the header of its file.
+const BEGIN_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/begin.lua', 2, WEBHOOK_RECORD);
 
-/**
- * KEYS: inflight, attempts, record, dead, dead bodies, pending.
- * ARGV: member, attempt JSON, max attempts, kind, event id, event time, dead body JSON, max dead,
- *       disable after, now, error, status code ('' when none).
- * Returns {consecutive failures, disabled reason or ''}.
- */
-const FINISH_SCRIPT = new LuaScript(
-  `${TRIM_DEAD}
-redis.call('ZREM', KEYS[1], ARGV[1])
-if redis.call('EXISTS', KEYS[3]) == 0 then return {0, ''} end
--- Trimmed back to the bound only once it is twice over: one LTRIM per bound pushes, not per push.
-local length = redis.call('LPUSH', KEYS[2], ARGV[2])
--- attemptSeq numbers the list for cursors, as src/redis/numbered-list.ts reads it (a record
--- from before it counts what the list holds).
-if redis.call('HEXISTS', KEYS[3], 'attemptSeq') == 0 then redis.call('HSET', KEYS[3], 'attemptSeq', length - 1) end
-redis.call('HINCRBY', KEYS[3], 'attemptSeq', 1)
-if length > 2 * tonumber(ARGV[3]) then
-  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-end
-local kind = ARGV[4]
-if kind ~= 'retry' then redis.call('ZREM', KEYS[6], ARGV[1]) end
-if kind == 'ok' then
-  redis.call('HINCRBY', KEYS[3], 'okCount', 1)
-  redis.call('HSET', KEYS[3], 'lastOkAtMs', ARGV[10])
-  if redis.call('HGET', KEYS[3], 'failures') ~= '0' then redis.call('HSET', KEYS[3], 'failures', '0') end
-  return {0, ''}
-end
-redis.call('HINCRBY', KEYS[3], 'failCount', 1)
-redis.call('HSET', KEYS[3], 'lastErrAtMs', ARGV[10], 'lastError', ARGV[11], 'lastErrStatus', ARGV[12])
-if kind == 'retry' then return {tonumber(redis.call('HGET', KEYS[3], 'failures') or '0'), ''} end
-redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
-redis.call('HSET', KEYS[5], ARGV[5], ARGV[7])
-trimDead(KEYS[4], KEYS[5], tonumber(ARGV[8]))
-local failures = redis.call('HINCRBY', KEYS[3], 'failures', 1)
-local limit = tonumber(ARGV[9])
-local reason = ''
-if kind == 'gone' then reason = 'gone' elseif limit > 0 and failures >= limit then reason = 'failures' end
-if reason ~= '' and redis.call('HGET', KEYS[3], 'status') == 'enabled' then
-  redis.call('HSET', KEYS[3], 'status', 'disabled', 'disabledReason', reason, 'disabledAtMs', ARGV[10])
-  return {failures, reason}
-end
-return {failures, ''}
-`,
-  6,
-);
+const FINISH_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/finish.lua', 6, WEBHOOK_RECORD);
 
-/** KEYS: replies. ARGV: message id, now, max kept. */
-const MARK_REPLY_SCRIPT = new LuaScript(
-  `
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
-if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1) end
-return 1
-`,
-  1,
-);
+const MARK_REPLY_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/mark-reply.lua', 1);
 
-/** KEYS: record, dead, dead bodies. ARGV: max dead, then (event id, event time, body JSON)... */
-const ADD_DEAD_SCRIPT = new LuaScript(
-  `${TRIM_DEAD}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for i = 2, #ARGV, 3 do
-  redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
-  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
-end
-trimDead(KEYS[2], KEYS[3], tonumber(ARGV[1]))
-return 1
-`,
-  3,
-);
+const ADD_DEAD_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/add-dead.lua', 3);
 
-/**
- * KEYS: dead, dead bodies. ARGV: (event id, failedAtMs)... Removes each entry only if it is still
- * the failure that was replayed (a newer failure of the same event stays). Returns how many.
- */
-const REMOVE_DEAD_SCRIPT = new LuaScript(
-  `
-local removed = 0
-for i = 1, #ARGV, 2 do
-  local body = redis.call('HGET', KEYS[2], ARGV[i])
-  if body and cjson.decode(body).failedAtMs == tonumber(ARGV[i + 1]) then
-    redis.call('ZREM', KEYS[1], ARGV[i])
-    redis.call('HDEL', KEYS[2], ARGV[i])
-    removed = removed + 1
-  end
-end
-return removed
-`,
-  2,
-);
+const REMOVE_DEAD_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/remove-dead.lua', 2);
 
 interface DeadBody {
   readonly eventType: string;
@@ -386,7 +275,7 @@ export class DeliveryLedger {
     const entries = await readNumbered(
       this.#redis,
       keys.webhook(webhookId),
-      'attemptSeq',
+      WEBHOOK_FIELDS.attemptSeq,
       keys.webhookAttempts(webhookId),
       beforeSeq,
     );

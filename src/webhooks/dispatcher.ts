@@ -40,6 +40,7 @@ import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { OwnerLease } from '../redis/owner-lease.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { DeadLetter, DeliveryLedger } from './delivery-ledger.js';
 import {
@@ -78,40 +79,8 @@ export interface WebhookDispatcherOptions {
   readonly logger?: Logger;
 }
 
-/** KEYS: lease, cursor. ARGV: token, new id. Returns -1 (lease lost), 0 (not newer) or 1. */
-const ADVANCE_SCRIPT = new LuaScript(
-  `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local cur = redis.call('GET', KEYS[2])
-if cur then
-  local cms, cseq = string.match(cur, '^(%d+)-(%d+)$')
-  local nms, nseq = string.match(ARGV[2], '^(%d+)-(%d+)$')
-  if cms and nms then
-    cms, cseq, nms, nseq = tonumber(cms), tonumber(cseq), tonumber(nms), tonumber(nseq)
-    if nms < cms or (nms == cms and nseq <= cseq) then return 0 end
-  end
-end
-redis.call('SET', KEYS[2], ARGV[2])
-return 1
-`,
-  2,
-);
-
-const RENEW_SCRIPT = new LuaScript(
-  `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`,
-  1,
-);
-
-const RELEASE_SCRIPT = new LuaScript(
-  `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`,
-  1,
-);
+// KEYS, ARGV and reply: see the header of the file.
+const ADVANCE_SCRIPT = LuaScript.fromFile(import.meta.url, './dispatcher/advance.lua', 2);
 
 interface OwnedUser {
   readonly userId: string;
@@ -149,6 +118,7 @@ export class WebhookDispatcher {
   readonly #clock: Clock;
   readonly #token: string;
   readonly #leaseTtlMs: number;
+  readonly #lease: OwnerLease;
   readonly #batchSize: number;
   readonly #retention: DeliveryJobRetention;
   readonly #owned = new Map<string, OwnedUser>();
@@ -168,6 +138,7 @@ export class WebhookDispatcher {
     this.#batchSize = options.batchSize ?? 500;
     this.#retention = options.retention ?? DEFAULT_RETENTION;
     if (!(this.#leaseTtlMs >= 100)) throw new RangeError('leaseTtlMs must be at least 100');
+    this.#lease = new OwnerLease({ redis: options.redis, ttlMs: this.#leaseTtlMs });
     if (!(this.#batchSize >= 1)) throw new RangeError('batchSize must be at least 1');
   }
 
@@ -220,7 +191,7 @@ export class WebhookDispatcher {
 
   async #sweepOnce(): Promise<void> {
     if (this.#state !== 'running') return;
-    const { redis, keys, store } = this.#options;
+    const { keys, store } = this.#options;
     const users = new Set(await store.users());
     for (const userId of [...this.#owned.keys()]) {
       if (!users.has(userId)) await this.#drop(userId, true);
@@ -228,16 +199,10 @@ export class WebhookDispatcher {
     const owned = [...this.#owned.keys()];
     if (owned.length > 0) {
       const renewals = await Promise.all(
-        owned.map((userId) =>
-          RENEW_SCRIPT.run<number>(
-            redis,
-            [keys.user(userId).webhookDispatchLease],
-            [this.#token, this.#leaseTtlMs],
-          ),
-        ),
+        owned.map((userId) => this.#lease.renew(keys.user(userId).webhookDispatchLease, this.#token)),
       );
       for (const [i, userId] of owned.entries()) {
-        if (renewals[i] !== 1) await this.#drop(userId, false);
+        if (!renewals[i]) await this.#drop(userId, false);
       }
     }
     for (const userId of users) {
@@ -256,10 +221,9 @@ export class WebhookDispatcher {
   }
 
   async #tryClaim(userId: string): Promise<void> {
-    const { redis, keys } = this.#options;
-    const lease = keys.user(userId).webhookDispatchLease;
-    const claimed = await redis.set(lease, this.#token, 'PX', this.#leaseTtlMs, 'NX');
-    if (claimed !== 'OK' || this.#state !== 'running' || this.#owned.has(userId)) return;
+    const { keys } = this.#options;
+    const claimed = await this.#lease.acquire(keys.user(userId).webhookDispatchLease, this.#token);
+    if (!claimed || this.#state !== 'running' || this.#owned.has(userId)) return;
     const owned: OwnedUser = {
       userId,
       cursor: undefined,
@@ -306,10 +270,12 @@ export class WebhookDispatcher {
     owned.unlisten?.();
     await owned.running;
     if (release) {
-      const { redis, keys } = this.#options;
-      await RELEASE_SCRIPT.run(redis, [keys.user(userId).webhookDispatchLease], [this.#token]).catch((err) =>
-        this.#options.logger?.warn({ err, userId }, 'could not release webhook dispatch lease'),
-      );
+      const { keys } = this.#options;
+      await this.#lease
+        .release(keys.user(userId).webhookDispatchLease, this.#token)
+        .catch((err) =>
+          this.#options.logger?.warn({ err, userId }, 'could not release webhook dispatch lease'),
+        );
     }
   }
 

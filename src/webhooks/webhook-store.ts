@@ -131,96 +131,79 @@ export interface WebhookStoreOptions {
   readonly cipher: TokenCipher;
 }
 
+// KEYS, ARGV and reply: see the header of each file.
+const CREATE_SCRIPT = LuaScript.fromFile(import.meta.url, './webhook-store/create.lua', 3);
+
+const UPDATE_SCRIPT = LuaScript.fromFile(import.meta.url, './webhook-store/update.lua', 1);
+
+const ROTATE_SCRIPT = LuaScript.fromFile(import.meta.url, './webhook-store/rotate.lua', 1);
+
 /**
- * KEYS: record, the user's id set, the user's event log. ARGV: max per user, id, field pairs.
- * `fromId` is read in the same script as the record is written, so that for any event either the
- * webhook existed when the event was logged or the event is at or before `fromId` (see
- * dispatcher.ts for why that makes the hand-over exact). Returns 0 when the user is at the limit.
+ * The webhook record's hash fields. This store writes the record; the delivery ledger's scripts
+ * count attempts and statistics in it and disable it (delivery-ledger/*.lua, as the Lua table
+ * `F`), so they use these names rather than spell their own.
  */
-const CREATE_SCRIPT = new LuaScript(
-  `
-if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
-local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-local from = '0-0'
-if last[1] then from = last[1][1] end
-redis.call('HSET', KEYS[1], 'fromId', from, unpack(ARGV, 3))
-redis.call('SADD', KEYS[2], ARGV[2])
-return 1
-`,
-  3,
-);
+export const WEBHOOK_FIELDS = {
+  url: 'url',
+  topics: 'topics',
+  events: 'events',
+  filter: 'filter',
+  description: 'description',
+  status: 'status',
+  disabledReason: 'disabledReason',
+  disabledAtMs: 'disabledAtMs',
+  failures: 'failures',
+  fromId: 'fromId',
+  createdAtMs: 'createdAtMs',
+  updatedAtMs: 'updatedAtMs',
+  secretRotatedAtMs: 'secretRotatedAtMs',
+  prevSecretUntilMs: 'prevSecretUntilMs',
+  format: 'format',
+  rcToken: 'rcToken',
+  headerNames: 'headerNames',
+  okCount: 'okCount',
+  failCount: 'failCount',
+  lastOkAtMs: 'lastOkAtMs',
+  lastErrAtMs: 'lastErrAtMs',
+  lastError: 'lastError',
+  lastErrStatus: 'lastErrStatus',
+  secret: 'secret',
+  prevSecret: 'prevSecret',
+  headers: 'headers',
+  attemptSeq: 'attemptSeq',
+} as const;
 
-/** KEYS: record. ARGV: enable ('1' | '0' | ''), now, field pairs to set. Returns 0 when absent. */
-const UPDATE_SCRIPT = new LuaScript(
-  `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[1] == '1' then
-  redis.call('HSET', KEYS[1], 'status', 'enabled', 'failures', '0')
-  redis.call('HDEL', KEYS[1], 'disabledReason', 'disabledAtMs')
-elseif ARGV[1] == '0' and redis.call('HGET', KEYS[1], 'status') == 'enabled' then
-  redis.call('HSET', KEYS[1], 'status', 'disabled', 'disabledReason', 'manual', 'disabledAtMs', ARGV[2])
-end
-redis.call('HSET', KEYS[1], 'updatedAtMs', ARGV[2], unpack(ARGV, 3))
-return 1
-`,
-  1,
-);
-
-/** KEYS: record. ARGV: new sealed secret, now, grace end. Returns 0 when absent. */
-const ROTATE_SCRIPT = new LuaScript(
-  `
-local current = redis.call('HGET', KEYS[1], 'secret')
-if not current then return 0 end
-redis.call('HSET', KEYS[1], 'prevSecret', current, 'prevSecretUntilMs', ARGV[3], 'secret', ARGV[1],
-  'secretRotatedAtMs', ARGV[2], 'updatedAtMs', ARGV[2])
-return 1
-`,
-  1,
-);
+const F = WEBHOOK_FIELDS;
 
 const RECORD_FIELDS = [
-  'url',
-  'topics',
-  'events',
-  'filter',
-  'description',
-  'status',
-  'disabledReason',
-  'disabledAtMs',
-  'failures',
-  'fromId',
-  'createdAtMs',
-  'updatedAtMs',
-  'secretRotatedAtMs',
-  'prevSecretUntilMs',
-  'format',
-  'rcToken',
-  'headerNames',
-  'okCount',
-  'failCount',
-  'lastOkAtMs',
-  'lastErrAtMs',
-  'lastError',
-  'lastErrStatus',
+  F.url,
+  F.topics,
+  F.events,
+  F.filter,
+  F.description,
+  F.status,
+  F.disabledReason,
+  F.disabledAtMs,
+  F.failures,
+  F.fromId,
+  F.createdAtMs,
+  F.updatedAtMs,
+  F.secretRotatedAtMs,
+  F.prevSecretUntilMs,
+  F.format,
+  F.rcToken,
+  F.headerNames,
+  F.okCount,
+  F.failCount,
+  F.lastOkAtMs,
+  F.lastErrAtMs,
+  F.lastError,
+  F.lastErrStatus,
 ] as const;
 
-/**
- * KEYS: the user's id set; ARGV: `keys.webhookPrefix`. Every webhook's dispatch fields
- * in one round trip: {id, status, disabledReason, topics, events, fromId, updatedAtMs, filter, ...}.
- * The record keys are built from the id set inside the script: they share the set's hash tag.
- */
-const DISPATCH_TARGETS_SCRIPT = new LuaScript(
-  `
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'disabledReason', 'topics', 'events', 'fromId', 'updatedAtMs', 'filter')
-  if f[1] and f[3] and f[5] then
-    table.insert(out, id)
-    for i = 1, 7 do table.insert(out, f[i] or '') end
-  end
-end
-return out
-`,
+const DISPATCH_TARGETS_SCRIPT = LuaScript.fromFile(
+  import.meta.url,
+  './webhook-store/dispatch-targets.lua',
   1,
 );
 

@@ -188,7 +188,11 @@ describe('Dockerfile', () => {
   it('builds with the same command as package.json, into the file the runtime starts', () => {
     const buildStage = stages[0] as Stage;
     expect(only(buildStage, 'RUN').some((run) => run.args.includes('npm run build'))).toBe(true);
-    expect(packageJson.scripts['build']).toMatch(/^tsc -p tsconfig\.build\.json$/);
+    // tsc, then the step that copies the Redis scripts (.lua) beside the compiled modules and
+    // checks that each loads (src/redis/ship-scripts-main.ts; build-ships-scripts.test.ts runs it).
+    expect(packageJson.scripts['build']).toMatch(
+      /^tsc -p tsconfig\.build\.json && node dist\/src\/redis\/ship-scripts-main\.js$/,
+    );
     const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as {
       compilerOptions: { outDir: string; rootDir: string };
     };

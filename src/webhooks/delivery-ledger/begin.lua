@@ -1,0 +1,15 @@
+-- KEYS: record, inflight. ARGV: now, hold until, limit, member.
+-- Returns {-1} absent, {-2, reason} disabled, {0} busy,
+-- {1, url, secret, prevSecret, prevUntil, format, token, headers}.
+-- F: the webhook record's field names (WEBHOOK_FIELDS, webhook-store.ts).
+local rec = redis.call('HMGET', KEYS[1], F.url, F.status, F.disabledReason, F.secret, F.prevSecret, F.prevSecretUntilMs,
+  F.format, F.rcToken, F.headers)
+if not rec[1] then return {-1} end
+if rec[2] ~= 'enabled' then return {-2, rec[3] or 'manual'} end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if not redis.call('ZSCORE', KEYS[2], ARGV[4]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+  return {0}
+end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+return {1, rec[1], rec[4], rec[5] or '', rec[6] or '', rec[7] or '', rec[8] or '', rec[9] or ''}
