@@ -40,9 +40,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
+/**
+ * Resolves once the server answers PING; rejects when `proc` exits first (e.g. the port was
+ * taken between `freePort()` and its bind: another test process got it) or at the deadline.
+ */
+async function waitForServer(proc: ChildProcess, port: number, deadlineMs: number): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new ServerExitedError(`redis-server on port ${port} exited before it answered`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1');
       socket.once('connect', () => {
@@ -59,6 +65,8 @@ async function waitForPort(port: number, deadlineMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+class ServerExitedError extends Error {}
 
 /**
  * Loopback only, no persistence but what a test asks for, and `noeviction` as production needs
@@ -77,13 +85,25 @@ export function baseServerArgs(port: number, dir: string): string[] {
  */
 export async function startPrivateRedis(extraArgs: readonly string[] = []): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-redis-'));
-  const port = await freePort();
+  let port = await freePort();
   let child: ChildProcess | undefined;
 
-  const launch = async (): Promise<void> => {
-    const proc = spawn('redis-server', [...baseServerArgs(port, dir), ...extraArgs], { stdio: 'ignore' });
-    child = proc;
-    await waitForPort(port, 10_000);
+  // A loaded machine runs many tests that each pick a free port: the one picked here can be
+  // taken before redis-server binds it. The first start then moves to another port; a restart
+  // (same port, for the clients) tries again a moment later.
+  const launch = async (isRestart: boolean): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const proc = spawn('redis-server', [...baseServerArgs(port, dir), ...extraArgs], { stdio: 'ignore' });
+      child = proc;
+      try {
+        await waitForServer(proc, port, 30_000);
+        return;
+      } catch (err) {
+        if (!(err instanceof ServerExitedError) || attempt >= 5) throw err;
+        if (isRestart) await new Promise((r) => setTimeout(r, 200));
+        else port = await freePort();
+      }
+    }
   };
 
   const stop = async (options: { hard?: boolean } = {}): Promise<void> => {
@@ -101,12 +121,12 @@ export async function startPrivateRedis(extraArgs: readonly string[] = []): Prom
     child = undefined;
   };
 
-  await launch();
+  await launch(false);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     stop,
-    start: launch,
+    start: () => launch(true),
     close: async () => {
       await stop({ hard: true });
       rmSync(dir, { recursive: true, force: true });
