@@ -29,8 +29,8 @@ import {
 import { createApp } from '../../src/http/app.js';
 import type { HttpContext } from '../../src/http/context.js';
 import { errorHandler } from '../../src/http/middleware/error-handler.js';
-import { createOpenApiDocument } from '../../src/http/openapi.js';
 import { createRateLimit } from '../../src/http/rate-limit.js';
+import { createOpenApiDocument } from '../../src/openapi/index.js';
 import type { OutboundJobView } from '../../src/outbound/index.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { httpContextFromCore } from '../helpers/http-context.js';

@@ -1,5 +1,5 @@
 /**
- * The OpenAPI document (src/http/openapi.ts) against the running app: the document is a valid
+ * The OpenAPI document (src/openapi/) against the running app: the document is a valid
  * OpenAPI 3.1 description (checked by @seriousme/openapi-schema-validator, which applies the
  * official 3.1 JSON Schema), every `$ref` resolves, and every real response of the app, over a
  * real socket, has a documented status, media type and a body that validates (ajv, JSON Schema
@@ -27,15 +27,14 @@ import { EVENT_TYPES } from '../../src/events/types.js';
 import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
 import type { HttpContext } from '../../src/http/context.js';
-import { createOpenApiDocument } from '../../src/http/openapi.js';
 import { chainHandlers, createRateLimit } from '../../src/http/rate-limit.js';
 import { createEventTypesRouter } from '../../src/http/routes/event-types.js';
 import { createEventsRouter } from '../../src/http/routes/events.js';
 import { createEventsCookieRouter } from '../../src/http/routes/events-cookie.js';
 import { createMetricsRouter } from '../../src/http/routes/metrics.js';
-import { createOpenApiRouter } from '../../src/http/routes/openapi.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
 import { createMetrics } from '../../src/metrics/index.js';
+import { createOpenApiDocument, createOpenApiRouter } from '../../src/openapi/index.js';
 import {
   createMessagesRouter,
   createMethodsRouter,

@@ -1,0 +1,139 @@
+/**
+ * `/v1/messages`: queued outbound changes. Request bodies are generated from the schemas of
+ * src/outbound/messages-router.ts.
+ */
+import { ERROR_CODES } from '../errors.js';
+import {
+  AUTHENTICATED,
+  AUTHENTICATED_ERRORS,
+  errorRef,
+  jsonBody,
+  jsonResponse,
+  type OpenApiPart,
+  param,
+  ref,
+} from './shared.js';
+
+const EXAMPLE_JOB = { id: 'order-4711-confirmation', messageId: 'fXk3pQ9rT2vB8nLm4', status: 'queued' };
+
+export const messagesPart: OpenApiPart = {
+  paths: {
+    '/v1/messages': {
+      post: {
+        operationId: 'sendMessage',
+        tags: ['messages'],
+        summary: 'Queue a message; it is sent at most once, in order per user and room',
+        security: AUTHENTICATED,
+        parameters: [param('IdempotencyKey')],
+        requestBody: jsonBody('MessageSend'),
+        responses: {
+          '202': {
+            ...jsonResponse('Accepted', ref('OutboundJob')),
+            headers: {
+              Location: { schema: { type: 'string' } },
+              'Idempotent-Replayed': {
+                description: '`true` when the `Idempotency-Key` was seen before (same job returned).',
+                schema: { type: 'string', enum: ['true'] },
+              },
+            },
+          },
+          '400': errorRef('Invalid'),
+          '409': errorRef('Error'),
+          ...AUTHENTICATED_ERRORS,
+        },
+      },
+    },
+    '/v1/messages/{id}': {
+      parameters: [param('MessageId')],
+      get: {
+        operationId: 'getMessage',
+        tags: ['messages'],
+        summary: 'The outcome of a queued change',
+        security: AUTHENTICATED,
+        responses: {
+          '200': jsonResponse('The job', ref('OutboundJob')),
+          '404': errorRef('NotFound'),
+          ...AUTHENTICATED_ERRORS,
+        },
+      },
+      patch: {
+        operationId: 'editMessage',
+        tags: ['messages'],
+        summary: 'Queue an edit (after the message itself, in its lane)',
+        security: AUTHENTICATED,
+        parameters: [param('IdempotencyKey')],
+        requestBody: jsonBody('MessageEdit'),
+        responses: {
+          '202': jsonResponse('Accepted', ref('OutboundJob')),
+          '400': errorRef('Invalid'),
+          '404': errorRef('NotFound'),
+          '409': errorRef('Error'),
+          ...AUTHENTICATED_ERRORS,
+        },
+      },
+      delete: {
+        operationId: 'deleteMessage',
+        tags: ['messages'],
+        summary: 'Queue a deletion',
+        security: AUTHENTICATED,
+        parameters: [param('IdempotencyKey')],
+        responses: {
+          '202': jsonResponse('Accepted', ref('OutboundJob')),
+          '404': errorRef('NotFound'),
+          '409': errorRef('Error'),
+          ...AUTHENTICATED_ERRORS,
+        },
+      },
+    },
+    '/v1/messages/{id}/reactions': {
+      parameters: [param('MessageId')],
+      post: {
+        operationId: 'reactToMessage',
+        tags: ['messages'],
+        summary: 'Queue a reaction (or its removal, with `shouldReact: false`)',
+        security: AUTHENTICATED,
+        parameters: [param('IdempotencyKey')],
+        requestBody: jsonBody('Reaction'),
+        responses: {
+          '202': jsonResponse('Accepted', ref('OutboundJob')),
+          '400': errorRef('Invalid'),
+          '404': errorRef('NotFound'),
+          '409': errorRef('Error'),
+          ...AUTHENTICATED_ERRORS,
+        },
+      },
+    },
+  },
+  schemas: {
+    OutboundJob: {
+      type: 'object',
+      description: 'An outbound change (send, edit, delete, reaction) and its outcome.',
+      required: ['id', 'messageId', 'status'],
+      properties: {
+        id: { type: 'string', description: 'The job id (from `Idempotency-Key` when given).' },
+        messageId: {
+          type: 'string',
+          description: 'The Rocket.Chat message id, fixed before the first attempt.',
+        },
+        status: { type: 'string', enum: ['queued', 'sent', 'failed'] },
+        error: {
+          type: 'object',
+          required: ['code', 'message'],
+          properties: {
+            code: { type: 'string', enum: Object.keys(ERROR_CODES) },
+            message: { type: 'string' },
+            upstreamError: { type: ['string', 'number'] },
+          },
+          additionalProperties: false,
+        },
+      },
+      additionalProperties: false,
+    },
+  },
+  examples: {
+    MessageSend: { roomId: 'GENERAL', text: 'Your order 4711 has shipped.' },
+    MessageEdit: { text: 'Your order 4711 has shipped (tracking: 1Z999).' },
+    Reaction: { emoji: ':thumbsup:', shouldReact: true },
+    OutboundJob: EXAMPLE_JOB,
+  },
+};
