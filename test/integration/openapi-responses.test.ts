@@ -84,6 +84,8 @@ addFormats(ajv);
 ajv.addSchema(doc, DOC_ID);
 const validators = new Map<string, ValidateFunction>();
 const exercised = new Set<string>();
+/** Operations whose accepted request bodies were validated against the document. */
+const requestsChecked = new Set<string>();
 
 /** Follows a local `$ref` (`#/components/...`) in the document. */
 function deref<T = Json>(value: unknown): T {
@@ -233,7 +235,27 @@ function getWithHeader(path: string, name: string, value: string): Promise<Answe
   });
 }
 
-/** `call` and check the answer against the document in one go. */
+/**
+ * A JSON body the app accepted (2xx) must be one the document describes: the request side of the
+ * contract, checked with the same real requests (test/unit/openapi-requests.test.ts checks the
+ * refusals).
+ */
+function expectRequestDocumented(method: Method, template: string, body: unknown): void {
+  const operation = paths[template]?.[method] as Json;
+  const where = `${method.toUpperCase()} ${template} accepted ${JSON.stringify(body).slice(0, 200)}`;
+  const content = (operation['requestBody'] as Json | undefined)?.['content'] as Json | undefined;
+  expect(content?.['application/json'], `no JSON request body documented: ${where}`).toBeDefined();
+  const pointer = `/paths/${pointerPart(template)}/${method}/requestBody/content/application~1json/schema`;
+  let validate = validators.get(pointer);
+  if (!validate) {
+    validate = ajv.compile({ $ref: `${DOC_ID}#${pointer}` });
+    validators.set(pointer, validate);
+  }
+  expect(validate(body), `${where}\n${JSON.stringify(validate.errors, null, 2)}`).toBe(true);
+  requestsChecked.add(`${method} ${template}`);
+}
+
+/** `call` and check the answer (and an accepted request body) against the document in one go. */
 async function check(
   method: Method,
   template: string,
@@ -244,6 +266,9 @@ async function check(
   const answer = await call(method, path, options);
   expect(answer.status, `${method.toUpperCase()} ${path}: ${answer.text.slice(0, 300)}`).toBe(expectedStatus);
   expectDocumented(method, template, answer);
+  if (options.body !== undefined && answer.status >= 200 && answer.status < 300) {
+    expectRequestDocumented(method, template, options.body);
+  }
   return answer;
 }
 
@@ -705,6 +730,14 @@ describe('real responses validate against the document', () => {
     );
     const missing = documented.filter((op) => !exercised.has(op) && !PENDING_OPERATIONS.has(op));
     expect(missing).toEqual([]);
+    // Every operation with a JSON request body had one accepted and checked against the document.
+    const withBodies = Object.entries(paths).flatMap(([template, item]) =>
+      Object.entries(item)
+        .filter(([, operation]) => (operation['requestBody'] as Json | undefined)?.['content'] !== undefined)
+        .map(([method]) => `${method} ${template}`),
+    );
+    const unchecked = withBodies.filter((op) => !requestsChecked.has(op) && !PENDING_OPERATIONS.has(op));
+    expect(unchecked).toEqual([]);
     for (const op of PENDING_OPERATIONS) expect(documented).toContain(op);
   });
 });
