@@ -1,7 +1,7 @@
 /**
  * The OpenAPI 3.1 description of the whole HTTP surface, served at `/openapi.json`: the HTTP
- * contract. One part per feature (sessions.ts, events.ts, webhooks.ts, messages.ts, methods.ts,
- * hooks.ts, operations.ts), put together here.
+ * contract. One part per feature (sessions.ts, events.ts, webhooks.ts and webhook-deliveries.ts,
+ * messages.ts, methods.ts, hooks.ts, operations.ts), put together here.
  *
  * What the gateway checks with zod is generated from those schemas with `z.toJSONSchema`, never
  * copied: request bodies, query parameters and method params (request-schemas.ts), the events
@@ -22,6 +22,7 @@ import { operationsPart } from './operations.js';
 import { requestJsonSchemas } from './request-schemas.js';
 import { sessionsPart } from './sessions.js';
 import { AUTHENTICATED, type OpenApiPart, type Schema } from './shared.js';
+import { webhookDeliveriesPart } from './webhook-deliveries.js';
 import { webhooksPart } from './webhooks.js';
 
 /** A JSON value as OpenAPI documents hold them. */
@@ -41,6 +42,7 @@ const PARTS: readonly OpenApiPart[] = [
   sessionsPart,
   eventsPart,
   webhooksPart,
+  webhookDeliveriesPart,
   messagesPart,
   methodsPart,
   hooksPart,

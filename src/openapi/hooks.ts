@@ -7,6 +7,7 @@ import { fieldJsonSchema, requestsQuerySchema } from './request-schemas.js';
 import {
   AUTHENTICATED,
   AUTHENTICATED_ERRORS,
+  closedObject,
   EXAMPLE_TIME,
   errorRef,
   isoDateTime,
@@ -14,10 +15,12 @@ import {
   jsonContent,
   jsonResponse,
   type OpenApiPart,
+  pageOf,
   pageParameters,
   param,
   ref,
   type Schema,
+  shownAs,
 } from './shared.js';
 
 const EXAMPLE_HOOK = {
@@ -229,32 +232,19 @@ export const hooksPart: OpenApiPart = {
         tokenRotatedAt: isoDateTime,
       },
     },
-    Hook: {
-      description: 'An incoming hook as the API shows it; its token and signing secret never are.',
-      allOf: [ref('HookFields')],
-      unevaluatedProperties: false,
-    },
-    HookCreated: {
-      description: 'The new hook and its URL (`<PUBLIC_URL>/hooks/<id>/<token>`), shown this once.',
-      allOf: [
-        ref('HookFields'),
-        { type: 'object', required: ['url'], properties: { url: { type: 'string', format: 'uri' } } },
-      ],
-      unevaluatedProperties: false,
-    },
-    HookUrl: {
-      type: 'object',
+    Hook: shownAs(
+      'HookFields',
+      'An incoming hook as the API shows it; its token and signing secret never are.',
+    ),
+    HookCreated: shownAs(
+      'HookFields',
+      'The new hook and its URL (`<PUBLIC_URL>/hooks/<id>/<token>`), shown this once.',
+      { type: 'object', required: ['url'], properties: { url: { type: 'string', format: 'uri' } } },
+    ),
+    HookUrl: closedObject({ url: { type: 'string', format: 'uri' } }, [], {
       description: 'The hook URL with its new token, shown this once; the old URL no longer works.',
-      required: ['url'],
-      properties: { url: { type: 'string', format: 'uri' } },
-      additionalProperties: false,
-    },
-    HookList: {
-      type: 'object',
-      required: ['hooks', 'nextCursor'],
-      properties: { hooks: { type: 'array', items: ref('Hook') }, nextCursor: ref('NextCursor') },
-      additionalProperties: false,
-    },
+    }),
+    HookList: pageOf('hooks', 'Hook'),
     HookRequestList: {
       type: 'object',
       required: ['requests', 'nextCursor'],

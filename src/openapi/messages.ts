@@ -12,9 +12,29 @@ import {
   type OpenApiPart,
   param,
   ref,
+  type Schema,
 } from './shared.js';
 
 const EXAMPLE_JOB = { id: 'order-4711-confirmation', messageId: 'fXk3pQ9rT2vB8nLm4', status: 'queued' };
+
+/** A queued change of an existing message (`:id`: a job id or a message id): 202 with its job. */
+function changeOfMessage(operationId: string, summary: string, body?: string): Schema {
+  return {
+    operationId,
+    tags: ['messages'],
+    summary,
+    security: AUTHENTICATED,
+    parameters: [param('IdempotencyKey')],
+    ...(body === undefined ? {} : { requestBody: jsonBody(body) }),
+    responses: {
+      '202': jsonResponse('Accepted', ref('OutboundJob')),
+      ...(body === undefined ? {} : { '400': errorRef('Invalid') }),
+      '404': errorRef('NotFound'),
+      '409': errorRef('Error'),
+      ...AUTHENTICATED_ERRORS,
+    },
+  };
+}
 
 export const messagesPart: OpenApiPart = {
   paths: {
@@ -56,52 +76,20 @@ export const messagesPart: OpenApiPart = {
           ...AUTHENTICATED_ERRORS,
         },
       },
-      patch: {
-        operationId: 'editMessage',
-        tags: ['messages'],
-        summary: 'Queue an edit (after the message itself, in its lane)',
-        security: AUTHENTICATED,
-        parameters: [param('IdempotencyKey')],
-        requestBody: jsonBody('MessageEdit'),
-        responses: {
-          '202': jsonResponse('Accepted', ref('OutboundJob')),
-          '400': errorRef('Invalid'),
-          '404': errorRef('NotFound'),
-          '409': errorRef('Error'),
-          ...AUTHENTICATED_ERRORS,
-        },
-      },
-      delete: {
-        operationId: 'deleteMessage',
-        tags: ['messages'],
-        summary: 'Queue a deletion',
-        security: AUTHENTICATED,
-        parameters: [param('IdempotencyKey')],
-        responses: {
-          '202': jsonResponse('Accepted', ref('OutboundJob')),
-          '404': errorRef('NotFound'),
-          '409': errorRef('Error'),
-          ...AUTHENTICATED_ERRORS,
-        },
-      },
+      patch: changeOfMessage(
+        'editMessage',
+        'Queue an edit (after the message itself, in its lane)',
+        'MessageEdit',
+      ),
+      delete: changeOfMessage('deleteMessage', 'Queue a deletion'),
     },
     '/v1/messages/{id}/reactions': {
       parameters: [param('MessageId')],
-      post: {
-        operationId: 'reactToMessage',
-        tags: ['messages'],
-        summary: 'Queue a reaction (or its removal, with `shouldReact: false`)',
-        security: AUTHENTICATED,
-        parameters: [param('IdempotencyKey')],
-        requestBody: jsonBody('Reaction'),
-        responses: {
-          '202': jsonResponse('Accepted', ref('OutboundJob')),
-          '400': errorRef('Invalid'),
-          '404': errorRef('NotFound'),
-          '409': errorRef('Error'),
-          ...AUTHENTICATED_ERRORS,
-        },
-      },
+      post: changeOfMessage(
+        'reactToMessage',
+        'Queue a reaction (or its removal, with `shouldReact: false`)',
+        'Reaction',
+      ),
     },
   },
   schemas: {

@@ -4,6 +4,7 @@
 import {
   AUTHENTICATED,
   AUTHENTICATED_ERRORS,
+  closedObject,
   EXAMPLE_TIME,
   errorRef,
   isoDateTime,
@@ -63,26 +64,16 @@ export const sessionsPart: OpenApiPart = {
     },
   },
   schemas: {
-    SessionCreated: {
-      type: 'object',
-      required: ['token', 'userId', 'username', 'expiresAt'],
-      properties: {
-        token: { type: 'string', description: 'Gateway access token: `Authorization: Bearer <token>`.' },
-        userId: { type: 'string' },
-        username: { type: 'string' },
-        expiresAt: isoDateTime,
-      },
-      additionalProperties: false,
-    },
-    SseToken: {
-      type: 'object',
-      required: ['token', 'expiresAt'],
-      properties: {
-        token: { type: 'string', description: 'Only valid as `GET /v1/events?access_token=`.' },
-        expiresAt: isoDateTime,
-      },
-      additionalProperties: false,
-    },
+    SessionCreated: closedObject({
+      token: { type: 'string', description: 'Gateway access token: `Authorization: Bearer <token>`.' },
+      userId: { type: 'string' },
+      username: { type: 'string' },
+      expiresAt: isoDateTime,
+    }),
+    SseToken: closedObject({
+      token: { type: 'string', description: 'Only valid as `GET /v1/events?access_token=`.' },
+      expiresAt: isoDateTime,
+    }),
   },
   examples: {
     SessionCreated: {

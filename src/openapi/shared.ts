@@ -42,6 +42,27 @@ export const jsonResponse = (
 /** A required JSON request body of component `name`. */
 export const jsonBody = (name: string): Schema => ({ required: true, content: jsonContent(ref(name)) });
 
+/** An object with exactly `properties`, each required unless `optional` names it. */
+export function closedObject(
+  properties: Schema,
+  optional: readonly string[] = [],
+  extra: Schema = {},
+): Schema {
+  const required = Object.keys(properties).filter((name) => !optional.includes(name));
+  return { type: 'object', ...extra, required, properties, additionalProperties: false };
+}
+
+/** A page of a listing: `{ <key>: [items], nextCursor }`. */
+export const pageOf = (key: string, item: string): Schema =>
+  closedObject({ [key]: { type: 'array', items: ref(item) }, nextCursor: ref('NextCursor') });
+
+/** A resource as one answer shows it: its fields (`<Name>Fields`), and `extra` when given, nothing else. */
+export const shownAs = (fields: string, description: string, extra?: Schema): Schema => ({
+  description,
+  allOf: [ref(fields), ...(extra ? [extra] : [])],
+  unevaluatedProperties: false,
+});
+
 export const errorRef = (name: string): Schema => ({ $ref: `#/components/responses/${name}` });
 export const param = (name: string): Schema => ({ $ref: `#/components/parameters/${name}` });
 export const isoDateTime: Schema = { type: 'string', format: 'date-time' };

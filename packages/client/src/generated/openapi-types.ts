@@ -788,6 +788,15 @@ export type WebhookList = {
   nextCursor: NextCursor;
 };
 
+export type RotatedSecret = {
+  secret: string;
+  previousSecretExpiresAt: string;
+};
+
+export type TestEventQueued = {
+  eventId: string;
+};
+
 export type WebhookStats = {
   /** Attempts since the webhook was created. */
   attempts: {
@@ -813,15 +822,6 @@ export type WebhookStats = {
 export type ResendQueued = {
   eventId: string;
   jobId: string;
-};
-
-export type RotatedSecret = {
-  secret: string;
-  previousSecretExpiresAt: string;
-};
-
-export type TestEventQueued = {
-  eventId: string;
 };
 
 export type Delivery = {
