@@ -4,4 +4,4 @@
  */
 export { createOpenApiDocument, type OpenApiDocument, type OpenApiOptions } from './document.js';
 export { createOpenApiRouter, type OpenApiRouterOptions } from './openapi-router.js';
-export { METHOD_PARAMS_SCHEMAS, methodParamsName, REQUEST_SCHEMAS } from './request-schemas.js';
+export { methodParamsName, REQUEST_SCHEMAS } from './request-schemas.js';

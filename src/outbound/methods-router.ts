@@ -32,8 +32,7 @@ export interface MethodsRouterDeps {
   readonly callTimeoutMs?: number;
 }
 
-/** The body of `POST /v1/methods/<name>` before the method's own params check (`MethodCall`). */
-export const methodCallSchema = z.object({ params: z.array(z.unknown()).max(100).default([]) }).strict();
+const bodySchema = z.object({ params: z.array(z.unknown()).max(100).default([]) }).strict();
 
 // Wrapped so a bad field is named `params.<index>`. Built once per method, not per request: zod
 // compiles an object schema on its first parse.
@@ -65,7 +64,7 @@ export function createMethodsRouter(deps: MethodsRouterDeps): Router {
       throw createError('GW_ERR_METHOD_NOT_ALLOWED', undefined, { details: { method: name.slice(0, 100) } });
     }
     // No body at all is `{"params": []}`; a body that is not JSON is 415, never ignored.
-    const body = parseInput(methodCallSchema, optionalJsonObjectBody(req) ?? {});
+    const body = parseInput(bodySchema, optionalJsonObjectBody(req) ?? {});
     const { params } = parseInput(paramsSchemaOf(method), { params: body.params });
     const refusal = method.authorize?.(params, { userId: principal.userId, username: principal.username });
     if (refusal) throw createError('GW_ERR_FORBIDDEN', refusal);

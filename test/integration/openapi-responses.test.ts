@@ -3,8 +3,9 @@
  * OpenAPI 3.1 description (checked by @seriousme/openapi-schema-validator, which applies the
  * official 3.1 JSON Schema), every `$ref` resolves, and every real response of the app, over a
  * real socket, has a documented status, media type and a body that validates (ajv, JSON Schema
- * 2020-12) against the documented schema. A test at the end fails when a documented operation
- * was never exercised.
+ * 2020-12) against the documented schema; so does every JSON request body the app accepted. A
+ * test at the end fails when a documented operation, or a documented request body, was never
+ * exercised.
  *
  * The app is composed here from the real routers, the real `authenticate` and rate limit, on the
  * real gateway core (`createTestCore`: session pool, call router, credential store) against the
@@ -66,7 +67,8 @@ const paths = doc['paths'] as Record<string, Record<string, Json>>;
 
 /**
  * Operations checked against this document elsewhere: the incoming-hook routes are exercised,
- * and their responses validated against these schemas, by test/integration/hooks-incoming.test.ts.
+ * and their responses and accepted request bodies validated against these schemas, by
+ * test/integration/hooks-incoming.test.ts.
  */
 const PENDING_OPERATIONS = new Set([
   'post /v1/hooks',
