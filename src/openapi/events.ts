@@ -10,6 +10,7 @@ import { requestJsonSchemas } from './request-schemas.js';
 import {
   AUTHENTICATED,
   AUTHENTICATED_ERRORS,
+  authenticated,
   EXAMPLE_TIME,
   errorRef,
   HEADERS_TOO_LARGE,
@@ -44,7 +45,7 @@ function filterQueryParameters(): Schema[] {
 export const eventsPart: OpenApiPart = {
   paths: {
     '/v1/events/cookie': {
-      post: {
+      post: authenticated({
         operationId: 'createEventsCookie',
         tags: ['events'],
         summary: 'Set the SSE cookie: a browser EventSource authenticates without a token in its URL',
@@ -55,7 +56,6 @@ export const eventsPart: OpenApiPart = {
           'or one listed in `CORS_ORIGINS` (`*` does not count). The cookie itself does not authenticate this call.',
           'The answer carries `Cache-Control: no-store`.',
         ].join(' '),
-        security: AUTHENTICATED,
         responses: {
           '201': jsonResponse('Set', ref('EventsCookie'), {
             'Set-Cookie': {
@@ -64,9 +64,8 @@ export const eventsPart: OpenApiPart = {
               schema: { type: 'string' },
             },
           }),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
       delete: {
         operationId: 'deleteEventsCookie',
         tags: ['events'],

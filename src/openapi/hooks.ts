@@ -5,11 +5,11 @@
 
 import { fieldJsonSchema, requestsQuerySchema } from './request-schemas.js';
 import {
-  AUTHENTICATED,
-  AUTHENTICATED_ERRORS,
+  authenticated,
   closedObject,
   EXAMPLE_TIME,
   errorRef,
+  fieldsOf,
   isoDateTime,
   jsonBody,
   jsonContent,
@@ -41,11 +41,10 @@ const HOOK_ID_PARAM: Schema = { name: 'id', in: 'path', required: true, schema: 
 export const hooksPart: OpenApiPart = {
   paths: {
     '/v1/hooks': {
-      post: {
+      post: authenticated({
         operationId: 'createHook',
         tags: ['hooks'],
         summary: 'Create an incoming-webhook URL that posts into a room as this user',
-        security: AUTHENTICATED,
         requestBody: jsonBody('HookCreate'),
         responses: {
           '201': jsonResponse('Created; the URL holds a secret token, shown only here', ref('HookCreated')),
@@ -53,90 +52,77 @@ export const hooksPart: OpenApiPart = {
           '403': errorRef('Forbidden'),
           '404': errorRef('NotFound'),
           '409': errorRef('Error'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
-      get: {
+      }),
+      get: authenticated({
         operationId: 'listHooks',
         tags: ['hooks'],
         summary: "The user's incoming hooks (without their tokens), oldest first, a page at a time",
-        security: AUTHENTICATED,
         parameters: pageParameters(100),
         responses: {
           '200': jsonResponse('The hooks', ref('HookList')),
           '400': errorRef('Invalid'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
     '/v1/hooks/{id}': {
       parameters: [HOOK_ID_PARAM],
-      get: {
+      get: authenticated({
         operationId: 'getHook',
         tags: ['hooks'],
         summary: 'One incoming hook',
-        security: AUTHENTICATED,
         responses: {
           '200': jsonResponse('The hook', ref('Hook')),
           '404': errorRef('NotFound'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
-      patch: {
+      }),
+      patch: authenticated({
         operationId: 'updateHook',
         tags: ['hooks'],
         summary: 'Change an incoming hook (room, defaults, signing secret; `enabled`)',
-        security: AUTHENTICATED,
         requestBody: jsonBody('HookUpdate'),
         responses: {
           '200': jsonResponse('The changed hook', ref('Hook')),
           '400': errorRef('Invalid'),
           '403': errorRef('Forbidden'),
           '404': errorRef('NotFound'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
-      delete: {
+      }),
+      delete: authenticated({
         operationId: 'deleteHook',
         tags: ['hooks'],
         summary: 'Delete an incoming hook; its URL stops working',
-        security: AUTHENTICATED,
         responses: {
           '204': { description: 'Deleted' },
           '404': errorRef('NotFound'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
     '/v1/hooks/{id}/rotate-token': {
       parameters: [HOOK_ID_PARAM],
-      post: {
+      post: authenticated({
         operationId: 'rotateHookToken',
         tags: ['hooks'],
         summary: 'A new URL token; the old URL stops working at once',
-        security: AUTHENTICATED,
         responses: {
           '200': jsonResponse('The new URL, shown only here', ref('HookUrl')),
           '404': errorRef('NotFound'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
     '/v1/hooks/{id}/requests': {
       parameters: [HOOK_ID_PARAM],
-      get: {
+      get: authenticated({
         operationId: 'listHookRequests',
         tags: ['hooks'],
         summary: "Recent posts to the hook: when, the status answered, and the message's outcome",
-        security: AUTHENTICATED,
         parameters: pageParameters(fieldJsonSchema(requestsQuerySchema, 'limit')),
         responses: {
           '200': jsonResponse('Newest first', ref('HookRequestList')),
           '400': errorRef('Invalid'),
           '404': errorRef('NotFound'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
     '/hooks/{id}/{token}': {
       parameters: [
@@ -205,19 +191,8 @@ export const hooksPart: OpenApiPart = {
     },
   },
   schemas: {
-    HookFields: {
-      type: 'object',
-      required: [
-        'id',
-        'roomId',
-        'description',
-        'enabled',
-        'signed',
-        'allowChannelOverride',
-        'createdAt',
-        'updatedAt',
-      ],
-      properties: {
+    HookFields: fieldsOf(
+      {
         id: { type: 'string', pattern: '^hk_[A-Za-z0-9_-]{22}$' },
         roomId: { type: 'string' },
         alias: { type: 'string' },
@@ -231,7 +206,8 @@ export const hooksPart: OpenApiPart = {
         updatedAt: isoDateTime,
         tokenRotatedAt: isoDateTime,
       },
-    },
+      ['alias', 'emoji', 'avatar', 'tokenRotatedAt'],
+    ),
     Hook: shownAs(
       'HookFields',
       'An incoming hook as the API shows it; its token and signing secret never are.',

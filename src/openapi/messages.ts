@@ -4,8 +4,7 @@
  */
 import { ERROR_CODES } from '../errors.js';
 import {
-  AUTHENTICATED,
-  AUTHENTICATED_ERRORS,
+  authenticated,
   errorRef,
   jsonBody,
   jsonResponse,
@@ -19,11 +18,10 @@ const EXAMPLE_JOB = { id: 'order-4711-confirmation', messageId: 'fXk3pQ9rT2vB8nL
 
 /** A queued change of an existing message (`:id`: a job id or a message id): 202 with its job. */
 function changeOfMessage(operationId: string, summary: string, body?: string): Schema {
-  return {
+  return authenticated({
     operationId,
     tags: ['messages'],
     summary,
-    security: AUTHENTICATED,
     parameters: [param('IdempotencyKey')],
     ...(body === undefined ? {} : { requestBody: jsonBody(body) }),
     responses: {
@@ -31,19 +29,17 @@ function changeOfMessage(operationId: string, summary: string, body?: string): S
       ...(body === undefined ? {} : { '400': errorRef('Invalid') }),
       '404': errorRef('NotFound'),
       '409': errorRef('Error'),
-      ...AUTHENTICATED_ERRORS,
     },
-  };
+  });
 }
 
 export const messagesPart: OpenApiPart = {
   paths: {
     '/v1/messages': {
-      post: {
+      post: authenticated({
         operationId: 'sendMessage',
         tags: ['messages'],
         summary: 'Queue a message; it is sent at most once, in order per user and room',
-        security: AUTHENTICATED,
         parameters: [param('IdempotencyKey')],
         requestBody: jsonBody('MessageSend'),
         responses: {
@@ -59,23 +55,20 @@ export const messagesPart: OpenApiPart = {
           },
           '400': errorRef('Invalid'),
           '409': errorRef('Error'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
     '/v1/messages/{id}': {
       parameters: [param('MessageId')],
-      get: {
+      get: authenticated({
         operationId: 'getMessage',
         tags: ['messages'],
         summary: 'The outcome of a queued change',
-        security: AUTHENTICATED,
         responses: {
           '200': jsonResponse('The job', ref('OutboundJob')),
           '404': errorRef('NotFound'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
       patch: changeOfMessage(
         'editMessage',
         'Queue an edit (after the message itself, in its lane)',

@@ -4,14 +4,7 @@
  */
 import { METHOD_CATALOGUE } from '../rocketchat/method-catalogue.js';
 import { methodParamsName } from './request-schemas.js';
-import {
-  AUTHENTICATED,
-  AUTHENTICATED_ERRORS,
-  errorRef,
-  jsonResponse,
-  type OpenApiPart,
-  ref,
-} from './shared.js';
+import { authenticated, errorRef, jsonResponse, type OpenApiPart, ref } from './shared.js';
 
 const ROOM = 'GENERAL';
 const USER = 'aBcD3fGh1JkLmN0pQ';
@@ -71,13 +64,12 @@ function methodCallExamples(): Record<string, unknown> {
 export const methodsPart: OpenApiPart = {
   paths: {
     '/v1/methods/{name}': {
-      post: {
+      post: authenticated({
         operationId: 'callMethod',
         tags: ['methods'],
         summary: 'Call an allowed Rocket.Chat method over the user’s session',
         description:
           "Names keep Rocket.Chat's spelling; slashes are sent as they are (`/v1/methods/rooms/get`). Rocket.Chat errors map to 400 (invalid), 403 (not authorized), 404 (not found), 429 (rate limited, with `Retry-After`), 503 (upstream down) and 504 (timeout); its own code is in `details.upstreamError`.",
-        security: AUTHENTICATED,
         parameters: [
           {
             name: 'name',
@@ -97,9 +89,8 @@ export const methodsPart: OpenApiPart = {
           '403': errorRef('Forbidden'),
           '404': errorRef('NotFound'),
           '504': errorRef('Error'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
   },
   schemas: {

@@ -2,8 +2,7 @@
  * `/v1/sessions`: registering Rocket.Chat credentials and getting gateway tokens.
  */
 import {
-  AUTHENTICATED,
-  AUTHENTICATED_ERRORS,
+  authenticated,
   closedObject,
   EXAMPLE_TIME,
   errorRef,
@@ -42,25 +41,23 @@ export const sessionsPart: OpenApiPart = {
           default: errorRef('Error'),
         },
       },
-      delete: {
+      delete: authenticated({
         operationId: 'deleteSession',
         tags: ['sessions'],
         summary: 'Log out',
         description:
           "Ends the user's stored Rocket.Chat credential as a revoked token would: every gateway token issued for the user before (access and SSE tokens) stops working, also after a new login; SSE streams get `session.unauthorized` and end; webhook deliveries pause until the next login. A Rocket.Chat token the gateway obtained with a password is revoked upstream. The answer clears the SSE cookie (`POST /v1/events/cookie`).",
-        security: AUTHENTICATED,
-        responses: { '204': { description: 'Logged out' }, ...AUTHENTICATED_ERRORS },
-      },
+        responses: { '204': { description: 'Logged out' } },
+      }),
     },
     '/v1/sessions/sse-token': {
-      post: {
+      post: authenticated({
         operationId: 'createSseToken',
         tags: ['sessions'],
         summary: 'A short-lived token for `GET /v1/events?access_token=` (browsers cannot set headers)',
         description: 'The answer carries `Cache-Control: no-store`.',
-        security: AUTHENTICATED,
-        responses: { '201': jsonResponse('Issued', ref('SseToken')), ...AUTHENTICATED_ERRORS },
-      },
+        responses: { '201': jsonResponse('Issued', ref('SseToken')) },
+      }),
     },
   },
   schemas: {

@@ -52,6 +52,13 @@ export function closedObject(
   return { type: 'object', ...extra, required, properties, additionalProperties: false };
 }
 
+/** The fields of a resource, each required unless `optional` names it; `shownAs` closes it. */
+export const fieldsOf = (properties: Schema, optional: readonly string[] = []): Schema => ({
+  type: 'object',
+  required: Object.keys(properties).filter((name) => !optional.includes(name)),
+  properties,
+});
+
 /** A page of a listing: `{ <key>: [items], nextCursor }`. */
 export const pageOf = (key: string, item: string): Schema =>
   closedObject({ [key]: { type: 'array', items: ref(item) }, nextCursor: ref('NextCursor') });
@@ -81,6 +88,18 @@ export const AUTHENTICATED: readonly Schema[] = [
   { bearerAuth: [] },
   { rocketchatUserId: [], rocketchatAuthToken: [] },
 ];
+
+/**
+ * An operation behind authentication and the per-user rate limit: the gateway's credentials,
+ * and after its own responses the errors every such route may answer.
+ */
+export function authenticated(operation: Schema & { readonly responses: Schema }): Schema {
+  return {
+    ...operation,
+    security: AUTHENTICATED,
+    responses: { ...operation.responses, ...AUTHENTICATED_ERRORS },
+  };
+}
 
 /**
  * What the probes, metrics and this document can refuse: they take no input, but Node.js refuses

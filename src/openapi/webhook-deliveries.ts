@@ -3,8 +3,7 @@
  * again (`/resend`, `/replay`). Request bodies are generated from src/webhooks/webhook-schemas.ts.
  */
 import {
-  AUTHENTICATED,
-  AUTHENTICATED_ERRORS,
+  authenticated,
   closedObject,
   EXAMPLE_TIME,
   errorRef,
@@ -15,21 +14,18 @@ import {
   type OpenApiPart,
   pageOf,
   pageParameters,
-  param,
   ref,
 } from './shared.js';
-
-const webhookIdPath = { parameters: [param('WebhookId')] };
+import { webhookIdPath } from './webhooks.js';
 
 export const webhookDeliveriesPart: OpenApiPart = {
   paths: {
     '/v1/webhooks/{id}/deliveries': {
       ...webhookIdPath,
-      get: {
+      get: authenticated({
         operationId: 'listWebhookDeliveries',
         tags: ['webhooks'],
         summary: 'Recent delivery attempts, newest first, filtered and a page at a time',
-        security: AUTHENTICATED,
         parameters: [
           ...pageParameters(50),
           {
@@ -62,59 +58,52 @@ export const webhookDeliveriesPart: OpenApiPart = {
           '200': jsonResponse('Attempts', ref('DeliveryList')),
           '400': errorRef('Invalid'),
           '404': errorRef('NotFound'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
     '/v1/webhooks/{id}/stats': {
       ...webhookIdPath,
-      get: {
+      get: authenticated({
         operationId: 'getWebhookStats',
         tags: ['webhooks'],
         summary: 'Delivery statistics: success rate, last success, last error, backlog',
-        security: AUTHENTICATED,
         responses: {
           '200': jsonResponse('Statistics', ref('WebhookStats')),
           '404': errorRef('NotFound'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
     '/v1/webhooks/{id}/resend': {
       ...webhookIdPath,
-      post: {
+      post: authenticated({
         operationId: 'resendWebhookEvent',
         tags: ['webhooks'],
         summary: 'Deliver one event to this endpoint again (from the log, or its dead letter)',
         description:
           "A new delivery with the same `webhook-id`, retried like any other. The event must still be in the log and match the webhook's topics and types, or be one of its dead letters (404 otherwise).",
-        security: AUTHENTICATED,
         requestBody: jsonBody('ResendRequest'),
         responses: {
           '202': jsonResponse('Queued', ref('ResendQueued')),
           '400': errorRef('Invalid'),
           '404': errorRef('NotFound'),
           '409': errorRef('Error'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
     '/v1/webhooks/{id}/replay': {
       ...webhookIdPath,
-      post: {
+      post: authenticated({
         operationId: 'replayWebhook',
         tags: ['webhooks'],
         summary: 'Deliver the dead letters of a time range again',
-        security: AUTHENTICATED,
         requestBody: jsonBody('ReplayRequest'),
         responses: {
           '202': jsonResponse('Queued', ref('ReplayQueued')),
           '400': errorRef('Invalid'),
           '404': errorRef('NotFound'),
           '409': errorRef('Error'),
-          ...AUTHENTICATED_ERRORS,
         },
-      },
+      }),
     },
   },
   schemas: {
