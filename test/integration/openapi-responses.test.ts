@@ -16,8 +16,6 @@ import type { Server } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import type express from 'express';
 import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
@@ -46,6 +44,7 @@ import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { SseHub } from '../../src/sse/sse-hub.js';
 import { createWebhookRouter, createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
 import { createTestLifecycle, httpContextFromCore } from '../helpers/http-context.js';
+import { createDocumentValidator } from '../helpers/openapi-validator.js';
 import {
   createCoreOutboundQueue,
   createCoreOutboundSending,
@@ -55,13 +54,9 @@ import { freePort } from '../helpers/redis-server.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-// ajv-formats is CommonJS with `export default`; under NodeNext the callable is `.default`.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
-
 type Json = Record<string, unknown>;
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
-const DOC_ID = 'https://gateway.invalid/openapi.json';
 const doc = createOpenApiDocument({ publicUrl: 'http://localhost:3000' }) as Json;
 const paths = doc['paths'] as Record<string, Record<string, Json>>;
 
@@ -81,10 +76,7 @@ const PENDING_OPERATIONS = new Set([
   'post /hooks/{id}/{token}',
 ]);
 
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(doc, DOC_ID);
-const validators = new Map<string, ValidateFunction>();
+const validator = createDocumentValidator(doc);
 const exercised = new Set<string>();
 /** Operations whose accepted request bodies were validated against the document. */
 const requestsChecked = new Set<string>();
@@ -147,11 +139,7 @@ function expectDocumented(method: Method, template: string, answer: Answer): voi
       ? responseRef.slice(1)
       : `/paths/${pointerPart(template)}/${method}/responses/${key}`;
   const pointer = `${base}/content/${pointerPart(mediaType)}/schema`;
-  let validate = validators.get(pointer);
-  if (!validate) {
-    validate = ajv.compile({ $ref: `${DOC_ID}#${pointer}` });
-    validators.set(pointer, validate);
-  }
+  const validate = validator.at(pointer);
   const isValid = validate(answer.body);
   expect(isValid, `${where}\n${JSON.stringify(validate.errors, null, 2)}`).toBe(true);
 
@@ -248,11 +236,7 @@ function expectRequestDocumented(method: Method, template: string, body: unknown
   const content = (operation['requestBody'] as Json | undefined)?.['content'] as Json | undefined;
   expect(content?.['application/json'], `no JSON request body documented: ${where}`).toBeDefined();
   const pointer = `/paths/${pointerPart(template)}/${method}/requestBody/content/application~1json/schema`;
-  let validate = validators.get(pointer);
-  if (!validate) {
-    validate = ajv.compile({ $ref: `${DOC_ID}#${pointer}` });
-    validators.set(pointer, validate);
-  }
+  const validate = validator.at(pointer);
   expect(validate(body), `${where}\n${JSON.stringify(validate.errors, null, 2)}`).toBe(true);
   requestsChecked.add(`${method} ${template}`);
 }
@@ -606,7 +590,7 @@ describe('real responses validate against the document', () => {
       const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
       const decoder = new TextDecoder();
       let buffered = '';
-      const eventSchema = ajv.compile({ $ref: `${DOC_ID}#/components/schemas/Event` });
+      const eventSchema = validator.at('/components/schemas/Event');
       const created = await waitFor(
         async () => {
           const { value, done } = await reader.read();

@@ -7,8 +7,6 @@
  * or the parse function around it where the route has one (webhooks: custom headers and the
  * Rocket.Chat token have their own parsers).
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { createOpenApiDocument, methodParamsName, REQUEST_SCHEMAS } from '../../src/openapi/index.js';
@@ -21,30 +19,19 @@ import {
   parseResendBody,
   parseUpdateBody,
 } from '../../src/webhooks/webhook-schemas.js';
-
-// ajv-formats is CommonJS with `export default`; under NodeNext the callable is `.default`.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+import { createDocumentValidator } from '../helpers/openapi-validator.js';
 
 type Json = Record<string, unknown>;
 
-const DOC_ID = 'https://gateway.invalid/openapi.json';
 const doc = createOpenApiDocument({ publicUrl: 'https://gateway.example.org' }) as Json;
 const paths = doc['paths'] as Record<string, Record<string, Json>>;
 const components = (doc['components'] as Json)['schemas'] as Record<string, Json>;
 
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(doc, DOC_ID);
-const validators = new Map<string, ValidateFunction>();
+const validator = createDocumentValidator(doc);
 
 /** Whether the document's component `name` accepts `value`. */
 function documentAccepts(name: string, value: unknown): boolean {
-  let validate = validators.get(name);
-  if (!validate) {
-    validate = ajv.compile({ $ref: `${DOC_ID}#/components/schemas/${name}` });
-    validators.set(name, validate);
-  }
-  return validate(value) as boolean;
+  return validator.at(`/components/schemas/${name}`)(value) as boolean;
 }
 
 const throwsNothing =
