@@ -19,6 +19,7 @@ import {
 } from './custom-headers.js';
 import type { AttemptFilter } from './delivery-ledger.js';
 import { parseRocketChatToken, ROCKETCHAT_TOKEN } from './rocketchat-token.js';
+import { MAX_TARGET_URL_LENGTH } from './target-policy.js';
 import type { WebhookChange, WebhookInput } from './webhook-service.js';
 import { WEBHOOK_FORMATS } from './webhook-store.js';
 
@@ -29,11 +30,14 @@ export const stringListSchema = z
   .union([z.string(), z.array(z.string()).max(200)])
   .describe('An array of strings, or one comma-separated string.');
 
-// The target policy (target-policy.ts) checks the URL itself: an http(s) URL it may reach.
-const url = z
-  .string()
-  .min(1)
-  .meta({ format: 'uri', description: 'The http(s) URL that receives the events.' });
+// The target policy (target-policy.ts) checks the URL itself: an absolute http(s) URL it may
+// reach, without credentials or fragment; its messages name the rule broken.
+const url = z.string().min(1).meta({
+  format: 'uri',
+  maxLength: MAX_TARGET_URL_LENGTH,
+  description:
+    'The absolute http(s) URL that receives the events (`http:` only while `WEBHOOK_ALLOW_HTTP`, off in production).',
+});
 
 const format = z
   .enum(WEBHOOK_FORMATS as ['gateway', 'rocketchat'])

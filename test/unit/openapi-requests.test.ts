@@ -13,6 +13,7 @@ import { createOpenApiDocument, methodParamsName, REQUEST_SCHEMAS } from '../../
 import { METHOD_PARAMS_EXAMPLES } from '../../src/openapi/methods.js';
 import { findMethod, METHOD_CATALOGUE } from '../../src/rocketchat/method-catalogue.js';
 import { parseCustomHeaders } from '../../src/webhooks/custom-headers.js';
+import { parseTargetUrl, type TargetPolicy } from '../../src/webhooks/target-policy.js';
 import {
   parseCreateBody,
   parseReplayBody,
@@ -45,10 +46,16 @@ const throwsNothing =
     }
   };
 
+/** The webhook service's URL check without the network: any scheme and host it may allow. */
+const LENIENT_TARGETS: TargetPolicy = { isHttpAllowed: true, isPrivateTargetAllowed: true };
+
 /** The route's own check where it wraps the zod schema; the zod schema otherwise. */
 const GATEWAY_CHECKS: Readonly<Record<string, (value: unknown) => boolean>> = {
-  WebhookCreate: throwsNothing(parseCreateBody),
-  WebhookUpdate: throwsNothing(parseUpdateBody),
+  WebhookCreate: throwsNothing((value) => parseTargetUrl(parseCreateBody(value).url, LENIENT_TARGETS)),
+  WebhookUpdate: throwsNothing((value) => {
+    const { url } = parseUpdateBody(value);
+    if (url !== undefined) parseTargetUrl(url, LENIENT_TARGETS);
+  }),
   ReplayRequest: throwsNothing(parseReplayBody),
   ResendRequest: throwsNothing(parseResendBody),
   CustomHeaders: throwsNothing(parseCustomHeaders),
@@ -140,13 +147,21 @@ const REFUSED: Readonly<Record<string, readonly unknown[]>> = {
   WebhookCreate: [
     { topics: 'user' },
     { url: '', topics: 'user' },
+    { url: 'backend.example.org/hook', topics: 'user' },
+    { url: `https://example.org/${'x'.repeat(2048)}`, topics: 'user' },
     { url: 'https://example.org/hook', topics: 'user', token: 'short' },
     { url: 'https://example.org/hook', topics: 'user', headers: { 'bad name': 'x' } },
     { url: 'https://example.org/hook', topics: 'user', headers: { 'x-api-key': 'x'.repeat(1025) } },
     { url: 'https://example.org/hook', topics: 'user', format: 'slack' },
     { url: 'https://example.org/hook', topics: 'user', secret: 'mine' },
   ],
-  WebhookUpdate: [{}, { enabled: 'yes' }, { description: 'x'.repeat(501) }, { filter: { senders: [] } }],
+  WebhookUpdate: [
+    {},
+    { url: 'not a url' },
+    { enabled: 'yes' },
+    { description: 'x'.repeat(501) },
+    { filter: { senders: [] } },
+  ],
   ResendRequest: [{ eventId: 'not an id' }, {}, { eventId: '1-0', extra: 1 }],
   ReplayRequest: [{ since: 'yesterday' }, { since: -1 }, { until: 0 }, { since: 1.5 }],
   MessageSend: [

@@ -50,7 +50,7 @@ export type CustomHeaders = {
 };
 
 export type WebhookCreate = {
-  /** The http(s) URL that receives the events. */
+  /** The absolute http(s) URL that receives the events (`http:` only while `WEBHOOK_ALLOW_HTTP`, off in production). */
   url: string;
   topics: StringList;
   events?: StringList;
@@ -64,7 +64,7 @@ export type WebhookCreate = {
 };
 
 export type WebhookUpdate = {
-  /** The http(s) URL that receives the events. */
+  /** The absolute http(s) URL that receives the events (`http:` only while `WEBHOOK_ALLOW_HTTP`, off in production). */
   url?: string;
   topics?: StringList;
   events?: StringList;
