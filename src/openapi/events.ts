@@ -2,7 +2,6 @@
  * `/v1/events` (the SSE stream and its cookie), `/v1/event-types`, and what a webhook receiver
  * gets (OpenAPI 3.1 `webhooks`). The event schemas are generated from src/events/event-schemas.ts.
  */
-
 import { FILTER_QUERY_PREFIX } from '../events/content-filter.js';
 import { eventComponentName, eventJsonSchema } from '../events/event-schemas.js';
 import { EVENT_TYPES } from '../events/types.js';

@@ -1,5 +1,6 @@
 /**
- * `/v1/sessions`: registering Rocket.Chat credentials and getting gateway tokens.
+ * `/v1/sessions`: registering Rocket.Chat credentials and getting gateway tokens. The login bodies
+ * (`PasswordLogin`, `TokenLogin`) are generated from the schemas of src/http/routes/sessions.ts.
  */
 import {
   authenticated,
