@@ -30,10 +30,10 @@ import { createEventTypesRouter } from './http/routes/event-types.js';
 import { createEventsHandler, createEventsRouter } from './http/routes/events.js';
 import { createEventsCookieRouter } from './http/routes/events-cookie.js';
 import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js';
-import { createOpenApiRouter } from './http/routes/openapi.js';
 import { createSessionsRouter } from './http/routes/sessions.js';
 import type { Logger } from './log/index.js';
 import type { Metrics, SessionRefusalLabel } from './metrics/index.js';
+import { createOpenApiRouter } from './openapi/index.js';
 import {
   createMessagesRouter,
   createMethodsRouter,

@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { GatewayError } from '../errors.js';
+import { messageIdSchema } from '../rocketchat-ids.js';
 
 /** At most this many `senders`. */
 export const MAX_FILTER_SENDERS = 100;
@@ -28,8 +29,6 @@ export const PLAIN_MESSAGE_TYPE = 'plain';
 const SENDER = /^[^\s,\p{Cc}]{1,128}$/u;
 /** Rocket.Chat `t` values: `uj`, `discussion-created`, `room_changed_privacy`, ... */
 const MESSAGE_TYPE = /^[A-Za-z0-9_.-]{1,64}$/;
-/** Message ids: 17-character Random ids, or whatever an import gave them. */
-const MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const contentFilterSchema = z
   .strictObject({
@@ -43,9 +42,7 @@ export const contentFilterSchema = z
       .describe(
         'Only messages that mention the user by name (`mentions` holds its id); `@all` and `@here` do not count.',
       ),
-    threadId: z
-      .string()
-      .regex(MESSAGE_ID, 'must be a message id (1 to 64 of A-Z a-z 0-9 _ -)')
+    threadId: messageIdSchema
       .optional()
       .describe('Only the thread with this root message: its replies (`tmid`) and the root itself.'),
     senders: z

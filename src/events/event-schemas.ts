@@ -1,6 +1,6 @@
 /**
  * The shape of every event the gateway emits, once, as zod schemas: the OpenAPI document
- * (src/http/openapi.ts, `Event` and one component per type) and the catalogue at
+ * (src/openapi/events.ts, `Event` and one component per type) and the catalogue at
  * `GET /v1/event-types` are both generated from here with zod's `z.toJSONSchema`, so they cannot
  * disagree. A `Record` over `GatewayEventType`: a new type without a schema does not compile.
  *

@@ -11,6 +11,7 @@
  * - `presence`     `user.status`
  */
 import { GatewayError } from '../errors.js';
+import { ROCKETCHAT_ID } from '../rocketchat-ids.js';
 import { EVENT_TYPES, type GatewayEventType } from './types.js';
 
 export type Topic =
@@ -25,11 +26,8 @@ export type TopicKind = Topic['kind'];
 /** How many distinct topics one subscriber may ask for. */
 export const MAX_TOPICS = 100;
 
-/**
- * Rocket.Chat room ids: 17-char Random ids, `GENERAL`, DM ids (two user ids concatenated) and
- * the ids of imported rooms. Also keeps `,` `:` and anything odd out of the topic grammar.
- */
-const ROOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Room ids (src/rocketchat-ids.ts) also keep `,` `:` and anything odd out of the topic grammar. */
+const ROOM_ID = ROCKETCHAT_ID;
 
 const EXPECTED_TOPICS = 'expected room:<rid>, rooms, typing:<rid>, user or presence';
 

@@ -9,6 +9,7 @@
  */
 import { createError, type GatewayError } from '../errors.js';
 import { mapUpstreamError } from '../rocketchat/errors.js';
+import { ROCKETCHAT_ID } from '../rocketchat-ids.js';
 import type { CallRouter } from '../sessions/call-router.js';
 
 export interface ChannelResolverOptions {
@@ -17,7 +18,7 @@ export interface ChannelResolverOptions {
   readonly callTimeoutMs?: number;
 }
 
-const ROOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ROOM_ID = ROCKETCHAT_ID;
 const ROOM_NAME = /^[^\s#@][^\s]{0,254}$/u;
 const USERNAME = /^[^\s@#][^\s]{0,254}$/u;
 

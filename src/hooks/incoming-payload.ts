@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { createError } from '../errors.js';
 import { parseInput } from '../http/validation.js';
+import { messageIdSchema } from '../rocketchat-ids.js';
 
 /** A post, normalized. */
 export interface IncomingMessage {
@@ -24,27 +25,28 @@ export interface IncomingMessage {
 
 const optionalString = (max: number) => z.string().max(max, `must be at most ${max} characters`).optional();
 
-function payloadSchema(maxText: number) {
+/** The body of `POST /hooks/:id/:token` (also the OpenAPI document's `IncomingHookPayload`). */
+export function incomingPayloadSchema(maxText: number) {
   return z
     .object({
       text: optionalString(maxText),
-      msg: optionalString(maxText),
+      msg: optionalString(maxText).describe('Same as `text`.'),
       channel: z
         .union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).length(1)], {
           error: 'must be one channel: "#name", "@username" or a room id',
         })
-        .optional(),
-      roomId: z.string().min(1).max(256).optional(),
+        .optional()
+        .describe(
+          '`#name`, `@username` (direct message) or a room id; the hook room when absent. Only hooks created with `allowChannelOverride: true` accept another room than their own (403 otherwise); then Rocket.Chat decides whether the owner may use it.',
+        ),
+      roomId: z.string().min(1).max(256).optional().describe('Same as `channel`.'),
       alias: optionalString(255),
-      username: optionalString(255),
+      username: optionalString(255).describe('Slack: same as `alias`.'),
       emoji: optionalString(255),
-      icon_emoji: optionalString(255),
+      icon_emoji: optionalString(255).describe('Slack: same as `emoji`.'),
       avatar: optionalString(2048),
-      icon_url: optionalString(2048),
-      tmid: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a message id')
-        .optional(),
+      icon_url: optionalString(2048).describe('Slack: same as `avatar`.'),
+      tmid: messageIdSchema.optional().describe('Post in this thread.'),
       attachments: z
         .array(z.record(z.string(), z.unknown(), { error: 'must be an object' }), {
           error: 'must be an array of objects',
@@ -55,6 +57,9 @@ function payloadSchema(maxText: number) {
     .refine(
       (body) => (body.text ?? body.msg ?? '').trim().length > 0 || (body.attachments?.length ?? 0) > 0,
       { message: 'must not be empty (unless there are attachments)', path: ['text'] },
+    )
+    .describe(
+      "Rocket.Chat's incoming-webhook payload; Slack's names (`username`, `icon_emoji`, `icon_url`) work too, and other keys are ignored. `text` may be empty only with `attachments`.",
     );
 }
 
@@ -62,7 +67,7 @@ export type PayloadParser = (contentType: string | undefined, raw: Buffer) => In
 
 /** A parser for bodies of `contentType`, with texts up to `maxTextLength`. */
 export function createPayloadParser(maxTextLength: number): PayloadParser {
-  const schema = payloadSchema(maxTextLength);
+  const schema = incomingPayloadSchema(maxTextLength);
   return (contentType, raw) => {
     const body = parseInput(schema, decodeBody(contentType, raw));
     const channel = Array.isArray(body.channel) ? body.channel[0] : (body.channel ?? body.roomId);

@@ -4,6 +4,7 @@
  * with that id exists (docs/simulator-protocol.md §4, sendMessage).
  */
 import { randomInt } from 'node:crypto';
+import { ROCKETCHAT_ID } from '../rocketchat-ids.js';
 
 /** Meteor `Random.id()`'s alphabet: no 0/1/I/O/l, so ids survive being read aloud or retyped. */
 const UNMISTAKABLE_CHARS = '23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz';
@@ -16,7 +17,7 @@ export function newMessageId(): string {
   return id;
 }
 
-const MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MESSAGE_ID = ROCKETCHAT_ID;
 
 /** Message ids as Rocket.Chat makes them (17-char Random ids, imported ids): nothing that breaks a key. */
 export function isMessageId(value: string): boolean {

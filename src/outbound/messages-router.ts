@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { createError } from '../errors.js';
 import type { Principal } from '../http/context.js';
 import { jsonObjectBody, parseInput } from '../http/validation.js';
+import { messageIdSchema, roomIdSchema } from '../rocketchat-ids.js';
 import type { AcceptResult, OutboundQueue } from './outbound-queue.js';
 import type { OutboundRequest } from './types.js';
 
@@ -31,17 +32,17 @@ export interface MessagesRouterDeps {
   readonly maxTextLength?: number;
 }
 
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Printable ASCII without spaces, as the IETF idempotency-key draft's examples. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const EMOJI = /^:?([\w+-]{1,100}):?$/;
 
-function sendSchema(maxText: number) {
+/** The body of `POST /v1/messages` (also the OpenAPI document's `MessageSend`). */
+export function sendMessageSchema(maxText: number) {
   return z
     .object({
-      roomId: z.string().regex(ID, 'must be a room id'),
+      roomId: roomIdSchema,
       text: z.string().max(maxText, `must be at most ${maxText} characters`),
-      threadId: z.string().regex(ID, 'must be a message id').optional(),
+      threadId: messageIdSchema.optional(),
       alias: z.string().min(1).max(255).optional(),
       emoji: z.string().min(1).max(255).optional(),
       attachments: z.array(z.record(z.string(), z.unknown())).max(100).optional(),
@@ -53,7 +54,8 @@ function sendSchema(maxText: number) {
     });
 }
 
-function editSchema(maxText: number) {
+/** The body of `PATCH /v1/messages/:id` (`MessageEdit`). */
+export function editMessageSchema(maxText: number) {
   return z
     .object({
       text: z.string().min(1, 'must not be empty').max(maxText, `must be at most ${maxText} characters`),
@@ -61,7 +63,8 @@ function editSchema(maxText: number) {
     .strict();
 }
 
-const reactionSchema = z
+/** The body of `POST /v1/messages/:id/reactions` (`Reaction`). */
+export const reactionSchema = z
   .object({
     emoji: z.string().regex(EMOJI, 'must be an emoji name such as ":thumbsup:"'),
     shouldReact: z.boolean().default(true),
@@ -71,8 +74,8 @@ const reactionSchema = z
 export function createMessagesRouter(deps: MessagesRouterDeps): Router {
   const { outbound, authenticate } = deps;
   const maxText = deps.maxTextLength ?? 5000;
-  const send = sendSchema(maxText);
-  const edit = editSchema(maxText);
+  const send = sendMessageSchema(maxText);
+  const edit = editMessageSchema(maxText);
   const router = express.Router();
   router.use(authenticate);
 

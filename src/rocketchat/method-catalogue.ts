@@ -15,6 +15,7 @@
  * `UserPresence:setDefaultStatus`).
  */
 import { z } from 'zod';
+import { messageIdSchema, ROCKETCHAT_ID, roomIdSchema, userIdSchema } from '../rocketchat-ids.js';
 
 export type MethodGroup =
   | 'rooms'
@@ -69,24 +70,25 @@ export function isNeverCallable(name: string): boolean {
 
 // --- parameter types ------------------------------------------------------------------------
 
-/** Room (and user) ids: 17-char Random ids, `GENERAL`, DM ids (two user ids), imported ids. */
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-const rid = z.string().regex(ID, 'must be a room id');
-const uid = z.string().regex(ID, 'must be a user id');
-const mid = z.string().regex(ID, 'must be a message id');
+const rid = roomIdSchema;
+const uid = userIdSchema;
+const mid = messageIdSchema;
 const username = z.string().min(1).max(255);
 const roomName = z.string().min(1).max(255);
 const usernames = z.array(username).max(500);
 const record = z.record(z.string(), z.unknown());
 
 /** A date as EJSON (`{"$date": ms}`, what DDP sends) or ISO-8601; `Date` upstream. */
-const date = z.union([
-  z
-    .object({ $date: z.number().int().nonnegative() })
-    .strict()
-    .transform((value) => new Date(value.$date)),
-  z.iso.datetime({ offset: true }).transform((value) => new Date(value)),
-]);
+export const methodDateSchema = z
+  .union([
+    z
+      .object({ $date: z.number().int().nonnegative() })
+      .strict()
+      .transform((value) => new Date(value.$date)),
+    z.iso.datetime({ offset: true }).transform((value) => new Date(value)),
+  ])
+  .describe('A date: EJSON `{"$date": <ms since the epoch>}` (what DDP sends) or ISO-8601 with a zone.');
+const date = methodDateSchema;
 
 const syncOptions = z.union([
   z.object({ lastUpdate: date }).strict(),
@@ -106,8 +108,8 @@ const syncOptions = z.union([
     .strict(),
 ]);
 
-const TYPING_EVENT = /^[A-Za-z0-9_-]{1,64}\/typing$/;
-const ACTIVITY_EVENT = /^[A-Za-z0-9_-]{1,64}\/user-activity$/;
+const TYPING_EVENT = new RegExp(`${ROCKETCHAT_ID.source.slice(0, -1)}\\/typing$`);
+const ACTIVITY_EVENT = new RegExp(`${ROCKETCHAT_ID.source.slice(0, -1)}\\/user-activity$`);
 
 const none = z.tuple([]);
 const roomOnly = z.tuple([rid]);

@@ -16,13 +16,13 @@ import { createError, type GatewayError } from '../errors.js';
 
 export type CustomHeaders = Readonly<Record<string, string>>;
 
-const MAX_HEADERS = 20;
-const MAX_NAME_LENGTH = 64;
-const MAX_VALUE_LENGTH = 1024;
+export const MAX_HEADERS = 20;
+export const MAX_NAME_LENGTH = 64;
+export const MAX_VALUE_LENGTH = 1024;
 const MAX_TOTAL_BYTES = 8 * 1024;
 
 /** RFC 9110 §5.6.2 `token`. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Visible ASCII, space and tab (obs-text left out: receivers disagree on it). */
 const VALUE = /^[\x20-\x7e\t]*$/;
 
@@ -65,7 +65,7 @@ export function parseCustomHeaders(input: unknown): CustomHeaders {
   let total = 0;
   for (const [name, value] of entries) {
     const lower = name.toLowerCase();
-    if (name.length === 0 || name.length > MAX_NAME_LENGTH || !TOKEN.test(name)) {
+    if (name.length === 0 || name.length > MAX_NAME_LENGTH || !HEADER_NAME.test(name)) {
       throw invalid(`header name must be an HTTP token of 1 to ${MAX_NAME_LENGTH} characters`, name);
     }
     if (isForbiddenHeaderName(lower)) {

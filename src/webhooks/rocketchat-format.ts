@@ -18,6 +18,7 @@
 import { createError } from '../errors.js';
 import type { GatewayEventType } from '../events/types.js';
 import type { SendPayload } from '../outbound/types.js';
+import { ROCKETCHAT_ID } from '../rocketchat-ids.js';
 
 /** Event types a `rocketchat` webhook is sent: Rocket.Chat's `sendMessage` (and `runOnEdits`). */
 export const ROCKETCHAT_EVENT_TYPES = ['message.created', 'message.updated'] as const;
@@ -133,7 +134,7 @@ const MAX_REPLY_TEXT = 5000;
 const MAX_ATTACHMENTS = 100;
 const ALIAS = /^.{1,255}$/s;
 const EMOJI = /^:?[\w+-]{1,100}:?$/;
-const MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MESSAGE_ID = ROCKETCHAT_ID;
 
 export type ReplyParse =
   | { readonly kind: 'none' }

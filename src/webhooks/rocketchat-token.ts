@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createError } from '../errors.js';
 
 /** Printable ASCII without spaces, 8 to 256 characters: any token Rocket.Chat shows fits. */
-const TOKEN = /^[\x21-\x7e]{8,256}$/;
+export const ROCKETCHAT_TOKEN = /^[\x21-\x7e]{8,256}$/;
 
 /** 24 base64url characters, the length of the tokens Rocket.Chat generates. */
 export function generateRocketChatToken(): string {
@@ -15,7 +15,7 @@ export function generateRocketChatToken(): string {
 }
 
 export function parseRocketChatToken(value: unknown): string {
-  if (typeof value !== 'string' || !TOKEN.test(value)) {
+  if (typeof value !== 'string' || !ROCKETCHAT_TOKEN.test(value)) {
     throw createError(
       'GW_ERR_VALIDATION',
       'token must be 8 to 256 printable ASCII characters without spaces',

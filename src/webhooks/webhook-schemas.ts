@@ -1,7 +1,8 @@
 /**
  * Request bodies of the `/v1/webhooks` routes. Shapes are checked with zod; topics and event types
  * then go through the same parsers as `GET /v1/events` (`src/events/topics.ts`), so a webhook
- * accepts exactly what an SSE stream accepts and reports the same errors.
+ * accepts exactly what an SSE stream accepts and reports the same errors. The exported schemas
+ * are also the OpenAPI document's request bodies (src/openapi/webhooks.ts, via `z.toJSONSchema`).
  */
 import { z } from 'zod';
 import { createError } from '../errors.js';
@@ -9,53 +10,101 @@ import { canonicalFilter, contentFilterSchema } from '../events/content-filter.j
 import { parseEventTypes, parseTopics, type Topic } from '../events/topics.js';
 import { type CursorPosition, decodeCursor, parsePageLimit } from '../http/page-cursor.js';
 import { validationError } from '../http/validation.js';
-import { parseCustomHeaders } from './custom-headers.js';
+import {
+  HEADER_NAME,
+  MAX_HEADERS,
+  MAX_NAME_LENGTH,
+  MAX_VALUE_LENGTH,
+  parseCustomHeaders,
+} from './custom-headers.js';
 import type { AttemptFilter } from './delivery-ledger.js';
-import { parseRocketChatToken } from './rocketchat-token.js';
+import { parseRocketChatToken, ROCKETCHAT_TOKEN } from './rocketchat-token.js';
+import { MAX_TARGET_URL_LENGTH } from './target-policy.js';
 import type { WebhookChange, WebhookInput } from './webhook-service.js';
 import { WEBHOOK_FORMATS } from './webhook-store.js';
 
 const MAX_DESCRIPTION = 500;
 
 /** A list as an array of strings or one comma-separated string, like the SSE query. */
-const list = z.union([z.string(), z.array(z.string()).max(200)]);
+export const stringListSchema = z
+  .union([z.string(), z.array(z.string()).max(200)])
+  .describe('An array of strings, or one comma-separated string.');
 
-const format = z.enum(WEBHOOK_FORMATS as ['gateway', 'rocketchat']);
+// The target policy (target-policy.ts) checks the URL itself: an absolute http(s) URL it may
+// reach, without credentials or fragment; its messages name the rule broken.
+const url = z.string().min(1).meta({
+  format: 'uri',
+  maxLength: MAX_TARGET_URL_LENGTH,
+  description:
+    'The absolute http(s) URL that receives the events (`http:` only while `WEBHOOK_ALLOW_HTTP`, off in production).',
+});
 
-const createBody = z.strictObject({
-  url: z.string().min(1),
-  topics: list,
-  events: list.optional(),
+const format = z
+  .enum(WEBHOOK_FORMATS as ['gateway', 'rocketchat'])
+  .describe(
+    "`gateway` (default): the event envelope. `rocketchat`: the body Rocket.Chat's outgoing integration posts (`token`, `bot`, `channel_id`, `channel_name`, `message_id`, `timestamp`, `user_id`, `user_name`, `text`, `siteUrl`...), for `message.created` (and `message.updated` when listed); a 200-202 JSON reply with `text` or `attachments` is posted back into the room as the owner.",
+  );
+
+// `token` and `headers` are checked by their own parsers below (rocketchat-token.ts,
+// custom-headers.ts), whose messages name the rule broken; `meta` tells the OpenAPI document
+// what those parsers accept.
+const token = z.unknown().meta({
+  type: 'string',
+  pattern: ROCKETCHAT_TOKEN.source,
+  description:
+    'Format `rocketchat` only: the token put in every body, which receivers check (keep the one an existing receiver expects). Generated when absent; shown only in the answer that sets it.',
+});
+
+/** `headers` of a webhook, as parseCustomHeaders accepts them (named `CustomHeaders` in the document). */
+export const customHeadersSchema = z.unknown().meta({
+  type: 'object',
+  description:
+    'Request headers sent with every delivery, replacing all earlier ones (`{}` removes them). Names are HTTP tokens (stored lower-case); hop-by-hop headers, `host`, `content-*`, `expect` and the signature headers (`webhook-*`) are refused; values are visible ASCII, spaces and tabs (no CR/LF), at most 1024 characters; at most 20 headers, 8 KiB in all. Values are stored encrypted and never shown.',
+  maxProperties: MAX_HEADERS,
+  propertyNames: { pattern: `${HEADER_NAME.source.slice(0, -2)}{1,${MAX_NAME_LENGTH}}$` },
+  additionalProperties: { type: 'string', maxLength: MAX_VALUE_LENGTH },
+});
+
+export const createWebhookSchema = z.strictObject({
+  url,
+  topics: stringListSchema,
+  events: stringListSchema.optional(),
   description: z.string().max(MAX_DESCRIPTION).optional(),
   filter: contentFilterSchema.nullable().optional(),
   format: format.optional(),
-  // Checked by their own parsers below (custom-headers.ts, rocketchat-token.ts).
-  token: z.unknown().optional(),
-  headers: z.unknown().optional(),
+  token: token.optional(),
+  headers: customHeadersSchema.optional(),
 });
 
-const updateBody = z.strictObject({
-  url: z.string().min(1).optional(),
-  topics: list.optional(),
-  events: list.optional(),
-  description: z.string().max(MAX_DESCRIPTION).optional(),
-  enabled: z.boolean().optional(),
-  /** `null` (or a filter that asks for nothing) removes the filter. */
-  filter: contentFilterSchema.nullable().optional(),
-  format: format.optional(),
-  token: z.unknown().optional(),
-  headers: z.unknown().optional(),
-});
+export const updateWebhookSchema = z
+  .strictObject({
+    url: url.optional(),
+    topics: stringListSchema.optional(),
+    events: stringListSchema.optional(),
+    description: z.string().max(MAX_DESCRIPTION).optional(),
+    enabled: z.boolean().optional().describe('`true` re-enables a disabled webhook and resets its failures.'),
+    /** `null` (or a filter that asks for nothing) removes the filter. */
+    filter: contentFilterSchema.nullable().optional().describe('A new content filter; `null` removes it.'),
+    format: format.optional(),
+    token: token.optional(),
+    headers: customHeadersSchema.optional(),
+  })
+  // parseUpdateBody refuses an empty change.
+  .meta({ minProperties: 1 });
 
-const instant = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]);
+const instant = z.union([
+  // `format` only: zod's own date-time check would put a long regex in the document.
+  z.iso.datetime({ offset: true }).meta({ format: 'date-time', pattern: undefined }),
+  z.number().int().nonnegative().describe('epoch ms'),
+]);
 
-const replayBody = z.strictObject({
+export const replayWebhookSchema = z.strictObject({
   since: instant,
   until: instant.optional(),
 });
 
 export function parseCreateBody(body: unknown): WebhookInput {
-  const parsed = check(createBody, body);
+  const parsed = check(createWebhookSchema, body);
   return {
     url: parsed.url,
     topics: requiredTopics(parsed.topics),
@@ -69,7 +118,7 @@ export function parseCreateBody(body: unknown): WebhookInput {
 }
 
 export function parseUpdateBody(body: unknown): WebhookChange {
-  const parsed = check(updateBody, body);
+  const parsed = check(updateWebhookSchema, body);
   if (Object.keys(parsed).length === 0) {
     throw createError(
       'GW_ERR_VALIDATION',
@@ -91,7 +140,7 @@ export function parseUpdateBody(body: unknown): WebhookChange {
 }
 
 export function parseReplayBody(body: unknown): { sinceMs: number; untilMs: number | undefined } {
-  const parsed = check(replayBody, body);
+  const parsed = check(replayWebhookSchema, body);
   const toMs = (value: string | number): number => (typeof value === 'number' ? value : Date.parse(value));
   const sinceMs = toMs(parsed.since);
   const untilMs = parsed.until === undefined ? undefined : toMs(parsed.until);
@@ -171,12 +220,15 @@ export function parseDeliveriesQuery(query: Record<string, unknown>): {
   return { limit, beforeSeq: cursor === undefined ? undefined : Number(cursor[0]), filter };
 }
 
-const resendBody = z.strictObject({
-  eventId: z.string().regex(/^(\d{1,15}-\d{1,15}|test_[0-9a-f-]{36})$/, 'must be an event id'),
+export const resendWebhookSchema = z.strictObject({
+  eventId: z
+    .string()
+    .regex(/^(\d{1,15}-\d{1,15}|test_[0-9a-f-]{36})$/, 'must be an event id')
+    .describe('An event id from the log, or of a dead letter of this webhook.'),
 });
 
 export function parseResendBody(body: unknown): { eventId: string } {
-  return check(resendBody, body);
+  return check(resendWebhookSchema, body);
 }
 
 function listParam(value: unknown, field: string): string[] {

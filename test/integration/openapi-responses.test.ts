@@ -1,10 +1,11 @@
 /**
- * The OpenAPI document (src/http/openapi.ts) against the running app: the document is a valid
+ * The OpenAPI document (src/openapi/) against the running app: the document is a valid
  * OpenAPI 3.1 description (checked by @seriousme/openapi-schema-validator, which applies the
  * official 3.1 JSON Schema), every `$ref` resolves, and every real response of the app, over a
  * real socket, has a documented status, media type and a body that validates (ajv, JSON Schema
- * 2020-12) against the documented schema. A test at the end fails when a documented operation
- * was never exercised.
+ * 2020-12) against the documented schema; so does every JSON request body the app accepted. A
+ * test at the end fails when a documented operation, or a documented request body, was never
+ * exercised.
  *
  * The app is composed here from the real routers, the real `authenticate` and rate limit, on the
  * real gateway core (`createTestCore`: session pool, call router, credential store) against the
@@ -15,8 +16,6 @@ import type { Server } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import type express from 'express';
 import type { RequestHandler } from 'express';
 import { Redis } from 'ioredis';
@@ -27,15 +26,14 @@ import { EVENT_TYPES } from '../../src/events/types.js';
 import { createApp } from '../../src/http/app.js';
 import { authenticate } from '../../src/http/auth/index.js';
 import type { HttpContext } from '../../src/http/context.js';
-import { createOpenApiDocument } from '../../src/http/openapi.js';
 import { chainHandlers, createRateLimit } from '../../src/http/rate-limit.js';
 import { createEventTypesRouter } from '../../src/http/routes/event-types.js';
 import { createEventsRouter } from '../../src/http/routes/events.js';
 import { createEventsCookieRouter } from '../../src/http/routes/events-cookie.js';
 import { createMetricsRouter } from '../../src/http/routes/metrics.js';
-import { createOpenApiRouter } from '../../src/http/routes/openapi.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
 import { createMetrics } from '../../src/metrics/index.js';
+import { createOpenApiDocument, createOpenApiRouter } from '../../src/openapi/index.js';
 import {
   createMessagesRouter,
   createMethodsRouter,
@@ -46,6 +44,7 @@ import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { SseHub } from '../../src/sse/sse-hub.js';
 import { createWebhookRouter, createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
 import { createTestLifecycle, httpContextFromCore } from '../helpers/http-context.js';
+import { createDocumentValidator } from '../helpers/openapi-validator.js';
 import {
   createCoreOutboundQueue,
   createCoreOutboundSending,
@@ -55,19 +54,16 @@ import { freePort } from '../helpers/redis-server.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-// ajv-formats is CommonJS with `export default`; under NodeNext the callable is `.default`.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
-
 type Json = Record<string, unknown>;
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
-const DOC_ID = 'https://gateway.invalid/openapi.json';
 const doc = createOpenApiDocument({ publicUrl: 'http://localhost:3000' }) as Json;
 const paths = doc['paths'] as Record<string, Record<string, Json>>;
 
 /**
  * Operations checked against this document elsewhere: the incoming-hook routes are exercised,
- * and their responses validated against these schemas, by test/integration/hooks-incoming.test.ts.
+ * and their responses and accepted request bodies validated against these schemas, by
+ * test/integration/hooks-incoming.test.ts.
  */
 const PENDING_OPERATIONS = new Set([
   'post /v1/hooks',
@@ -80,11 +76,10 @@ const PENDING_OPERATIONS = new Set([
   'post /hooks/{id}/{token}',
 ]);
 
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(doc, DOC_ID);
-const validators = new Map<string, ValidateFunction>();
+const validator = createDocumentValidator(doc);
 const exercised = new Set<string>();
+/** Operations whose accepted request bodies were validated against the document. */
+const requestsChecked = new Set<string>();
 
 /** Follows a local `$ref` (`#/components/...`) in the document. */
 function deref<T = Json>(value: unknown): T {
@@ -144,11 +139,7 @@ function expectDocumented(method: Method, template: string, answer: Answer): voi
       ? responseRef.slice(1)
       : `/paths/${pointerPart(template)}/${method}/responses/${key}`;
   const pointer = `${base}/content/${pointerPart(mediaType)}/schema`;
-  let validate = validators.get(pointer);
-  if (!validate) {
-    validate = ajv.compile({ $ref: `${DOC_ID}#${pointer}` });
-    validators.set(pointer, validate);
-  }
+  const validate = validator.at(pointer);
   const isValid = validate(answer.body);
   expect(isValid, `${where}\n${JSON.stringify(validate.errors, null, 2)}`).toBe(true);
 
@@ -234,7 +225,23 @@ function getWithHeader(path: string, name: string, value: string): Promise<Answe
   });
 }
 
-/** `call` and check the answer against the document in one go. */
+/**
+ * A JSON body the app accepted (2xx) must be one the document describes: the request side of the
+ * contract, checked with the same real requests (test/unit/openapi-requests.test.ts checks the
+ * refusals).
+ */
+function expectRequestDocumented(method: Method, template: string, body: unknown): void {
+  const operation = paths[template]?.[method] as Json;
+  const where = `${method.toUpperCase()} ${template} accepted ${JSON.stringify(body).slice(0, 200)}`;
+  const content = (operation['requestBody'] as Json | undefined)?.['content'] as Json | undefined;
+  expect(content?.['application/json'], `no JSON request body documented: ${where}`).toBeDefined();
+  const pointer = `/paths/${pointerPart(template)}/${method}/requestBody/content/application~1json/schema`;
+  const validate = validator.at(pointer);
+  expect(validate(body), `${where}\n${JSON.stringify(validate.errors, null, 2)}`).toBe(true);
+  requestsChecked.add(`${method} ${template}`);
+}
+
+/** `call` and check the answer (and an accepted request body) against the document in one go. */
 async function check(
   method: Method,
   template: string,
@@ -245,6 +252,9 @@ async function check(
   const answer = await call(method, path, options);
   expect(answer.status, `${method.toUpperCase()} ${path}: ${answer.text.slice(0, 300)}`).toBe(expectedStatus);
   expectDocumented(method, template, answer);
+  if (options.body !== undefined && answer.status >= 200 && answer.status < 300) {
+    expectRequestDocumented(method, template, options.body);
+  }
   return answer;
 }
 
@@ -580,7 +590,7 @@ describe('real responses validate against the document', () => {
       const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
       const decoder = new TextDecoder();
       let buffered = '';
-      const eventSchema = ajv.compile({ $ref: `${DOC_ID}#/components/schemas/Event` });
+      const eventSchema = validator.at('/components/schemas/Event');
       const created = await waitFor(
         async () => {
           const { value, done } = await reader.read();
@@ -706,6 +716,14 @@ describe('real responses validate against the document', () => {
     );
     const missing = documented.filter((op) => !exercised.has(op) && !PENDING_OPERATIONS.has(op));
     expect(missing).toEqual([]);
+    // Every operation with a JSON request body had one accepted and checked against the document.
+    const withBodies = Object.entries(paths).flatMap(([template, item]) =>
+      Object.entries(item)
+        .filter(([, operation]) => (operation['requestBody'] as Json | undefined)?.['content'] !== undefined)
+        .map(([method]) => `${method} ${template}`),
+    );
+    const unchecked = withBodies.filter((op) => !requestsChecked.has(op) && !PENDING_OPERATIONS.has(op));
+    expect(unchecked).toEqual([]);
     for (const op of PENDING_OPERATIONS) expect(documented).toContain(op);
   });
 });

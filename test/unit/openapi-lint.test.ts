@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createOpenApiDocument, type OpenApiDocument } from '../../src/http/openapi.js';
+import { createOpenApiDocument, type OpenApiDocument } from '../../src/openapi/index.js';
 
 type Json = Record<string, unknown>;
 

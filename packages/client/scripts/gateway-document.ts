@@ -1,5 +1,5 @@
 /** The gateway's OpenAPI document the client's types come from, and where they are written. */
-import { createOpenApiDocument } from '../../../src/http/openapi.js';
+import { createOpenApiDocument } from '../../../src/openapi/index.js';
 
 export const GENERATED_TYPES_FILE = new URL('../src/generated/openapi-types.ts', import.meta.url);
 

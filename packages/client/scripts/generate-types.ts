@@ -1,6 +1,6 @@
 /**
  * Writes src/generated/openapi-types.ts from the gateway's OpenAPI document (render-types.ts).
- * Run after changing src/http/openapi.ts: `npm run generate --prefix packages/client`;
+ * Run after changing src/openapi/: `npm run generate --prefix packages/client`;
  * test/generated-types.test.ts fails until then.
  */
 import { writeFileSync } from 'node:fs';

@@ -1,11 +1,12 @@
 /**
  * Renders the client's types from the gateway's OpenAPI document: one `export type` per schema of
  * `components.schemas`, and `OPERATIONS` (operation id -> method and path). The document is the
- * contract (src/http/openapi.ts); the client never restates it by hand, and
+ * contract (src/openapi/); the client never restates it by hand, and
  * test/generated-types.test.ts fails when the committed file differs from a fresh rendering.
  *
  * Only the JSON Schema the document uses is understood: `$ref`, `allOf`, `oneOf`/`anyOf`, `enum`,
- * `const`, `type` (one or a list), `properties`/`required`, `additionalProperties`, `items`.
+ * `const`, `type` (one or a list), `properties`/`required`, `additionalProperties`, `items`,
+ * `prefixItems` (tuples).
  * Anything else renders as `unknown`, so a new construct can loosen a type but never make it lie.
  */
 
@@ -20,7 +21,7 @@ export function renderTypes(document: Schema): string {
   const out: string[] = [
     '/**',
     " * Generated from the gateway's OpenAPI document by packages/client/scripts/generate-types.ts.",
-    ' * Do not edit: run `npm run generate --prefix packages/client` after changing src/http/openapi.ts.',
+    ' * Do not edit: run `npm run generate --prefix packages/client` after changing src/openapi/.',
     ' */',
     '',
   ];
@@ -80,6 +81,8 @@ function renderType(type: string, schema: Schema, indent: string): string {
       return 'null';
     case 'array': {
       const items = schema['items'];
+      const prefixItems = schema['prefixItems'];
+      if (Array.isArray(prefixItems)) return renderTuple(schema, indent);
       return `${wrap(items === undefined ? 'unknown' : renderSchema(items as Schema, indent))}[]`;
     }
     case 'object':
@@ -106,6 +109,25 @@ function renderObject(schema: Schema, indent: string): string {
   }
   if (lines.length === 0) return 'Record<string, unknown>';
   return `{\n${lines.join('\n')}\n${indent}}`;
+}
+
+/**
+ * A tuple (`prefixItems`): closed when `items` is `false`, with a rest element otherwise. Items
+ * at or past `minItems` are optional, as JSON Schema accepts a shorter array.
+ */
+function renderTuple(schema: Schema, indent: string): string {
+  const prefixItems = schema['prefixItems'] as readonly Schema[];
+  const items = schema['items'];
+  const minItems = typeof schema['minItems'] === 'number' ? schema['minItems'] : 0;
+  const rendered = prefixItems.map((item, index) => {
+    const type = renderSchema(item, indent);
+    return index < minItems ? type : `${wrap(type)}?`;
+  });
+  if (items !== false) {
+    const rest = items === undefined || items === true ? 'unknown' : renderSchema(items as Schema, indent);
+    rendered.push(`...${wrap(rest)}[]`);
+  }
+  return `[${rendered.join(', ')}]`;
 }
 
 /** Parentheses where a union or intersection sits inside another construct. */

@@ -1,7 +1,7 @@
 /**
  * The client's types are the gateway's OpenAPI document, not a copy of it: the committed
  * src/generated/openapi-types.ts must equal a fresh rendering of the document the gateway serves.
- * When src/http/openapi.ts changes, this fails until `npm run generate --prefix packages/client`.
+ * When src/openapi/ changes, this fails until `npm run generate --prefix packages/client`.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -64,5 +64,33 @@ describe('generated types', () => {
     expect(rendered).toContain('  other?: Other;');
     expect(rendered).toContain('  free?: unknown;');
     expect(rendered).toContain('export type Other = Thing & {\n  [key: string]: number;\n};');
+  });
+
+  it('render tuples (`prefixItems`, what zod makes of method params): closed, open and shorter', () => {
+    const rendered = renderTypes({
+      components: {
+        schemas: {
+          Closed: {
+            type: 'array',
+            prefixItems: [{ $ref: '#/components/schemas/Id' }, { type: 'boolean' }],
+            items: false,
+            minItems: 2,
+          },
+          Open: { type: 'array', prefixItems: [{ type: 'string' }], items: { type: 'integer' }, minItems: 1 },
+          Shorter: {
+            type: 'array',
+            prefixItems: [{ type: 'string' }, { oneOf: [{ type: 'integer' }, { type: 'null' }] }],
+            items: false,
+            minItems: 1,
+          },
+          Empty: { type: 'array', prefixItems: [], items: false },
+        },
+      },
+      paths: {},
+    });
+    expect(rendered).toContain('export type Closed = [Id, boolean];');
+    expect(rendered).toContain('export type Open = [string, ...number[]];');
+    expect(rendered).toContain('export type Shorter = [string, (number | null)?];');
+    expect(rendered).toContain('export type Empty = [];');
   });
 });

@@ -35,12 +35,14 @@ const requiredString = (what: string) =>
     .min(1, 'must not be empty')
     .max(1024, `is too long for ${what}`);
 
-const passwordLoginSchema = z.object({
+/** `POST /v1/sessions` with a password (also in the OpenAPI document). */
+export const passwordLoginSchema = z.object({
   username: requiredString('a username or e-mail address'),
   password: requiredString('a password'),
 });
 
-const tokenLoginSchema = z.object({
+/** `POST /v1/sessions` with a Rocket.Chat resume token. */
+export const tokenLoginSchema = z.object({
   userId: requiredString('a user id').regex(USER_ID_PATTERN, 'is not a Rocket.Chat user id'),
   // Sent upstream as a header: control characters (CR/LF) or spaces cannot be part of a token.
   authToken: requiredString('a token').regex(AUTH_TOKEN_PATTERN, 'must be printable ASCII without spaces'),

@@ -1,7 +1,292 @@
 /**
  * Generated from the gateway's OpenAPI document by packages/client/scripts/generate-types.ts.
- * Do not edit: run `npm run generate --prefix packages/client` after changing src/http/openapi.ts.
+ * Do not edit: run `npm run generate --prefix packages/client` after changing src/openapi/.
  */
+
+/** A Rocket.Chat room id (`GENERAL`, a 17-character id, a direct-message id) */
+export type RoomId = string;
+
+/** A Rocket.Chat message id */
+export type MessageId = string;
+
+/** A Rocket.Chat user id */
+export type UserId = string;
+
+/** A date: EJSON `{"$date": <ms since the epoch>}` (what DDP sends) or ISO-8601 with a zone. */
+export type EjsonDate = {
+  $date: number;
+} | string;
+
+export type PasswordLogin = {
+  username: string;
+  password: string;
+};
+
+export type TokenLogin = {
+  userId: string;
+  authToken: string;
+};
+
+/** A content filter: every condition given must hold (AND). It applies to message events; other events pass. */
+export type ContentFilter = {
+  /** Leave out messages the user sent (`u._id` is the user's id): a bot does not hear itself. */
+  excludeOwn?: boolean;
+  /** Only messages that mention the user by name (`mentions` holds its id); `@all` and `@here` do not count. */
+  mentionsMe?: boolean;
+  /** Only the thread with this root message: its replies (`tmid`) and the root itself. */
+  threadId?: MessageId;
+  /** Only messages from these users, by username or user id. */
+  senders?: string[];
+  /** Only messages of these types (Rocket.Chat's `t`: `uj`, `discussion-created`, ...); `plain` is an ordinary message, one without `t`. */
+  messageTypes?: string[];
+};
+
+/** An array of strings, or one comma-separated string. */
+export type StringList = string | string[];
+
+/** Request headers sent with every delivery, replacing all earlier ones (`{}` removes them). Names are HTTP tokens (stored lower-case); hop-by-hop headers, `host`, `content-*`, `expect` and the signature headers (`webhook-*`) are refused; values are visible ASCII, spaces and tabs (no CR/LF), at most 1024 characters; at most 20 headers, 8 KiB in all. Values are stored encrypted and never shown. */
+export type CustomHeaders = {
+  [key: string]: string;
+};
+
+export type WebhookCreate = {
+  /** The absolute http(s) URL that receives the events (`http:` only while `WEBHOOK_ALLOW_HTTP`, off in production). */
+  url: string;
+  topics: StringList;
+  events?: StringList;
+  description?: string;
+  filter?: ContentFilter | null;
+  /** `gateway` (default): the event envelope. `rocketchat`: the body Rocket.Chat's outgoing integration posts (`token`, `bot`, `channel_id`, `channel_name`, `message_id`, `timestamp`, `user_id`, `user_name`, `text`, `siteUrl`...), for `message.created` (and `message.updated` when listed); a 200-202 JSON reply with `text` or `attachments` is posted back into the room as the owner. */
+  format?: "gateway" | "rocketchat";
+  /** Format `rocketchat` only: the token put in every body, which receivers check (keep the one an existing receiver expects). Generated when absent; shown only in the answer that sets it. */
+  token?: string;
+  headers?: CustomHeaders;
+};
+
+export type WebhookUpdate = {
+  /** The absolute http(s) URL that receives the events (`http:` only while `WEBHOOK_ALLOW_HTTP`, off in production). */
+  url?: string;
+  topics?: StringList;
+  events?: StringList;
+  description?: string;
+  /** `true` re-enables a disabled webhook and resets its failures. */
+  enabled?: boolean;
+  /** A new content filter; `null` removes it. */
+  filter?: ContentFilter | null;
+  /** `gateway` (default): the event envelope. `rocketchat`: the body Rocket.Chat's outgoing integration posts (`token`, `bot`, `channel_id`, `channel_name`, `message_id`, `timestamp`, `user_id`, `user_name`, `text`, `siteUrl`...), for `message.created` (and `message.updated` when listed); a 200-202 JSON reply with `text` or `attachments` is posted back into the room as the owner. */
+  format?: "gateway" | "rocketchat";
+  /** Format `rocketchat` only: the token put in every body, which receivers check (keep the one an existing receiver expects). Generated when absent; shown only in the answer that sets it. */
+  token?: string;
+  headers?: CustomHeaders;
+};
+
+export type ResendRequest = {
+  /** An event id from the log, or of a dead letter of this webhook. */
+  eventId: string;
+};
+
+export type ReplayRequest = {
+  since: string | number;
+  until?: string | number;
+};
+
+export type MessageSend = {
+  roomId: RoomId;
+  text: string;
+  threadId?: MessageId;
+  alias?: string;
+  emoji?: string;
+  attachments?: {
+    [key: string]: unknown;
+  }[];
+};
+
+export type MessageEdit = {
+  text: string;
+};
+
+export type Reaction = {
+  emoji: string;
+  shouldReact?: boolean;
+};
+
+/** A method call; `{}` or no body at all is `{"params": []}`. */
+export type MethodCall = {
+  /** The method's parameters, in Rocket.Chat's order: `<Method>Params` of the method named in the path. */
+  params?: RoomsGetParams | GetRoomByIdParams | GetRoomNameByIdParams | GetRoomByTypeAndNameParams | ReadMessagesParams | LoadHistoryParams | LoadMissedMessagesParams | MessagesGetParams | GetSingleMessageParams | SubscriptionsGetParams | GetRoomRolesParams | AddRoomOwnerParams | RemoveRoomOwnerParams | AddRoomModeratorParams | RemoveRoomModeratorParams | AddRoomLeaderParams | RemoveRoomLeaderParams | CreateChannelParams | CreatePrivateGroupParams | CreateDirectMessageParams | JoinRoomParams | LeaveRoomParams | ArchiveRoomParams | UnarchiveRoomParams | ToggleFavoriteParams | HideRoomParams | OpenRoomParams | SaveRoomSettingsParams | StreamNotifyRoomParams | UserPresenceSetDefaultStatusParams | UserPresenceAwayParams | UserPresenceOnlineParams;
+};
+
+/** `params` of `rooms/get` */
+export type RoomsGetParams = [] | [EjsonDate];
+
+/** `params` of `getRoomById` */
+export type GetRoomByIdParams = [RoomId];
+
+/** `params` of `getRoomNameById` */
+export type GetRoomNameByIdParams = [RoomId];
+
+/** `params` of `getRoomByTypeAndName` */
+export type GetRoomByTypeAndNameParams = ["c" | "p" | "d", string];
+
+/** `params` of `readMessages` */
+export type ReadMessagesParams = [RoomId];
+
+/** `params` of `loadHistory` */
+export type LoadHistoryParams = [RoomId] | [RoomId, EjsonDate | null] | [RoomId, EjsonDate | null, number] | [RoomId, EjsonDate | null, number, EjsonDate | null] | [RoomId, EjsonDate | null, number, EjsonDate | null, boolean];
+
+/** `params` of `loadMissedMessages` */
+export type LoadMissedMessagesParams = [RoomId, EjsonDate];
+
+/** `params` of `messages/get` */
+export type MessagesGetParams = [RoomId, {
+  lastUpdate: EjsonDate;
+} | {
+  type: "UPDATED" | "DELETED";
+  next?: string;
+  previous?: string;
+  count?: number;
+}];
+
+/** `params` of `getSingleMessage` */
+export type GetSingleMessageParams = [MessageId];
+
+/** `params` of `subscriptions/get` */
+export type SubscriptionsGetParams = [] | [EjsonDate];
+
+/** `params` of `getRoomRoles` */
+export type GetRoomRolesParams = [RoomId];
+
+/** `params` of `addRoomOwner` */
+export type AddRoomOwnerParams = [RoomId, UserId];
+
+/** `params` of `removeRoomOwner` */
+export type RemoveRoomOwnerParams = [RoomId, UserId];
+
+/** `params` of `addRoomModerator` */
+export type AddRoomModeratorParams = [RoomId, UserId];
+
+/** `params` of `removeRoomModerator` */
+export type RemoveRoomModeratorParams = [RoomId, UserId];
+
+/** `params` of `addRoomLeader` */
+export type AddRoomLeaderParams = [RoomId, UserId];
+
+/** `params` of `removeRoomLeader` */
+export type RemoveRoomLeaderParams = [RoomId, UserId];
+
+/** `params` of `createChannel` */
+export type CreateChannelParams = [string] | [string, string[]] | [string, string[], boolean] | [string, string[], boolean, {
+  [key: string]: unknown;
+}] | [string, string[], boolean, {
+  [key: string]: unknown;
+}, {
+  [key: string]: unknown;
+}];
+
+/** `params` of `createPrivateGroup` */
+export type CreatePrivateGroupParams = [string] | [string, string[]] | [string, string[], boolean] | [string, string[], boolean, {
+  [key: string]: unknown;
+}] | [string, string[], boolean, {
+  [key: string]: unknown;
+}, {
+  [key: string]: unknown;
+}];
+
+/** `params` of `createDirectMessage` */
+export type CreateDirectMessageParams = string[];
+
+/** `params` of `joinRoom` */
+export type JoinRoomParams = [RoomId] | [RoomId, string];
+
+/** `params` of `leaveRoom` */
+export type LeaveRoomParams = [RoomId];
+
+/** `params` of `archiveRoom` */
+export type ArchiveRoomParams = [RoomId];
+
+/** `params` of `unarchiveRoom` */
+export type UnarchiveRoomParams = [RoomId];
+
+/** `params` of `toggleFavorite` */
+export type ToggleFavoriteParams = [RoomId, boolean];
+
+/** `params` of `hideRoom` */
+export type HideRoomParams = [RoomId];
+
+/** `params` of `openRoom` */
+export type OpenRoomParams = [RoomId];
+
+/** `params` of `saveRoomSettings` */
+export type SaveRoomSettingsParams = [RoomId, string, unknown] | [RoomId, {
+  [key: string]: unknown;
+}];
+
+/** `params` of `stream-notify-room` */
+export type StreamNotifyRoomParams = [string, string, boolean] | [string, string, ("user-typing" | "user-recording" | "user-uploading")[]] | [string, string, ("user-typing" | "user-recording" | "user-uploading")[], {
+  [key: string]: unknown;
+}];
+
+/** `params` of `UserPresence:setDefaultStatus` */
+export type UserPresenceSetDefaultStatusParams = ["online" | "away" | "busy" | "offline"];
+
+/** `params` of `UserPresence:away` */
+export type UserPresenceAwayParams = [];
+
+/** `params` of `UserPresence:online` */
+export type UserPresenceOnlineParams = [];
+
+export type HookCreate = {
+  /** Where posts go unless they name a `channel`; the owner must be able to see it. */
+  roomId: RoomId;
+  /** Default display name. */
+  alias?: string;
+  /** Default avatar emoji. */
+  emoji?: string;
+  /** Default avatar URL. */
+  avatar?: string;
+  description?: string;
+  /** When set, posts must be signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with this secret; never shown again. */
+  signingSecret?: string;
+  /** `true`: a post's `channel` may name any room the owner can use (`#name`, `@username`, a room id). Otherwise posts naming another room than `roomId` are refused with 403. Set at creation only. */
+  allowChannelOverride?: boolean;
+};
+
+/** `null` removes an optional field (`signingSecret: null`: posts need no signature). */
+export type HookUpdate = {
+  roomId?: RoomId;
+  alias?: string | null;
+  emoji?: string | null;
+  avatar?: string | null;
+  description?: string;
+  signingSecret?: string | null;
+  /** `false`: posts are refused with 403 until re-enabled. */
+  enabled?: boolean;
+};
+
+/** Rocket.Chat's incoming-webhook payload; Slack's names (`username`, `icon_emoji`, `icon_url`) work too, and other keys are ignored. `text` may be empty only with `attachments`. */
+export type IncomingHookPayload = {
+  text?: string;
+  /** Same as `text`. */
+  msg?: string;
+  /** `#name`, `@username` (direct message) or a room id; the hook room when absent. Only hooks created with `allowChannelOverride: true` accept another room than their own (403 otherwise); then Rocket.Chat decides whether the owner may use it. */
+  channel?: string | string[];
+  /** Same as `channel`. */
+  roomId?: string;
+  alias?: string;
+  /** Slack: same as `alias`. */
+  username?: string;
+  emoji?: string;
+  /** Slack: same as `emoji`. */
+  icon_emoji?: string;
+  avatar?: string;
+  /** Slack: same as `avatar`. */
+  icon_url?: string;
+  /** Post in this thread. */
+  tmid?: MessageId;
+  attachments?: {
+    [key: string]: unknown;
+  }[];
+};
 
 /** The body of every error response. Branch on `error`, never on `message` (docs/errors.md). */
 export type Error = {
@@ -26,6 +311,9 @@ export type Probe = {
   /** Why the replica is not ready (Redis, draining). */
   reason?: string;
 };
+
+/** Pass as `cursor` for the next page; null on the last page. Opaque. */
+export type NextCursor = string | null;
 
 export type SessionCreated = {
   /** Gateway access token: `Authorization: Bearer <token>`. */
@@ -459,60 +747,6 @@ export type EventTypeCatalogue = {
   }[];
 };
 
-/** A content filter: every condition given must hold (AND). It applies to message events; other events pass. */
-export type ContentFilter = {
-  /** Leave out messages the user sent (`u._id` is the user's id): a bot does not hear itself. */
-  excludeOwn?: boolean;
-  /** Only messages that mention the user by name (`mentions` holds its id); `@all` and `@here` do not count. */
-  mentionsMe?: boolean;
-  /** Only the thread with this root message: its replies (`tmid`) and the root itself. */
-  threadId?: string;
-  /** Only messages from these users, by username or user id. */
-  senders?: string[];
-  /** Only messages of these types (Rocket.Chat's `t`: `uj`, `discussion-created`, ...); `plain` is an ordinary message, one without `t`. */
-  messageTypes?: string[];
-};
-
-export type WebhookCreate = {
-  url: string;
-  topics: StringList;
-  events?: StringList;
-  description?: string;
-  filter?: ContentFilter | null;
-  /** `gateway` (default): the event envelope. `rocketchat`: the body Rocket.Chat's outgoing integration posts (`token`, `bot`, `channel_id`, `channel_name`, `message_id`, `timestamp`, `user_id`, `user_name`, `text`, `siteUrl`...), for `message.created` (and `message.updated` when listed); a 200-202 JSON reply with `text` or `attachments` is posted back into the room as the owner. */
-  format?: "gateway" | "rocketchat";
-  /** Format `rocketchat` only: the token put in every body, which receivers check (keep the one an existing receiver expects). Generated when absent; shown only in the answer that sets it. */
-  token?: string;
-  headers?: CustomHeaders;
-};
-
-export type WebhookUpdate = {
-  url?: string;
-  topics?: StringList;
-  events?: StringList;
-  description?: string;
-  /** `true` re-enables a disabled webhook and resets its failures. */
-  enabled?: boolean;
-  /** A new content filter; `null` removes it. */
-  filter?: ContentFilter | null;
-  /** `gateway` (default): the event envelope. `rocketchat`: the body Rocket.Chat's outgoing integration posts (`token`, `bot`, `channel_id`, `channel_name`, `message_id`, `timestamp`, `user_id`, `user_name`, `text`, `siteUrl`...), for `message.created` (and `message.updated` when listed); a 200-202 JSON reply with `text` or `attachments` is posted back into the room as the owner. */
-  format?: "gateway" | "rocketchat";
-  /** Format `rocketchat` only: the token put in every body, which receivers check (keep the one an existing receiver expects). Generated when absent; shown only in the answer that sets it. */
-  token?: string;
-  headers?: CustomHeaders;
-};
-
-/** Request headers sent with every delivery, replacing all earlier ones (`{}` removes them). Names are HTTP tokens (stored lower-case); hop-by-hop headers, `host`, `content-*`, `expect` and the signature headers (`webhook-*`) are refused; values are visible ASCII, spaces and tabs (no CR/LF), at most 1024 characters; at most 20 headers, 8 KiB in all. Values are stored encrypted and never shown. */
-export type CustomHeaders = {
-  [key: string]: string;
-};
-
-/** Pass as `cursor` for the next page; null on the last page. Opaque. */
-export type NextCursor = string | null;
-
-/** An array of strings, or one comma-separated string. */
-export type StringList = string | string[];
-
 export type WebhookFields = {
   id: string;
   url: string;
@@ -554,6 +788,15 @@ export type WebhookList = {
   nextCursor: NextCursor;
 };
 
+export type RotatedSecret = {
+  secret: string;
+  previousSecretExpiresAt: string;
+};
+
+export type TestEventQueued = {
+  eventId: string;
+};
+
 export type WebhookStats = {
   /** Attempts since the webhook was created. */
   attempts: {
@@ -576,23 +819,9 @@ export type WebhookStats = {
   consecutiveFailures: number;
 };
 
-export type ResendRequest = {
-  /** An event id from the log, or of a dead letter of this webhook. */
-  eventId: string;
-};
-
 export type ResendQueued = {
   eventId: string;
   jobId: string;
-};
-
-export type RotatedSecret = {
-  secret: string;
-  previousSecretExpiresAt: string;
-};
-
-export type TestEventQueued = {
-  eventId: string;
 };
 
 export type Delivery = {
@@ -616,31 +845,8 @@ export type DeliveryList = {
   nextCursor: NextCursor;
 };
 
-export type ReplayRequest = {
-  since: string | number;
-  until?: string | number;
-};
-
 export type ReplayQueued = {
   enqueued: number;
-};
-
-export type MessageSend = {
-  roomId: string;
-  text: string;
-  threadId?: string;
-  alias?: string;
-  emoji?: string;
-  attachments?: Record<string, unknown>[];
-};
-
-export type MessageEdit = {
-  text: string;
-};
-
-export type Reaction = {
-  emoji: string;
-  shouldReact?: boolean;
 };
 
 /** An outbound change (send, edit, delete, reaction) and its outcome. */
@@ -657,41 +863,9 @@ export type OutboundJob = {
   };
 };
 
-export type MethodCall = {
-  params?: unknown[];
-};
-
 export type MethodResult = {
   /** Rocket.Chat's result. A falsy one (`false`, `0`, `""`, `null`, or none at all) is always `null`, except `false` for `loadHistory` and `loadMissedMessages`: Rocket.Chat's ddp-streamer sends no result at all for any of them, so the gateway cannot tell them apart and answers the same for both of Rocket.Chat's DDP servers. */
   result: unknown;
-};
-
-export type HookCreate = {
-  /** Where posts go unless they name a `channel`; the owner must be able to see it. */
-  roomId: string;
-  /** Default display name. */
-  alias?: string;
-  /** Default avatar emoji. */
-  emoji?: string;
-  /** Default avatar URL. */
-  avatar?: string;
-  description?: string;
-  /** When set, posts must be signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with this secret; never shown again. */
-  signingSecret?: string;
-  /** `true`: a post's `channel` may name any room the owner can use (`#name`, `@username`, a room id). Otherwise posts naming another room than `roomId` are refused with 403. Set at creation only. */
-  allowChannelOverride?: boolean;
-};
-
-/** `null` removes an optional field (`signingSecret: null`: posts need no signature). */
-export type HookUpdate = {
-  roomId?: string;
-  alias?: string | null;
-  emoji?: string | null;
-  avatar?: string | null;
-  description?: string;
-  signingSecret?: string | null;
-  /** `false`: posts are refused with 403 until re-enabled. */
-  enabled?: boolean;
 };
 
 export type HookFields = {
@@ -751,29 +925,6 @@ export type HookRequestList = {
     };
   }[];
   nextCursor: NextCursor;
-};
-
-/** Rocket.Chat's incoming-webhook payload; Slack's names (`username`, `icon_emoji`, `icon_url`) work too, and other keys are ignored. `text` may be empty only with `attachments`. */
-export type IncomingHookPayload = {
-  text?: string;
-  /** Same as `text`. */
-  msg?: string;
-  /** `#name`, `@username` (direct message) or a room id; the hook room when absent. Only hooks created with `allowChannelOverride: true` accept another room than their own (403 otherwise); then Rocket.Chat decides whether the owner may use it. */
-  channel?: string | string[];
-  /** Same as `channel`. */
-  roomId?: string;
-  alias?: string;
-  /** Slack: same as `alias`. */
-  username?: string;
-  emoji?: string;
-  /** Slack: same as `emoji`. */
-  icon_emoji?: string;
-  avatar?: string;
-  /** Slack: same as `avatar`. */
-  icon_url?: string;
-  /** Post in this thread. */
-  tmid?: string;
-  attachments?: Record<string, unknown>[];
 };
 
 /** Every operation of the document: its id, HTTP method and path template. */

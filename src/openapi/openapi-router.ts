@@ -1,10 +1,10 @@
 /**
- * `GET /openapi.json`: the OpenAPI 3.1 description of the HTTP surface (src/http/openapi.ts),
+ * `GET /openapi.json`: the OpenAPI 3.1 description of the HTTP surface (document.ts),
  * unauthenticated like the probes, so tools and people can read the contract of a running
  * gateway.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import { createOpenApiDocument, type OpenApiDocument } from '../openapi.js';
+import { createOpenApiDocument, type OpenApiDocument } from './document.js';
 
 export interface OpenApiRouterOptions {
   /** `PUBLIC_URL` (config.http.publicUrl): the server the document names. */
