@@ -10,9 +10,9 @@ import { Redis } from 'ioredis';
 import { createError } from '../../src/errors.js';
 import type { GatewayCore } from '../../src/gateway.js';
 import { createApp } from '../../src/http/app.js';
+import { createMethodsRouter } from '../../src/http/routes/methods.js';
 import {
   createMessagesRouter,
-  createMethodsRouter,
   OutboundQueue,
   type OutboundSending,
   startOutboundSending,

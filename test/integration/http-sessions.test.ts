@@ -10,6 +10,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
 import { createApp } from '../../src/http/app.js';
+import { createHttpAuth } from '../../src/http/auth/index.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
 import { parseControlMessage } from '../../src/sessions/control-plane.js';
 import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
@@ -24,7 +25,9 @@ let subscriber: Redis;
 const published: string[] = [];
 
 function appFor(context: HttpTestContext): Express {
-  return createApp(context.ctx, [{ path: '/v1/sessions', router: createSessionsRouter(context.ctx) }]);
+  return createApp(context.ctx, [
+    { path: '/v1/sessions', router: createSessionsRouter(context.ctx, createHttpAuth(context.ctx)) },
+  ]);
 }
 
 beforeAll(async () => {
