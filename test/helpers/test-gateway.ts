@@ -25,6 +25,8 @@ export async function startTestGateway(options: {
   env?: Record<string, string>;
   /** Real metrics, served at /metrics (or on METRICS_PORT); no-op metrics otherwise. */
   metrics?: PrometheusMetrics;
+  /** What `logLines` records. @defaultValue 'debug' */
+  logLevel?: 'trace' | 'debug';
 }): Promise<TestGateway> {
   const env: Record<string, string> = {
     NODE_ENV: 'test',
@@ -50,7 +52,7 @@ export async function startTestGateway(options: {
   const config = loadConfig(env);
   const gateway = await startGateway({
     config,
-    logger: createLogger({ level: 'debug', destination: sink }),
+    logger: createLogger({ level: options.logLevel ?? 'debug', destination: sink }),
     metrics: options.metrics ?? createNoopMetrics(),
     ...(options.metrics ? { metricsRegistry: options.metrics.registry } : {}),
   });
