@@ -10,6 +10,8 @@ import {
   type OutboundSending,
   startOutboundSending,
 } from '../outbound/index.js';
+import type { OutboundSendingOptions } from '../outbound/outbound-sending.js';
+import type { SessionPool } from '../sessions/session-pool.js';
 import { type Feature, type FeatureDeps, isWorker, runEvery } from './feature.js';
 
 export interface MessagesFeature extends Feature {
@@ -17,36 +19,52 @@ export interface MessagesFeature extends Feature {
   readonly outbound: OutboundQueue;
 }
 
-export function createMessagesFeature(core: GatewayCore, deps: FeatureDeps): MessagesFeature {
-  const { config } = core;
-  const outbound = new OutboundQueue({
+/** The outbound queue on the core's parts. Every role has one: it only writes to Redis. */
+export function createOutboundQueue(core: GatewayCore): OutboundQueue {
+  return new OutboundQueue({
     redis: core.redis,
     keys: core.keys,
-    queuePrefix: config.redis.queuePrefix,
+    queuePrefix: core.config.redis.queuePrefix,
     rest: core.rest,
     credentials: core.credentials,
     now: () => core.clock.now(),
   });
-  const sending: OutboundSending | undefined = isWorker(core)
-    ? startOutboundSending({
-        outbound,
-        redis: core.redis,
-        keys: core.keys,
-        queuePrefix: config.redis.queuePrefix,
-        pool: core.pool,
-        calls: core.calls,
-        leases: core.leases,
-        consumers: core.consumers,
-        credentials: core.credentials,
-        rest: core.rest,
-        eventLog: core.eventLog,
-        window: config.outbound.concurrency,
-        maxAttempts: config.outbound.maxAttempts,
-        logger: core.logger,
-        metrics: core.metrics,
-        clock: core.clock,
-      })
-    : undefined;
+}
+
+/**
+ * Outbound sending for `outbound` on the core's parts (a role that holds sessions); await its
+ * `waitUntilReady()`. `overrides` are for tests (shorter timings).
+ */
+export function startCoreOutboundSending(
+  core: GatewayCore & { readonly pool: SessionPool },
+  outbound: OutboundQueue,
+  overrides: Partial<OutboundSendingOptions> = {},
+): OutboundSending {
+  const { config } = core;
+  return startOutboundSending({
+    outbound,
+    redis: core.redis,
+    keys: core.keys,
+    queuePrefix: config.redis.queuePrefix,
+    pool: core.pool,
+    calls: core.calls,
+    leases: core.leases,
+    consumers: core.consumers,
+    credentials: core.credentials,
+    rest: core.rest,
+    eventLog: core.eventLog,
+    window: config.outbound.concurrency,
+    maxAttempts: config.outbound.maxAttempts,
+    logger: core.logger,
+    metrics: core.metrics,
+    clock: core.clock,
+    ...overrides,
+  });
+}
+
+export function createMessagesFeature(core: GatewayCore, deps: FeatureDeps): MessagesFeature {
+  const outbound = createOutboundQueue(core);
+  const sending = isWorker(core) ? startCoreOutboundSending(core, outbound) : undefined;
   return {
     name: 'messages',
     outbound,
