@@ -21,6 +21,7 @@ import { createMethodsFeature } from './features/methods-feature.js';
 import { createMetricsFeature } from './features/metrics-feature.js';
 import { createSessionsFeature } from './features/sessions-feature.js';
 import { createWebhooksFeature } from './features/webhooks-feature.js';
+import type { GatewayCore } from './gateway-core.js';
 import { createApp, createErrorHandler, createFrontHandlers } from './http/app.js';
 import { createHttpAuth } from './http/auth/index.js';
 import type { HttpContext, Lifecycle } from './http/context.js';
@@ -31,16 +32,18 @@ import { createMetricsApp } from './http/routes/metrics.js';
 import type { Logger } from './log/index.js';
 import type { Metrics, SessionRefusalLabel } from './metrics/index.js';
 import { createRedisClient, createSubscriberClient, type RedisClient } from './redis/connection.js';
-import { createKeys, type GatewayKeys } from './redis/keys.js';
+import { createKeys } from './redis/keys.js';
 import { RocketChatRestClient } from './rocketchat/rest-client.js';
 import { CallRouter } from './sessions/call-router.js';
 import { ConsumerRegistry } from './sessions/consumer-registry.js';
-import { type CredentialStore, createCredentialStore } from './sessions/credential-store.js';
+import { createCredentialStore } from './sessions/credential-store.js';
 import { SessionLeases } from './sessions/lease.js';
 import { SessionPool, type SessionRefusalReason } from './sessions/session-pool.js';
-import { createTokenCipherFromConfig, type TokenCipher } from './sessions/token-cipher.js';
+import { createTokenCipherFromConfig } from './sessions/token-cipher.js';
 import type { UserSessionState } from './sessions/user-session.js';
 import { WorkerPresence } from './sessions/worker-presence.js';
+
+export type { GatewayCore } from './gateway-core.js';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -48,33 +51,6 @@ export interface GatewayDeps {
   readonly metrics: Metrics;
   /** The one clock every part reads time and sets timers on. @defaultValue systemClock */
   readonly clock?: Clock;
-}
-
-/** The parts every role shares. */
-export interface GatewayCore {
-  readonly config: GatewayConfig;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly clock: Clock;
-  readonly processId: string;
-  readonly redis: RedisClient;
-  readonly keys: GatewayKeys;
-  readonly eventLog: EventLog;
-  readonly credentials: CredentialStore;
-  /** Seals secrets at rest (resume tokens, incoming-hook signing secrets). */
-  readonly cipher: TokenCipher;
-  readonly consumers: ConsumerRegistry;
-  readonly leases: SessionLeases;
-  readonly presence: WorkerPresence;
-  readonly rest: RocketChatRestClient;
-  readonly calls: CallRouter;
-  readonly pool: SessionPool | undefined;
-  /** A new command connection for a part that needs its own; the part closes it. */
-  connection(name: string, options?: { readonly isAutoPipelined?: boolean }): RedisClient;
-  /** A new Pub/Sub connection (standalone even on a Cluster: see `createSubscriberClient`). */
-  subscriber(name: string): Redis;
-  /** Quits the command connections this core made (last step of a shutdown). */
-  quitRedis(): Promise<void>;
 }
 
 /** The pool's refusal reasons as the metric's label values (Prometheus labels use `_`). */

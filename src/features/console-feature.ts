@@ -1,6 +1,6 @@
 /** The browser console at `/console` (API roles; empty unless `CONSOLE_ENABLED`). */
 import { createConsoleRouter } from '../console/index.js';
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import { type Feature, type FeatureDeps, routersOnly } from './feature.js';
 
 export function createConsoleFeature(core: GatewayCore, deps: FeatureDeps): Feature {

@@ -1,5 +1,5 @@
 /** The API's description, served by every role: `/openapi.json` and the event-type catalogue. */
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import { createEventTypesRouter } from '../http/routes/event-types.js';
 import { createOpenApiRouter } from '../http/routes/openapi.js';
 import { type Feature, routersOnly } from './feature.js';

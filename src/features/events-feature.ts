@@ -4,7 +4,7 @@
  */
 import type { LiveHub } from '../events/live-hub.js';
 import { parseStreamId } from '../events/stream-id.js';
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import { chainHandlers, createRateLimit } from '../http/rate-limit.js';
 import { createEventsHandler, createEventsRouter } from '../http/routes/events.js';
 import { createEventsCookieRouter } from '../http/routes/events-cookie.js';

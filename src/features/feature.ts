@@ -6,7 +6,7 @@
  * never opens a connection of its own, it asks the core (`connection`, `subscriber`).
  */
 import type { RequestHandler } from 'express';
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import type { MountedRouter } from '../http/app.js';
 import type { HttpAuth } from '../http/auth/index.js';
 import type { HttpContext } from '../http/context.js';

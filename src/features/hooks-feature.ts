@@ -2,7 +2,7 @@
  * Incoming hooks: `/v1/hooks` (managing them) and `/hooks/<id>/<token>` (posting through them into
  * the outbound queue). API roles only.
  */
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import {
   createHooksRouter,
   createIncomingHookRouter,

@@ -3,7 +3,7 @@
  * incoming hooks and `rocketchat` webhook replies post through it); API roles mount the router;
  * roles that hold sessions also send (`startOutboundSending`).
  */
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import {
   createMessagesRouter,
   OutboundQueue,

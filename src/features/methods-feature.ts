@@ -2,7 +2,7 @@
  * `/v1/methods/<name>`: synchronous calls of catalogued Rocket.Chat methods over the caller's
  * session, through the call router (not queued: that is the messages feature). API roles.
  */
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import { createMethodsRouter } from '../http/routes/methods.js';
 import { type Feature, type FeatureDeps, routersOnly } from './feature.js';
 

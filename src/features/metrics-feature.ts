@@ -3,7 +3,7 @@
  * composition root serves the registry on its own server instead).
  */
 import type { Registry } from 'prom-client';
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import { createMetricsRouter } from '../http/routes/metrics.js';
 import { type Feature, routersOnly } from './feature.js';
 

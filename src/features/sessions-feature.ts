@@ -1,5 +1,5 @@
 /** `/v1/sessions`: registering Rocket.Chat credentials, SSE tokens, logout (API roles). */
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import { createSessionsRouter } from '../http/routes/sessions.js';
 import { type Feature, type FeatureDeps, routersOnly } from './feature.js';
 

@@ -3,7 +3,7 @@
  * the dispatcher and delivery workers (`startWebhookWorkers`), on connections the core opens.
  */
 import type { LiveHub } from '../events/live-hub.js';
-import type { GatewayCore } from '../gateway.js';
+import type { GatewayCore } from '../gateway-core.js';
 import type { OutboundQueue } from '../outbound/index.js';
 import {
   createWebhookRouter,
