@@ -32,6 +32,7 @@ import { createCredentialStore } from '../src/sessions/credential-store.js';
 import { createTokenCipher } from '../src/sessions/token-cipher.js';
 import { createWebhookService, startWebhookWorkers } from '../src/webhooks/index.js';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
+import { webhookConnections } from '../test/helpers/webhook-connections.js';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 4000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -269,6 +270,7 @@ async function main(): Promise<void> {
   });
   const gateway = await startWebhookWorkers({
     redis,
+    connections: webhookConnections(redis, config),
     keys,
     config,
     eventLog,

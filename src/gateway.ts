@@ -3,56 +3,47 @@
  * them in the order architecture.md gives (not ready -> refuse new requests -> SSE `reconnect`
  * -> workers close -> leases released -> Redis quit). Only this file creates connections.
  */
-import { createServer, type Server } from 'node:http';
-import type { RequestHandler } from 'express';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { type Clock, systemClock } from './clock.js';
 import type { GatewayConfig } from './config/index.js';
-import { createConsoleRouter } from './console/index.js';
 import { EventLog } from './events/event-log.js';
 import { LiveHub } from './events/live-hub.js';
-import { parseStreamId } from './events/stream-id.js';
-import {
-  createHooksRouter,
-  createIncomingHookRouter,
-  HookService,
-  HookStore,
-  hookRateLimitSubject,
-} from './hooks/index.js';
-import { createApp, createErrorHandler, createFrontHandlers, type MountedRouter } from './http/app.js';
-import { authenticate } from './http/auth/index.js';
+import { createConsoleFeature } from './features/console-feature.js';
+import { createDocsFeature } from './features/docs-feature.js';
+import { createEventsFeature } from './features/events-feature.js';
+import type { Feature, FeatureDeps } from './features/feature.js';
+import { createHooksFeature } from './features/hooks-feature.js';
+import { createMessagesFeature } from './features/messages-feature.js';
+import { createMethodsFeature } from './features/methods-feature.js';
+import { createMetricsFeature } from './features/metrics-feature.js';
+import { createSessionsFeature } from './features/sessions-feature.js';
+import { createWebhooksFeature } from './features/webhooks-feature.js';
+import type { GatewayCore } from './gateway-core.js';
+import { createApp, createErrorHandler, createFrontHandlers } from './http/app.js';
+import { createHttpAuth } from './http/auth/index.js';
 import type { HttpContext, Lifecycle } from './http/context.js';
 import { createFastPath, expressServerOptions } from './http/fast-path.js';
 import { fixedRoute } from './http/middleware/http-metrics.js';
 import { chainHandlers, createRateLimit } from './http/rate-limit.js';
-import { createEventTypesRouter } from './http/routes/event-types.js';
-import { createEventsHandler, createEventsRouter } from './http/routes/events.js';
-import { createEventsCookieRouter } from './http/routes/events-cookie.js';
-import { createMetricsApp, createMetricsRouter } from './http/routes/metrics.js';
-import { createSessionsRouter } from './http/routes/sessions.js';
+import { createMetricsApp } from './http/routes/metrics.js';
 import type { Logger } from './log/index.js';
 import type { Metrics, SessionRefusalLabel } from './metrics/index.js';
-import { createOpenApiRouter } from './openapi/index.js';
-import {
-  createMessagesRouter,
-  createMethodsRouter,
-  OutboundQueue,
-  startOutboundSending,
-} from './outbound/index.js';
 import { createRedisClient, createSubscriberClient, type RedisClient } from './redis/connection.js';
-import { createKeys, type GatewayKeys } from './redis/keys.js';
+import { createKeys } from './redis/keys.js';
 import { RocketChatRestClient } from './rocketchat/rest-client.js';
 import { CallRouter } from './sessions/call-router.js';
 import { ConsumerRegistry } from './sessions/consumer-registry.js';
-import { type CredentialStore, createCredentialStore } from './sessions/credential-store.js';
+import { createCredentialStore } from './sessions/credential-store.js';
 import { SessionLeases } from './sessions/lease.js';
 import { SessionPool, type SessionRefusalReason } from './sessions/session-pool.js';
-import { createTokenCipherFromConfig, type TokenCipher } from './sessions/token-cipher.js';
+import { createTokenCipherFromConfig } from './sessions/token-cipher.js';
 import type { UserSessionState } from './sessions/user-session.js';
 import { WorkerPresence } from './sessions/worker-presence.js';
-import { SseHub } from './sse/sse-hub.js';
-import { createWebhookRouter, createWebhookService, startWebhookWorkers } from './webhooks/index.js';
+
+export type { GatewayCore } from './gateway-core.js';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -60,31 +51,6 @@ export interface GatewayDeps {
   readonly metrics: Metrics;
   /** The one clock every part reads time and sets timers on. @defaultValue systemClock */
   readonly clock?: Clock;
-}
-
-/** The parts every role shares. */
-export interface GatewayCore {
-  readonly config: GatewayConfig;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly clock: Clock;
-  readonly processId: string;
-  readonly redis: RedisClient;
-  readonly keys: GatewayKeys;
-  readonly eventLog: EventLog;
-  readonly credentials: CredentialStore;
-  /** Seals secrets at rest (resume tokens, incoming-hook signing secrets). */
-  readonly cipher: TokenCipher;
-  readonly consumers: ConsumerRegistry;
-  readonly leases: SessionLeases;
-  readonly presence: WorkerPresence;
-  readonly rest: RocketChatRestClient;
-  readonly calls: CallRouter;
-  readonly pool: SessionPool | undefined;
-  /** A new Pub/Sub connection (standalone even on a Cluster: see `createSubscriberClient`). */
-  subscriber(name: string): Redis;
-  /** Quits the command connections this core made (last step of a shutdown). */
-  quitRedis(): Promise<void>;
 }
 
 /** The pool's refusal reasons as the metric's label values (Prometheus labels use `_`). */
@@ -256,6 +222,7 @@ export function createCore({ config, logger, metrics, clock = systemClock }: Gat
     rest,
     calls,
     pool,
+    connection: (name, options = {}) => createRedis(config, name, logger, metrics, options),
     subscriber,
     quitRedis: async () => {
       await Promise.all(
@@ -306,20 +273,22 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 
 /**
  * Starts the gateway for its role. `api` and `all` serve the whole HTTP surface; `worker`
- * serves only health and metrics (for Kubernetes probes and scraping) and holds sessions.
+ * serves only health, metrics and the API description (for Kubernetes probes and scraping) and
+ * holds sessions. Every feature is built the same way (src/features/feature.ts); this is where
+ * they are composed.
  */
 export async function startGateway(
   deps: GatewayDeps & { readonly metricsRegistry?: Registry },
 ): Promise<RunningGateway> {
   const core = createCore(deps);
-  const { config, logger, metrics } = core;
+  const { config, logger } = core;
   const lifecycle = createLifecycle();
   const isApi = config.role === 'api' || config.role === 'all';
   const liveHub = new LiveHub({ subscriber: core.subscriber('live-sub'), keys: core.keys });
   const ctx: HttpContext = {
     config,
     logger,
-    metrics,
+    metrics: core.metrics,
     redis: core.redis,
     keys: core.keys,
     eventLog: core.eventLog,
@@ -332,167 +301,36 @@ export async function startGateway(
     processId: core.processId,
     clock: core.clock,
   };
-  let lagEventId: string | undefined;
-  let lagEventMs: number | undefined;
-  const sseHub = new SseHub({
-    liveHub,
-    eventLog: core.eventLog,
-    consumers: core.consumers,
-    processId: core.processId,
-    heartbeatMs: config.sse.heartbeatMs,
-    retryMs: config.sse.retryMs,
-    maxBufferBytes: config.sse.maxBufferBytes,
-    maxStreamsPerUser: config.sse.maxStreamsPerUser,
-    clock: core.clock,
-    onConnectionCount: (delta) => (delta > 0 ? metrics.sseConnections.inc() : metrics.sseConnections.dec()),
-    onEventWritten: (event, count) => {
-      metrics.sseEventsWritten.inc(count);
-      // One lag sample per fan-out, not per client: the clients of one fan-out were written
-      // within the same turn of the event loop, and a histogram update per delivery was a
-      // measurable share of the write path. Replays may bring one event id many times in a row.
-      if (event.id !== lagEventId) {
-        lagEventId = event.id;
-        lagEventMs = parseStreamId(event.id)?.ms;
-      }
-      if (lagEventMs !== undefined)
-        metrics.eventLag.sse.observe(Math.max(0, core.clock.now() - lagEventMs) / 1000);
-    },
-    onEnd: (reason) => {
-      if (reason === 'slow-consumer') metrics.sseSlowDisconnects.inc();
-    },
-    onError: (error, context) => logger.warn({ err: error, context }, 'sse error'),
-  });
-  lifecycle.onDrain(() => sseHub.drain());
+  // Built once: every route shares its login throttle and `X-Auth-Token` cache.
+  const auth = createHttpAuth(ctx);
+  const featureDeps: FeatureDeps = {
+    http: ctx,
+    auth,
+    authenticated: chainHandlers(auth.authenticate(), createRateLimit(ctx)),
+    isApi,
+  };
+  const messages = createMessagesFeature(core, featureDeps);
+  const withQueue = { ...featureDeps, outbound: messages.outbound, liveHub };
+  // Routers mount in this order (the `/` routers of metrics and docs first, the events router,
+  // also at `/`, last); features start in it and close in reverse (so webhook deliveries, which
+  // may post replies, stop before outbound sending).
+  const features: Feature[] = [
+    createMetricsFeature(core, deps.metricsRegistry ? { registry: deps.metricsRegistry } : {}),
+    createDocsFeature(core),
+    createSessionsFeature(core, featureDeps),
+    createConsoleFeature(core, featureDeps),
+    messages,
+    createWebhooksFeature(core, withQueue),
+    createHooksFeature(core, withQueue),
+    createMethodsFeature(core, featureDeps),
+    createEventsFeature(core, withQueue),
+  ];
 
-  // Outbound: every role accepts (the queue is in Redis); workers also send.
-  const outbound = new OutboundQueue({
-    redis: core.redis,
-    keys: core.keys,
-    queuePrefix: config.redis.queuePrefix,
-    rest: core.rest,
-    credentials: core.credentials,
-    now: () => core.clock.now(),
-  });
-  const outboundSending = core.pool
-    ? startOutboundSending({
-        outbound,
-        redis: core.redis,
-        keys: core.keys,
-        queuePrefix: config.redis.queuePrefix,
-        pool: core.pool,
-        calls: core.calls,
-        leases: core.leases,
-        consumers: core.consumers,
-        credentials: core.credentials,
-        rest: core.rest,
-        eventLog: core.eventLog,
-        window: config.outbound.concurrency,
-        maxAttempts: config.outbound.maxAttempts,
-        logger,
-        metrics,
-        clock: core.clock,
-      })
-    : undefined;
-
-  const hooks = new HookService({
-    store: new HookStore({ redis: core.redis, keys: core.keys, cipher: core.cipher }),
-    outbound,
-    calls: core.calls,
-    publicUrl: config.http.publicUrl,
-  });
-
-  const webhooks = createWebhookService({
-    redis: core.redis,
-    keys: core.keys,
-    config,
-    consumers: core.consumers,
-    cipher: core.cipher,
-    calls: core.calls,
-    eventLog: core.eventLog,
-    logger,
-  });
-
-  const routers: MountedRouter[] = [];
-  let eventsChain: RequestHandler[] | undefined;
-  if (deps.metricsRegistry && config.http.metricsPort === undefined) {
-    routers.push({ path: '/', router: createMetricsRouter({ registry: deps.metricsRegistry }) });
-  }
-  routers.push({ path: '/', router: createOpenApiRouter({ publicUrl: config.http.publicUrl }) });
-  routers.push({ path: '/', router: createEventTypesRouter() });
-  if (isApi) {
-    const limited = (handler: RequestHandler): RequestHandler => chainHandlers(handler, createRateLimit(ctx));
-    routers.push(
-      { path: '/v1/sessions', router: createSessionsRouter(ctx) },
-      { path: '/console', router: createConsoleRouter(config) },
-      {
-        path: '/v1/webhooks',
-        // Its own JSON parser, with its lower limit (64 kB), must be the one that runs.
-        readsOwnBody: true,
-        router: createWebhookRouter({ webhooks, authenticate: limited(authenticate(ctx)) }),
-      },
-      { path: '/v1/hooks', router: createHooksRouter({ hooks, authenticate: limited(authenticate(ctx)) }) },
-      {
-        path: '/hooks',
-        readsOwnBody: true,
-        router: createIncomingHookRouter({
-          hooks,
-          logger,
-          bodyLimitBytes: config.http.requestBodyLimitBytes,
-          rateLimit: createRateLimit(ctx, { policy: 'hook', subjectOf: hookRateLimitSubject }),
-        }),
-      },
-      {
-        path: '/v1/messages',
-        router: createMessagesRouter({ outbound, authenticate: limited(authenticate(ctx)) }),
-      },
-      {
-        path: '/v1/methods',
-        router: createMethodsRouter({
-          calls: core.calls,
-          credentials: core.credentials,
-          authenticate: limited(authenticate(ctx)),
-        }),
-      },
-    );
-    const eventsAuthenticate = limited(authenticate(ctx, { allowQueryToken: true, allowCookie: true }));
-    routers.push({
-      path: '/v1/events/cookie',
-      router: createEventsCookieRouter({ ctx, authenticate: limited(authenticate(ctx)) }),
-    });
-    routers.push({
-      path: '/',
-      router: createEventsRouter({ ctx, hub: sseHub, authenticate: eventsAuthenticate }),
-    });
-    const front = createFrontHandlers(ctx);
-    eventsChain = [
-      front.requestId,
-      front.requestLogger,
-      front.httpMetrics,
-      fixedRoute('/v1/events'),
-      front.cors,
-      front.refuseWhileDraining,
-      eventsAuthenticate,
-      createEventsHandler({ ctx, hub: sseHub }),
-    ];
-  }
-  const app = createApp(ctx, routers);
-  const eventsFastPath = eventsChain
-    ? createFastPath({
-        app,
-        path: '/v1/events',
-        handlers: eventsChain,
-        errorHandler: createErrorHandler(ctx),
-        headers: { 'X-Content-Type-Options': 'nosniff' },
-      })
-    : undefined;
-  const server = createServer(
-    expressServerOptions(app),
-    eventsFastPath
-      ? (req, res) => {
-          if (!eventsFastPath(req, res)) app(req, res);
-        }
-      : app,
+  const app = createApp(
+    ctx,
+    features.flatMap((feature) => feature.routers),
   );
+  const server = createServer(expressServerOptions(app), withFastRoutes(app, ctx, features));
   // SSE responses live for hours: no request timeout; idle keep-alive sockets still close.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
@@ -504,23 +342,7 @@ export async function startGateway(
   await core.calls.start();
   await core.presence.start();
   await core.pool?.start();
-  await outboundSending?.waitUntilReady();
-  const webhookWorker = core.pool
-    ? await startWebhookWorkers({
-        redis: core.redis,
-        keys: core.keys,
-        config,
-        eventLog: core.eventLog,
-        liveHub,
-        credentials: core.credentials,
-        cipher: core.cipher,
-        consumers: core.consumers,
-        outbound,
-        calls: core.calls,
-        metrics,
-        logger,
-      })
-    : undefined;
+  for (const feature of features) await feature.start?.();
   const port = await listen(server, config.http.port, config.http.host);
   if (metricsServer && config.http.metricsPort !== undefined)
     await listen(metricsServer, config.http.metricsPort, config.http.host);
@@ -532,14 +354,19 @@ export async function startGateway(
       // workers close -> leases released -> Redis quit. Each step runs even if one fails.
       lifecycle.startDraining();
       const steps: [string, () => Promise<unknown>][] = [
-        ['sse', async () => sseHub.close()],
+        ...features
+          .filter((feature) => feature.closeStreams)
+          .map((feature): [string, () => Promise<unknown>] => [
+            `${feature.name} streams`,
+            async () => feature.closeStreams?.(),
+          ]),
         ['http', () => closeServer(server)],
         ['metrics http', () => (metricsServer ? closeServer(metricsServer) : Promise.resolve())],
-        // Before the pool: sends in flight finish on live sessions.
-        ['webhook worker', async () => webhookWorker?.close()],
-        ['webhook service', () => webhooks.close()],
-        ['outbound sending', async () => outboundSending?.close()],
-        ['outbound queue', async () => outbound.close()],
+        // Before the pool, in reverse order of composition: webhook deliveries and outbound
+        // sends in flight finish on live sessions.
+        ...[...features]
+          .reverse()
+          .map((feature): [string, () => Promise<unknown>] => [feature.name, () => feature.close()]),
         ['session pool', async () => core.pool?.close()],
         ['worker presence', () => core.presence.close()],
         ['call router', () => core.calls.close()],
@@ -557,6 +384,37 @@ export async function startGateway(
     return closing;
   };
   return { core, server, port, close };
+}
+
+/**
+ * The server's request listener: the features' fast routes (served without Express' router, behind
+ * the same front handlers), and the app for everything else.
+ */
+function withFastRoutes(app: Express, ctx: HttpContext, features: readonly Feature[]): RequestListener {
+  const fastRoutes = features.flatMap((feature) => feature.fastRoutes ?? []);
+  if (fastRoutes.length === 0) return app;
+  const front = createFrontHandlers(ctx);
+  const errorHandler = createErrorHandler(ctx);
+  const fastPaths = fastRoutes.map((route) =>
+    createFastPath({
+      app,
+      path: route.path,
+      handlers: [
+        front.requestId,
+        front.requestLogger,
+        front.httpMetrics,
+        fixedRoute(route.path),
+        front.cors,
+        front.refuseWhileDraining,
+        ...route.handlers,
+      ],
+      errorHandler,
+      headers: { 'X-Content-Type-Options': 'nosniff' },
+    }),
+  );
+  return (req, res) => {
+    if (!fastPaths.some((fastPath) => fastPath(req, res))) app(req, res);
+  };
 }
 
 function closeServer(server: Server): Promise<void> {

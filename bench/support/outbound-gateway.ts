@@ -12,11 +12,13 @@ import type { NextFunction, Request, Response } from 'express';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/index.js';
 import { LiveHub } from '../../src/events/live-hub.js';
+import { isWorker } from '../../src/features/feature.js';
+import { startCoreOutboundSending } from '../../src/features/messages-feature.js';
 import { createCore } from '../../src/gateway.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/log/index.js';
 import { createNoopMetrics } from '../../src/metrics/index.js';
-import { createMessagesRouter, OutboundQueue, startOutboundSending } from '../../src/outbound/index.js';
+import { createMessagesRouter, OutboundQueue } from '../../src/outbound/index.js';
 
 const [redisUrl, rocketchatUrl] = process.argv.slice(2);
 if (!redisUrl || !rocketchatUrl) throw new Error('usage: outbound-gateway.ts <redisUrl> <rocketchatUrl>');
@@ -51,23 +53,8 @@ const outbound = new OutboundQueue({
   rest: core.rest,
   credentials: core.credentials,
 });
-if (!core.pool) throw new Error('the bench gateway runs role all');
-const sending = startOutboundSending({
-  outbound,
-  redis: queueRedis,
-  keys: core.keys,
-  queuePrefix: config.redis.queuePrefix,
-  pool: core.pool,
-  calls: core.calls,
-  leases: core.leases,
-  consumers: core.consumers,
-  credentials: core.credentials,
-  rest: core.rest,
-  eventLog: core.eventLog,
-  window: config.outbound.concurrency,
-  maxAttempts: config.outbound.maxAttempts,
-  logger,
-});
+if (!isWorker(core)) throw new Error('the bench gateway runs role all');
+const sending = startCoreOutboundSending(core, outbound, { redis: queueRedis });
 await sending.waitUntilReady();
 
 const authenticate = (req: Request, _res: Response, next: NextFunction): void => {

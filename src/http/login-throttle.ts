@@ -18,7 +18,6 @@ import { createError } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
-import { clockOf, type HttpContext } from './context.js';
 import { slidingWindowRetryAfterMs, toSafeSubject } from './rate-limit.js';
 
 /** Who a login attempt counts against. */
@@ -124,26 +123,6 @@ export class LoginThrottle {
     );
     return [Number(current ?? 0), Number(previous ?? 0)];
   }
-}
-
-// One throttle per context, shared by every route that checks credentials (sessions, the
-// `X-Auth-Token` check); keyed weakly so a dropped context (tests) takes it along.
-const throttleByContext = new WeakMap<HttpContext, LoginThrottle>();
-
-/** The login throttle of `ctx`, created on first use. */
-export function loginThrottleFor(ctx: HttpContext): LoginThrottle {
-  let throttle = throttleByContext.get(ctx);
-  if (!throttle) {
-    throttle = new LoginThrottle({
-      redis: ctx.redis,
-      keys: ctx.keys,
-      limits: ctx.config.http.loginFailures,
-      logger: ctx.logger,
-      clock: clockOf(ctx),
-    });
-    throttleByContext.set(ctx, throttle);
-  }
-  return throttle;
 }
 
 /** The caller's address as counted and forwarded: `req.ip`, IPv4-mapped IPv6 written as IPv4. */

@@ -241,7 +241,7 @@ function defaultSubject(req: Request): string {
 }
 
 /**
- * One handler that runs `first` (typically `authenticate(ctx)`) and then `second` (the rate
+ * One handler that runs `first` (typically `createHttpAuth(ctx).authenticate()`) and then `second` (the rate
  * limit), for places that take a single handler, such as `createEventsRouter({ authenticate })`.
  */
 export function chainHandlers(first: RequestHandler, second: RequestHandler): RequestHandler {

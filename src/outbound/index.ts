@@ -1,7 +1,6 @@
 export { outboundBackoffMs } from './backoff.js';
 export { JobRunner } from './job-runner.js';
 export { createMessagesRouter, type MessagesRouterDeps } from './messages-router.js';
-export { createMethodsRouter, type MethodsRouterDeps } from './methods-router.js';
 export {
   type AcceptResult,
   type MessageTarget,

@@ -29,6 +29,7 @@ export {
 export type { DisabledReason, WebhookFormat, WebhookRecord, WebhookStatus } from './webhook-store.js';
 export {
   startWebhookWorkers,
+  type WebhookConnections,
   WebhookWorker,
   type WebhookWorkerDeps,
   type WebhookWorkerOptions,

@@ -13,6 +13,7 @@
  * holds at most `concurrencyPerEndpoint` worker slots cluster-wide, so it cannot starve others.
  */
 import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { EventLog } from '../events/event-log.js';
@@ -20,7 +21,7 @@ import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../log/index.js';
 import { createNoopMetrics, type Metrics, QUEUE_JOB_STATES } from '../metrics/index.js';
 import type { OutboundQueue } from '../outbound/outbound-queue.js';
-import { createSubscriberClient, duplicateClient, type RedisClient } from '../redis/connection.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { CallRouter } from '../sessions/call-router.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
@@ -82,12 +83,27 @@ export interface WebhookWorkerOptions {
   readonly lookup?: LookupFunction;
 }
 
-export interface WebhookWorkerDeps {
+/**
+ * The connections the worker runs on besides the shared client, made by its caller (in the
+ * gateway, `createCore`'s `connection` and `subscriber`) and closed by the worker.
+ */
+export interface WebhookConnections {
   /**
-   * The shared client. The worker duplicates it three times (BullMQ's blocking reads, Pub/Sub and
-   * its own auto-pipelined commands) and closes the duplicates; the client itself stays open.
+   * The hot path (two scripts per attempt from every concurrent job, the dispatcher's reads),
+   * auto-pipelined: commands issued in the same tick go out in one write, which measurably cut
+   * the CPU per delivery (socket writes were its largest item).
    */
+  readonly commands: RedisClient;
+  /** BullMQ's blocking reads (it needs `maxRetriesPerRequest: null`, as every gateway client has). */
+  readonly blocking: RedisClient;
+  /** The dispatcher's Pub/Sub (webhook changes). */
+  readonly subscriber: Redis;
+}
+
+export interface WebhookWorkerDeps {
+  /** The shared client (the BullMQ queue and the eviction check use it); it stays open. */
   readonly redis: RedisClient;
+  readonly connections: WebhookConnections;
   readonly keys: GatewayKeys;
   readonly config: Pick<GatewayConfig, 'webhooks' | 'redis' | 'workerId' | 'rocketchat'>;
   readonly eventLog: EventLog;
@@ -185,14 +201,17 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   const webhooks = config.webhooks;
   const retention = options.retention ?? DEFAULT_RETENTION;
 
-  await checkEvictionPolicy(redis, logger);
+  try {
+    await checkEvictionPolicy(redis, logger);
+  } catch (err) {
+    // The connections were handed over: closing them is this function's job even when it fails.
+    for (const connection of Object.values(deps.connections)) connection.disconnect();
+    throw err;
+  }
 
-  // The hot path (two scripts per attempt from every concurrent job, the dispatcher's reads) on
-  // a connection of its own with auto-pipelining: commands issued in the same tick go out in one
-  // write, which measurably cut the CPU per delivery (socket writes were its largest item).
-  const commands = duplicateClient(redis, { enableAutoPipelining: true });
-  // Duplicates do not inherit listeners: without one, a Redis outage prints "Unhandled error
-  // event" for each. ioredis reconnects by itself; the error is only worth a debug line.
+  const { commands, blocking, subscriber } = deps.connections;
+  // A connection without an error listener prints "Unhandled error event" on a Redis outage.
+  // ioredis reconnects by itself; the error is only worth a debug line.
   const onConnectionError = (err: Error): void =>
     logger?.debug({ err: { message: err.message } }, 'webhook redis error');
   commands.on('error', onConnectionError);
@@ -241,8 +260,6 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
     ...(options.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: options.maxRetryAfterMs }),
   });
 
-  // BullMQ's blocking reads need `maxRetriesPerRequest: null` (it refuses a client without it).
-  const blocking = duplicateClient(redis, { maxRetriesPerRequest: null });
   blocking.on('error', onConnectionError);
   const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE_NAME, processor.process, {
     connection: blocking,
@@ -262,10 +279,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   if (options.isDispatchEnabled ?? true) {
     dispatcher = new WebhookDispatcher({
       redis: commands,
-      subscriber: createSubscriberClient(config.redis, { name: 'webhook-sub' }).on(
-        'error',
-        onConnectionError,
-      ),
+      subscriber: subscriber.on('error', onConnectionError),
       keys,
       eventLog,
       liveHub,
@@ -282,6 +296,9 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
       ...(options.safetySweepMs === undefined ? {} : { safetySweepMs: options.safetySweepMs }),
       ...(options.dispatchBatchSize === undefined ? {} : { batchSize: options.dispatchBatchSize }),
     });
+  } else {
+    // Nothing here listens: the connection handed over for the dispatcher is not needed.
+    subscriber.disconnect();
   }
 
   const metricsInterval = options.queueMetricsIntervalMs ?? 15_000;

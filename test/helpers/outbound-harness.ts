@@ -8,16 +8,13 @@
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { Redis } from 'ioredis';
 import { createError } from '../../src/errors.js';
+import { isWorker } from '../../src/features/feature.js';
+import { createOutboundQueue, startCoreOutboundSending } from '../../src/features/messages-feature.js';
 import type { GatewayCore } from '../../src/gateway.js';
 import { createApp } from '../../src/http/app.js';
+import { createMethodsRouter } from '../../src/http/routes/methods.js';
 import type { Metrics } from '../../src/metrics/index.js';
-import {
-  createMessagesRouter,
-  createMethodsRouter,
-  OutboundQueue,
-  type OutboundSending,
-  startOutboundSending,
-} from '../../src/outbound/index.js';
+import { createMessagesRouter, type OutboundQueue, type OutboundSending } from '../../src/outbound/index.js';
 import type { OutboundSendingOptions } from '../../src/outbound/outbound-sending.js';
 import { httpContextFromCore } from './http-context.js';
 import { createTestCore, sharedEnv, type TestCore } from './test-core.js';
@@ -69,44 +66,19 @@ export function testAuthenticate(userIds: Readonly<Record<string, string>>): Req
   };
 }
 
-/** The core's `OutboundQueue`, as src/gateway.ts builds it. */
+/** The core's `OutboundQueue`, as the gateway's messages feature builds it. */
 export function createCoreOutboundQueue(core: GatewayCore, watchdogMs?: number): OutboundQueue {
-  return new OutboundQueue({
-    ...(watchdogMs === undefined ? {} : { watchdogMs }),
-    redis: core.redis,
-    keys: core.keys,
-    queuePrefix: core.config.redis.queuePrefix,
-    rest: core.rest,
-    credentials: core.credentials,
-  });
+  return createOutboundQueue(core, watchdogMs === undefined ? {} : { watchdogMs });
 }
 
-/** Outbound sending on the core's parts for `outbound`, as src/gateway.ts starts it (await `waitUntilReady()`). */
+/** Outbound sending on the core's parts for `outbound`, as the gateway starts it (await `waitUntilReady()`). */
 export function createCoreOutboundSending(
   core: GatewayCore,
   outbound: OutboundQueue,
   options: Partial<OutboundSendingOptions> = {},
 ): OutboundSending {
-  if (!core.pool) throw new Error('outbound sending needs a core with a session pool');
-  return startOutboundSending({
-    outbound,
-    redis: core.redis,
-    keys: core.keys,
-    queuePrefix: core.config.redis.queuePrefix,
-    pool: core.pool,
-    calls: core.calls,
-    leases: core.leases,
-    consumers: core.consumers,
-    credentials: core.credentials,
-    rest: core.rest,
-    eventLog: core.eventLog,
-    window: core.config.outbound.concurrency,
-    maxAttempts: core.config.outbound.maxAttempts,
-    logger: core.logger,
-    metrics: core.metrics,
-    clock: core.clock,
-    ...options,
-  });
+  if (!isWorker(core)) throw new Error('outbound sending needs a core with a session pool');
+  return startCoreOutboundSending(core, outbound, options);
 }
 
 /** Deletes the core's keys only: its key prefix and its BullMQ prefix. */

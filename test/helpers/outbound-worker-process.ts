@@ -6,15 +6,16 @@
  * is recorded, so a test can `kill -9` it with answers received and not yet recorded.
  */
 import { loadConfig } from '../../src/config/index.js';
+import { isWorker } from '../../src/features/feature.js';
+import { createOutboundQueue, startCoreOutboundSending } from '../../src/features/messages-feature.js';
 import { createCore } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/index.js';
 import { createNoopMetrics } from '../../src/metrics/index.js';
-import { OutboundQueue, startOutboundSending } from '../../src/outbound/index.js';
 
 const config = loadConfig();
 const logger = createLogger({ level: config.log.level, base: { workerId: config.workerId } });
 const core = createCore({ config, logger, metrics: createNoopMetrics() });
-if (!core.pool) throw new Error('GATEWAY_ROLE must be worker or all');
+if (!isWorker(core)) throw new Error('GATEWAY_ROLE must be worker or all');
 await core.calls.start();
 await core.pool.start();
 
@@ -39,28 +40,7 @@ if (process.env.OUTBOUND_TEST_REPORT_SENT === '1') {
   }, 5).unref();
 }
 
-const outbound = new OutboundQueue({
-  redis: core.redis,
-  keys: core.keys,
-  queuePrefix: config.redis.queuePrefix,
-  rest: core.rest,
-  credentials: core.credentials,
-});
-const sending = startOutboundSending({
-  outbound,
-  redis: core.redis,
-  keys: core.keys,
-  queuePrefix: config.redis.queuePrefix,
-  pool: core.pool,
-  calls: core.calls,
-  leases: core.leases,
-  consumers: core.consumers,
-  credentials: core.credentials,
-  rest: core.rest,
-  eventLog: core.eventLog,
-  window: config.outbound.concurrency,
-  maxAttempts: config.outbound.maxAttempts,
-  logger,
-});
+const outbound = createOutboundQueue(core);
+const sending = startCoreOutboundSending(core, outbound);
 await sending.waitUntilReady();
 process.stdout.write('outbound worker ready\n');

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createCore, type GatewayCore } from '../../src/gateway.js';
-import { createLogger } from '../../src/log/index.js';
+import { createLogger, type Logger } from '../../src/log/index.js';
 import { createNoopMetrics, type Metrics } from '../../src/metrics/index.js';
 
 export interface TestCoreOptions {
@@ -35,19 +35,36 @@ export interface TestCore extends GatewayCore {
   close(): Promise<void>;
 }
 
-export function createTestCore(options: TestCoreOptions): TestCore {
-  const config = loadConfig({
+/**
+ * The environment every test core and test gateway starts from: a fresh worker id and short
+ * session timings, then the shared secrets and prefix (`sharedEnv()` unless given), then `env`.
+ */
+export function testEnv(options: {
+  readonly redisUrl: string;
+  readonly rocketchatUrl: string;
+  readonly shared?: Record<string, string>;
+  readonly env?: Record<string, string>;
+  readonly defaults?: Record<string, string>;
+}): Record<string, string> {
+  return {
     NODE_ENV: 'test',
     REDIS_URL: options.redisUrl,
     ROCKETCHAT_URL: options.rocketchatUrl,
     WORKER_ID: `w-${randomUUID().slice(0, 8)}`,
     SESSION_LEASE_TTL_MS: '1500',
     SUBSCRIPTION_LINGER_MS: '200',
-    DDP_HEARTBEAT_MS: '5000',
     RECONNECT_MAX_DELAY_MS: '1000',
+    ...options.defaults,
     ...(options.shared ?? sharedEnv()),
     ...options.env,
-  });
+  };
+}
+
+/** A logger whose lines are kept in memory (nothing is printed), for tests that read them. */
+export function createMemoryLogger(level: 'trace' | 'debug' = 'debug'): {
+  readonly logger: Logger;
+  readonly logLines: string[];
+} {
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -55,7 +72,12 @@ export function createTestCore(options: TestCoreOptions): TestCore {
       done();
     },
   });
-  const logger = createLogger({ level: 'debug', destination: sink });
+  return { logger: createLogger({ level, destination: sink }), logLines };
+}
+
+export function createTestCore(options: TestCoreOptions): TestCore {
+  const config = loadConfig(testEnv({ ...options, defaults: { DDP_HEARTBEAT_MS: '5000' } }));
+  const { logger, logLines } = createMemoryLogger();
   const core = createCore({
     config,
     logger,

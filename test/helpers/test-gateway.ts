@@ -1,14 +1,7 @@
-/**
- * The whole gateway (src/gateway.ts `startGateway`, role `all` unless told otherwise) in the test
- * process, on a free port, against a private Redis and the simulator.
- */
-import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import { type RunningGateway, startGateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/log/index.js';
 import { createNoopMetrics, type PrometheusMetrics } from '../../src/metrics/index.js';
-import { sharedEnv } from './test-core.js';
+import { createMemoryLogger, testEnv } from './test-core.js';
 
 export interface TestGateway {
   readonly url: string;
@@ -25,32 +18,16 @@ export async function startTestGateway(options: {
   env?: Record<string, string>;
   /** Real metrics, served at /metrics (or on METRICS_PORT); no-op metrics otherwise. */
   metrics?: PrometheusMetrics;
+  /** What `logLines` records. @defaultValue 'debug' */
+  logLevel?: 'trace' | 'debug';
 }): Promise<TestGateway> {
-  const env: Record<string, string> = {
-    NODE_ENV: 'test',
-    REDIS_URL: options.redisUrl,
-    ROCKETCHAT_URL: options.rocketchatUrl,
-    // Any free port, bound by the gateway itself (see gateway.port).
-    PORT: '0',
-    HOST: '127.0.0.1',
-    WORKER_ID: `w-${randomUUID().slice(0, 8)}`,
-    SESSION_LEASE_TTL_MS: '1500',
-    SUBSCRIPTION_LINGER_MS: '200',
-    RECONNECT_MAX_DELAY_MS: '1000',
-    ...(options.shared ?? sharedEnv()),
-    ...options.env,
-  };
-  const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  });
+  // Any free port, bound by the gateway itself (see gateway.port).
+  const env = testEnv({ ...options, defaults: { PORT: '0', HOST: '127.0.0.1' } });
+  const { logger, logLines } = createMemoryLogger(options.logLevel);
   const config = loadConfig(env);
   const gateway = await startGateway({
     config,
-    logger: createLogger({ level: 'debug', destination: sink }),
+    logger,
     metrics: options.metrics ?? createNoopMetrics(),
     ...(options.metrics ? { metricsRegistry: options.metrics.registry } : {}),
   });

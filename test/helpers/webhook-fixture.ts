@@ -26,6 +26,7 @@ import {
   type WebhookWorker,
   type WebhookWorkerOptions,
 } from '../../src/webhooks/index.js';
+import { webhookConnections } from './webhook-connections.js';
 
 /** Timings that make a test run in seconds, not hours. */
 export const FAST_WORKER: WebhookWorkerOptions = {
@@ -164,6 +165,7 @@ export async function createWebhookFixture(options: WebhookFixtureOptions): Prom
     async startWorker(workerOptions = FAST_WORKER, workerConfig = config) {
       const worker = await startWebhookWorkers({
         redis,
+        connections: webhookConnections(redis, workerConfig),
         keys,
         config: workerConfig,
         eventLog,

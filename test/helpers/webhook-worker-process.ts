@@ -14,6 +14,7 @@ import { ConsumerRegistry } from '../../src/sessions/consumer-registry.js';
 import { createCredentialStore } from '../../src/sessions/credential-store.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { startWebhookWorkers, type WebhookWorkerOptions } from '../../src/webhooks/index.js';
+import { webhookConnections } from './webhook-connections.js';
 
 const config = loadConfig(process.env);
 const options = JSON.parse(process.env['WEBHOOK_TEST_WORKER_OPTIONS'] ?? '{}') as WebhookWorkerOptions;
@@ -25,6 +26,7 @@ const cipher = createTokenCipher({
 });
 const worker = await startWebhookWorkers({
   redis,
+  connections: webhookConnections(redis, config),
   keys,
   config,
   eventLog: new EventLog({

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
 import { createConsoleRouter } from '../../src/console/index.js';
 import { createApp } from '../../src/http/app.js';
-import { authenticate } from '../../src/http/auth/index.js';
+import { createHttpAuth } from '../../src/http/auth/index.js';
 import { createEventTypesRouter } from '../../src/http/routes/event-types.js';
 import { createEventsRouter } from '../../src/http/routes/events.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
@@ -46,6 +46,7 @@ import {
 } from '../helpers/outbound-harness.js';
 import { createTestCore, type TestCore } from '../helpers/test-core.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { webhookConnections } from '../helpers/webhook-connections.js';
 import { FAST_WORKER } from '../helpers/webhook-fixture.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -94,7 +95,8 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
     hubs.push(hub);
     return hub;
   };
-  const eventsAuth = authenticate(ctx, { allowQueryToken: true });
+  const httpAuth = createHttpAuth(ctx);
+  const eventsAuth = httpAuth.authenticate({ allowQueryToken: true });
   let eventsRouter = createEventsRouter({ ctx, hub: newHub(), authenticate: eventsAuth });
   const events: RequestHandler = (req, res, next) => eventsRouter(req, res, next);
 
@@ -113,6 +115,7 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
   });
   const webhookWorker: WebhookWorker = await startWebhookWorkers({
     redis: core.redis,
+    connections: webhookConnections(core.redis, core.config),
     keys: core.keys,
     config: core.config,
     eventLog: core.eventLog,
@@ -124,9 +127,9 @@ async function startConsoleStack(redisUrl: string, rocketchatUrl: string): Promi
     options: FAST_WORKER,
   });
 
-  const auth = authenticate(ctx);
+  const auth = httpAuth.authenticate();
   const app = createApp(ctx, [
-    { path: '/v1/sessions', router: createSessionsRouter(ctx) },
+    { path: '/v1/sessions', router: createSessionsRouter(ctx, httpAuth) },
     { path: '/', router: events as never },
     { path: '/v1/messages', router: createMessagesRouter({ outbound, authenticate: auth }) },
     { path: '/v1/webhooks', router: createWebhookRouter({ authenticate: auth, webhooks }) },

@@ -1,5 +1,5 @@
 /**
- * `/console` as served by the real app (`createApp` with its app-wide helmet): the page and its
+ * `/console` as served by the gateway (`startGateway`, role `api`, with the app-wide helmet): the page and its
  * assets, the console's own strict Content-Security-Policy replacing the app-wide one, the
  * trailing-slash redirect, the switch (`CONSOLE_ENABLED`), where the assets are found after a
  * build, and two static checks on the files: no inline script or style anywhere, and the event
@@ -12,19 +12,19 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { consoleAssetDirs, createConsoleRouter, findConsoleAssets } from '../../src/console/index.js';
 import { eventCatalogue } from '../../src/events/event-schemas.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
-import { createApp } from '../../src/http/app.js';
-import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const ASSETS = fileURLToPath(new URL('../../src/console/static/', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-let enabled: HttpTestContext;
-let disabled: HttpTestContext;
+let enabled: TestGateway;
+let disabled: TestGateway;
 
 beforeAll(async () => {
+  // The API role holds no sessions: no Rocket.Chat is needed to serve the console.
   const options = { redisUrl: inject('redisUrl'), rocketchatUrl: 'http://127.0.0.1:9' };
-  enabled = await createHttpTestContext({ ...options, env: { CONSOLE_ENABLED: 'true' } });
-  disabled = await createHttpTestContext({ ...options, env: { CONSOLE_ENABLED: 'false' } });
+  enabled = await startTestGateway({ ...options, env: { GATEWAY_ROLE: 'api', CONSOLE_ENABLED: 'true' } });
+  disabled = await startTestGateway({ ...options, env: { GATEWAY_ROLE: 'api', CONSOLE_ENABLED: 'false' } });
 });
 
 afterAll(async () => {
@@ -32,8 +32,9 @@ afterAll(async () => {
   await disabled?.close();
 });
 
-function appFor(context: HttpTestContext) {
-  return createApp(context.ctx, [{ path: '/console', router: createConsoleRouter(context.config) }]);
+/** The gateway's URL, for supertest. */
+function appFor(gateway: TestGateway): string {
+  return gateway.url;
 }
 
 function cspOf(header: string | undefined): Map<string, string> {
@@ -100,9 +101,9 @@ describe('GET /console', () => {
   });
 
   it('fails at once when enabled but its files are missing', () => {
-    expect(() => createConsoleRouter(enabled.config, { assetsDir: '/nonexistent/console' })).toThrow(
-      /console's files are missing/,
-    );
+    expect(() =>
+      createConsoleRouter(enabled.gateway.core.config, { assetsDir: '/nonexistent/console' }),
+    ).toThrow(/console's files are missing/);
   });
 });
 

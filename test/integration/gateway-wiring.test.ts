@@ -6,9 +6,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { useGatewayFixture } from '../helpers/gateway-fixture.js';
-import { loginThroughGateway } from '../helpers/test-gateway.js';
+import { sharedEnv } from '../helpers/test-core.js';
+import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const fx = useGatewayFixture({ env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', CONSOLE_ENABLED: 'true' } });
@@ -116,6 +117,51 @@ describe('startGateway (role all)', () => {
       () => fx.sim.control.roomMessages('GENERAL').some((m) => m.msg === 'through a hook'),
       30_000,
       'the hook post',
+    );
+  });
+});
+
+describe('startGateway per role (api and worker over one Redis)', () => {
+  let api: TestGateway;
+  let worker: TestGateway;
+
+  beforeAll(async () => {
+    const shared = sharedEnv();
+    const options = { redisUrl: inject('redisUrl'), rocketchatUrl: fx.sim.url, shared };
+    api = await startTestGateway({ ...options, env: { GATEWAY_ROLE: 'api', CONSOLE_ENABLED: 'true' } });
+    worker = await startTestGateway({ ...options, env: { GATEWAY_ROLE: 'worker', CONSOLE_ENABLED: 'true' } });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await worker?.close();
+  });
+
+  it('mounts the API on the api role only; both serve health and the API description', async () => {
+    for (const gw of [api, worker]) {
+      expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${gw.url}/openapi.json`)).status).toBe(200);
+    }
+    for (const path of ['/v1/webhooks', '/v1/hooks', '/v1/messages/x', '/v1/events', '/console/']) {
+      expect((await fetch(`${api.url}${path}`)).status, `api ${path}`).not.toBe(404);
+      expect((await fetch(`${worker.url}${path}`)).status, `worker ${path}`).toBe(404);
+    }
+  });
+
+  it('holds sessions on the worker role only, which sends what the api role accepted', async () => {
+    expect(api.gateway.core.pool).toBeUndefined();
+    expect(worker.gateway.core.pool).toBeDefined();
+    const { token } = await loginThroughGateway(api.url, 'bob');
+    const accepted = await fetch(`${api.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ roomId: 'GENERAL', text: 'sent by the worker role' }),
+    });
+    expect(accepted.status).toBe(202);
+    await waitFor(
+      () => fx.sim.control.roomMessages('GENERAL').some((m) => m.msg === 'sent by the worker role'),
+      30_000,
+      'the message sent by the worker',
     );
   });
 });

@@ -1,121 +1,69 @@
 /**
  * Incoming hooks end to end against the simulator: the `/v1/hooks` registry and the public
- * `POST /hooks/:id/:token`, on the real outbound path (OutboundQueue + OutboundWorker over the
- * session pool, from the outbound harness), a private Redis under this file's own prefix, over
- * a real socket (the seed's curl command is run as it is written).
- *
- * The app is composed as src/gateway.ts should mount it: the incoming router ahead of the JSON
- * body parser (it verifies signatures over the raw bytes), the registry behind authentication.
+ * `POST /hooks/:id/:token`, through the gateway as deployed (`startGateway`, role `all`: the real
+ * outbound path over the session pool), a private Redis under this file's own prefix, over a real
+ * socket (the seed's curl command is run as it is written). A second replica (role `api`) with a
+ * rate limit of 2 per minute serves the rate-limit case.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import express, { type Express } from 'express';
-import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
-import {
-  createHooksRouter,
-  createIncomingHookRouter,
-  HookService,
-  HookStore,
-  hookRateLimitSubject,
-} from '../../src/hooks/index.js';
-import { createApp } from '../../src/http/app.js';
-import type { HttpContext } from '../../src/http/context.js';
-import { errorHandler } from '../../src/http/middleware/error-handler.js';
-import { createRateLimit } from '../../src/http/rate-limit.js';
+import { createOutboundQueue } from '../../src/features/messages-feature.js';
+import type { GatewayCore } from '../../src/gateway.js';
 import { createOpenApiDocument } from '../../src/openapi/index.js';
-import type { OutboundJobView } from '../../src/outbound/index.js';
-import { createTokenCipher } from '../../src/sessions/token-cipher.js';
-import { httpContextFromCore } from '../helpers/http-context.js';
+import type { OutboundJobView, OutboundQueue } from '../../src/outbound/index.js';
 import { createDocumentValidator } from '../helpers/openapi-validator.js';
-import { type OutboundHarness, startOutboundHarness, testAuthenticate } from '../helpers/outbound-harness.js';
+import { sharedEnv } from '../helpers/test-core.js';
+import { loginThroughGateway, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const run = promisify(execFile);
 const BODY_LIMIT_BYTES = 16 * 1024;
 
 let sim: Simulator;
-let h: OutboundHarness;
-let hubSubscriber: Redis;
-let server: Server;
+let gw: TestGateway;
+let tight: TestGateway;
+/** Reads the jobs the hooks queued (as `GET /v1/messages/:id` does). */
+let outbound: OutboundQueue;
 let base: string;
-let tightServer: Server;
 let tightBase: string;
+const tokens: Record<string, string> = {};
+const userIds: Record<string, string> = {};
 
-/** The gateway's composition: incoming router before the JSON parser, registry authenticated. */
-function composeApp(ctx: HttpContext, hooks: HookService, hookPostsPerMinute: number): Express {
-  const app = express();
-  app.use(
-    '/hooks',
-    createIncomingHookRouter({
-      hooks,
-      rateLimit: createRateLimit(ctx, {
-        policy: `hook${hookPostsPerMinute}`,
-        limit: hookPostsPerMinute,
-        subjectOf: hookRateLimitSubject,
-      }),
-      bodyLimitBytes: BODY_LIMIT_BYTES,
-      logger: ctx.logger,
-    }),
-  );
-  app.use(
-    createApp(ctx, [
-      {
-        path: '/v1/hooks',
-        router: createHooksRouter({ hooks, authenticate: testAuthenticate(h.userIds) }),
-      },
-    ]),
-  );
-  app.use(errorHandler({ logger: ctx.logger, bodyLimitBytes: BODY_LIMIT_BYTES }));
-  return app;
-}
-
-async function listen(app: Express): Promise<[Server, string]> {
-  const s = createServer(app);
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  return [s, `http://127.0.0.1:${(s.address() as AddressInfo).port}`];
+/** The running gateway's parts, for assertions on what it stored. */
+function core(): GatewayCore {
+  return gw.gateway.core;
 }
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, rateLimits: false });
-  h = await startOutboundHarness({
-    redisUrl: inject('redisUrl'),
-    rocketchatUrl: sim.url,
-    users: ['alice', 'bob'],
-    env: { PUBLIC_URL: 'https://hooks.example.test/base/' },
+  const options = { redisUrl: inject('redisUrl'), rocketchatUrl: sim.url, shared: sharedEnv() };
+  const env = {
+    PUBLIC_URL: 'https://hooks.example.test/base/',
+    REQUEST_BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
+  };
+  gw = await startTestGateway({ ...options, env: { ...env, RATE_LIMIT_PER_MINUTE: '100000' } });
+  tight = await startTestGateway({
+    ...options,
+    env: { ...env, GATEWAY_ROLE: 'api', RATE_LIMIT_PER_MINUTE: '2' },
   });
-  hubSubscriber = new Redis(inject('redisUrl'), { lazyConnect: true });
-  const { core } = h;
-  const ctx = httpContextFromCore(core, { subscriber: hubSubscriber });
-  const keyId = 'k1';
-  const store = new HookStore({
-    redis: core.redis,
-    keys: core.keys,
-    cipher: createTokenCipher({ currentKeyId: keyId, keys: new Map([[keyId, randomBytes(32)]]) }),
-  });
-  const hooks = new HookService({
-    store,
-    outbound: h.outbound,
-    calls: core.calls,
-    publicUrl: core.config.http.publicUrl,
-  });
-  [server, base] = await listen(composeApp(ctx, hooks, 1000));
-  [tightServer, tightBase] = await listen(composeApp(ctx, hooks, 2));
+  base = gw.url;
+  tightBase = tight.url;
+  outbound = createOutboundQueue(core());
+  for (const username of ['alice', 'bob']) {
+    const { token, userId } = await loginThroughGateway(base, username);
+    tokens[username] = token;
+    userIds[username] = userId;
+  }
 });
 
 afterAll(async () => {
-  for (const s of [server, tightServer]) {
-    if (!s) continue;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-  hubSubscriber?.disconnect();
-  await h?.close();
+  await outbound?.close();
+  await tight?.close();
+  await gw?.close();
   await sim?.close();
 });
 
@@ -133,7 +81,10 @@ interface CreatedHook {
 async function api(method: string, path: string, body?: unknown, user = 'alice'): Promise<Response> {
   return fetch(`${base}/v1/hooks${path}`, {
     method,
-    headers: { 'x-test-user': user, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${tokens[user]}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
@@ -170,7 +121,7 @@ function stored(rid: string, text: string): Record<string, unknown>[] {
 }
 
 async function job(id: string): Promise<OutboundJobView> {
-  const view = await h.outbound.get(h.userIds.alice!, id);
+  const view = await outbound.get(userIds.alice!, id);
   if (!view) throw new Error(`no job ${id}`);
   return view;
 }
@@ -225,7 +176,7 @@ describe('/v1/hooks registry', () => {
     expect(list.hooks.map((x) => x.id)).toContain(hook.id);
     expect(JSON.stringify(list)).not.toContain(token);
 
-    const record = await h.core.redis.hgetall(h.core.keys.hook(hook.id));
+    const record = await core().redis.hgetall(core().keys.hook(hook.id));
     expect(JSON.stringify(record)).not.toContain(token);
     const { createHash } = await import('node:crypto');
     expect(record.tokenHash).toBe(createHash('sha256').update(token).digest('base64url'));
@@ -533,20 +484,20 @@ describe('POST /hooks/:id/:token', () => {
   });
 
   it('keeps the per-user limit of 100 hooks under concurrent creations', async () => {
-    const { core } = h;
+    const parts = core();
     const bobId = sim.control.userId('bob');
-    const hookIds = core.keys.user(bobId).hookIds;
-    const taken = (await core.redis.scard(hookIds)) as number;
+    const hookIds = parts.keys.user(bobId).hookIds;
+    const taken = (await parts.redis.scard(hookIds)) as number;
     // Places taken by hooks that are not the point here: 97 in all.
     const fillers = Array.from({ length: 97 - taken }, (_, i) => `hk_filler${String(i).padStart(13, '0')}`);
-    if (fillers.length > 0) await core.redis.sadd(hookIds, ...fillers);
+    if (fillers.length > 0) await parts.redis.sadd(hookIds, ...fillers);
     const results = await Promise.all(
       Array.from({ length: 9 }, () => api('POST', '', { roomId: 'GENERAL' }, 'bob')),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([201, 201, 201, 409, 409, 409, 409, 409, 409]);
-    expect(await core.redis.scard(hookIds)).toBe(100);
-    if (fillers.length > 0) await core.redis.srem(hookIds, ...fillers);
+    expect(await parts.redis.scard(hookIds)).toBe(100);
+    if (fillers.length > 0) await parts.redis.srem(hookIds, ...fillers);
   });
 
   it('rotates the token: the old URL stops working at once, the new one works', async () => {
@@ -587,10 +538,18 @@ describe('POST /hooks/:id/:token', () => {
     const xml = await postTo(hook.url, '<text>hi</text>', { 'content-type': 'application/xml' });
     expect(xml.status).toBe(415);
 
+    // A hook of its own: both replicas count a hook's posts in the same Redis, and this one has
+    // had none yet.
+    const limitedHook = await createHook();
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 4; i++) {
-      const res = await postTo(hook.url, JSON.stringify({ text: `limited ${i}` }), undefined, tightBase);
+      const res = await postTo(
+        limitedHook.url,
+        JSON.stringify({ text: `limited ${i}` }),
+        undefined,
+        tightBase,
+      );
       statuses.push(res.status);
       if (res.status === 429) retryAfter = res.headers.get('retry-after');
     }
@@ -653,7 +612,7 @@ describe('POST /hooks/:id/:token', () => {
 
 /** A room's id by name, as alice sees it. */
 async function roomIdOfName(name: string): Promise<string> {
-  const room = await h.core.calls.call(h.userIds.alice!, 'getRoomByTypeAndName', ['p', name], 5000);
+  const room = await core().calls.call(userIds.alice!, 'getRoomByTypeAndName', ['p', name], 5000);
   return (room as { _id: string })._id;
 }
 

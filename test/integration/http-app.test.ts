@@ -9,7 +9,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createError } from '../../src/errors.js';
 import { createApp } from '../../src/http/app.js';
-import { authenticate } from '../../src/http/auth/index.js';
+import { createHttpAuth } from '../../src/http/auth/index.js';
 import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
 import { freePort } from '../helpers/redis-server.js';
 
@@ -241,7 +241,7 @@ describe('headers and logs', () => {
 
   it('redacts access_token in logged URLs and never logs the Authorization header', async () => {
     const router = express.Router();
-    router.get('/events', authenticate(t.ctx, { allowQueryToken: true }), (_req, res) => {
+    router.get('/events', createHttpAuth(t.ctx).authenticate({ allowQueryToken: true }), (_req, res) => {
       res.json({});
     });
     const eventsApp = createApp(t.ctx, [{ path: '/v1', router }]);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
 import { createApp } from '../../src/http/app.js';
-import { authenticate } from '../../src/http/auth/index.js';
+import { createHttpAuth } from '../../src/http/auth/index.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
 import { parseControlMessage } from '../../src/sessions/control-plane.js';
 import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
@@ -30,15 +30,17 @@ beforeAll(async () => {
   clock = createManualClock(Date.now());
   t = await createHttpTestContext({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url, clock });
   secret = (t.config.jwt as { secret: string }).secret;
+  // One authentication for the app, as the gateway builds it: its caches span every route.
+  const auth = createHttpAuth(t.ctx);
   const router = express.Router();
-  router.get('/whoami', authenticate(t.ctx), (req, res) => {
+  router.get('/whoami', auth.authenticate(), (req, res) => {
     res.json(req.principal);
   });
-  router.get('/events', authenticate(t.ctx, { allowQueryToken: true }), (req, res) => {
+  router.get('/events', auth.authenticate({ allowQueryToken: true }), (req, res) => {
     res.json(req.principal);
   });
   app = createApp(t.ctx, [
-    { path: '/v1/sessions', router: createSessionsRouter(t.ctx) },
+    { path: '/v1/sessions', router: createSessionsRouter(t.ctx, auth) },
     { path: '/v1', router },
   ]);
 });

@@ -1,35 +1,27 @@
 /**
  * CORS (`CORS_ORIGINS`): allowed origins get their origin echoed and the exposed headers, a
  * preflight is answered with 204 and the allowed methods and headers, other origins get no CORS
- * headers, `*` allows any origin, and an empty list adds nothing.
+ * headers, `*` allows any origin, and an empty list adds nothing. Through the gateway as deployed
+ * (`startGateway`, role `api`).
  */
-import express, { type Router } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createApp } from '../../src/http/app.js';
-import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
 import { freePort } from '../helpers/redis-server.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const ALLOWED = 'https://app.example';
-const contexts: HttpTestContext[] = [];
+const gateways: TestGateway[] = [];
 let rocketchatUrl: string;
 
-function testRouter(): Router {
-  const router = express.Router();
-  router.post('/echo', (req, res) => {
-    res.status(201).json({ body: req.body as unknown });
-  });
-  return router;
-}
-
-async function appWith(corsOrigins: string | undefined): Promise<express.Express> {
-  const t = await createHttpTestContext({
+/** A gateway with `CORS_ORIGINS` set so; its URL, for supertest. */
+async function appWith(corsOrigins: string | undefined): Promise<string> {
+  const gateway = await startTestGateway({
     redisUrl: inject('redisUrl'),
     rocketchatUrl,
-    ...(corsOrigins === undefined ? {} : { env: { CORS_ORIGINS: corsOrigins } }),
+    env: { GATEWAY_ROLE: 'api', ...(corsOrigins === undefined ? {} : { CORS_ORIGINS: corsOrigins }) },
   });
-  contexts.push(t);
-  return createApp(t.ctx, [{ path: '/v1/test', router: testRouter() }]);
+  gateways.push(gateway);
+  return gateway.url;
 }
 
 beforeAll(async () => {
@@ -37,11 +29,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(contexts.map((t) => t.close()));
+  await Promise.all(gateways.map((gateway) => gateway.close()));
 });
 
 describe('CORS with CORS_ORIGINS=https://app.example', () => {
-  let app: express.Express;
+  let app: string;
   beforeAll(async () => {
     app = await appWith(ALLOWED);
   });
@@ -73,7 +65,7 @@ describe('CORS with CORS_ORIGINS=https://app.example', () => {
 
   it('answers a preflight with 204, the allowed methods and headers, before the routers', async () => {
     const res = await request(app)
-      .options('/v1/test/echo')
+      .options('/v1/sessions')
       .set('Origin', ALLOWED)
       .set('Access-Control-Request-Method', 'POST')
       .set('Access-Control-Request-Headers', 'authorization, content-type, idempotency-key');
@@ -98,9 +90,11 @@ describe('CORS with CORS_ORIGINS=https://app.example', () => {
   });
 
   it('the actual request after the preflight reaches the router with the CORS headers', async () => {
-    const res = await request(app).post('/v1/test/echo').set('Origin', ALLOWED).send({ a: 1 });
-    expect(res.status).toBe(201);
-    expect(res.body).toEqual({ body: { a: 1 } });
+    // The sessions router parsed the body: it names the field it refused.
+    const res = await request(app).post('/v1/sessions').set('Origin', ALLOWED).send({ username: 42 });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'GW_ERR_VALIDATION' });
+    expect(JSON.stringify(res.body)).toContain('username');
     expect(res.headers['access-control-allow-origin']).toBe(ALLOWED);
   });
 
@@ -110,7 +104,7 @@ describe('CORS with CORS_ORIGINS=https://app.example', () => {
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     expect(res.headers['access-control-expose-headers']).toBeUndefined();
     const preflight = await request(app)
-      .options('/v1/test/echo')
+      .options('/v1/sessions')
       .set('Origin', 'https://evil.example')
       .set('Access-Control-Request-Method', 'POST');
     expect(preflight.status).not.toBe(204);
@@ -131,7 +125,7 @@ describe('CORS with CORS_ORIGINS=*', () => {
     expect(res.headers['access-control-allow-origin']).toBe('https://anything.example');
     expect(res.headers.vary).toMatch(/\bOrigin\b/);
     const preflight = await request(app)
-      .options('/v1/test/echo')
+      .options('/v1/sessions')
       .set('Origin', 'http://localhost:5173')
       .set('Access-Control-Request-Method', 'POST');
     expect(preflight.status).toBe(204);
@@ -146,7 +140,7 @@ describe('CORS with CORS_ORIGINS unset', () => {
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     expect(res.headers.vary ?? '').not.toMatch(/\bOrigin\b/);
     const preflight = await request(app)
-      .options('/v1/test/echo')
+      .options('/v1/sessions')
       .set('Origin', ALLOWED)
       .set('Access-Control-Request-Method', 'POST');
     expect(preflight.status).not.toBe(204);

@@ -3,40 +3,50 @@
  * token, what is stored and announced, validation, upstream failures, SSE tokens, removal, and
  * that a password never reaches the log.
  */
-import type { Express } from 'express';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.js';
-import { createApp } from '../../src/http/app.js';
-import { createSessionsRouter } from '../../src/http/routes/sessions.js';
+import type { GatewayCore } from '../../src/gateway.js';
 import { parseControlMessage } from '../../src/sessions/control-plane.js';
-import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
 import { freePort } from '../helpers/redis-server.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let sim: Simulator;
-let t: HttpTestContext;
-let app: Express;
+let t: TestGateway;
+/** The gateway's URL, for supertest. */
+let app: string;
 let subscriber: Redis;
 /** Control-plane notices seen on users' control channels: `<channel> <kind>`. */
 const published: string[] = [];
 
-function appFor(context: HttpTestContext): Express {
-  return createApp(context.ctx, [{ path: '/v1/sessions', router: createSessionsRouter(context.ctx) }]);
+/** The gateway in the API role (no sessions held) against `rocketchatUrl`; every log line kept. */
+function startApiGateway(rocketchatUrl: string): Promise<TestGateway> {
+  return startTestGateway({
+    redisUrl: inject('redisUrl'),
+    rocketchatUrl,
+    env: { GATEWAY_ROLE: 'api' },
+    logLevel: 'trace',
+  });
+}
+
+/** The parts of the running gateway the assertions read. */
+function coreOf(gateway: TestGateway): GatewayCore {
+  return gateway.gateway.core;
 }
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, restRateLimit: false });
-  t = await createHttpTestContext({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url });
-  app = appFor(t);
-  subscriber = t.redis.duplicate();
+  t = await startApiGateway(sim.url);
+  app = t.url;
+  subscriber = new Redis(inject('redisUrl'));
   subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
     const notice = parseControlMessage(message);
     if (notice) published.push(`${channel} ${notice.kind}`);
   });
-  await subscriber.psubscribe(`${t.config.redis.keyPrefix}:*:control`);
+  await subscriber.psubscribe(`${coreOf(t).config.redis.keyPrefix}:*:control`);
 });
 
 afterAll(async () => {
@@ -67,30 +77,33 @@ describe('POST /v1/sessions', () => {
     const expiresAtMs = Date.parse(body.expiresAt);
     expect(expiresAtMs).toBeGreaterThanOrEqual(before + 3600_000 - 1000);
     expect(expiresAtMs).toBeLessThanOrEqual(Date.now() + 3600_000);
-    const claims = jwt.verify(body.token, (t.config.jwt as { secret: string }).secret) as jwt.JwtPayload;
+    const claims = jwt.verify(
+      body.token,
+      (coreOf(t).config.jwt as { secret: string }).secret,
+    ) as jwt.JwtPayload;
     expect(claims).toMatchObject({ sub: body.userId, username: 'alice', typ: 'access' });
 
     // The stored token is a working Rocket.Chat resume token, and the change is announced.
-    const stored = await t.ctx.credentials.load(body.userId);
+    const stored = await coreOf(t).credentials.load(body.userId);
     if (stored?.status !== 'valid') throw new Error(`expected a valid credential, got ${stored?.status}`);
     expect(stored.username).toBe('alice');
-    await expect(t.ctx.rest.me({ userId: body.userId, token: stored.token.reveal() })).resolves.toMatchObject(
-      {
-        userId: body.userId,
-      },
-    );
-    const channel = t.ctx.keys.userControlChannel(body.userId);
+    await expect(
+      coreOf(t).rest.me({ userId: body.userId, token: stored.token.reveal() }),
+    ).resolves.toMatchObject({
+      userId: body.userId,
+    });
+    const channel = coreOf(t).keys.userControlChannel(body.userId);
     await waitFor(() => published.includes(`${channel} credentials-changed`), 5000, 'the credentials notice');
   });
 
   it('accepts a Rocket.Chat user id and token, checked upstream', async () => {
-    const auth = await t.ctx.rest.loginWithPassword('bob', 'bob-pass');
+    const auth = await coreOf(t).rest.loginWithPassword('bob', 'bob-pass');
     const res = await request(app)
       .post('/v1/sessions')
       .send({ userId: auth.userId, authToken: auth.token })
       .expect(201);
     expect(res.body).toMatchObject({ userId: auth.userId, username: 'bob' });
-    const stored = await t.ctx.credentials.load(auth.userId);
+    const stored = await coreOf(t).credentials.load(auth.userId);
     expect(stored?.status === 'valid' && stored.token.reveal()).toBe(auth.token);
   });
 
@@ -106,8 +119,8 @@ describe('POST /v1/sessions', () => {
     expect(wrongPassword.body).toEqual({ error: 'GW_ERR_UNAUTHENTICATED', message: expect.any(String) });
     expect(unknownUser.body).toEqual(wrongPassword.body);
 
-    const alice = await t.ctx.rest.loginWithPassword('alice', 'alice-pass');
-    const bob = await t.ctx.rest.loginWithPassword('bob', 'bob-pass');
+    const alice = await coreOf(t).rest.loginWithPassword('alice', 'alice-pass');
+    const bob = await coreOf(t).rest.loginWithPassword('bob', 'bob-pass');
     const badToken = await request(app)
       .post('/v1/sessions')
       .send({ userId: alice.userId, authToken: 'not-a-real-token' })
@@ -157,12 +170,9 @@ describe('POST /v1/sessions', () => {
   });
 
   it('answers 503 GW_ERR_UPSTREAM_UNAVAILABLE when Rocket.Chat cannot be reached', async () => {
-    const offline = await createHttpTestContext({
-      redisUrl: inject('redisUrl'),
-      rocketchatUrl: `http://127.0.0.1:${await freePort()}`,
-    });
+    const offline = await startApiGateway(`http://127.0.0.1:${await freePort()}`);
     try {
-      const res = await request(appFor(offline))
+      const res = await request(offline.url)
         .post('/v1/sessions')
         .send({ username: 'alice', password: 'alice-pass' })
         .expect(503);
@@ -174,10 +184,10 @@ describe('POST /v1/sessions', () => {
 
   it('makes an invalid credential valid again', async () => {
     const { userId } = await loginAlice();
-    await t.ctx.credentials.markInvalid(userId, 'revoked in a test');
-    expect(await t.ctx.credentials.status(userId)).toBe('invalid');
+    await coreOf(t).credentials.markInvalid(userId, 'revoked in a test');
+    expect(await coreOf(t).credentials.status(userId)).toBe('invalid');
     await loginAlice();
-    expect(await t.ctx.credentials.status(userId)).toBe('valid');
+    expect(await coreOf(t).credentials.status(userId)).toBe('valid');
   });
 });
 
@@ -214,23 +224,26 @@ describe('POST /v1/sessions/sse-token', () => {
 
 describe('DELETE /v1/sessions', () => {
   it('ends the stored credential and announces it', async () => {
-    const auth = await t.ctx.rest.loginWithPassword('bob', 'bob-pass');
+    const auth = await coreOf(t).rest.loginWithPassword('bob', 'bob-pass');
     const { body } = await request(app)
       .post('/v1/sessions')
       .send({ userId: auth.userId, authToken: auth.token })
       .expect(201);
-    const channel = t.ctx.keys.userControlChannel(auth.userId);
+    const channel = coreOf(t).keys.userControlChannel(auth.userId);
     published.length = 0;
     await request(app).delete('/v1/sessions').set('Authorization', `Bearer ${body.token}`).expect(204);
-    expect(await t.ctx.credentials.load(auth.userId)).toMatchObject({ status: 'invalid', reason: 'logout' });
+    expect(await coreOf(t).credentials.load(auth.userId)).toMatchObject({
+      status: 'invalid',
+      reason: 'logout',
+    });
     await waitFor(() => published.includes(`${channel} credentials-changed`), 5000, 'the credentials notice');
   });
 
   it('works while the stored credential is invalid, and requires authentication', async () => {
     const { token, userId } = await loginAlice();
-    await t.ctx.credentials.markInvalid(userId, 'revoked in a test');
+    await coreOf(t).credentials.markInvalid(userId, 'revoked in a test');
     await request(app).delete('/v1/sessions').set('Authorization', `Bearer ${token}`).expect(204);
-    expect(await t.ctx.credentials.status(userId)).toBe('invalid');
+    expect(await coreOf(t).credentials.status(userId)).toBe('invalid');
     await request(app).delete('/v1/sessions').expect(401);
     // The token ended with the logout.
     await request(app).delete('/v1/sessions').set('Authorization', `Bearer ${token}`).expect(401);
@@ -239,9 +252,9 @@ describe('DELETE /v1/sessions', () => {
 
 describe('logs', () => {
   it('never contain a password, whether the login succeeds, fails or is malformed', async () => {
-    const fresh = await createHttpTestContext({ redisUrl: inject('redisUrl'), rocketchatUrl: sim.url });
+    const fresh = await startApiGateway(sim.url);
     try {
-      const freshApp = appFor(fresh);
+      const freshApp = fresh.url;
       await request(freshApp)
         .post('/v1/sessions')
         .send({ username: 'alice', password: 'alice-pass' })
@@ -259,11 +272,8 @@ describe('logs', () => {
         .set('Content-Type', 'application/json')
         .send('{"username":"alice","password":"Br0ken-Json-Pass"')
         .expect(400);
-      const offline = await createHttpTestContext({
-        redisUrl: inject('redisUrl'),
-        rocketchatUrl: `http://127.0.0.1:${await freePort()}`,
-      });
-      await request(appFor(offline))
+      const offline = await startApiGateway(`http://127.0.0.1:${await freePort()}`);
+      await request(offline.url)
         .post('/v1/sessions')
         .send({ username: 'alice', password: 'Unreachable-Pass' })
         .expect(503);

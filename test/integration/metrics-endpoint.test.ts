@@ -1,5 +1,6 @@
 /**
- * `GET /metrics` through the real app, and on its own port, checked by parsers that are not
+ * `GET /metrics` through the gateway (`startGateway`, role `api`), and on its own port
+ * (`METRICS_PORT`), checked by parsers that are not
  * prom-client: `promtool check metrics` (Debian's `prometheus` package, installed by
  * `npm test`'s scripts/test-setup.sh; never skipped) and the npm package
  * `parse-prometheus-text-format`, a separate implementation of the text format's grammar
@@ -8,14 +9,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
 import { createMetricsApp, createMetricsRouter } from '../../src/http/routes/metrics.js';
 import { createMetrics, type PrometheusMetrics } from '../../src/metrics/index.js';
-import { createHttpTestContext, type HttpTestContext } from '../helpers/http-context.js';
+import { createHttpTestContext } from '../helpers/http-context.js';
 import { freePort } from '../helpers/redis-server.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 interface ParsedSample {
   readonly value?: string;
@@ -39,7 +40,7 @@ const parsePrometheusTextFormat = createRequire(import.meta.url)('parse-promethe
 // A label value with every character the format must escape (quote, backslash, newline).
 const AWKWARD_TYPE = 'odd"type\\with\nnewline';
 
-let t: HttpTestContext;
+let gw: TestGateway;
 let metrics: PrometheusMetrics;
 let text: string;
 let contentType: string;
@@ -51,10 +52,6 @@ function family(name: string): ParsedFamily {
 }
 
 beforeAll(async () => {
-  t = await createHttpTestContext({
-    redisUrl: inject('redisUrl'),
-    rocketchatUrl: `http://127.0.0.1:${await freePort()}`,
-  });
   metrics = createMetrics({ defaultLabels: { role: 'api' } });
   // Some traffic, so counters, gauges and histograms all carry samples.
   metrics.sessions.connected.inc(2);
@@ -67,23 +64,26 @@ beforeAll(async () => {
   metrics.webhookDeliveryDuration.observe(0.3);
   metrics.queueJobs.labels('outbound', 'waiting').set(7);
 
-  const app = createApp(t.ctx, [{ path: '/', router: createMetricsRouter({ registry: metrics.registry }) }]);
-  const res = await request(app).get('/metrics').expect(200);
+  // The API role holds no sessions and sends nothing: the values above stay as recorded.
+  gw = await startTestGateway({
+    redisUrl: inject('redisUrl'),
+    rocketchatUrl: `http://127.0.0.1:${await freePort()}`,
+    env: { GATEWAY_ROLE: 'api' },
+    metrics,
+  });
+  const res = await request(gw.url).get('/metrics').expect(200);
   text = res.text;
   contentType = String(res.headers['content-type']);
 });
 
 afterAll(async () => {
-  await t?.close();
+  await gw?.close();
 });
 
 describe('GET /metrics', () => {
   it('answers in the Prometheus text format, uncached', async () => {
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4; charset=utf-8$/);
-    const app = createApp(t.ctx, [
-      { path: '/', router: createMetricsRouter({ registry: metrics.registry }) },
-    ]);
-    const res = await request(app).get('/metrics').expect(200);
+    const res = await request(gw.url).get('/metrics').expect(200);
     expect(res.headers['cache-control']).toBe('no-store');
   });
 
@@ -201,12 +201,16 @@ describe('GET /metrics', () => {
 });
 
 describe('METRICS_PORT: the separate metrics app', () => {
-  it('serves /metrics and nothing else, on a real port', async () => {
-    const app = createMetricsApp({ registry: metrics.registry, logger: t.ctx.logger });
-    const server = app.listen(0, '127.0.0.1');
+  it('serves /metrics and nothing else, on a real port; the main port then has no /metrics', async () => {
+    const port = await freePort();
+    const separate = await startTestGateway({
+      redisUrl: inject('redisUrl'),
+      rocketchatUrl: `http://127.0.0.1:${await freePort()}`,
+      env: { GATEWAY_ROLE: 'api', METRICS_PORT: String(port) },
+      metrics,
+    });
     try {
-      await new Promise<void>((resolve) => server.once('listening', resolve));
-      const { port } = server.address() as AddressInfo;
+      expect((await fetch(`${separate.url}/metrics`)).status).toBe(404);
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe(metrics.registry.contentType);
@@ -217,7 +221,7 @@ describe('METRICS_PORT: the separate metrics app', () => {
       expect(other.status).toBe(404);
       expect(await other.json()).toEqual({ error: 'GW_ERR_NOT_FOUND', message: expect.any(String) });
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await separate.close();
     }
   });
 
@@ -231,9 +235,9 @@ describe('METRICS_PORT: the separate metrics app', () => {
       get: () => Promise.reject(new Error('collector exploded')),
       reset: () => {},
     } as unknown as Parameters<typeof broken.registry.registerMetric>[0]);
-    const app = createMetricsApp({ registry: broken.registry, logger: t.ctx.logger });
+    const app = createMetricsApp({ registry: broken.registry, logger: gw.gateway.core.logger });
     const res = await request(app).get('/metrics').expect(500);
     expect(res.body).toEqual({ error: 'GW_ERR_INTERNAL', message: 'Internal error' });
-    expect(t.logLines.some((line) => line.includes('metrics collection failed'))).toBe(true);
+    expect(gw.logLines.some((line) => line.includes('metrics collection failed'))).toBe(true);
   });
 });

@@ -24,22 +24,18 @@ import { type Simulator, startSimulator } from '../../sim/index.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
 import { createApp } from '../../src/http/app.js';
-import { authenticate } from '../../src/http/auth/index.js';
+import { createHttpAuth } from '../../src/http/auth/index.js';
 import type { HttpContext } from '../../src/http/context.js';
 import { chainHandlers, createRateLimit } from '../../src/http/rate-limit.js';
 import { createEventTypesRouter } from '../../src/http/routes/event-types.js';
 import { createEventsRouter } from '../../src/http/routes/events.js';
 import { createEventsCookieRouter } from '../../src/http/routes/events-cookie.js';
+import { createMethodsRouter } from '../../src/http/routes/methods.js';
 import { createMetricsRouter } from '../../src/http/routes/metrics.js';
 import { createSessionsRouter } from '../../src/http/routes/sessions.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { createOpenApiDocument, createOpenApiRouter } from '../../src/openapi/index.js';
-import {
-  createMessagesRouter,
-  createMethodsRouter,
-  type OutboundQueue,
-  type OutboundSending,
-} from '../../src/outbound/index.js';
+import { createMessagesRouter, type OutboundQueue, type OutboundSending } from '../../src/outbound/index.js';
 import { createTokenCipher } from '../../src/sessions/token-cipher.js';
 import { SseHub } from '../../src/sse/sse-hub.js';
 import { createWebhookRouter, createWebhookService, type WebhookService } from '../../src/webhooks/index.js';
@@ -264,12 +260,13 @@ function buildApp(context: HttpContext, limitPerMinute?: number): express.Expres
     context,
     limitPerMinute === undefined ? {} : { limit: limitPerMinute, policy: 'strict' },
   );
-  const authenticated: RequestHandler = chainHandlers(authenticate(context), limit);
+  const auth = createHttpAuth(context);
+  const authenticated: RequestHandler = chainHandlers(auth.authenticate(), limit);
   return createApp(context, [
     { path: '/', router: createMetricsRouter({ registry: createMetrics().registry }) },
     { path: '/', router: createOpenApiRouter({ publicUrl: 'http://localhost:3000' }) },
     { path: '/', router: createEventTypesRouter() },
-    { path: '/v1/sessions', router: createSessionsRouter(context) },
+    { path: '/v1/sessions', router: createSessionsRouter(context, auth) },
     {
       path: '/v1/events/cookie',
       router: createEventsCookieRouter({ ctx: context, authenticate: authenticated }),
@@ -279,10 +276,7 @@ function buildApp(context: HttpContext, limitPerMinute?: number): express.Expres
       router: createEventsRouter({
         ctx: context,
         hub,
-        authenticate: chainHandlers(
-          authenticate(context, { allowQueryToken: true, allowCookie: true }),
-          limit,
-        ),
+        authenticate: chainHandlers(auth.authenticate({ allowQueryToken: true, allowCookie: true }), limit),
       }),
     },
     { path: '/v1/webhooks', router: createWebhookRouter({ authenticate: authenticated, webhooks }) },

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
 import { createApp } from '../../src/http/app.js';
-import { authenticate, issueAccessToken } from '../../src/http/auth/index.js';
+import { createHttpAuth, issueAccessToken } from '../../src/http/auth/index.js';
 import {
   chainHandlers,
   createRateLimit,
@@ -192,13 +192,14 @@ describe('createRateLimit in the app', () => {
   let clock: ManualClock;
 
   function protectedRouter(ctx: HttpTestContext['ctx']): Router {
+    const { authenticate } = createHttpAuth(ctx);
     const router = express.Router();
-    router.get('/thing', authenticate(ctx), createRateLimit(ctx), (_req, res) => {
+    router.get('/thing', authenticate(), createRateLimit(ctx), (_req, res) => {
       res.json({ ok: true });
     });
     router.get(
       '/chained',
-      chainHandlers(authenticate(ctx), createRateLimit(ctx, { policy: 'other' })),
+      chainHandlers(authenticate(), createRateLimit(ctx, { policy: 'other' })),
       (_req, res) => {
         res.json({ ok: true });
       },

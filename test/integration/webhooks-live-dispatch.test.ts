@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { EventLog, type ReadResult } from '../../src/events/event-log.js';
 import { startWebhookWorkers } from '../../src/webhooks/index.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { webhookConnections } from '../helpers/webhook-connections.js';
 import {
   createWebhookFixture,
   FAST_WORKER,
@@ -35,6 +36,7 @@ beforeAll(async () => {
   log = new CountingEventLog({ redis: fx.redis, keys: fx.keys, maxLength: 10_000, maxAgeMs: 86_400_000 });
   const worker = await startWebhookWorkers({
     redis: fx.redis,
+    connections: webhookConnections(fx.redis, fx.config),
     keys: fx.keys,
     config: fx.config,
     eventLog: log,

@@ -1,5 +1,5 @@
 /**
- * The `authenticate` middleware: proves who the caller is and sets `req.principal`
+ * The `authenticate` middleware (`createHttpAuth(ctx).authenticate()`): proves who the caller is and sets `req.principal`
  * (architecture invariant 5: the user id always comes from a verified token, never a parameter).
  *
  * Accepted, first match wins:
@@ -18,7 +18,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createError, type GatewayError, isGatewayError } from '../../errors.js';
 import { clockOf, type HttpContext, type Principal } from '../context.js';
-import { clientAddressOf, loginThrottleFor } from '../login-throttle.js';
+import { clientAddressOf, LoginThrottle } from '../login-throttle.js';
 import { checkCookieOrigin, readEventsCookie } from './events-cookie.js';
 import { RocketChatHeaderAuth } from './rocketchat-header-auth.js';
 import { type TokenType, USER_ID_PATTERN, verifyToken } from './tokens.js';
@@ -50,32 +50,50 @@ export const AUTH_TOKEN_PATTERN = /^[\x21-\x7e]{1,512}$/;
 const MISSING_MESSAGE =
   'Send Authorization: Bearer <token> (from POST /v1/sessions), or X-User-Id and X-Auth-Token';
 
-// One header checker per context, created on first use: its cache must be shared by every route
-// of the app, while `authenticate(ctx)` is called once per route. Keyed weakly, so a context that
-// is dropped (tests) takes its cache with it.
-const headerAuthByContext = new WeakMap<HttpContext, RocketChatHeaderAuth>();
-
-/** The `X-User-Id`/`X-Auth-Token` checker of `ctx`, with its cache. */
-export function headerAuthFor(ctx: HttpContext): RocketChatHeaderAuth {
-  let headerAuth = headerAuthByContext.get(ctx);
-  if (!headerAuth) {
-    const { rest, credentials, redis, keys, logger } = ctx;
-    const throttle = loginThrottleFor(ctx);
-    headerAuth = new RocketChatHeaderAuth({
-      rest,
-      credentials,
-      redis,
-      keys,
-      logger,
-      throttle,
-      clock: clockOf(ctx),
-    });
-    headerAuthByContext.set(ctx, headerAuth);
-  }
-  return headerAuth;
+/**
+ * The HTTP tier's authentication, built once per app by the composition root and handed to every
+ * route that checks a caller: one login throttle and one `X-Auth-Token` checker (with its cache),
+ * shared by all of them, so a token verified on one route is known on the others.
+ */
+export interface HttpAuth {
+  /** Counts failed logins per address and account (POST /v1/sessions, `X-Auth-Token`). */
+  readonly throttle: LoginThrottle;
+  /** The `X-User-Id`/`X-Auth-Token` checker and its cache. */
+  readonly headerAuth: RocketChatHeaderAuth;
+  /** The middleware that sets `req.principal`, accepting what `options` allow. */
+  authenticate(options?: AuthenticateOptions): RequestHandler;
 }
 
-export function authenticate(ctx: HttpContext, options: AuthenticateOptions = {}): RequestHandler {
+export function createHttpAuth(ctx: HttpContext): HttpAuth {
+  const { rest, credentials, redis, keys, logger } = ctx;
+  const throttle = new LoginThrottle({
+    redis,
+    keys,
+    limits: ctx.config.http.loginFailures,
+    logger,
+    clock: clockOf(ctx),
+  });
+  const headerAuth = new RocketChatHeaderAuth({
+    rest,
+    credentials,
+    redis,
+    keys,
+    logger,
+    throttle,
+    clock: clockOf(ctx),
+  });
+  return {
+    throttle,
+    headerAuth,
+    authenticate: (options = {}) => authenticateWith(ctx, headerAuth, options),
+  };
+}
+
+function authenticateWith(
+  ctx: HttpContext,
+  headerAuth: RocketChatHeaderAuth,
+  options: AuthenticateOptions,
+): RequestHandler {
   const resolved: ResolvedOptions = {
     isQueryTokenAllowed: options.allowQueryToken ?? false,
     isCookieAllowed: options.allowCookie ?? false,
@@ -83,7 +101,7 @@ export function authenticate(ctx: HttpContext, options: AuthenticateOptions = {}
   };
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      req.principal = await resolvePrincipal(ctx, req, resolved);
+      req.principal = await resolvePrincipal(ctx, headerAuth, req, resolved);
     } catch (err) {
       if (isGatewayError(err) && err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
       next(err);
@@ -101,6 +119,7 @@ interface ResolvedOptions {
 
 async function resolvePrincipal(
   ctx: HttpContext,
+  headerAuth: RocketChatHeaderAuth,
   req: Request,
   options: ResolvedOptions,
 ): Promise<Principal> {
@@ -120,7 +139,7 @@ async function resolvePrincipal(
     if (!USER_ID_PATTERN.test(userId) || !AUTH_TOKEN_PATTERN.test(authToken)) {
       throw unauthenticated('X-User-Id or X-Auth-Token is malformed');
     }
-    const subject = await headerAuthFor(ctx).verify(userId, authToken, clientAddressOf(req));
+    const subject = await headerAuth.verify(userId, authToken, clientAddressOf(req));
     return { userId: subject.userId, username: subject.username, via: 'rocketchat-headers' };
   }
 

@@ -1,4 +1,9 @@
-export { AUTH_TOKEN_PATTERN, type AuthenticateOptions, authenticate, headerAuthFor } from './authenticate.js';
+export {
+  AUTH_TOKEN_PATTERN,
+  type AuthenticateOptions,
+  createHttpAuth,
+  type HttpAuth,
+} from './authenticate.js';
 export {
   type CookieSite,
   checkCookieOrigin,

@@ -16,9 +16,8 @@ import { credentialsRejected, mapCredentialCheckError } from '../../rocketchat/e
 import type { RestAuth } from '../../rocketchat/rest-client.js';
 import {
   AUTH_TOKEN_PATTERN,
-  authenticate,
   clearEventsCookie,
-  headerAuthFor,
+  type HttpAuth,
   issueAccessToken,
   issueSseToken,
   logoutCredential,
@@ -26,7 +25,7 @@ import {
   USER_ID_PATTERN,
 } from '../auth/index.js';
 import { clockOf, type HttpContext, type Principal } from '../context.js';
-import { clientAddressOf, loginThrottleFor } from '../login-throttle.js';
+import { clientAddressOf } from '../login-throttle.js';
 import { jsonObjectBody, parseInput } from '../validation.js';
 
 const requiredString = (what: string) =>
@@ -58,13 +57,14 @@ interface VerifiedLogin {
   readonly method: 'password' | 'token';
 }
 
-export function createSessionsRouter(ctx: HttpContext): Router {
+/** `auth`: the app's one authentication (its login throttle counts failed logins here too). */
+export function createSessionsRouter(ctx: HttpContext, auth: HttpAuth): Router {
   const router = express.Router();
 
   router.post('/', async (req: Request, res: Response) => {
     const body = jsonObjectBody(req);
     const attempt = { address: clientAddressOf(req), account: accountOf(body) };
-    const throttle = loginThrottleFor(ctx);
+    const { throttle } = auth;
     await throttle.check(attempt);
     let login: VerifiedLogin;
     try {
@@ -96,7 +96,7 @@ export function createSessionsRouter(ctx: HttpContext): Router {
     });
   });
 
-  router.post('/sse-token', authenticate(ctx), async (req: Request, res: Response) => {
+  router.post('/sse-token', auth.authenticate(), async (req: Request, res: Response) => {
     const principal = principalOf(req);
     // A caller proven by X-Auth-Token has no generation yet: the stored one is current.
     const generation = principal.generation ?? (await ctx.credentials.access(principal.userId)).generation;
@@ -108,11 +108,11 @@ export function createSessionsRouter(ctx: HttpContext): Router {
   // A user whose stored token was revoked may still deregister.
   router.delete(
     '/',
-    authenticate(ctx, { allowInvalidCredentials: true }),
+    auth.authenticate({ allowInvalidCredentials: true }),
     async (req: Request, res: Response) => {
       const { userId } = principalOf(req);
       await logoutCredential(ctx, userId, clockOf(ctx).now());
-      headerAuthFor(ctx).forgetUser(userId);
+      auth.headerAuth.forgetUser(userId);
       // The token in a browser's SSE cookie is void already (its generation ended); drop it too.
       clearEventsCookie({ req, publicUrl: ctx.config.http.publicUrl }, res);
       ctx.logger.info({ requestId: req.requestId, userId }, 'logged out');

@@ -13,14 +13,14 @@
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { createError } from '../errors.js';
-import { optionalJsonObjectBody, parseInput } from '../http/validation.js';
-import { mapUpstreamError } from '../rocketchat/errors.js';
-import { findMethod, type MethodDefinition, reportedResult } from '../rocketchat/method-catalogue.js';
-import type { CallRouter } from '../sessions/call-router.js';
-import type { CredentialStore } from '../sessions/credential-store.js';
-import { callWithDeadline } from './call-deadline.js';
-import { explainUnavailable } from './unavailable.js';
+import { createError } from '../../errors.js';
+import { callWithDeadline } from '../../outbound/call-deadline.js';
+import { explainUnavailable } from '../../outbound/unavailable.js';
+import { mapUpstreamError } from '../../rocketchat/errors.js';
+import { findMethod, type MethodDefinition, reportedResult } from '../../rocketchat/method-catalogue.js';
+import type { CallRouter } from '../../sessions/call-router.js';
+import type { CredentialStore } from '../../sessions/credential-store.js';
+import { optionalJsonObjectBody, parseInput } from '../validation.js';
 
 export interface MethodsRouterDeps {
   readonly calls: Pick<CallRouter, 'call'>;

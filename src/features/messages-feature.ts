@@ -1,0 +1,92 @@
+/**
+ * `/v1/messages` and the outbound path behind it: every role has the queue (it is in Redis, and
+ * incoming hooks and `rocketchat` webhook replies post through it); API roles mount the router;
+ * roles that hold sessions also send (`startOutboundSending`).
+ */
+import type { GatewayCore } from '../gateway-core.js';
+import {
+  createMessagesRouter,
+  OutboundQueue,
+  type OutboundQueueOptions,
+  type OutboundSending,
+  startOutboundSending,
+} from '../outbound/index.js';
+import type { OutboundSendingOptions } from '../outbound/outbound-sending.js';
+import type { SessionPool } from '../sessions/session-pool.js';
+import { type Feature, type FeatureDeps, isWorker, runEvery } from './feature.js';
+
+export interface MessagesFeature extends Feature {
+  /** Accepts outbound jobs; other features post through it. */
+  readonly outbound: OutboundQueue;
+}
+
+/** The outbound queue on the core's parts. Every role has one: it only writes to Redis. */
+export function createOutboundQueue(
+  core: GatewayCore,
+  overrides: Partial<Pick<OutboundQueueOptions, 'watchdogMs' | 'wantedMs' | 'retentionMs'>> = {},
+): OutboundQueue {
+  return new OutboundQueue({
+    redis: core.redis,
+    keys: core.keys,
+    queuePrefix: core.config.redis.queuePrefix,
+    rest: core.rest,
+    credentials: core.credentials,
+    now: () => core.clock.now(),
+    ...overrides,
+  });
+}
+
+/**
+ * Outbound sending for `outbound` on the core's parts (a role that holds sessions); await its
+ * `waitUntilReady()`. `overrides` are for tests (shorter timings).
+ */
+export function startCoreOutboundSending(
+  core: GatewayCore & { readonly pool: SessionPool },
+  outbound: OutboundQueue,
+  overrides: Partial<OutboundSendingOptions> = {},
+): OutboundSending {
+  const { config } = core;
+  return startOutboundSending({
+    outbound,
+    redis: core.redis,
+    keys: core.keys,
+    queuePrefix: config.redis.queuePrefix,
+    pool: core.pool,
+    calls: core.calls,
+    leases: core.leases,
+    consumers: core.consumers,
+    credentials: core.credentials,
+    rest: core.rest,
+    eventLog: core.eventLog,
+    window: config.outbound.concurrency,
+    maxAttempts: config.outbound.maxAttempts,
+    logger: core.logger,
+    metrics: core.metrics,
+    clock: core.clock,
+    ...overrides,
+  });
+}
+
+export function createMessagesFeature(core: GatewayCore, deps: FeatureDeps): MessagesFeature {
+  const outbound = createOutboundQueue(core);
+  const sending = isWorker(core) ? startCoreOutboundSending(core, outbound) : undefined;
+  return {
+    name: 'messages',
+    outbound,
+    routers: deps.isApi
+      ? [
+          {
+            path: '/v1/messages',
+            router: createMessagesRouter({ outbound, authenticate: deps.authenticated }),
+          },
+        ]
+      : [],
+    start: async () => {
+      await sending?.waitUntilReady();
+    },
+    close: async () => {
+      // Sends in flight finish before the queue closes (and, in the gateway, before the pool).
+      await runEvery([async () => sending?.close(), () => outbound.close()]);
+    },
+  };
+}
