@@ -23,7 +23,7 @@ export interface MessagesFeature extends Feature {
 /** The outbound queue on the core's parts. Every role has one: it only writes to Redis. */
 export function createOutboundQueue(
   core: GatewayCore,
-  overrides: Partial<Pick<OutboundQueueOptions, 'watchdogMs' | 'wantedMs' | 'retentionMs'>> = {},
+  overrides: Partial<Pick<OutboundQueueOptions, 'redis' | 'watchdogMs' | 'wantedMs' | 'retentionMs'>> = {},
 ): OutboundQueue {
   return new OutboundQueue({
     redis: core.redis,
@@ -68,8 +68,12 @@ export function startCoreOutboundSending(
 }
 
 export function createMessagesFeature(core: GatewayCore, deps: FeatureDeps): MessagesFeature {
-  const outbound = createOutboundQueue(core);
-  const sending = isWorker(core) ? startCoreOutboundSending(core, outbound) : undefined;
+  // Its own auto-pipelined connection: every accept and every send is a handful of small
+  // commands (scripts, a BullMQ add or remove) issued from many requests at once, and those of
+  // one tick then share one write (bench/outbound measures the path this way).
+  const redis = core.connection('outbound', { isAutoPipelined: true });
+  const outbound = createOutboundQueue(core, { redis });
+  const sending = isWorker(core) ? startCoreOutboundSending(core, outbound, { redis }) : undefined;
   return {
     name: 'messages',
     outbound,
@@ -86,7 +90,11 @@ export function createMessagesFeature(core: GatewayCore, deps: FeatureDeps): Mes
     },
     close: async () => {
       // Sends in flight finish before the queue closes (and, in the gateway, before the pool).
-      await runEvery([async () => sending?.close(), () => outbound.close()]);
+      await runEvery([
+        async () => sending?.close(),
+        () => outbound.close(),
+        () => redis.quit().then(() => undefined),
+      ]);
     },
   };
 }
