@@ -190,6 +190,14 @@ async function main(): Promise<void> {
       } else if (command.op === 'memory') {
         gc?.();
         gc?.();
+        // BENCH_GC_LAST_RESORT=1: V8's last-resort collection (several full ones, compacting to
+        // reduce the footprint, as its memory reducer does in a process that went idle).
+        if (process.env['BENCH_GC_LAST_RESORT'])
+          (gc as unknown as (options: object) => void)?.({
+            type: 'major',
+            execution: 'sync',
+            flavor: 'last-resort',
+          });
         // BENCH_HEAP_SNAPSHOTS=<dir>: a snapshot at each reading (compare with heap-tally.ts).
         const snapshots = process.env['BENCH_HEAP_SNAPSHOTS'];
         if (snapshots) writeHeapSnapshot(`${snapshots}/${kind}-${++snapshotSeq}.heapsnapshot`);
