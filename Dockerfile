@@ -27,8 +27,13 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 FROM ${NODE_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="rocketchat-realtime-gateway" \
       org.opencontainers.image.description="Rocket.Chat realtime events as SSE and signed webhooks, and REST sending"
+# MALLOC_ARENA_MAX: glibc's malloc keeps up to 8 arenas per core, and memory freed in one is not
+# reused by another; with 10,000 idle SSE streams that was ~100 MiB of a 450 MiB process
+# (bench/RESULTS.md). Fewer arenas only mean more contention between allocating threads, and the
+# gateway's JavaScript runs on one (V8's and libuv's helper threads allocate beside it).
 ENV NODE_ENV=production \
-    PORT=3000
+    PORT=3000 \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Owned by root and not writable by the process: the code cannot be changed at run time, and
 # the root filesystem can be mounted read-only (the gateway writes nothing to disk; logs go to

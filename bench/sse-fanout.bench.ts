@@ -19,7 +19,7 @@
  *
  * Usage: node --import tsx bench/sse-fanout.bench.ts [--clients 100,1000] [--deliveries 1000000]
  *        [--rounds 3] [--latency-load 5000] [--latency-seconds 4] [--idle 5000]
- *        [--flood no] (BENCH_CPU_PROF=<dir> writes a CPU profile of each server process there)
+ *        [--flood no] [--throughput no] (BENCH_CPU_PROF=<dir> writes a CPU profile of each server process there)
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,6 +52,8 @@ const LATENCY_SECONDS = Number(args.get('latency-seconds') ?? 4);
 const IDLE_WANTED = Number(args.get('idle') ?? 5000);
 /** `--flood no` leaves the simulator flood out (to profile the log-append path alone). */
 const WITH_FLOOD = args.get('flood') !== 'no';
+/** `--throughput no` stops after the memory phase (the 10,000-idle-connection line). */
+const WITH_THROUGHPUT = args.get('throughput') !== 'no';
 /** Sockets a process needs beyond its SSE connections (Redis, the simulator, stdio...). */
 const FD_HEADROOM = 500;
 
@@ -362,7 +364,7 @@ async function main(): Promise<void> {
     );
 
     if (!WITH_FLOOD) targets.pop();
-    for (const count of CLIENT_COUNTS) {
+    for (const count of WITH_THROUGHPUT ? CLIENT_COUNTS : []) {
       const events = Math.max(100, Math.round(DELIVERIES / count));
       const figures = new Map<string, Figures>(targets.map((t) => [t.name, { rate: [], p50: [], p99: [] }]));
       console.log(`\n${count} clients, ${events} events per burst (${count * events} deliveries):`);

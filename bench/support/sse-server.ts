@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep, setImmediate as yieldToIo } from 'node:timers/promises';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { createChannel, createSession } from 'better-sse';
 import { loadConfig } from '../../src/config/index.js';
 import { startGateway } from '../../src/gateway.js';
@@ -190,10 +190,32 @@ async function main(): Promise<void> {
       } else if (command.op === 'memory') {
         gc?.();
         gc?.();
+        // BENCH_GC_LAST_RESORT=1: V8's last-resort collection (several full ones, compacting to
+        // reduce the footprint, as its memory reducer does in a process that went idle).
+        if (process.env['BENCH_GC_LAST_RESORT'])
+          (gc as unknown as (options: object) => void)?.({
+            type: 'major',
+            execution: 'sync',
+            flavor: 'last-resort',
+          });
         // BENCH_HEAP_SNAPSHOTS=<dir>: a snapshot at each reading (compare with heap-tally.ts).
         const snapshots = process.env['BENCH_HEAP_SNAPSHOTS'];
         if (snapshots) writeHeapSnapshot(`${snapshots}/${kind}-${++snapshotSeq}.heapsnapshot`);
         const usage = process.memoryUsage();
+        // BENCH_MEM_DETAIL=1: where the RSS is (heap committed per space, external) on stderr.
+        if (process.env['BENCH_MEM_DETAIL']) {
+          const spaces = getHeapSpaceStatistics()
+            .map(
+              (s) =>
+                `${s.space_name} ${(s.space_size / 1048576).toFixed(0)}/${(s.space_used_size / 1048576).toFixed(0)}`,
+            )
+            .join(', ');
+          const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
+          console.error(
+            `[${kind}] rss ${mb(usage.rss)} heapTotal ${mb(usage.heapTotal)} heapUsed ${mb(usage.heapUsed)} ` +
+              `external ${mb(usage.external)} arrayBuffers ${mb(usage.arrayBuffers)}; spaces (MiB committed/used): ${spaces}`,
+          );
+        }
         send({ op: 'memory', rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external });
       } else if (command.op === 'broadcast') {
         if (!broadcaster.broadcast) throw new Error(`${kind} takes its events from elsewhere`);

@@ -272,3 +272,26 @@ function clip(text: string): string {
 function quote(text: string): string {
   return JSON.stringify(clip(text));
 }
+
+/** Matchers kept for `sharedTopicMatcher`; past this, the cache starts over (a bound, not a policy). */
+const SHARED_MATCHERS_MAX = 1000;
+const sharedMatchers = new Map<string, TopicMatcher>();
+
+/**
+ * `createTopicMatcher`, one per distinct (topics, types) in the process: SSE streams of the same
+ * app ask for the same topics, and a matcher (two sets and a closure) was ~0.4 KiB of every idle
+ * stream's heap. Matchers are pure functions of their topics and types, so sharing is safe.
+ */
+export function sharedTopicMatcher(
+  topics: readonly Topic[],
+  eventTypes: readonly GatewayEventType[] = [],
+): TopicMatcher {
+  const key = `${topics.map(formatTopic).join(',')}|${eventTypes.join(',')}`;
+  let matcher = sharedMatchers.get(key);
+  if (!matcher) {
+    matcher = createTopicMatcher(topics, eventTypes);
+    if (sharedMatchers.size >= SHARED_MATCHERS_MAX) sharedMatchers.clear();
+    sharedMatchers.set(key, matcher);
+  }
+  return matcher;
+}

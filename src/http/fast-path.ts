@@ -26,6 +26,13 @@ export interface FastPathOptions {
 /** A request listener that answers the path and returns true, or returns false for the app. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/**
+ * The prototype of `res.locals`: empty and itself without one, so locals inherit nothing (as
+ * Express's `Object.create(null)`), but the object starts in V8's fast mode instead of as a hash
+ * table (~160 B of every open stream).
+ */
+const EMPTY_LOCALS: object = Object.freeze(Object.create(null));
+
 export function createFastPath(options: FastPathOptions): FastPath {
   const { app, path, handlers, errorHandler } = options;
   const headers = Object.entries(options.headers ?? {});
@@ -40,7 +47,7 @@ export function createFastPath(options: FastPathOptions): FastPath {
     // Born with them when the server was made with `expressServerOptions` (no new shape).
     if (!Object.prototype.isPrototypeOf.call(app.request, req)) Object.setPrototypeOf(req, app.request);
     if (!Object.prototype.isPrototypeOf.call(app.response, res)) Object.setPrototypeOf(res, app.response);
-    res.locals = Object.create(null);
+    res.locals = Object.create(EMPTY_LOCALS) as Record<string, unknown>;
     req.originalUrl = url;
     for (const [name, value] of headers) res.setHeader(name, value);
     runChain(handlers, errorHandler, req, res);

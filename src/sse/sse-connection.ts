@@ -32,13 +32,21 @@ export interface SseConnectionOptions {
   readonly matches: SseEventMatcher;
   readonly maxBufferBytes: number;
   readonly now: () => number;
-  /** An event written during replay or at the seam (live writes are counted by the caller). */
-  readonly onWrite?: (event: LiveEvent | AppendedEvent) => void;
-  readonly onEnd?: (reason: SseEndReason) => void;
+  /** The hub's name for the stream (its consumer registration); the callbacks can tell streams apart by it. */
+  readonly consumerId?: string;
+  /**
+   * An event written during replay or at the seam (live writes are counted by the caller). The
+   * callbacks are given the connection, so that one pair of functions serves every stream of a
+   * hub: a closure per stream (and its context) was a measurable part of an idle stream's heap.
+   */
+  readonly onWrite?: (event: LiveEvent | AppendedEvent, connection: SseConnection) => void;
+  readonly onEnd?: (reason: SseEndReason, connection: SseConnection) => void;
 }
 
 export class SseConnection {
   readonly userId: string;
+  readonly consumerId: string | undefined;
+  readonly response: ServerResponse;
   lastWriteMs: number;
   /** The hub's batch this connection's socket is held for (see `SseHub`); a plain field, read per event. */
   heldBatch = -1;
@@ -46,21 +54,33 @@ export class SseConnection {
   /** While replaying: live events wait here. Undefined when live events go straight out. */
   #liveQueue: LiveEvent[] | undefined = [];
   #ended = false;
-  readonly #options: SseConnectionOptions;
+  // The options are kept field by field rather than as the object given: an open stream then
+  // holds no object of its own beyond this one (the functions are the hub's, shared).
+  readonly #eventLog: EventLog;
+  readonly #matches: SseEventMatcher;
+  readonly #maxBufferBytes: number;
+  readonly #now: () => number;
+  readonly #onWrite: SseConnectionOptions['onWrite'];
+  readonly #onEnd: SseConnectionOptions['onEnd'];
 
   constructor(options: SseConnectionOptions) {
-    this.#options = options;
     this.userId = options.userId;
+    this.consumerId = options.consumerId;
+    this.response = options.response;
+    this.#eventLog = options.eventLog;
+    this.#matches = options.matches;
+    this.#maxBufferBytes = options.maxBufferBytes;
+    this.#now = options.now;
+    this.#onWrite = options.onWrite;
+    this.#onEnd = options.onEnd;
     this.lastWriteMs = options.now();
-    options.response.once('close', () => this.#finish('client-closed'));
+    // `on`, not `once`: `close` comes once, `#finish` is idempotent, and `once` would add a
+    // wrapper and its state object to every open stream.
+    options.response.on('close', () => this.#finish('client-closed'));
   }
 
   get isEnded(): boolean {
     return this.#ended;
-  }
-
-  get response(): ServerResponse {
-    return this.#options.response;
   }
 
   /**
@@ -113,16 +133,15 @@ export class SseConnection {
   end(reason: SseEndReason, data: Record<string, unknown> = {}): void {
     if (this.#ended) return;
     const event = reason === 'draining' ? 'reconnect' : reason === 'slow-consumer' ? 'error' : undefined;
-    if (event)
-      this.#options.response.write(formatEvent({ event, data: JSON.stringify({ reason, ...data }) }));
-    this.#options.response.end();
+    if (event) this.response.write(formatEvent({ event, data: JSON.stringify({ reason, ...data }) }));
+    this.response.end();
     this.#finish(reason);
   }
 
   async #replay(announceGap: boolean): Promise<void> {
     let announced = !announceGap;
     for (;;) {
-      const page = await this.#options.eventLog.readAfter(this.userId, this.#lastSentId, REPLAY_PAGE);
+      const page = await this.#eventLog.readAfter(this.userId, this.#lastSentId, REPLAY_PAGE);
       if (this.#ended) return;
       if (!announced) {
         announced = true;
@@ -138,7 +157,7 @@ export class SseConnection {
           );
         }
       }
-      for (const event of page.events) if (this.#sendEvent(event, true)) this.#options.onWrite?.(event);
+      for (const event of page.events) if (this.#sendEvent(event, true)) this.#onWrite?.(event, this);
       if (page.events.length < REPLAY_PAGE) return;
     }
   }
@@ -150,7 +169,7 @@ export class SseConnection {
    * publishes at once, so an event logged before the read is in it).
    */
   async #replayHistory(history: HistoryStart): Promise<void> {
-    const page = await this.#options.eventLog.readSince(this.userId, history.sinceMs, REPLAY_PAGE);
+    const page = await this.#eventLog.readSince(this.userId, history.sinceMs, REPLAY_PAGE);
     if (this.#ended) return;
     this.#write(
       formatEvent({
@@ -162,14 +181,14 @@ export class SseConnection {
         }),
       }),
     );
-    for (const event of page.events) if (this.#sendEvent(event, true)) this.#options.onWrite?.(event);
+    for (const event of page.events) if (this.#sendEvent(event, true)) this.#onWrite?.(event, this);
     if (page.events.length === REPLAY_PAGE) await this.#replay(false);
   }
 
   #drainLiveQueue(): void {
     const queue = this.#liveQueue ?? [];
     this.#liveQueue = undefined;
-    for (const event of queue) if (this.#sendEvent(event, true)) this.#options.onWrite?.(event);
+    for (const event of queue) if (this.#sendEvent(event, true)) this.#onWrite?.(event, this);
   }
 
   #sendEvent(event: LiveEvent | AppendedEvent, isAtSeam: boolean): boolean {
@@ -178,17 +197,17 @@ export class SseConnection {
     if (isAtSeam && this.#lastSentId !== undefined && compareStreamIds(event.id, this.#lastSentId) <= 0)
       return false;
     this.#lastSentId = event.id;
-    if (!this.#options.matches(event)) return false;
+    if (!this.#matches(event)) return false;
     this.#write(eventFrame(event));
     if (event.type === 'session.unauthorized') this.end('unauthorized');
     return true;
   }
 
   #write(frame: string): void {
-    const response = this.#options.response;
+    const response = this.response;
     response.write(frame);
-    this.lastWriteMs = this.#options.now();
-    if (response.writableLength > this.#options.maxBufferBytes) {
+    this.lastWriteMs = this.#now();
+    if (response.writableLength > this.#maxBufferBytes) {
       this.end('slow-consumer', {
         message: 'the client did not read fast enough; resume with Last-Event-ID',
       });
@@ -199,6 +218,6 @@ export class SseConnection {
     if (this.#ended) return;
     this.#ended = true;
     this.#liveQueue = undefined;
-    this.#options.onEnd?.(reason);
+    this.#onEnd?.(reason, this);
   }
 }

@@ -185,21 +185,13 @@ export class SseHub {
     const connection = new SseConnection({
       response: options.response,
       userId,
+      consumerId,
       eventLog: this.#options.eventLog,
       matches: options.matches,
       maxBufferBytes: this.#options.maxBufferBytes,
-      now: () => this.#clock.now(),
-      onWrite: (event) => this.#options.onEventWritten?.(event, 1),
-      onEnd: (reason) => {
-        // A drained client is on its way to another replica: its consumer registration is left
-        // to expire (refreshMs * 3) instead of being withdrawn, so the user stays wanted and
-        // another worker takes the session over at once (the drain releases the leases) and
-        // logs what happens meanwhile, `user` events included, which Rocket.Chat never replays.
-        // Withdrawn, nobody held the session until the client came back (found by
-        // test/integration/sse-drain.test.ts).
-        this.#remove(userId, consumerId, { keepRegistration: reason === 'draining' });
-        this.#options.onEnd?.(reason);
-      },
+      now: this.#now,
+      onWrite: this.#onConnectionWrite,
+      onEnd: this.#onConnectionEnd,
     });
     entry.connections.set(consumerId, connection);
     this.#options.onConnectionCount?.(1);
@@ -215,6 +207,24 @@ export class SseHub {
       connection.end('error');
     }
   }
+
+  // One set of callbacks for every connection (a closure per stream was heap per idle stream).
+  readonly #now = (): number => this.#clock.now();
+
+  readonly #onConnectionWrite = (event: { readonly id: string }): void => {
+    this.#options.onEventWritten?.(event, 1);
+  };
+
+  readonly #onConnectionEnd = (reason: SseEndReason, connection: SseConnection): void => {
+    // A drained client is on its way to another replica: its consumer registration is left
+    // to expire (refreshMs * 3) instead of being withdrawn, so the user stays wanted and
+    // another worker takes the session over at once (the drain releases the leases) and
+    // logs what happens meanwhile, `user` events included, which Rocket.Chat never replays.
+    // Withdrawn, nobody held the session until the client came back (found by
+    // test/integration/sse-drain.test.ts).
+    this.#remove(connection.userId, connection.consumerId!, { keepRegistration: reason === 'draining' });
+    this.#options.onEnd?.(reason);
+  };
 
   /** Ends every stream with a `reconnect` event: the ingress sends the client to another replica. */
   drain(): void {

@@ -289,15 +289,20 @@ export class DeliveryLedger {
     return { attempts, hasMore: false };
   }
 
-  /** Jobs added for the endpoint and not finished yet (call before adding them to the queue). */
+  /**
+   * Jobs added for the endpoint and not finished yet (call before adding them to the queue).
+   * `on`: the connection to send it on, when the caller orders it with its own commands there
+   * (the dispatcher sends it ahead of the jobs on the queue's connection).
+   */
   async markPending(
     userId: string,
     webhookId: string,
     jobIds: readonly string[],
     nowMs: number,
+    on: RedisClient = this.#redis,
   ): Promise<void> {
     if (jobIds.length === 0) return;
-    await this.#redis.zadd(
+    await on.zadd(
       this.#user(userId).webhookPending(webhookId),
       'NX',
       ...jobIds.flatMap((jobId) => [nowMs, jobId]),

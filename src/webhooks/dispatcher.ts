@@ -25,6 +25,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import {
   type ContentPredicate,
@@ -412,12 +413,19 @@ export class WebhookDispatcher {
         ids.push(job.opts.jobId!);
         byWebhook.set(job.data.webhookId, ids);
       }
-      await Promise.all(
-        [...byWebhook].map(([webhookId, ids]) =>
-          this.#options.ledger.markPending(userId, webhookId, ids, nowMs),
-        ),
+      // On one Redis, the marks go out on the queue's own connection just ahead of the jobs:
+      // Redis runs a connection's commands in order, so they land first without a round trip
+      // of their own. A Cluster keeps no order between its nodes: there they are awaited first.
+      const queueClient = await queue.getBackend().client;
+      const inOrder = queueClient instanceof Redis;
+      const marks = [...byWebhook].map(([webhookId, ids]) =>
+        this.#options.ledger.markPending(userId, webhookId, ids, nowMs, inOrder ? queueClient : undefined),
       );
-      await queue.addBulk(jobs);
+      if (inOrder) await Promise.all([...marks, queue.addBulk(jobs)]);
+      else {
+        await Promise.all(marks);
+        await queue.addBulk(jobs);
+      }
     }
     for (const [webhookId, letters] of dead)
       await this.#options.ledger.addDeadLetters(userId, webhookId, letters);

@@ -8,6 +8,7 @@ import {
   parseEventTypes,
   parseTopic,
   parseTopics,
+  sharedTopicMatcher,
   type Topic,
   TopicError,
 } from '../../src/events/topics.js';
@@ -240,5 +241,22 @@ describe('parseEventTypes', () => {
 
   it('refuses non-string entries', () => {
     expect(() => parseEventTypes([1 as unknown as string])).toThrow(EventTypeError);
+  });
+});
+
+describe('sharedTopicMatcher', () => {
+  const message = (roomId: string) => ({ type: 'message.created', roomId });
+
+  it('gives streams with the same topics and types one matcher, and others their own', () => {
+    const general = sharedTopicMatcher(parseTopics('room:GENERAL,user'));
+    expect(sharedTopicMatcher(parseTopics('room:GENERAL,user'))).toBe(general);
+    const typed = sharedTopicMatcher(parseTopics('room:GENERAL,user'), parseEventTypes('message.deleted'));
+    expect(typed).not.toBe(general);
+    const other = sharedTopicMatcher(parseTopics('room:OTHER'));
+    expect(general(message('GENERAL'))).toBe(true);
+    expect(general(message('OTHER'))).toBe(false);
+    expect(typed(message('GENERAL'))).toBe(false);
+    expect(other(message('OTHER'))).toBe(true);
+    expect(other(message('GENERAL'))).toBe(false);
   });
 });

@@ -53,8 +53,8 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
     const startedAt = performance.now();
     // `close` comes on every ending: finished, failed, or the client went away (an SSE stream's
-    // normal end).
-    res.once('close', () => {
+    // normal end). `on` rather than `once`: it comes once, and an open stream keeps no wrapper.
+    res.on('close', () => {
       const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_STATUS;
       const seconds = (performance.now() - startedAt) / 1000;
       metrics.httpRequests.observe(req.method, routeTemplate(req, status), status, seconds);

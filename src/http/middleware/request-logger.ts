@@ -26,7 +26,8 @@ export function requestLogger(options: RequestLoggerOptions): RequestHandler {
   const quietPaths = new Set(options.quietPaths ?? ['/healthz', '/readyz']);
   return (req: Request, res: Response, next: NextFunction): void => {
     const startedAtMs = clock.now();
-    res.once('close', () => {
+    // `on`: `close` comes once; `once` would keep a wrapper and its state on every open SSE stream.
+    res.on('close', () => {
       const errorCode: unknown = res.locals[ERROR_CODE_LOCAL];
       const line = {
         requestId: req.requestId,

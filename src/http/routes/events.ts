@@ -10,10 +10,10 @@ import { createError } from '../../errors.js';
 import { compileContentFilter, parseFilterQuery, withContentFilter } from '../../events/content-filter.js';
 import { isValidStreamId } from '../../events/stream-id.js';
 import {
-  createTopicMatcher,
   formatTopic,
   parseEventTypes,
   parseTopics,
+  sharedTopicMatcher,
   type Topic,
 } from '../../events/topics.js';
 import { mapUpstreamError } from '../../rocketchat/errors.js';
@@ -21,6 +21,7 @@ import type { StreamRefusal } from '../../sessions/user-session.js';
 import type { HistoryStart } from '../../sse/sse-connection.js';
 import type { SseHub } from '../../sse/sse-hub.js';
 import type { HttpContext } from '../context.js';
+import { shedRequestState } from '../shed-request-state.js';
 
 export interface EventsRouterOptions {
   readonly ctx: HttpContext;
@@ -87,8 +88,9 @@ export function createEventsHandler({ ctx, hub }: Pick<EventsRouterOptions, 'ctx
     res.flushHeaders();
     req.socket.setNoDelay(true);
     req.socket.setTimeout(0);
+    shedRequestState(req, res);
     const matches = withContentFilter(
-      createTopicMatcher(topics, types),
+      sharedTopicMatcher(topics, types),
       filter === undefined ? undefined : compileContentFilter(filter, principal.userId),
     );
     await hub.open(reservation, { response: res, matches, ...start });
