@@ -15,12 +15,16 @@
  * notice is missing (a gap in the user's sequence numbers: another replica's notice still on
  * its way, or one sent to the previous owner).
  *
- * Ordering guarantee and its one hole: a job is only put on the wire once every job before it
- * in its room is on the wire or final. If Rocket.Chat refuses job k with `too-many-requests`
- * while k+1 of the same room is already in flight, and its rate-limit window resets in the
- * microseconds between the two, k+1 is stored before k. After the first such refusal the
- * user's outbox sends one call at a time for the rest of the session, so that can happen at
- * most once per session, and only for users Rocket.Chat rate-limits (not bots).
+ * Ordering guarantee and its holes: a job is only put on the wire once every job before it in
+ * its room is on the wire or final, and Rocket.Chat runs them in that order. What it stores is
+ * in that order unless a job is refused for a reason worth another attempt while later ones of
+ * its room are already on the wire: `too-many-requests` whose window resets in the microseconds
+ * between job k and k+1 (after the first such refusal the session sends one call at a time, so
+ * at most once per session, and only for users Rocket.Chat rate-limits, not bots), or another
+ * refusal worth retrying (an internal error of Rocket.Chat). A dropped connection or a timed-out
+ * call does not reorder: Rocket.Chat runs what it received in order (a timed-out original runs
+ * before the successors queued behind it, its resend then finds the `_id` taken), and what it
+ * ran before a drop is found by lookup while the rest is sent again in order.
  */
 import { type Clock, delay, systemClock } from '../clock.js';
 import type { Logger } from '../log/index.js';
