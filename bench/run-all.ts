@@ -16,7 +16,8 @@ import { ROOT } from './support/stats.js';
 const MODEST_ARGS: Readonly<Record<string, readonly string[]>> = {
   'ddp-ingest.bench.ts': ['--frames', '100000', '--rounds', '3'],
   'ddp-sessions.bench.ts': ['--sessions', '1000', '--rounds', '1'],
-  'outbound.bench.ts': ['--messages', '500', '--rounds', '2'],
+  'incoming.bench.ts': ['--posts', '500', '--rounds', '2', '--seconds', '3'],
+  'outbound.bench.ts': ['--messages', '500', '--rounds', '2', '--paced-seconds', '2'],
   'sessions.bench.ts': ['--users', '200', '--seconds', '5'],
   'sse-fanout.bench.ts': ['--rounds', '1', '--deliveries', '200000', '--idle', '1000'],
   'takeover.bench.ts': ['--kills', '5'],
