@@ -6,7 +6,7 @@
  * support/room-observer.ts for why not the message `ts`).
  *
  * The simulator runs in its own process; this one holds the gateway as one `all` replica (the
- * hook app composed as src/gateway.ts mounts it, and the outbound worker with its DDP session,
+ * hook app composed as src/gateway.ts mounts it, and outbound sending (the outbox on the user's DDP session),
  * test/helpers/outbound-harness.ts), the bare baseline server and the HTTP load (undici). So the
  * accept path competes with its own worker for the CPU, as it does in one `all` replica. Private Redis unless REDIS_URL is set. Rounds alternate
  * baseline and gateway; medians count.

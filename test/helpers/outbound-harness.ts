@@ -1,7 +1,7 @@
 /**
  * The outbound path for tests, built from the real parts: the gateway core (`createTestCore`:
  * SessionPool, CallRouter, leases, consumers, credential store with a real cipher, event log,
- * REST client) against the simulator, an `OutboundQueue` and `OutboundWorker`, and the real
+ * REST client) against the simulator, an `OutboundQueue` and outbound sending (outbox and watchdog), and the real
  * Express app with the messages and methods routers behind a test-only authentication
  * middleware (`x-test-user: <username>`).
  */
