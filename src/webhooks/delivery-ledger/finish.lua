@@ -1,4 +1,4 @@
--- KEYS: inflight, attempts, record, dead, dead bodies, pending.
+-- KEYS: inflight, attempts, record, dead, dead bodies, pending, the user's webhook version.
 -- ARGV: member, attempt JSON, max attempts, kind, event id, event time, dead body JSON, max dead,
 --       disable after, now, error, status code ('' when none).
 -- F: the webhook record's field names (WEBHOOK_FIELDS, webhook-store.ts).
@@ -49,6 +49,7 @@ if reason ~= '' and rec[6] == 'enabled' then
   fields[n + 7] = F.disabledAtMs
   fields[n + 8] = ARGV[10]
   redis.call('HSET', KEYS[3], unpack(fields))
+  redis.call('INCR', KEYS[7])
   return {failures, reason}
 end
 redis.call('HSET', KEYS[3], unpack(fields))
