@@ -49,7 +49,7 @@ export function createWebhooksFeature(
         redis: core.redis,
         connections: {
           commands: core.connection('webhook-commands', { isAutoPipelined: true }),
-          blocking: core.connection('webhook-blocking'),
+          blocking: core.connection('webhook-blocking', { isAutoPipelined: true }),
           subscriber: core.subscriber('webhook-sub'),
         },
         keys: core.keys,

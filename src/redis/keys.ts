@@ -69,6 +69,11 @@ export interface UserKeys {
   webhookPending(webhookId: string): string;
   /** STRING: the id of the last event handed to the webhook queue (the dispatch cursor). */
   readonly webhookCursor: string;
+  /**
+   * STRING counter: bumped by every change to what the dispatcher routes by (a webhook created,
+   * updated, deleted or disabled), so the dispatcher keeps the user's targets while it stands still.
+   */
+  readonly webhookVersion: string;
   /** STRING with a TTL: the token of the dispatcher that owns this user's dispatch. */
   readonly webhookDispatchLease: string;
   /** SET: delivery job ids parked while the user's Rocket.Chat credential is not valid. */
@@ -168,6 +173,7 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
         webhookInflight: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:inflight`,
         webhookPending: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:pending`,
         webhookCursor: `${base}:wh:cursor`,
+        webhookVersion: `${base}:wh:version`,
         webhookDispatchLease: `${base}:wh:lease`,
         webhookPausedJobs: `${base}:wh:paused`,
         hookIds: `${base}:hooks`,

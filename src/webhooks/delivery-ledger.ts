@@ -121,7 +121,7 @@ const WEBHOOK_RECORD = { constants: { F: WEBHOOK_FIELDS } };
 // Each script's KEYS, ARGV and reply are in the header of its file.
 const BEGIN_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/begin.lua', 2, WEBHOOK_RECORD);
 
-const FINISH_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/finish.lua', 6, WEBHOOK_RECORD);
+const FINISH_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/finish.lua', 7, WEBHOOK_RECORD);
 
 const MARK_REPLY_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/mark-reply.lua', 1);
 
@@ -223,6 +223,7 @@ export class DeliveryLedger {
         keys.webhookDeadLetters(webhookId),
         keys.webhookDeadLetterBodies(webhookId),
         keys.webhookPending(webhookId),
+        keys.webhookVersion,
       ],
       [
         input.jobId,

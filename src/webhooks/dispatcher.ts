@@ -96,6 +96,8 @@ interface OwnedUser {
   caughtUp: boolean;
   /** Live events heard and not yet dispatched, in log order. */
   readonly live: LiveEvent[];
+  /** The user's targets as compiled at a webhook version (see `#targets`). */
+  targets: { readonly version: string; readonly compiled: CompiledTarget[] } | undefined;
 }
 
 /** Topics, event types and content filter of one webhook, compiled into one predicate. */
@@ -234,6 +236,7 @@ export class WebhookDispatcher {
       lost: false,
       caughtUp: false,
       live: [],
+      targets: undefined,
     };
     this.#owned.set(userId, owned);
     // Listening before the first read: an event logged in between is then either read or heard.
@@ -299,7 +302,12 @@ export class WebhookDispatcher {
   #schedule(userId: string, fromLog = false): void {
     const owned = this.#owned.get(userId);
     if (!owned || owned.lost) return;
-    if (fromLog) owned.caughtUp = false;
+    if (fromLog) {
+      owned.caughtUp = false;
+      // Whatever sent the owner back to the log (a change notice among them) may have changed
+      // the webhooks too: read them again rather than trust the version alone.
+      owned.targets = undefined;
+    }
     if (owned.running) {
       owned.dirty = true;
       return;
@@ -342,7 +350,7 @@ export class WebhookDispatcher {
     let cursor = owned.cursor ?? (await redis.get(keys.user(userId).webhookCursor)) ?? undefined;
     if (cursor === undefined) {
       // First pass for this user: start where the oldest webhook starts, not at the log's head.
-      const targets = await store.dispatchTargets(userId);
+      const { targets } = await store.dispatchTargets(userId);
       if (targets.length === 0) return false;
       cursor = targets.map((t) => t.fromId).sort(compareStreamIds)[0]!;
     }
@@ -363,10 +371,10 @@ export class WebhookDispatcher {
 
   /** Adds the jobs (and dead letters) the events owe, then moves the cursor past them. */
   async #dispatch(owned: OwnedUser, events: readonly DispatchableEvent[]): Promise<void> {
-    const { redis, keys, store, queue } = this.#options;
+    const { redis, keys, queue } = this.#options;
     const { userId } = owned;
     const userKeys = keys.user(userId);
-    const targets = this.#compile(userId, await store.dispatchTargets(userId));
+    const targets = await this.#targets(owned);
     const jobs: { name: string; data: WebhookJobData; opts: ReturnType<typeof deliveryJobOptions> }[] = [];
     const dead = new Map<string, DeadLetter[]>();
     const nowMs = this.#clock.now();
@@ -444,6 +452,25 @@ export class WebhookDispatcher {
     }
     // 0: the stored cursor was already further (a previous owner's): read it again next pass.
     owned.cursor = advanced === 1 ? lastId : undefined;
+  }
+
+  /**
+   * The user's targets for events already in hand. Read after the events, as the module header
+   * requires: a webhook created or changed before one of them was logged has moved the version by
+   * now, so an unchanged version means the targets kept from an earlier pass are still the ones.
+   * Costs one GET instead of reading every webhook; '' (no change since before versions existed)
+   * is never trusted.
+   */
+  async #targets(owned: OwnedUser): Promise<CompiledTarget[]> {
+    const { store } = this.#options;
+    const kept = owned.targets;
+    if (kept && kept.version !== '' && (await store.webhookVersion(owned.userId)) === kept.version) {
+      return kept.compiled;
+    }
+    const { version, targets } = await store.dispatchTargets(owned.userId);
+    const compiled = this.#compile(owned.userId, targets);
+    owned.targets = { version, compiled };
+    return compiled;
   }
 
   /**

@@ -132,9 +132,9 @@ export interface WebhookStoreOptions {
 }
 
 // KEYS, ARGV and reply: see the header of each file.
-const CREATE_SCRIPT = LuaScript.fromFile(import.meta.url, './webhook-store/create.lua', 3);
+const CREATE_SCRIPT = LuaScript.fromFile(import.meta.url, './webhook-store/create.lua', 4);
 
-const UPDATE_SCRIPT = LuaScript.fromFile(import.meta.url, './webhook-store/update.lua', 1);
+const UPDATE_SCRIPT = LuaScript.fromFile(import.meta.url, './webhook-store/update.lua', 2);
 
 const ROTATE_SCRIPT = LuaScript.fromFile(import.meta.url, './webhook-store/rotate.lua', 1);
 
@@ -204,7 +204,7 @@ const RECORD_FIELDS = [
 const DISPATCH_TARGETS_SCRIPT = LuaScript.fromFile(
   import.meta.url,
   './webhook-store/dispatch-targets.lua',
-  1,
+  2,
 );
 
 export class WebhookStore {
@@ -253,7 +253,7 @@ export class WebhookStore {
     ];
     const created = await CREATE_SCRIPT.run<number>(
       this.#redis,
-      [keys.webhook(id), keys.webhookIds, keys.events],
+      [keys.webhook(id), keys.webhookIds, keys.events, keys.webhookVersion],
       [maxPerUser, id, ...fields],
     );
     if (created !== 1) return undefined;
@@ -300,9 +300,10 @@ export class WebhookStore {
     if (patch.description !== undefined) fields.push('description', patch.description);
     fields.push(...this.#optionalFields(userId, id, patch));
     const enable = patch.enabled === undefined ? '' : patch.enabled ? '1' : '0';
+    const keys = this.#keys.user(userId);
     const done = await UPDATE_SCRIPT.run<number>(
       this.#redis,
-      [this.#keys.user(userId).webhook(id)],
+      [keys.webhook(id), keys.webhookVersion],
       [enable, nowMs, ...fields],
     );
     return done === 1 ? this.get(userId, id) : undefined;
@@ -345,6 +346,7 @@ export class WebhookStore {
         keys.webhookPending(id),
       )
       .scard(keys.webhookIds)
+      .incr(keys.webhookVersion)
       .exec();
     const removed = Number(results?.[0]?.[1] ?? 0);
     const left = Number(results?.[2]?.[1] ?? 0);
@@ -352,16 +354,19 @@ export class WebhookStore {
     return removed === 1 ? left : undefined;
   }
 
-  /** Everything the dispatcher needs to route events, in one round trip. */
-  async dispatchTargets(userId: string): Promise<DispatchTarget[]> {
+  /**
+   * Everything the dispatcher needs to route events, in one round trip, with the version of the
+   * user's webhooks it was read at ('' before the first change: see `webhookVersion()`).
+   */
+  async dispatchTargets(userId: string): Promise<{ version: string; targets: DispatchTarget[] }> {
     const keys = this.#keys.user(userId);
     const flat = await DISPATCH_TARGETS_SCRIPT.run<string[]>(
       this.#redis,
-      [keys.webhookIds],
+      [keys.webhookIds, keys.webhookVersion],
       [keys.webhookPrefix],
     );
     const targets: DispatchTarget[] = [];
-    for (let i = 0; i + 7 < flat.length; i += 8) {
+    for (let i = 1; i + 7 < flat.length; i += 8) {
       const [id, status, disabledReason, topics, events, fromId, updatedAtMs, filter] = flat.slice(
         i,
         i + 8,
@@ -377,7 +382,15 @@ export class WebhookStore {
         filter: filter ?? '',
       });
     }
-    return targets;
+    return { version: String(flat[0] ?? ''), targets };
+  }
+
+  /**
+   * The version of the user's webhooks: it changes with every create, update, delete and
+   * disablement, so equal versions mean equal `dispatchTargets`.
+   */
+  async webhookVersion(userId: string): Promise<string> {
+    return (await this.#redis.get(this.#keys.user(userId).webhookVersion)) ?? '';
   }
 
   /** Users with at least one webhook. */

@@ -44,6 +44,7 @@ import {
   type WebhookJobData,
 } from './webhook-queue.js';
 import { WebhookStore } from './webhook-store.js';
+import { withPlainDuplicates } from './worker-connection.js';
 
 /** Tuning knobs; the defaults suit production. Tests shorten the timings. */
 export interface WebhookWorkerOptions {
@@ -94,7 +95,11 @@ export interface WebhookConnections {
    * the CPU per delivery (socket writes were its largest item).
    */
   readonly commands: RedisClient;
-  /** BullMQ's blocking reads (it needs `maxRetriesPerRequest: null`, as every gateway client has). */
+  /**
+   * The BullMQ worker's connection (it needs `maxRetriesPerRequest: null`, as every gateway client
+   * has): its non-blocking commands run here, and its blocking read on a duplicate BullMQ opens.
+   * Best auto-pipelined: the worker keeps that off for the duplicate (`withPlainDuplicates`).
+   */
   readonly blocking: RedisClient;
   /** The dispatcher's Pub/Sub (webhook changes). */
   readonly subscriber: Redis;
@@ -262,7 +267,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
 
   blocking.on('error', onConnectionError);
   const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE_NAME, processor.process, {
-    connection: blocking,
+    connection: withPlainDuplicates(blocking),
     prefix: config.redis.queuePrefix,
     concurrency: options.concurrency ?? 32,
     lockDuration: options.lockDurationMs ?? 30_000,

@@ -12,7 +12,7 @@ export function webhookConnections(
 ): WebhookConnections {
   return {
     commands: duplicateClient(redis, { enableAutoPipelining: true }),
-    blocking: duplicateClient(redis, { maxRetriesPerRequest: null }),
+    blocking: duplicateClient(redis, { enableAutoPipelining: true, maxRetriesPerRequest: null }),
     subscriber: createSubscriberClient(config.redis, { name: 'webhook-sub' }),
   };
 }

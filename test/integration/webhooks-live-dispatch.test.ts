@@ -6,7 +6,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventLog, type ReadResult } from '../../src/events/event-log.js';
+import { parseTopics } from '../../src/events/topics.js';
 import { startWebhookWorkers } from '../../src/webhooks/index.js';
+import { WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { webhookConnections } from '../helpers/webhook-connections.js';
 import {
@@ -96,5 +98,29 @@ describe('webhook dispatch from live events', () => {
     expect(new Set(rx.hits.map((hit) => hit.webhookId))).toEqual(new Set(logged));
     expect(rx.hits).toHaveLength(logged.length);
     expect(log.reads).toBeGreaterThan(readsBefore);
+  });
+
+  it('keeps its targets between passes only while the webhook version stands still', async () => {
+    const { userId, rx } = await webhookFor();
+    await fx.logEvent(userId);
+    await waitFor(async () => rx.hits.length === 1, 10_000, 'the first delivery');
+    // A second webhook written straight to the store: no change notice reaches the dispatcher,
+    // only the version the store moves tells it that the targets it keeps are out of date.
+    const silent = await startWebhookReceiver();
+    closers.push(() => silent.close());
+    const store = new WebhookStore({ redis: fx.redis, keys: fx.keys, cipher: fx.cipher });
+    const created = await store.create(
+      userId,
+      'wh_silentSilentSil1',
+      { url: silent.url, topics: parseTopics(['user']), eventTypes: [], description: '' },
+      'whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=',
+      Date.now(),
+      10,
+    );
+    expect(created).toBeDefined();
+    const next = await fx.logEvent(userId);
+    await waitFor(async () => silent.hits.length === 1, 10_000, 'the silent webhook’s delivery');
+    expect(silent.hits[0]!.webhookId).toBe(next.id);
+    await waitFor(async () => rx.hits.length === 2, 10_000, 'the first webhook’s second delivery');
   });
 });

@@ -6,9 +6,13 @@ local rec = redis.call('HMGET', KEYS[1], F.url, F.status, F.disabledReason, F.se
   F.format, F.rcToken, F.headers)
 if not rec[1] then return {-1} end
 if rec[2] ~= 'enabled' then return {-2, rec[3] or 'manual'} end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-if not redis.call('ZSCORE', KEYS[2], ARGV[4]) and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
-  return {0}
+-- Expired holds (a worker killed mid-attempt) only matter when they would fill every slot, so
+-- they are cleared then rather than on every attempt. A job retried takes its own slot back.
+local limit = tonumber(ARGV[3])
+local held = redis.call('ZCARD', KEYS[2])
+if held >= limit then
+  held = held - redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+  if held >= limit and not redis.call('ZSCORE', KEYS[2], ARGV[4]) then return {0} end
 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('PEXPIREAT', KEYS[2], ARGV[2])
