@@ -4,7 +4,6 @@
  * and the drain that tells every client to reconnect elsewhere on shutdown.
  */
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { createError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
@@ -81,7 +80,7 @@ export class SseHub {
   readonly #clock: Clock;
   readonly #users = new Map<string, UserEntry>();
   readonly #reserved = new Map<string, Reserved>();
-  #held: Socket[] = [];
+  #held: SseConnection[] = [];
   /** Numbers the turns whose writes are held together; a connection records the one it joined. */
   #batch = 0;
   #isReleaseDue = false;
@@ -254,7 +253,7 @@ export class SseHub {
         for (const connection of connections.values()) {
           if (!connection) continue;
           if (connection.heldBatch !== this.#batch) this.#holdWrites(connection);
-          if (connection.onLive(event)) written++;
+          if (connection.holdLive(event)) written++;
         }
         if (written > 0) this.#options.onEventWritten?.(event, written);
       });
@@ -290,9 +289,10 @@ export class SseHub {
   }
 
   /**
-   * Keeps what is written to the socket this turn of the event loop in one `writev`: Pub/Sub
-   * brings a few events per read, and one read after another in the same turn; uncorked
-   * per event (Node's own cork lasts a tick), each would cost a syscall per client.
+   * Keeps what is written to a client this turn of the event loop in one write: Pub/Sub brings a
+   * few events per read, and one read after another in the same turn; written per event, each
+   * would cost a `write` through the HTTP response (four buffers of chunked encoding) per client,
+   * and a syscall per client once the write is no longer corked by Node's own per-tick cork.
    */
   #holdWrites(connection: SseConnection): void {
     connection.heldBatch = this.#batch;
@@ -300,10 +300,7 @@ export class SseHub {
       this.#isReleaseDue = true;
       setImmediate(this.#releaseWrites);
     }
-    const socket = connection.response.socket;
-    if (!socket || socket.writableCorked > 0) return;
-    socket.cork();
-    this.#held.push(socket);
+    this.#held.push(connection);
   }
 
   readonly #releaseWrites = (): void => {
@@ -311,7 +308,7 @@ export class SseHub {
     this.#held = [];
     this.#batch++;
     this.#isReleaseDue = false;
-    for (const socket of held) socket.uncork();
+    for (const connection of held) connection.flushHeld();
   };
 
   #sweepHeartbeats(): void {
