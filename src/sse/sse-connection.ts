@@ -162,7 +162,12 @@ export class SseConnection {
     const held = this.#held;
     if (held === '' || this.#ended) return;
     this.#held = '';
+    // Corked around the write, the response's four buffers (chunk size, CRLF, frames, CRLF) go
+    // out in one `writev` now, without the tick Node's own cork of each response write waits for.
+    const socket = this.response.socket;
+    socket?.cork();
     this.#write(held);
+    socket?.uncork();
   }
 
   writeHeartbeat(now: number): void {
