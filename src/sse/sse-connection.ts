@@ -157,8 +157,13 @@ export class SseConnection {
     return true;
   }
 
-  /** Writes what `holdLive` held, in one chunk. */
-  flushHeld(): void {
+  /**
+   * Writes what `holdLive` held, in one chunk. `turn` is every frame the hub held for this
+   * connection's user this turn, encoded once for all of them: a client that was given all of
+   * them (the held text is as long: frames are never empty, so only the whole set has the whole
+   * length) is written that shared buffer instead of an encoding of its own.
+   */
+  flushHeld(turn?: { readonly text: string; buffer(): Buffer }): void {
     const held = this.#held;
     if (held === '' || this.#ended) return;
     this.#held = '';
@@ -166,7 +171,7 @@ export class SseConnection {
     // out in one `writev` now, without the tick Node's own cork of each response write waits for.
     const socket = this.response.socket;
     socket?.cork();
-    this.#write(held);
+    this.#write(turn !== undefined && held.length === turn.text.length ? turn.buffer() : held);
     socket?.uncork();
   }
 
@@ -255,7 +260,7 @@ export class SseConnection {
     return true;
   }
 
-  #write(frame: string): void {
+  #write(frame: string | Buffer): void {
     const response = this.response;
     if (this.#held !== '') {
       // Never reached by the hub's turn (it flushes first); kept so that no path can reorder.

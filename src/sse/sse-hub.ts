@@ -73,6 +73,33 @@ function isGone(response: ServerResponse): boolean {
 interface UserEntry {
   readonly connections: Map<string, SseConnection | undefined>;
   readonly unlisten: Promise<() => void>;
+  /** Every frame of the user's held this turn, and its encoding once it is asked for. */
+  readonly turn: HeldTurn;
+}
+
+/**
+ * The frames one user's clients were held this turn. Most clients get every one of them (one
+ * room, no content filter), so the text is encoded once and that buffer written to each of
+ * them, instead of each client's own copy encoded once per socket.
+ */
+class HeldTurn {
+  text = '';
+  #buffer: Buffer | undefined;
+
+  add(frame: string): void {
+    this.text += frame;
+    this.#buffer = undefined;
+  }
+
+  buffer(): Buffer {
+    this.#buffer ??= Buffer.from(this.text);
+    return this.#buffer;
+  }
+
+  reset(): void {
+    this.text = '';
+    this.#buffer = undefined;
+  }
 }
 
 export class SseHub {
@@ -81,6 +108,8 @@ export class SseHub {
   readonly #users = new Map<string, UserEntry>();
   readonly #reserved = new Map<string, Reserved>();
   #held: SseConnection[] = [];
+  /** The user entries whose turns are held, reset when the writes are released. */
+  #heldTurns: HeldTurn[] = [];
   /** Numbers the turns whose writes are held together; a connection records the one it joined. */
   #batch = 0;
   #isReleaseDue = false;
@@ -248,7 +277,13 @@ export class SseHub {
     let entry = this.#users.get(userId);
     if (!entry) {
       const connections = new Map<string, SseConnection | undefined>();
+      const turn = new HeldTurn();
       const unlisten = this.#options.liveHub.listen(userId, (event: LiveEvent) => {
+        if (turn.text === '') {
+          this.#heldTurns.push(turn);
+          this.#releaseSoon();
+        }
+        turn.add(event.frame);
         let written = 0;
         for (const connection of connections.values()) {
           if (!connection) continue;
@@ -257,7 +292,7 @@ export class SseHub {
         }
         if (written > 0) this.#options.onEventWritten?.(event, written);
       });
-      entry = { connections, unlisten };
+      entry = { connections, unlisten, turn };
       this.#users.set(userId, entry);
     }
     return entry;
@@ -296,19 +331,25 @@ export class SseHub {
    */
   #holdWrites(connection: SseConnection): void {
     connection.heldBatch = this.#batch;
-    if (!this.#isReleaseDue) {
-      this.#isReleaseDue = true;
-      setImmediate(this.#releaseWrites);
-    }
+    this.#releaseSoon();
     this.#held.push(connection);
+  }
+
+  #releaseSoon(): void {
+    if (this.#isReleaseDue) return;
+    this.#isReleaseDue = true;
+    setImmediate(this.#releaseWrites);
   }
 
   readonly #releaseWrites = (): void => {
     const held = this.#held;
+    const turns = this.#heldTurns;
     this.#held = [];
+    this.#heldTurns = [];
     this.#batch++;
     this.#isReleaseDue = false;
-    for (const connection of held) connection.flushHeld();
+    for (const connection of held) connection.flushHeld(this.#users.get(connection.userId)?.turn);
+    for (const turn of turns) turn.reset();
   };
 
   #sweepHeartbeats(): void {
