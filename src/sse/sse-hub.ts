@@ -73,7 +73,7 @@ function isGone(response: ServerResponse): boolean {
 interface UserEntry {
   readonly connections: Map<string, SseConnection | undefined>;
   readonly unlisten: Promise<() => void>;
-  /** Every frame of the user's held this turn, and its encoding once it is asked for. */
+  /** Every frame held for the user's clients this turn, and its encoding once asked for. */
   readonly turn: HeldTurn;
 }
 
