@@ -50,6 +50,12 @@ export class SseConnection {
   lastWriteMs: number;
   /** The hub's batch this connection's socket is held for (see `SseHub`); a plain field, read per event. */
   heldBatch = -1;
+  /**
+   * Live frames held for this turn of the event loop (`holdLive`), written as one chunk by
+   * `flushHeld`: one `write` per client per turn rather than one per event (each `write` of a
+   * chunked response is four buffers for the socket's `writev`). Empty when nothing is held.
+   */
+  #held = '';
   #lastSentId: string | undefined;
   /** While replaying: live events wait here. Undefined when live events go straight out. */
   #liveQueue: LiveEvent[] | undefined = [];
@@ -125,13 +131,64 @@ export class SseConnection {
     return this.#sendEvent(event, true);
   }
 
+  /**
+   * `onLive`, except that the frame is held until `flushHeld`, which the caller (the hub) must
+   * call later in the same turn. Every check is made now, as `onLive` makes it: the seam, the
+   * matcher, the buffer limit (the held frames count towards it), and `session.unauthorized`
+   * ends the stream at once, after what was held.
+   */
+  holdLive(event: LiveEvent): boolean {
+    if (this.#ended) return false;
+    if (this.#liveQueue) {
+      this.#liveQueue.push(event);
+      return false;
+    }
+    if (this.#lastSentId !== undefined && compareStreamIds(event.id, this.#lastSentId) <= 0) return false;
+    this.#lastSentId = event.id;
+    if (!this.#matches(event)) return false;
+    if (event.type === 'session.unauthorized') {
+      this.#write(event.frame);
+      this.end('unauthorized');
+      return true;
+    }
+    this.#held += event.frame;
+    // Measured in characters: at least one byte each, so the limit is never passed unseen.
+    if (this.response.writableLength + this.#held.length > this.#maxBufferBytes) this.flushHeld();
+    return true;
+  }
+
+  /**
+   * Writes what `holdLive` held, in one chunk. `turn` is every frame the hub held for this
+   * connection's user this turn, encoded once for all of them: a client that was given all of
+   * them (the held text is as long: frames are never empty, so only the whole set has the whole
+   * length) is written that shared buffer instead of an encoding of its own.
+   */
+  flushHeld(turn?: { readonly text: string; buffer(): Buffer }): void {
+    const held = this.#held;
+    if (held === '' || this.#ended) return;
+    this.#held = '';
+    // Corked around the write, the response's four buffers (chunk size, CRLF, frames, CRLF) go
+    // out in one `writev` now, without the tick Node's own cork of each response write waits for.
+    const socket = this.response.socket;
+    socket?.cork();
+    this.#write(turn !== undefined && held.length === turn.text.length ? turn.buffer() : held);
+    socket?.uncork();
+  }
+
   writeHeartbeat(now: number): void {
-    if (!this.#ended && now - this.lastWriteMs >= 0) this.#write(HEARTBEAT_FRAME);
+    if (!this.#ended && now - this.lastWriteMs >= 0) {
+      this.flushHeld();
+      if (!this.#ended) this.#write(HEARTBEAT_FRAME);
+    }
   }
 
   /** Ends the stream with a last event saying why (and, for drains, where to go: anywhere). */
   end(reason: SseEndReason, data: Record<string, unknown> = {}): void {
     if (this.#ended) return;
+    // What was held this turn goes out before the last word (and counts towards the limit).
+    const held = this.#held;
+    this.#held = '';
+    if (held !== '') this.response.write(held);
     const event = reason === 'draining' ? 'reconnect' : reason === 'slow-consumer' ? 'error' : undefined;
     if (event) this.response.write(formatEvent({ event, data: JSON.stringify({ reason, ...data }) }));
     this.response.end();
@@ -203,8 +260,14 @@ export class SseConnection {
     return true;
   }
 
-  #write(frame: string): void {
+  #write(frame: string | Buffer): void {
     const response = this.response;
+    if (this.#held !== '') {
+      // Never reached by the hub's turn (it flushes first); kept so that no path can reorder.
+      const held = this.#held;
+      this.#held = '';
+      response.write(held);
+    }
     response.write(frame);
     this.lastWriteMs = this.#now();
     if (response.writableLength > this.#maxBufferBytes) {
@@ -218,6 +281,7 @@ export class SseConnection {
     if (this.#ended) return;
     this.#ended = true;
     this.#liveQueue = undefined;
+    this.#held = '';
     this.#onEnd?.(reason, this);
   }
 }

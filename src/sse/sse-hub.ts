@@ -4,7 +4,6 @@
  * and the drain that tells every client to reconnect elsewhere on shutdown.
  */
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { createError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
@@ -74,6 +73,33 @@ function isGone(response: ServerResponse): boolean {
 interface UserEntry {
   readonly connections: Map<string, SseConnection | undefined>;
   readonly unlisten: Promise<() => void>;
+  /** Every frame held for the user's clients this turn, and its encoding once asked for. */
+  readonly turn: HeldTurn;
+}
+
+/**
+ * The frames one user's clients were held this turn. Most clients get every one of them (one
+ * room, no content filter), so the text is encoded once and that buffer written to each of
+ * them, instead of each client's own copy encoded once per socket.
+ */
+class HeldTurn {
+  text = '';
+  #buffer: Buffer | undefined;
+
+  add(frame: string): void {
+    this.text += frame;
+    this.#buffer = undefined;
+  }
+
+  buffer(): Buffer {
+    this.#buffer ??= Buffer.from(this.text);
+    return this.#buffer;
+  }
+
+  reset(): void {
+    this.text = '';
+    this.#buffer = undefined;
+  }
 }
 
 export class SseHub {
@@ -81,7 +107,9 @@ export class SseHub {
   readonly #clock: Clock;
   readonly #users = new Map<string, UserEntry>();
   readonly #reserved = new Map<string, Reserved>();
-  #held: Socket[] = [];
+  #held: SseConnection[] = [];
+  /** The user entries whose turns are held, reset when the writes are released. */
+  #heldTurns: HeldTurn[] = [];
   /** Numbers the turns whose writes are held together; a connection records the one it joined. */
   #batch = 0;
   #isReleaseDue = false;
@@ -249,16 +277,22 @@ export class SseHub {
     let entry = this.#users.get(userId);
     if (!entry) {
       const connections = new Map<string, SseConnection | undefined>();
+      const turn = new HeldTurn();
       const unlisten = this.#options.liveHub.listen(userId, (event: LiveEvent) => {
+        if (turn.text === '') {
+          this.#heldTurns.push(turn);
+          this.#releaseSoon();
+        }
+        turn.add(event.frame);
         let written = 0;
         for (const connection of connections.values()) {
           if (!connection) continue;
           if (connection.heldBatch !== this.#batch) this.#holdWrites(connection);
-          if (connection.onLive(event)) written++;
+          if (connection.holdLive(event)) written++;
         }
         if (written > 0) this.#options.onEventWritten?.(event, written);
       });
-      entry = { connections, unlisten };
+      entry = { connections, unlisten, turn };
       this.#users.set(userId, entry);
     }
     return entry;
@@ -290,28 +324,32 @@ export class SseHub {
   }
 
   /**
-   * Keeps what is written to the socket this turn of the event loop in one `writev`: Pub/Sub
-   * brings a few events per read, and one read after another in the same turn; uncorked
-   * per event (Node's own cork lasts a tick), each would cost a syscall per client.
+   * Keeps what is written to a client this turn of the event loop in one write: Pub/Sub brings a
+   * few events per read, and one read after another in the same turn; written per event, each
+   * would cost a `write` through the HTTP response (four buffers of chunked encoding) per client,
+   * and a syscall per client once the write is no longer corked by Node's own per-tick cork.
    */
   #holdWrites(connection: SseConnection): void {
     connection.heldBatch = this.#batch;
-    if (!this.#isReleaseDue) {
-      this.#isReleaseDue = true;
-      setImmediate(this.#releaseWrites);
-    }
-    const socket = connection.response.socket;
-    if (!socket || socket.writableCorked > 0) return;
-    socket.cork();
-    this.#held.push(socket);
+    this.#releaseSoon();
+    this.#held.push(connection);
+  }
+
+  #releaseSoon(): void {
+    if (this.#isReleaseDue) return;
+    this.#isReleaseDue = true;
+    setImmediate(this.#releaseWrites);
   }
 
   readonly #releaseWrites = (): void => {
     const held = this.#held;
+    const turns = this.#heldTurns;
     this.#held = [];
+    this.#heldTurns = [];
     this.#batch++;
     this.#isReleaseDue = false;
-    for (const socket of held) socket.uncork();
+    for (const connection of held) connection.flushHeld(this.#users.get(connection.userId)?.turn);
+    for (const turn of turns) turn.reset();
   };
 
   #sweepHeartbeats(): void {
