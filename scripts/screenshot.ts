@@ -5,31 +5,18 @@
  * (alice signs in and watches GENERAL, bob and carol talk, alice sends a message, creates a
  * webhook aimed at the demo's receiver and sends it a test event), then saves the page.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/helpers/chromium.js';
 import { freePort } from '../test/helpers/redis-server.js';
 import { type RunningDemo, startDemo } from './demo.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const OUTPUT = fileURLToPath(new URL('../docs/console.png', import.meta.url));
 const STEP_TIMEOUT_MS = 20_000;
 
 async function main(): Promise<void> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\``);
-  }
   let demo: RunningDemo | undefined;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     demo = await startDemo({
       port: await freePort(),
