@@ -10,7 +10,7 @@ import { MeteorError } from './meteor-error.js';
 import type { Notifier } from './notifier.js';
 import { canAccessRoom, hasPermission } from './permissions.js';
 import type { Store } from './store.js';
-import type { SimMessage, SimUser } from './types.js';
+import type { SimMessage, SimRoom, SimUser } from './types.js';
 
 const UPDATE_KEYS = new Set(['_id', 'rid', 'msg', 'customFields', 'content', 'e2eMentions']);
 
@@ -98,19 +98,7 @@ export class MessageEdits {
     }
     this.notifier.deleteMessage(message.rid, message._id);
     if (room) {
-      room.msgs = Math.max(0, room.msgs - 1);
-      if (room.lastMessage?._id === message._id) {
-        const remaining = this.store.roomMessages(room._id).filter((m) => !m.tmid || m.tshow);
-        const last = remaining[remaining.length - 1];
-        if (last) {
-          room.lastMessage = last;
-          room.lm = last.ts;
-        } else {
-          delete room.lastMessage;
-        }
-      }
-      room._updatedAt = this.clock.date();
-      this.notifier.roomChanged(room, 'updated');
+      this.afterRemoval(room, 1, room.lastMessage?._id === message._id);
     }
   }
 
@@ -141,17 +129,7 @@ export class MessageEdits {
     ]);
     const room = this.store.room(rid);
     if (room) {
-      room.msgs = Math.max(0, room.msgs - messages.length);
-      const remaining = this.store.roomMessages(rid).filter((m) => !m.tmid || m.tshow);
-      const last = remaining[remaining.length - 1];
-      if (last) {
-        room.lastMessage = last;
-        room.lm = last.ts;
-      } else {
-        delete room.lastMessage;
-      }
-      room._updatedAt = this.clock.date();
-      this.notifier.roomChanged(room, 'updated');
+      this.afterRemoval(room, messages.length, true);
     }
     return deletedIds;
   }
@@ -203,6 +181,26 @@ export class MessageEdits {
     message._updatedAt = this.clock.date();
     this.notifier.roomMessage(message);
     this.refreshLastMessage(message);
+  }
+
+  /**
+   * A room after `count` of its messages were removed: the count goes down and, when the last
+   * message may be among them, the newest remaining one shown in the room list takes its place.
+   */
+  private afterRemoval(room: SimRoom, count: number, mayHaveRemovedLast: boolean): void {
+    room.msgs = Math.max(0, room.msgs - count);
+    if (mayHaveRemovedLast) {
+      const remaining = this.store.roomMessages(room._id).filter((m) => !m.tmid || m.tshow);
+      const last = remaining[remaining.length - 1];
+      if (last) {
+        room.lastMessage = last;
+        room.lm = last.ts;
+      } else {
+        delete room.lastMessage;
+      }
+    }
+    room._updatedAt = this.clock.date();
+    this.notifier.roomChanged(room, 'updated');
   }
 
   private refreshLastMessage(message: SimMessage): void {

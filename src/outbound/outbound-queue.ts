@@ -31,6 +31,8 @@ import type { OutboundJobData, OutboundJobView, OutboundOutcome, OutboundRequest
 /** The BullMQ queue name (keys live under `config.redis.queuePrefix`). */
 export const OUTBOUND_QUEUE_NAME = 'outbound';
 const JOB_ID_PREFIX = 'out_';
+/** What the queue gives out (random hex or a base64url hash, 32 characters); anything else names no job. */
+const JOB_ID = /^out_[A-Za-z0-9_-]{1,64}$/;
 
 export type OutboundBullJob = Job<OutboundJobData, OutboundOutcome>;
 
@@ -133,7 +135,8 @@ export class OutboundQueue {
 
   /** The job as the API shows it, or undefined when it does not exist or is another user's. */
   async get(userId: string, jobId: string): Promise<OutboundJobView | undefined> {
-    if (!jobId.startsWith(JOB_ID_PREFIX)) return undefined;
+    // A hostile id (huge, odd characters) never becomes part of a Redis key.
+    if (!JOB_ID.test(jobId)) return undefined;
     const record = await this.store.record(userId, jobId);
     return record ? viewOf(jobId, record.messageId, record.outcome) : undefined;
   }
@@ -146,6 +149,7 @@ export class OutboundQueue {
   async resolveTarget(userId: string, id: string): Promise<MessageTarget> {
     const notFound = createError('GW_ERR_NOT_FOUND', 'no such message or outbound job');
     if (id.startsWith(JOB_ID_PREFIX)) {
+      if (!JOB_ID.test(id)) throw notFound;
       const record = await this.store.record(userId, id);
       if (record?.kind !== 'send') throw notFound;
       return { messageId: record.messageId, roomId: record.roomId };

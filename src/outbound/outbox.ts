@@ -86,7 +86,8 @@ export class Outbox implements SessionObserver {
   }
 
   started(userId: string, session: UserSession): void {
-    if (this.#isClosed) return;
+    // Told twice of one session (a session starting while the observer was set): keep the one.
+    if (this.#isClosed || this.#outboxes.get(userId)?.session === session) return;
     this.#outboxes.get(userId)?.close();
     const outbox = new UserOutbox(userId, session, this.#options);
     this.#outboxes.set(userId, outbox);

@@ -159,6 +159,17 @@ describe('POST /v1/messages', () => {
     expect(other.status).toBe(404);
     const unknown = await request(h.app).get('/v1/messages/out_nope').set('x-test-user', 'alice');
     expect(unknown.status).toBe(404);
+    // Ids the queue never gives out are refused before any Redis key is built from them.
+    for (const hostile of [`out_${'x'.repeat(5000)}`, 'out_%7B%7D%0A', 'out_a:b', 'out_']) {
+      for (const [method, path] of [
+        ['get', `/v1/messages/${hostile}`],
+        ['delete', `/v1/messages/${hostile}`],
+      ] as const) {
+        const answer = await request(h.app)[method](path).set('x-test-user', 'alice');
+        expect(answer.status, `${method} ${hostile.slice(0, 20)}`).toBe(404);
+        expect(answer.body.error).toBe('GW_ERR_NOT_FOUND');
+      }
+    }
     await final(res.body.id);
   });
 });

@@ -3,7 +3,11 @@
  * and anything else (junk, another version, a wrong shape) is dropped rather than thrown.
  */
 import { describe, expect, it } from 'vitest';
-import { CONTROL_PLANE_VERSION, parseControlMessage } from '../../src/sessions/control-plane.js';
+import {
+  CONTROL_PLANE_VERSION,
+  outboundNoticeParts,
+  parseControlMessage,
+} from '../../src/sessions/control-plane.js';
 import { formatLease, parseLease } from '../../src/sessions/lease.js';
 
 const v = CONTROL_PLANE_VERSION;
@@ -46,11 +50,35 @@ describe('parseControlMessage', () => {
       { v, kind: 'credentials-changed', userId: 'u1' },
       { v, kind: 'consumers-changed', userId: 'u1' },
       { v, kind: 'wanted', userId: 'u1' },
+      { v, kind: 'outbound', userId: 'u1' },
+      { v, kind: 'outbound', userId: 'u1', job: { id: 'out_1', seq: 3, data: { kind: 'send' } } },
     ];
     for (const message of messages) expect(parseControlMessage(JSON.stringify(message))).toEqual(message);
   });
 
+  it('reads the outbound notice the accept script splices together', () => {
+    // The script publishes beforeSeq + seq + beforeData + data + '}}' (outbox-store/accept.lua).
+    const parts = outboundNoticeParts('u"1', 'out_\\x');
+    const data = JSON.stringify({ kind: 'send', text: 'a "quoted" }} text' });
+    expect(parseControlMessage(`${parts.beforeSeq}7${parts.beforeData}${data}}}`)).toEqual({
+      v,
+      kind: 'outbound',
+      userId: 'u"1',
+      job: { id: 'out_\\x', seq: 7, data: JSON.parse(data) },
+    });
+  });
+
   it('drops junk, other versions and wrong shapes instead of throwing', () => {
+    const call = {
+      v,
+      kind: 'call',
+      id: 'c',
+      replyTo: 'p',
+      userId: 'u',
+      method: 'm',
+      params: [],
+      timeoutMs: 5,
+    };
     const junk = [
       'not json',
       'null',
@@ -61,45 +89,13 @@ describe('parseControlMessage', () => {
       JSON.stringify({ v: 2, kind: 'ack', id: 'x' }),
       JSON.stringify({ v, kind: 'nope', id: 'x' }),
       JSON.stringify({ v, kind: 'ack', id: '' }),
-      JSON.stringify({
-        v,
-        kind: 'call',
-        id: 'c',
-        replyTo: 'p',
-        userId: 'u',
-        method: 'm',
-        params: {},
-        timeoutMs: 5,
-      }),
-      JSON.stringify({
-        v,
-        kind: 'call',
-        id: 'c',
-        replyTo: 'p',
-        userId: 'u',
-        method: 'm',
-        params: [],
-        timeoutMs: -1,
-      }),
-      JSON.stringify({
-        v,
-        kind: 'call',
-        id: 'c',
-        replyTo: 'p',
-        userId: 'u',
-        method: 'm',
-        params: [],
-        timeoutMs: 1e20,
-      }),
-      JSON.stringify({
-        v,
-        kind: 'ensure-topics',
-        id: 'c',
-        replyTo: 'p',
-        userId: 'u',
-        topics: [1],
-        timeoutMs: 5,
-      }),
+      JSON.stringify({ ...call, params: {} }),
+      JSON.stringify({ ...call, timeoutMs: -1 }),
+      JSON.stringify({ ...call, timeoutMs: 1e20 }),
+      JSON.stringify({ ...call, kind: 'ensure-topics', method: undefined, params: undefined, topics: [1] }),
+      JSON.stringify({ v, kind: 'outbound', userId: 'u', job: { id: 'out_1', seq: 0, data: {} } }),
+      JSON.stringify({ v, kind: 'outbound', userId: 'u', job: { id: 'out_1', seq: 1, data: 'x' } }),
+      JSON.stringify({ v, kind: 'outbound', userId: '' }),
       JSON.stringify({ v, kind: 'reply', id: 'c', error: { kind: 'weird', message: 'x' } }),
       JSON.stringify({ v, kind: 'wanted' }),
     ];
