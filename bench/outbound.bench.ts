@@ -182,6 +182,9 @@ async function main(): Promise<void> {
   const gatewayPool = new Pool(`http://127.0.0.1:${gatewayProcess.firstLine.trim()}`, {
     connections: REQUESTS,
   });
+  // The floor under any HTTP front: the same requests relayed to sendMessage with no other work.
+  const relayProcess = await startChild('bench/support/bare-relay.ts', [wsUrl, alice.token, String(WINDOW)]);
+  const relayPool = new Pool(`http://127.0.0.1:${relayProcess.firstLine.trim()}`, { connections: REQUESTS });
 
   const baseline = (tag: string, laneRooms: readonly string[], window = WINDOW) =>
     measure(
@@ -193,30 +196,35 @@ async function main(): Promise<void> {
       },
       window,
     );
-  const gateway = (tag: string, laneRooms: readonly string[], window = REQUESTS, count = MESSAGES) =>
-    measure(
-      laneRooms,
-      observer,
-      tag,
-      async (roomId, text) => {
-        const res = await gatewayPool.request({
-          method: 'POST',
-          path: '/v1/messages',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ roomId, text }),
-        });
-        const body = await res.body.text();
-        if (res.statusCode !== 202) throw new Error(`POST answered ${res.statusCode}: ${body}`);
-        // One at a time means one message in the whole path: wait until it is stored upstream.
-        if (window === 1) await observer.waitFor(text);
-      },
-      window,
-      count,
-    );
+  const posting =
+    (pool: Pool) =>
+    (tag: string, laneRooms: readonly string[], window = REQUESTS, count = MESSAGES) =>
+      measure(
+        laneRooms,
+        observer,
+        tag,
+        async (roomId, text) => {
+          const res = await pool.request({
+            method: 'POST',
+            path: '/v1/messages',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ roomId, text }),
+          });
+          const body = await res.body.text();
+          if (res.statusCode !== 202) throw new Error(`POST answered ${res.statusCode}: ${body}`);
+          // One at a time means one message in the whole path: wait until it is stored upstream.
+          if (window === 1) await observer.waitFor(text);
+        },
+        window,
+        count,
+      );
+  const gateway = posting(gatewayPool);
+  const relay = posting(relayPool);
 
   // Warm-up: sessions, JIT, connections.
   await baseline('warm-direct', rooms);
   await gateway('warm-gateway', rooms);
+  await relay('warm-relay', rooms);
 
   const shapes = [
     { name: '1 lane (1 user, 1 room)', rooms: rooms.slice(0, 1) },
@@ -233,6 +241,7 @@ async function main(): Promise<void> {
         push('gateway one at a time', await gateway(`q${round}`, shape.rooms, 1, Math.ceil(MESSAGES / 10)));
       }
       push(`gateway ${shape.name}`, await gateway(`g${round} ${shape.rooms.length}`, shape.rooms));
+      push(`relay ${shape.name}`, await relay(`r${round} ${shape.rooms.length}`, shape.rooms));
     }
   }
 
@@ -265,12 +274,15 @@ async function main(): Promise<void> {
     const baseRate = median(base.map((r) => r.sentPerSecond));
     console.log(line(`direct sendMessage, ${shape.name}`, base));
     console.log(line(`gateway queue, ${shape.name}`, results.get(`gateway ${shape.name}`)!, baseRate));
+    console.log(line(`bare HTTP relay, ${shape.name}`, results.get(`relay ${shape.name}`)!, baseRate));
   }
 
   for (const paced of pacedLines) console.log(paced);
 
   await gatewayPool.close();
+  await relayPool.close();
   gatewayProcess.child.kill('SIGTERM');
+  relayProcess.child.kill('SIGTERM');
   await direct.close();
   await observer.client.close();
   sim.child.kill('SIGTERM');

@@ -14,7 +14,7 @@ import { LiveHub } from './events/live-hub.js';
 import { createConsoleFeature } from './features/console-feature.js';
 import { createDocsFeature } from './features/docs-feature.js';
 import { createEventsFeature } from './features/events-feature.js';
-import type { Feature, FeatureDeps } from './features/feature.js';
+import type { FastRoute, Feature, FeatureDeps } from './features/feature.js';
 import { createHooksFeature } from './features/hooks-feature.js';
 import { createMessagesFeature } from './features/messages-feature.js';
 import { createMethodsFeature } from './features/methods-feature.js';
@@ -330,7 +330,14 @@ export async function startGateway(
     ctx,
     features.flatMap((feature) => feature.routers),
   );
-  const server = createServer(expressServerOptions(app), withFastRoutes(app, ctx, features));
+  const server = createServer(
+    expressServerOptions(app),
+    withFastRoutes(
+      app,
+      ctx,
+      features.flatMap((feature) => feature.fastRoutes ?? []),
+    ),
+  );
   // SSE responses live for hours: no request timeout; idle keep-alive sockets still close.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
@@ -390,14 +397,18 @@ export async function startGateway(
  * The server's request listener: the features' fast routes (served without Express' router, behind
  * the same front handlers), and the app for everything else.
  */
-function withFastRoutes(app: Express, ctx: HttpContext, features: readonly Feature[]): RequestListener {
-  const fastRoutes = features.flatMap((feature) => feature.fastRoutes ?? []);
+export function withFastRoutes(
+  app: Express,
+  ctx: HttpContext,
+  fastRoutes: readonly FastRoute[],
+): RequestListener {
   if (fastRoutes.length === 0) return app;
   const front = createFrontHandlers(ctx);
   const errorHandler = createErrorHandler(ctx);
   const fastPaths = fastRoutes.map((route) =>
     createFastPath({
       app,
+      method: route.method,
       path: route.path,
       handlers: [
         front.requestId,

@@ -10,16 +10,9 @@ import type { GatewayCore } from '../gateway-core.js';
 import type { MountedRouter } from '../http/app.js';
 import type { HttpAuth } from '../http/auth/index.js';
 import type { HttpContext } from '../http/context.js';
+import type { FastRoute } from '../http/fast-path.js';
 
-/**
- * A route served without Express' router (fast-path.ts): `handlers` run after the front handlers
- * every request meets (request id, log, metrics, CORS, drain check); `path` is also its route
- * label in the HTTP metrics.
- */
-export interface FastRoute {
-  readonly path: string;
-  readonly handlers: readonly RequestHandler[];
-}
+export type { FastRoute } from '../http/fast-path.js';
 
 export interface Feature {
   /** Names the feature in shutdown logs. */

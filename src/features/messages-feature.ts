@@ -4,8 +4,10 @@
  * roles that hold sessions also send (`startOutboundSending`).
  */
 import type { GatewayCore } from '../gateway-core.js';
+import { jsonBody } from '../http/app.js';
 import {
   createMessagesRouter,
+  createSendHandler,
   OutboundQueue,
   type OutboundQueueOptions,
   type OutboundSending,
@@ -82,6 +84,16 @@ export function createMessagesFeature(core: GatewayCore, deps: FeatureDeps): Mes
           {
             path: '/v1/messages',
             router: createMessagesRouter({ outbound, authenticate: deps.authenticated }),
+          },
+        ]
+      : [],
+    // The busiest request of all, served without the app's router and helmet (fast-path.ts).
+    fastRoutes: deps.isApi
+      ? [
+          {
+            method: 'POST',
+            path: '/v1/messages',
+            handlers: [deps.authenticated, jsonBody(deps.http), createSendHandler({ outbound })],
           },
         ]
       : [],

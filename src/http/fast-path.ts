@@ -1,20 +1,37 @@
 /**
  * One route served in front of the Express app, with the app's own handlers but without its
- * router: `GET /v1/events` holds its request for hours, and everything the router and the app-wide
- * middleware leave on a request (layer closures, helmet's dozen document headers in the kept
- * response head) was most of what an idle stream cost. Requests are given the app's request and
- * response prototypes, as `app.handle` does, so the handlers (request id, log line, CORS, drain,
- * authentication, rate limit, the route, the error handler) are the very same functions.
+ * router. Two routes pay for the router: `GET /v1/events` holds its request for hours, and
+ * everything the router and the app-wide middleware leave on a request (layer closures, helmet's
+ * dozen document headers in the kept response head) was most of what an idle stream cost;
+ * `POST /v1/messages` is the busiest request there is, and the router, helmet and their closures
+ * were more than half of its CPU (bench/RESULTS.md, issue 16). Requests are given the app's
+ * request and response prototypes, as `app.handle` does, so the handlers (request id, log line,
+ * CORS, drain, authentication, rate limit, the route, the error handler) are the very same
+ * functions.
  *
- * Only the exact path with GET comes here; anything else (other methods, preflights, `/v1/events/`)
- * goes to the app, where the route is mounted too.
+ * Only the exact path with the route's method comes here; anything else (other methods,
+ * preflights, `/v1/events/`) goes to the app, where the route is mounted too.
  */
 import { IncomingMessage, type ServerOptions, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { createError } from '../errors.js';
 
+/**
+ * A route served without Express' router: `handlers` run after the front handlers every request
+ * meets (request id, log, metrics, CORS, drain check); `path` is also its route label in the
+ * HTTP metrics, as the router would name it.
+ */
+export interface FastRoute {
+  /** @defaultValue 'GET' */
+  readonly method?: 'GET' | 'POST';
+  readonly path: string;
+  readonly handlers: readonly RequestHandler[];
+}
+
 export interface FastPathOptions {
   readonly app: Express;
+  /** @defaultValue 'GET' */
+  readonly method?: 'GET' | 'POST';
   readonly path: string;
   /** Run in order, each calling `next()` to go on or `next(err)` to answer with the error handler. */
   readonly handlers: readonly RequestHandler[];
@@ -35,11 +52,12 @@ const EMPTY_LOCALS: object = Object.freeze(Object.create(null));
 
 export function createFastPath(options: FastPathOptions): FastPath {
   const { app, path, handlers, errorHandler } = options;
+  const method = options.method ?? 'GET';
   const headers = Object.entries(options.headers ?? {});
   const withQuery = `${path}?`;
   return (rawReq, rawRes) => {
     const url = rawReq.url ?? '';
-    if (rawReq.method !== 'GET' || (url !== path && !url.startsWith(withQuery))) return false;
+    if (rawReq.method !== method || (url !== path && !url.startsWith(withQuery))) return false;
     const req = rawReq as Request;
     const res = rawRes as Response;
     req.res = res;
@@ -49,6 +67,8 @@ export function createFastPath(options: FastPathOptions): FastPath {
     if (!Object.prototype.isPrototypeOf.call(app.response, res)) Object.setPrototypeOf(res, app.response);
     res.locals = Object.create(EMPTY_LOCALS) as Record<string, unknown>;
     req.originalUrl = url;
+    // As if the route were `/` of a router mounted at the path (Location headers are built on it).
+    req.baseUrl = path;
     for (const [name, value] of headers) res.setHeader(name, value);
     runChain(handlers, errorHandler, req, res);
     return true;

@@ -1,6 +1,6 @@
 export { outboundBackoffMs } from './backoff.js';
 export { JobRunner } from './job-runner.js';
-export { createMessagesRouter, type MessagesRouterDeps } from './messages-router.js';
+export { createMessagesRouter, createSendHandler, type MessagesRouterDeps } from './messages-router.js';
 export {
   type AcceptResult,
   type MessageTarget,

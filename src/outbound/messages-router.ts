@@ -74,27 +74,11 @@ export const reactionSchema = z
 export function createMessagesRouter(deps: MessagesRouterDeps): Router {
   const { outbound, authenticate } = deps;
   const maxText = deps.maxTextLength ?? 5000;
-  const send = sendMessageSchema(maxText);
   const edit = editMessageSchema(maxText);
   const router = express.Router();
   router.use(authenticate);
 
-  router.post('/', async (req: Request, res: Response) => {
-    const principal = principalOf(req);
-    const body = parseInput(send, jsonObjectBody(req));
-    const request: OutboundRequest = {
-      kind: 'send',
-      roomId: body.roomId,
-      send: {
-        text: body.text,
-        ...(body.threadId === undefined ? {} : { threadId: body.threadId }),
-        ...(body.alias === undefined ? {} : { alias: body.alias }),
-        ...(body.emoji === undefined ? {} : { emoji: body.emoji }),
-        ...(body.attachments === undefined ? {} : { attachments: body.attachments }),
-      },
-    };
-    reply(res, await outbound.accept(principal.userId, request, idempotencyKeyOf(req)));
-  });
+  router.post('/', createSendHandler(deps));
 
   router.get('/:id', async (req: Request, res: Response) => {
     const principal = principalOf(req);
@@ -129,6 +113,33 @@ export function createMessagesRouter(deps: MessagesRouterDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * `POST /v1/messages`, as the router mounts it and as the gateway also serves it outside the
+ * router (fast-path.ts): after `deps.authenticate` and the app's JSON body parser.
+ */
+export function createSendHandler(
+  deps: Pick<MessagesRouterDeps, 'outbound' | 'maxTextLength'>,
+): RequestHandler {
+  const { outbound } = deps;
+  const send = sendMessageSchema(deps.maxTextLength ?? 5000);
+  return async (req: Request, res: Response) => {
+    const principal = principalOf(req);
+    const body = parseInput(send, jsonObjectBody(req));
+    const request: OutboundRequest = {
+      kind: 'send',
+      roomId: body.roomId,
+      send: {
+        text: body.text,
+        ...(body.threadId === undefined ? {} : { threadId: body.threadId }),
+        ...(body.alias === undefined ? {} : { alias: body.alias }),
+        ...(body.emoji === undefined ? {} : { emoji: body.emoji }),
+        ...(body.attachments === undefined ? {} : { attachments: body.attachments }),
+      },
+    };
+    reply(res, await outbound.accept(principal.userId, request, idempotencyKeyOf(req)));
+  };
 }
 
 function reply(res: Response, result: AcceptResult): void {
