@@ -3,7 +3,7 @@
  * request durably and tells the worker holding the user's session at once, answers status
  * queries, and finds the room of a message that an edit, deletion or reaction targets.
  *
- * Accepting is two steps. The user's outbox in Redis (outbox-store.ts) records the job with the
+ * Accepting writes two records, in one round trip. The user's outbox in Redis (outbox-store.ts) records the job with the
  * next sequence number of its user: that is the durable record the sender works from, and its
  * order. A BullMQ job with the same id, delayed by `watchdogMs`, is the job's safety net: should
  * the job still be pending when it comes due (no worker held the session, a notice was lost),
@@ -110,19 +110,25 @@ export class OutboundQueue {
     const now = this.#now();
     const data = jobData(userId, request, requestHash, now);
     const wantedUntil = now + this.wantedMs;
-    const accepted = await this.store.accept(userId, jobId, data, wantedUntil);
-    if (accepted.kind === 'exists') {
-      if (accepted.requestHash !== requestHash)
-        throw createError('GW_ERR_CONFLICT', 'this Idempotency-Key was used with a different request');
-      return { view: viewOf(jobId, accepted.messageId, accepted.outcome), isNew: false };
-    }
-    await Promise.all([
+    // The watchdog's record goes in the same write as the accept script (one round trip before
+    // the 202, not two). A record without an accepted job (the script failed, or it found an
+    // Idempotency-Key's finished job) is harmless: the watchdog reads the outbox, not the record,
+    // and lets it go. BullMQ keeps the first record of a job id that it still holds.
+    const [accepted] = await Promise.all([
+      this.store.accept(userId, jobId, data, wantedUntil),
       this.queue.add(request.kind, data, {
         jobId,
         delay: this.watchdogMs,
         removeOnComplete: true,
         removeOnFail: true,
       }),
+    ]);
+    if (accepted.kind === 'exists') {
+      if (accepted.requestHash !== requestHash)
+        throw createError('GW_ERR_CONFLICT', 'this Idempotency-Key was used with a different request');
+      return { view: viewOf(jobId, accepted.messageId, accepted.outcome), isNew: false };
+    }
+    await Promise.all([
       this.#keepWanted(userId, wantedUntil),
       // The holder heard of the job from the accept script. With none (or one that is gone),
       // the workers are woken: whoever claims the session reads its outbox.
