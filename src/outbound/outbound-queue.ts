@@ -3,9 +3,9 @@
  * request durably and tells the worker holding the user's session at once, answers status
  * queries, and finds the room of a message that an edit, deletion or reaction targets.
  *
- * Accepting writes two records, in one round trip. The user's outbox in Redis (outbox-store.ts) records the job with the
- * next sequence number of its user: that is the durable record the sender works from, and its
- * order. A BullMQ job with the same id, delayed by `watchdogMs`, is the job's safety net: should
+ * Accepting writes two records, in one round trip. The user's outbox in Redis (outbox-store.ts)
+ * records the job with the next sequence number of its user: that is the durable record the
+ * sender works from, and its order. A BullMQ job with the same id, delayed by `watchdogMs`, is the job's safety net: should
  * the job still be pending when it comes due (no worker held the session, a notice was lost),
  * the watchdog (outbound-watchdog.ts) makes sure a worker takes it up. A job finished in time
  * leaves no work for BullMQ: its record is removed when the outcome is recorded.
