@@ -44,6 +44,7 @@ import { LuaScript } from '../redis/lua-script.js';
 import { OwnerLease } from '../redis/owner-lease.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { DeadLetter, DeliveryLedger } from './delivery-ledger.js';
+import type { DirectAttempts, PlannedJob } from './direct-attempts.js';
 import {
   DEFAULT_RETENTION,
   type DeliveryJobRetention,
@@ -63,6 +64,11 @@ export interface WebhookDispatcherOptions {
   readonly store: WebhookStore;
   readonly ledger: DeliveryLedger;
   readonly queue: Queue<WebhookJobData>;
+  /**
+   * When given, the first attempt of each delivery is made here, straight away (direct-attempts.ts);
+   * jobs it has no room for go to the queue. Without it, every job goes to the queue.
+   */
+  readonly direct?: DirectAttempts;
   /** When given, a claimed user's webhooks are registered again as durable consumers (heals a crash between create and register). */
   readonly consumers?: ConsumerRegistry;
   readonly workerId: string;
@@ -375,7 +381,7 @@ export class WebhookDispatcher {
     const { userId } = owned;
     const userKeys = keys.user(userId);
     const targets = await this.#targets(owned);
-    const jobs: { name: string; data: WebhookJobData; opts: ReturnType<typeof deliveryJobOptions> }[] = [];
+    const jobs: PlannedJob[] = [];
     const dead = new Map<string, DeadLetter[]>();
     const nowMs = this.#clock.now();
     for (const event of events) {
@@ -413,28 +419,7 @@ export class WebhookDispatcher {
         }
       }
     }
-    if (jobs.length > 0) {
-      // Pending before added: a job that finishes at once must find its entry to remove.
-      const byWebhook = new Map<string, string[]>();
-      for (const job of jobs) {
-        const ids = byWebhook.get(job.data.webhookId) ?? [];
-        ids.push(job.opts.jobId!);
-        byWebhook.set(job.data.webhookId, ids);
-      }
-      // On one Redis, the marks go out on the queue's own connection just ahead of the jobs:
-      // Redis runs a connection's commands in order, so they land first without a round trip
-      // of their own. A Cluster keeps no order between its nodes: there they are awaited first.
-      const queueClient = await queue.getBackend().client;
-      const inOrder = queueClient instanceof Redis;
-      const marks = [...byWebhook].map(([webhookId, ids]) =>
-        this.#options.ledger.markPending(userId, webhookId, ids, nowMs, inOrder ? queueClient : undefined),
-      );
-      if (inOrder) await Promise.all([...marks, queue.addBulk(jobs)]);
-      else {
-        await Promise.all(marks);
-        await queue.addBulk(jobs);
-      }
-    }
+    if (jobs.length > 0) await this.#enqueue(userId, jobs, nowMs);
     for (const [webhookId, letters] of dead)
       await this.#options.ledger.addDeadLetters(userId, webhookId, letters);
     const lastId = events[events.length - 1]!.id;
@@ -452,6 +437,56 @@ export class WebhookDispatcher {
     }
     // 0: the stored cursor was already further (a previous owner's): read it again next pass.
     owned.cursor = advanced === 1 ? lastId : undefined;
+  }
+
+  /**
+   * Puts the jobs into BullMQ, each marked pending first (a job that finishes at once must find
+   * its entry to remove): as many as there are free direct attempts straight into active, attempted
+   * here at once, the rest into the queue for the workers. Resolves once every job is in BullMQ.
+   */
+  async #enqueue(userId: string, jobs: readonly PlannedJob[], nowMs: number): Promise<void> {
+    const { redis, queue, ledger, direct } = this.#options;
+    const byWebhook = new Map<string, string[]>();
+    for (const job of jobs) {
+      const ids = byWebhook.get(job.data.webhookId) ?? [];
+      ids.push(job.opts.jobId);
+      byWebhook.set(job.data.webhookId, ids);
+    }
+    const markAll = (on?: RedisClient): Promise<void[]> =>
+      Promise.all([...byWebhook].map(([webhookId, ids]) => ledger.markPending(userId, webhookId, ids, nowMs, on)));
+    let queued = jobs;
+    if (direct) {
+      // The marks and the add-active script share the ledger's connection: on one Redis they run
+      // in the order sent, so the marks need no round trip of their own. A Cluster keeps no order
+      // between its nodes: there they are awaited first.
+      const marks = markAll();
+      if (!(redis instanceof Redis)) await marks;
+      let next = 0;
+      try {
+        while (next < jobs.length) {
+          const reserved = await direct.reserve(jobs.length - next);
+          if (reserved === 0) break;
+          const group = jobs.slice(next, next + reserved);
+          next += group.length;
+          await direct.start(group, reserved);
+        }
+      } finally {
+        await marks;
+      }
+      queued = jobs.slice(next);
+      if (queued.length === 0) return;
+      await queue.addBulk([...queued]);
+      return;
+    }
+    // On one Redis, the marks go out on the queue's own connection just ahead of the jobs: Redis
+    // runs a connection's commands in order, so they land first without a round trip of their own.
+    // A Cluster keeps no order between its nodes: there they are awaited first.
+    const queueClient = await queue.getBackend().client;
+    if (queueClient instanceof Redis) await Promise.all([markAll(queueClient), queue.addBulk([...queued])]);
+    else {
+      await markAll();
+      await queue.addBulk([...queued]);
+    }
   }
 
   /**
