@@ -80,6 +80,7 @@ export class DirectAttempts {
   readonly #running = new Map<Promise<void>, RunningAttempt>();
   readonly #lockTimer: TimerHandle;
   #isClosing = false;
+  #started = 0;
 
   constructor(options: DirectAttemptsOptions) {
     if (!(options.concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
@@ -98,6 +99,11 @@ export class DirectAttempts {
   /** Attempts running now. */
   get inFlight(): number {
     return this.#running.size;
+  }
+
+  /** Attempts started since this process began (jobs found already stored are not counted). */
+  get started(): number {
+    return this.#started;
   }
 
   /**
@@ -169,6 +175,7 @@ export class DirectAttempts {
       });
       started++;
     }
+    this.#started += started;
     this.#release(reserved - started);
   }
 

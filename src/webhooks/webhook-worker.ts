@@ -72,6 +72,8 @@ export interface WebhookWorkerOptions {
   readonly isDirectAttemptEnabled?: boolean;
   /** First attempts in flight at once in the dispatcher, besides the workers' `concurrency`. @defaultValue concurrency */
   readonly directConcurrency?: number;
+  /** How long a dispatch pass waits for a free first attempt before queueing the rest. @defaultValue 1000 */
+  readonly directWaitMs?: number;
   /** @defaultValue 1000 */
   readonly credentialCacheMs?: number;
   /** @defaultValue 2000 */
@@ -304,6 +306,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
         processor,
         concurrency: options.directConcurrency ?? options.concurrency ?? 32,
         lockDurationMs: options.lockDurationMs ?? 30_000,
+        ...(options.directWaitMs === undefined ? {} : { waitMs: options.directWaitMs }),
         clock,
         ...(logger ? { logger } : {}),
       });
