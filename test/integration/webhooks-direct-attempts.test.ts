@@ -119,6 +119,28 @@ describe('first attempts made by the dispatcher', () => {
   });
 });
 
+describe('drain', () => {
+  it('close waits for a first attempt in flight and records its outcome', async () => {
+    const worker = await fx.startWorker(FAST_WORKER);
+    // Answered only once the worker is closing: the outcome can be recorded only if close waits.
+    const rx = await receiver(async () => {
+      await waitFor(() => worker.state !== 'running', 10_000, 'the worker closing');
+      return { status: 204 };
+    });
+    const userId = newUserId();
+    const id = await register(userId, rx.url);
+    const startedBefore = worker.direct!.started;
+    const event = await fx.logEvent(userId);
+    await waitFor(() => rx.hits.length === 1, 10_000, 'the attempt in flight');
+    expect(worker.direct!.started - startedBefore).toBe(1);
+
+    await worker.close();
+    expect(worker.direct!.inFlight).toBe(0);
+    expect((await fx.service.deliveries(userId, id, 10)).map((a) => a.outcome)).toEqual(['success']);
+    expect(await (await queue.getJob(`${id}.${event.id}`))?.getState()).toBe('completed');
+  });
+});
+
 describe('a dispatcher killed mid-attempt (kill -9)', () => {
   it('leaves the job to BullMQ’s stalled check, the cursor already past it; nothing is lost', async () => {
     const rx = await receiver((_hook, index) => (index === 0 ? 'hang' : { status: 204 }));
