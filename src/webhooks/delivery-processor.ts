@@ -180,7 +180,14 @@ export class DeliveryProcessor {
     const jobId = job.id!;
     if (token === undefined) throw new Error('delivery job without a lock token');
 
-    if (!(await gate.isValid(userId))) {
+    let isValid: boolean;
+    try {
+      isValid = await gate.isValid(userId);
+    } catch (err) {
+      if (early) await this.abandon(job.data, jobId, early).catch(() => undefined);
+      throw err;
+    }
+    if (!isValid) {
       if (early) await this.abandon(job.data, jobId, early);
       await gate.park(job, token);
       throw new DelayedError();
@@ -234,7 +241,7 @@ export class DeliveryProcessor {
       throw err;
     }
     return this.#settle(job, result, startedMs, begin.format === 'rocketchat' ? { facts } : undefined);
-  };
+  }
 
   #openHeaders(data: WebhookJobData, sealed: string): CustomHeaders {
     if (sealed === '') return {};

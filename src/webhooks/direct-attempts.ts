@@ -144,7 +144,8 @@ export class DirectAttempts {
     const token = `${this.#tokenPrefix}${this.#tokenSeq++}`;
     const nowMs = this.#clock.now();
     const args: (string | number)[] = [worker.toKey(''), lockDurationMs, token, nowMs, worker.name];
-    for (const job of jobs) args.push(job.opts.jobId, job.name, JSON.stringify(job.data), JSON.stringify(job.opts));
+    for (const job of jobs)
+      args.push(job.opts.jobId, job.name, JSON.stringify(job.data), JSON.stringify(job.opts));
     const adding = ADD_ACTIVE_SCRIPT.run<number[]>(redis, [worker.keys.active!], args);
     // Each attempt's slot and record, asked for in the same write as the jobs (one round trip
     // fewer before the POST); given back below for a job that was not added.
@@ -163,7 +164,13 @@ export class DirectAttempts {
         void this.#abandon(planned, early[i]!);
         continue;
       }
-      const job = new Job<WebhookJobData>(worker, planned.name, planned.data, planned.opts, planned.opts.jobId);
+      const job = new Job<WebhookJobData>(
+        worker,
+        planned.name,
+        planned.data,
+        planned.opts,
+        planned.opts.jobId,
+      );
       job.timestamp = nowMs;
       job.processedOn = nowMs;
       job.attemptsStarted = 1;

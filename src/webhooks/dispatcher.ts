@@ -377,7 +377,7 @@ export class WebhookDispatcher {
 
   /** Adds the jobs (and dead letters) the events owe, then moves the cursor past them. */
   async #dispatch(owned: OwnedUser, events: readonly DispatchableEvent[]): Promise<void> {
-    const { redis, keys, queue } = this.#options;
+    const { redis, keys } = this.#options;
     const { userId } = owned;
     const userKeys = keys.user(userId);
     const targets = await this.#targets(owned);
@@ -452,8 +452,10 @@ export class WebhookDispatcher {
       ids.push(job.opts.jobId);
       byWebhook.set(job.data.webhookId, ids);
     }
-    const markAll = (on?: RedisClient): Promise<void[]> =>
-      Promise.all([...byWebhook].map(([webhookId, ids]) => ledger.markPending(userId, webhookId, ids, nowMs, on)));
+    const markAll = (on?: RedisClient): Promise<unknown> =>
+      Promise.all(
+        [...byWebhook].map(([webhookId, ids]) => ledger.markPending(userId, webhookId, ids, nowMs, on)),
+      );
     let queued = jobs;
     if (direct) {
       // The marks and the add-active script share the ledger's connection: on one Redis they run

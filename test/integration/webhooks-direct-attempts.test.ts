@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { AppendedEvent } from '../../src/events/event-log.js';
 import { createWebhookQueue } from '../../src/webhooks/webhook-queue.js';
 import { waitFor } from '../helpers/wait-for.js';
 import {
@@ -108,7 +109,7 @@ describe('first attempts made by the dispatcher', () => {
     await register(userId, rx.url);
     const startedBefore = worker.direct!.started;
 
-    const events = [];
+    const events: AppendedEvent[] = [];
     for (let i = 0; i < 4; i++) events.push(await fx.logEvent(userId, { i }));
     await waitFor(() => rx.hits.length >= 4, 10_000, 'the queued deliveries');
     release!();
