@@ -22,7 +22,7 @@
  * extended while an attempt runs, as BullMQ's worker does for its own jobs.
  */
 import { randomUUID } from 'node:crypto';
-import { Job, type JobsOptions, type Worker } from 'bullmq';
+import { Job, type JobsOptions, type Queue, type Worker } from 'bullmq';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
@@ -40,8 +40,13 @@ export interface PlannedJob {
 export interface DirectAttemptsOptions {
   /** Runs the add-active script (the hot-path, auto-pipelined connection). */
   readonly redis: RedisClient;
-  /** The BullMQ worker of the webhook queue: jobs are finished through its backend and settings. */
+  /** The BullMQ worker of the webhook queue: its keys, name and retry settings (a failed attempt moves through it). */
   readonly worker: Worker<WebhookJobData>;
+  /**
+   * The webhook queue on `redis`: a job's other moves (completed, delayed, lock extensions) go
+   * through it, so they share the auto-pipelined writes of the ledger's scripts.
+   */
+  readonly queue: Queue<WebhookJobData>;
   /** The delivery processor: one attempt per job, its endpoint slot asked for with the job's own write. */
   readonly processor: Pick<DeliveryProcessor, 'begin' | 'processBegun' | 'abandon'>;
   /** Attempts in flight at once in this process. */
@@ -165,7 +170,7 @@ export class DirectAttempts {
         continue;
       }
       const job = new Job<WebhookJobData>(
-        worker,
+        this.#o.queue,
         planned.name,
         planned.data,
         planned.opts,
@@ -195,8 +200,13 @@ export class DirectAttempts {
       } catch (err) {
         // The processor moved the job itself (parked, or put back while the endpoint is busy).
         if (err instanceof Error && err.name === 'DelayedError') return;
-        // Retried per the worker's backoff strategy, or failed for good (UnrecoverableError).
-        await job.moveToFailed(err instanceof Error ? err : new Error(String(err)), token, false);
+        // Retried per the worker's backoff strategy, or failed for good (UnrecoverableError):
+        // through the worker, whose settings hold that strategy.
+        const failing = new Job<WebhookJobData>(this.#o.worker, job.name, job.data, job.opts, job.id);
+        failing.timestamp = job.timestamp;
+        failing.processedOn = job.processedOn ?? job.timestamp;
+        failing.attemptsStarted = 1;
+        await failing.moveToFailed(err instanceof Error ? err : new Error(String(err)), token, false);
         return;
       }
       await job.moveToCompleted(result, token, false);

@@ -145,6 +145,8 @@ interface WebhookWorkerParts {
   readonly gate: CredentialGate;
   readonly client: DeliveryClient;
   readonly queue: ReturnType<typeof createWebhookQueue>;
+  /** The same queue on `commands`, for the dispatcher's first attempts (undefined without them). */
+  readonly directQueue: ReturnType<typeof createWebhookQueue> | undefined;
   readonly blocking: RedisClient;
   /** The auto-pipelining connection of the ledger, store, gate and dispatcher. */
   readonly commands: RedisClient;
@@ -186,7 +188,7 @@ export class WebhookWorker {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closing';
-      const { gate, client, queue, blocking, commands, metricsTimer, clock } = this.#parts;
+      const { gate, client, queue, directQueue, blocking, commands, metricsTimer, clock } = this.#parts;
       clock.clearInterval(metricsTimer);
       const errors: unknown[] = [];
       const step = async (fn: () => Promise<unknown>): Promise<void> => {
@@ -203,6 +205,7 @@ export class WebhookWorker {
       await step(() => this.worker.close());
       await step(() => client.close());
       await step(() => queue.close());
+      await step(async () => directQueue?.close());
       await step(() => blocking.quit().catch(() => blocking.disconnect()));
       await step(() => commands.quit().catch(() => commands.disconnect()));
       this.#state = 'closed';
@@ -298,11 +301,15 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
 
   let dispatcher: WebhookDispatcher | undefined;
   let direct: DirectAttempts | undefined;
+  let directQueue: ReturnType<typeof createWebhookQueue> | undefined;
   if (options.isDispatchEnabled ?? true) {
     if (options.isDirectAttemptEnabled ?? true) {
+      directQueue = createWebhookQueue(commands, config.redis.queuePrefix);
+      directQueue.on('error', (err) => logger?.error({ err }, 'webhook queue error'));
       direct = new DirectAttempts({
         redis: commands,
         worker,
+        queue: directQueue,
         processor,
         concurrency: options.directConcurrency ?? options.concurrency ?? 32,
         lockDurationMs: options.lockDurationMs ?? 30_000,
@@ -350,6 +357,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
     gate,
     client,
     queue,
+    directQueue,
     blocking,
     commands,
     metricsTimer,
