@@ -17,9 +17,14 @@
  * - the dispatcher moves its cursor once the group's script has run, i.e. once every job is in
  *   BullMQ, as before; the attempts themselves are not awaited.
  *
+ * The script writes BullMQ's own job layout (the fields of bullmq 6.7's `storeJob` and
+ * `prepareJobForProcessing`, its active list and lock key): check it against a BullMQ upgrade.
+ * The tests read these jobs back through BullMQ (state, attempts, retries, stalled recovery).
+ *
  * Attempts in flight are bounded per process (`concurrency`); a dispatch pass waits up to
- * `waitMs` for a free one and otherwise adds the rest to the queue the ordinary way. Locks are
- * extended while an attempt runs, as BullMQ's worker does for its own jobs.
+ * `waitMs` for a free one and otherwise adds the rest to the queue the ordinary way (later passes
+ * do so at once until an attempt ends: slow endpoints holding every attempt cost one wait, not one
+ * per pass). Locks are extended while an attempt runs, as BullMQ's worker does for its own jobs.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, type JobsOptions, type Queue, type Worker } from 'bullmq';
@@ -86,6 +91,11 @@ export class DirectAttempts {
   readonly #lockTimer: TimerHandle;
   #isClosing = false;
   #started = 0;
+  /**
+   * A wait timed out with every attempt taken (slow endpoints holding them): later passes queue at
+   * once instead of waiting again, until an attempt ends.
+   */
+  #isCongested = false;
 
   constructor(options: DirectAttemptsOptions) {
     if (!(options.concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
@@ -113,10 +123,12 @@ export class DirectAttempts {
 
   /**
    * Takes up to `max` free attempts, waiting up to `waitMs` for the first. Resolves how many were
-   * taken: 0 when none freed in time or when closing (the caller queues its jobs instead).
+   * taken: 0 when none freed in time, at once while the last wait found none (until one ends), or
+   * when closing (the caller queues its jobs instead).
    */
   reserve(max: number): Promise<number> {
     if (this.#isClosing || max <= 0) return Promise.resolve(0);
+    if (this.#free === 0 && this.#isCongested) return Promise.resolve(0);
     if (this.#free > 0) {
       const taken = Math.min(max, this.#free);
       this.#free -= taken;
@@ -133,6 +145,7 @@ export class DirectAttempts {
       const timer = this.#clock.setTimeout(() => {
         const i = this.#waiters.indexOf(waiter);
         if (i >= 0) this.#waiters.splice(i, 1);
+        this.#isCongested = true;
         resolve(0);
       }, this.#waitMs);
       this.#waiters.push(waiter);
@@ -227,6 +240,7 @@ export class DirectAttempts {
 
   #release(count: number): void {
     this.#free += Math.max(0, count);
+    if (count > 0) this.#isCongested = false;
     while (this.#free > 0 && this.#waiters.length > 0) {
       const waiter = this.#waiters.shift()!;
       const taken = Math.min(waiter.max, this.#free);

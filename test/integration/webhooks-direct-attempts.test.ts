@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AppendedEvent } from '../../src/events/event-log.js';
+import type { WebhookWorker, WebhookWorkerOptions } from '../../src/webhooks/index.js';
 import { createWebhookQueue } from '../../src/webhooks/webhook-queue.js';
 import { waitFor } from '../helpers/wait-for.js';
 import {
@@ -26,6 +27,8 @@ const SCRIPT = fileURLToPath(new URL('../helpers/webhook-worker-process.ts', imp
 let fx: WebhookFixture;
 let queue: ReturnType<typeof createWebhookQueue>;
 const receivers: WebhookReceiver[] = [];
+/** Workers a test started: closed after it even when it fails, so none outlives its test. */
+const workers: WebhookWorker[] = [];
 let child: ChildProcess | undefined;
 
 beforeAll(async () => {
@@ -37,6 +40,7 @@ beforeAll(async () => {
   queue = createWebhookQueue(fx.redis, fx.config.redis.queuePrefix);
 });
 afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.close();
   for (const rx of receivers.splice(0)) await rx.close();
 });
 afterAll(async () => {
@@ -44,6 +48,17 @@ afterAll(async () => {
   await queue.close();
   await fx.close();
 });
+
+async function startWorker(options: WebhookWorkerOptions): Promise<WebhookWorker> {
+  const worker = await fx.startWorker(options);
+  workers.push(worker);
+  return worker;
+}
+
+async function jobState(jobId: string): Promise<string> {
+  const job = await queue.getJob(jobId);
+  return job ? job.getState() : 'missing';
+}
 
 async function receiver(respond?: Responder): Promise<WebhookReceiver> {
   const rx = await startWebhookReceiver(respond);
@@ -60,7 +75,7 @@ async function register(userId: string, url: string): Promise<string> {
 
 describe('first attempts made by the dispatcher', () => {
   it('attempts at once, and a retry goes on in the queue with the same webhook-id and attempt count', async () => {
-    const worker = await fx.startWorker(FAST_WORKER);
+    const worker = await startWorker(FAST_WORKER);
     const rx = await receiver((_hook, index) => (index === 0 ? { status: 500 } : { status: 204 }));
     const userId = newUserId();
     const id = await register(userId, rx.url);
@@ -84,17 +99,14 @@ describe('first attempts made by the dispatcher', () => {
       [2, 'success'],
       [1, 'http_error'],
     ]);
-    const job = await waitFor(async () => {
-      const found = await queue.getJob(`${id}.${event.id}`);
-      return (await found?.getState()) === 'completed' ? found : undefined;
-    });
-    expect(job.attemptsMade).toBe(2);
+    await waitFor(async () => (await jobState(`${id}.${event.id}`)) === 'completed');
+    // Read once it is completed: a copy read before may predate the final move.
+    expect((await queue.getJob(`${id}.${event.id}`))?.attemptsMade).toBe(2);
     expect(await fx.redis.zcard(fx.keys.user(userId).webhookPending(id))).toBe(0);
-    await worker.close();
   });
 
   it('queues what it has no free attempt for, and every event is delivered once', async () => {
-    const worker = await fx.startWorker({ ...FAST_WORKER, directConcurrency: 1, directWaitMs: 20 });
+    const worker = await startWorker({ ...FAST_WORKER, directConcurrency: 1, directWaitMs: 20 });
     let release: (() => void) | undefined;
     const held = new Promise<void>((resolve) => {
       release = resolve;
@@ -116,13 +128,12 @@ describe('first attempts made by the dispatcher', () => {
     await waitFor(() => events.every((e) => rx.delivered().has(e.id)), 10_000, 'every delivery');
     expect(rx.hits).toHaveLength(4);
     expect(worker.direct!.started - startedBefore).toBeLessThan(4);
-    await worker.close();
   });
 });
 
 describe('drain', () => {
   it('close waits for a first attempt in flight and records its outcome', async () => {
-    const worker = await fx.startWorker(FAST_WORKER);
+    const worker = await startWorker(FAST_WORKER);
     // Answered only once the worker is closing: the outcome can be recorded only if close waits.
     const rx = await receiver(async () => {
       await waitFor(() => worker.state !== 'running', 10_000, 'the worker closing');
@@ -138,7 +149,7 @@ describe('drain', () => {
     await worker.close();
     expect(worker.direct!.inFlight).toBe(0);
     expect((await fx.service.deliveries(userId, id, 10)).map((a) => a.outcome)).toEqual(['success']);
-    expect(await (await queue.getJob(`${id}.${event.id}`))?.getState()).toBe('completed');
+    expect(await jobState(`${id}.${event.id}`)).toBe('completed');
   });
 });
 
@@ -163,7 +174,7 @@ describe('a dispatcher killed mid-attempt (kill -9)', () => {
     await waitFor(() => rx.hits.length === 1, 10_000, 'the attempt that hangs');
     // The job was in BullMQ, active under the dispatcher's lock, and the cursor moved past it,
     // before the request went out.
-    expect(await (await queue.getJob(`${id}.${event.id}`))?.getState()).toBe('active');
+    expect(await jobState(`${id}.${event.id}`)).toBe('active');
     expect(await fx.redis.get(fx.keys.user(userId).webhookCursor)).toBe(event.id);
 
     child.kill('SIGKILL');
@@ -171,11 +182,11 @@ describe('a dispatcher killed mid-attempt (kill -9)', () => {
     expect(child.signalCode).toBe('SIGKILL');
 
     // A worker that does not dispatch: only BullMQ's stalled check can bring the job to it.
-    await fx.startWorker({ ...FAST_WORKER, isDispatchEnabled: false });
+    await startWorker({ ...FAST_WORKER, isDispatchEnabled: false });
     await waitFor(() => rx.delivered().has(event.id), 20_000, 'the delivery after the kill');
     expect(rx.hits.map((hit) => hit.webhookId)).toEqual([event.id, event.id]);
     await waitFor(
-      async () => (await (await queue.getJob(`${id}.${event.id}`))?.getState()) === 'completed',
+      async () => (await jobState(`${id}.${event.id}`)) === 'completed',
       10_000,
       'the job completed',
     );
