@@ -192,16 +192,8 @@ export class DeliveryProcessor {
       await gate.park(job, token);
       throw new DelayedError();
     }
-    const startedMs = early?.startedMs ?? this.#clock.now();
-    const begin = await (early?.result ??
-      ledger.begin(
-        userId,
-        webhookId,
-        jobId,
-        startedMs,
-        startedMs + config.timeoutMs + HOLD_MARGIN_MS,
-        config.concurrencyPerEndpoint,
-      ));
+    const { startedMs, result: beginning } = early ?? this.begin(job.data, jobId);
+    const begin = await beginning;
     switch (begin.kind) {
       case 'missing':
         return 'dropped';

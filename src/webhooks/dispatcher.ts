@@ -19,6 +19,10 @@
  * - Pub/Sub can drop a notice (the subscriber reconnecting): the LiveHub's resync and a slow
  *   periodic pass re-read every owned log, so a missed notice delays events, never loses them.
  *
+ * Jobs go into BullMQ in one of two ways (`#enqueue`): straight into its active list, attempted at
+ * once by this process (direct-attempts.ts), or into its wait list for the workers; either way the
+ * cursor moves only once they are all there, so the rules above hold for both.
+ *
  * Events are read before the webhooks are loaded. A webhook's `fromId` is the log's last id read
  * atomically with its creation (webhook-store.ts), so a webhook that did not exist when the
  * webhooks were loaded has a `fromId` at or after every event of that batch: it is owed none.
@@ -456,7 +460,6 @@ export class WebhookDispatcher {
       Promise.all(
         [...byWebhook].map(([webhookId, ids]) => ledger.markPending(userId, webhookId, ids, nowMs, on)),
       );
-    let queued = jobs;
     if (direct) {
       // The marks and the add-active script share the ledger's connection: on one Redis they run
       // in the order sent, so the marks need no round trip of their own. A Cluster keeps no order
@@ -475,19 +478,17 @@ export class WebhookDispatcher {
       } finally {
         await marks;
       }
-      queued = jobs.slice(next);
-      if (queued.length === 0) return;
-      await queue.addBulk([...queued]);
+      if (next < jobs.length) await queue.addBulk(jobs.slice(next));
       return;
     }
     // On one Redis, the marks go out on the queue's own connection just ahead of the jobs: Redis
     // runs a connection's commands in order, so they land first without a round trip of their own.
     // A Cluster keeps no order between its nodes: there they are awaited first.
     const queueClient = await queue.getBackend().client;
-    if (queueClient instanceof Redis) await Promise.all([markAll(queueClient), queue.addBulk([...queued])]);
+    if (queueClient instanceof Redis) await Promise.all([markAll(queueClient), queue.addBulk([...jobs])]);
     else {
       await markAll();
-      await queue.addBulk([...queued]);
+      await queue.addBulk([...jobs]);
     }
   }
 
