@@ -55,6 +55,12 @@ export class DeliveryAttemptError extends Error {
 
 export type DeliveryJobResult = 'delivered' | 'dropped' | 'dead-lettered';
 
+/** An endpoint slot asked for ahead of the attempt (`DeliveryProcessor.begin`). */
+export interface EarlyBegin {
+  readonly startedMs: number;
+  readonly result: Promise<DeliveryBeginResult>;
+}
+
 export interface DeliveryProcessorOptions {
   readonly store: WebhookStore;
   readonly ledger: DeliveryLedger;
@@ -127,26 +133,67 @@ export class DeliveryProcessor {
     return Math.max(0, delay);
   };
 
-  readonly process = async (job: Job<WebhookJobData>, token?: string): Promise<DeliveryJobResult> => {
-    const { ledger, gate, client, signer, config } = this.#o;
-    const { userId, webhookId, eventId, payload } = job.data;
-    const jobId = job.id!;
-    if (token === undefined) throw new Error('delivery job without a lock token');
+  /** BullMQ's processor: one call, one attempt. */
+  readonly process = (job: Job<WebhookJobData>, token?: string): Promise<DeliveryJobResult> =>
+    this.#process(job, token, undefined);
 
-    if (!(await gate.isValid(userId))) {
-      await gate.park(job, token);
-      throw new DelayedError();
-    }
+  /**
+   * Takes the endpoint's slot and reads its record now, for a job about to be stored: the
+   * dispatcher sends this in the same write as the job itself (direct-attempts.ts), then passes it
+   * to `processBegun`. Give it back with `abandon` if the job is not attempted after all.
+   */
+  begin(data: WebhookJobData, jobId: string): EarlyBegin {
+    const { config } = this.#o;
     const startedMs = this.#clock.now();
     const holdUntil = startedMs + config.timeoutMs + HOLD_MARGIN_MS;
-    const begin = await ledger.begin(
-      userId,
-      webhookId,
+    const result = this.#o.ledger.begin(
+      data.userId,
+      data.webhookId,
       jobId,
       startedMs,
       holdUntil,
       config.concurrencyPerEndpoint,
     );
+    // Awaited by `processBegun` or `abandon`; never left to reject unheard.
+    result.catch(() => undefined);
+    return { startedMs, result };
+  }
+
+  /** `process` for a job whose `begin` was sent ahead. */
+  processBegun(job: Job<WebhookJobData>, token: string, early: EarlyBegin): Promise<DeliveryJobResult> {
+    return this.#process(job, token, early);
+  }
+
+  /** Gives back the slot an early `begin` took, for a job that will not be attempted. */
+  async abandon(data: WebhookJobData, jobId: string, early: EarlyBegin): Promise<void> {
+    const begin = await early.result.catch(() => undefined);
+    if (begin?.kind === 'go') await this.#o.ledger.release(data.userId, data.webhookId, jobId);
+  }
+
+  async #process(
+    job: Job<WebhookJobData>,
+    token: string | undefined,
+    early: EarlyBegin | undefined,
+  ): Promise<DeliveryJobResult> {
+    const { ledger, gate, client, signer, config } = this.#o;
+    const { userId, webhookId, eventId, payload } = job.data;
+    const jobId = job.id!;
+    if (token === undefined) throw new Error('delivery job without a lock token');
+
+    let isValid: boolean;
+    try {
+      isValid = await gate.isValid(userId);
+    } catch (err) {
+      if (early) await this.abandon(job.data, jobId, early).catch(() => undefined);
+      throw err;
+    }
+    if (!isValid) {
+      if (early) await this.abandon(job.data, jobId, early);
+      await gate.park(job, token);
+      throw new DelayedError();
+    }
+    const { startedMs, result: beginning } = early ?? this.begin(job.data, jobId);
+    const begin = await beginning;
     switch (begin.kind) {
       case 'missing':
         return 'dropped';
@@ -186,7 +233,7 @@ export class DeliveryProcessor {
       throw err;
     }
     return this.#settle(job, result, startedMs, begin.format === 'rocketchat' ? { facts } : undefined);
-  };
+  }
 
   #openHeaders(data: WebhookJobData, sealed: string): CustomHeaders {
     if (sealed === '') return {};

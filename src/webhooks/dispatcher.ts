@@ -19,6 +19,10 @@
  * - Pub/Sub can drop a notice (the subscriber reconnecting): the LiveHub's resync and a slow
  *   periodic pass re-read every owned log, so a missed notice delays events, never loses them.
  *
+ * Jobs go into BullMQ in one of two ways (`#enqueue`): straight into its active list, attempted at
+ * once by this process (direct-attempts.ts), or into its wait list for the workers; either way the
+ * cursor moves only once they are all there, so the rules above hold for both.
+ *
  * Events are read before the webhooks are loaded. A webhook's `fromId` is the log's last id read
  * atomically with its creation (webhook-store.ts), so a webhook that did not exist when the
  * webhooks were loaded has a `fromId` at or after every event of that batch: it is owed none.
@@ -44,6 +48,7 @@ import { LuaScript } from '../redis/lua-script.js';
 import { OwnerLease } from '../redis/owner-lease.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
 import type { DeadLetter, DeliveryLedger } from './delivery-ledger.js';
+import type { DirectAttempts, PlannedJob } from './direct-attempts.js';
 import {
   DEFAULT_RETENTION,
   type DeliveryJobRetention,
@@ -63,6 +68,11 @@ export interface WebhookDispatcherOptions {
   readonly store: WebhookStore;
   readonly ledger: DeliveryLedger;
   readonly queue: Queue<WebhookJobData>;
+  /**
+   * When given, the first attempt of each delivery is made here, straight away (direct-attempts.ts);
+   * jobs it has no room for go to the queue. Without it, every job goes to the queue.
+   */
+  readonly direct?: DirectAttempts;
   /** When given, a claimed user's webhooks are registered again as durable consumers (heals a crash between create and register). */
   readonly consumers?: ConsumerRegistry;
   readonly workerId: string;
@@ -371,11 +381,11 @@ export class WebhookDispatcher {
 
   /** Adds the jobs (and dead letters) the events owe, then moves the cursor past them. */
   async #dispatch(owned: OwnedUser, events: readonly DispatchableEvent[]): Promise<void> {
-    const { redis, keys, queue } = this.#options;
+    const { redis, keys } = this.#options;
     const { userId } = owned;
     const userKeys = keys.user(userId);
     const targets = await this.#targets(owned);
-    const jobs: { name: string; data: WebhookJobData; opts: ReturnType<typeof deliveryJobOptions> }[] = [];
+    const jobs: PlannedJob[] = [];
     const dead = new Map<string, DeadLetter[]>();
     const nowMs = this.#clock.now();
     for (const event of events) {
@@ -413,28 +423,7 @@ export class WebhookDispatcher {
         }
       }
     }
-    if (jobs.length > 0) {
-      // Pending before added: a job that finishes at once must find its entry to remove.
-      const byWebhook = new Map<string, string[]>();
-      for (const job of jobs) {
-        const ids = byWebhook.get(job.data.webhookId) ?? [];
-        ids.push(job.opts.jobId!);
-        byWebhook.set(job.data.webhookId, ids);
-      }
-      // On one Redis, the marks go out on the queue's own connection just ahead of the jobs:
-      // Redis runs a connection's commands in order, so they land first without a round trip
-      // of their own. A Cluster keeps no order between its nodes: there they are awaited first.
-      const queueClient = await queue.getBackend().client;
-      const inOrder = queueClient instanceof Redis;
-      const marks = [...byWebhook].map(([webhookId, ids]) =>
-        this.#options.ledger.markPending(userId, webhookId, ids, nowMs, inOrder ? queueClient : undefined),
-      );
-      if (inOrder) await Promise.all([...marks, queue.addBulk(jobs)]);
-      else {
-        await Promise.all(marks);
-        await queue.addBulk(jobs);
-      }
-    }
+    if (jobs.length > 0) await this.#enqueue(userId, jobs, nowMs);
     for (const [webhookId, letters] of dead)
       await this.#options.ledger.addDeadLetters(userId, webhookId, letters);
     const lastId = events[events.length - 1]!.id;
@@ -452,6 +441,55 @@ export class WebhookDispatcher {
     }
     // 0: the stored cursor was already further (a previous owner's): read it again next pass.
     owned.cursor = advanced === 1 ? lastId : undefined;
+  }
+
+  /**
+   * Puts the jobs into BullMQ, each marked pending first (a job that finishes at once must find
+   * its entry to remove): as many as there are free direct attempts straight into active, attempted
+   * here at once, the rest into the queue for the workers. Resolves once every job is in BullMQ.
+   */
+  async #enqueue(userId: string, jobs: readonly PlannedJob[], nowMs: number): Promise<void> {
+    const { redis, queue, ledger, direct } = this.#options;
+    const byWebhook = new Map<string, string[]>();
+    for (const job of jobs) {
+      const ids = byWebhook.get(job.data.webhookId) ?? [];
+      ids.push(job.opts.jobId);
+      byWebhook.set(job.data.webhookId, ids);
+    }
+    const markAll = (on?: RedisClient): Promise<unknown> =>
+      Promise.all(
+        [...byWebhook].map(([webhookId, ids]) => ledger.markPending(userId, webhookId, ids, nowMs, on)),
+      );
+    if (direct) {
+      // The marks and the add-active script share the ledger's connection: on one Redis they run
+      // in the order sent, so the marks need no round trip of their own. A Cluster keeps no order
+      // between its nodes: there they are awaited first.
+      const marks = markAll();
+      if (!(redis instanceof Redis)) await marks;
+      let next = 0;
+      try {
+        while (next < jobs.length) {
+          const reserved = await direct.reserve(jobs.length - next);
+          if (reserved === 0) break;
+          const group = jobs.slice(next, next + reserved);
+          next += group.length;
+          await direct.start(group, reserved);
+        }
+      } finally {
+        await marks;
+      }
+      if (next < jobs.length) await queue.addBulk(jobs.slice(next));
+      return;
+    }
+    // On one Redis, the marks go out on the queue's own connection just ahead of the jobs: Redis
+    // runs a connection's commands in order, so they land first without a round trip of their own.
+    // A Cluster keeps no order between its nodes: there they are awaited first.
+    const queueClient = await queue.getBackend().client;
+    if (queueClient instanceof Redis) await Promise.all([markAll(queueClient), queue.addBulk([...jobs])]);
+    else {
+      await markAll();
+      await queue.addBulk([...jobs]);
+    }
   }
 
   /**

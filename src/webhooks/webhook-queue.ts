@@ -57,7 +57,7 @@ export function deliveryJobOptions(
   jobId: string,
   retryScheduleMs: readonly number[],
   retention: DeliveryJobRetention = DEFAULT_RETENTION,
-): JobsOptions {
+): JobsOptions & { readonly jobId: string } {
   return {
     jobId,
     attempts: retryScheduleMs.length + 1,

@@ -31,6 +31,7 @@ import { CredentialGate } from './credential-gate.js';
 import { DeliveryClient } from './delivery-client.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { DeliveryProcessor } from './delivery-processor.js';
+import { DirectAttempts } from './direct-attempts.js';
 import { WebhookDispatcher } from './dispatcher.js';
 import { checkEvictionPolicy } from './eviction-policy.js';
 import { createGuardedAgent, type LookupFunction } from './guarded-agent.js';
@@ -64,6 +65,15 @@ export interface WebhookWorkerOptions {
   readonly dispatchBatchSize?: number;
   /** Run the dispatcher in this process. @defaultValue true */
   readonly isDispatchEnabled?: boolean;
+  /**
+   * First attempts made by the dispatcher itself, without the queue's hand-over
+   * (direct-attempts.ts); false sends every job through the queue. @defaultValue true
+   */
+  readonly isDirectAttemptEnabled?: boolean;
+  /** First attempts in flight at once in the dispatcher, besides the workers' `concurrency`. @defaultValue concurrency */
+  readonly directConcurrency?: number;
+  /** How long a dispatch pass waits for a free first attempt before queueing the rest. @defaultValue 1000 */
+  readonly directWaitMs?: number;
   /** @defaultValue 1000 */
   readonly credentialCacheMs?: number;
   /** @defaultValue 2000 */
@@ -135,6 +145,8 @@ interface WebhookWorkerParts {
   readonly gate: CredentialGate;
   readonly client: DeliveryClient;
   readonly queue: ReturnType<typeof createWebhookQueue>;
+  /** The same queue on `commands`, for the dispatcher's first attempts (undefined without them). */
+  readonly directQueue: ReturnType<typeof createWebhookQueue> | undefined;
   readonly blocking: RedisClient;
   /** The auto-pipelining connection of the ledger, store, gate and dispatcher. */
   readonly commands: RedisClient;
@@ -145,6 +157,8 @@ interface WebhookWorkerParts {
 export class WebhookWorker {
   readonly dispatcher: WebhookDispatcher | undefined;
   readonly worker: Worker<WebhookJobData>;
+  /** The dispatcher's first attempts (undefined when it is off). */
+  readonly direct: DirectAttempts | undefined;
   readonly #parts: WebhookWorkerParts;
   #state: WorkerState = 'running';
   #closing: Promise<void> | undefined;
@@ -153,10 +167,12 @@ export class WebhookWorker {
   constructor(
     dispatcher: WebhookDispatcher | undefined,
     worker: Worker<WebhookJobData>,
+    direct: DirectAttempts | undefined,
     parts: WebhookWorkerParts,
   ) {
     this.dispatcher = dispatcher;
     this.worker = worker;
+    this.direct = direct;
     this.#parts = parts;
   }
 
@@ -172,7 +188,7 @@ export class WebhookWorker {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closing';
-      const { gate, client, queue, blocking, commands, metricsTimer, clock } = this.#parts;
+      const { gate, client, queue, directQueue, blocking, commands, metricsTimer, clock } = this.#parts;
       clock.clearInterval(metricsTimer);
       const errors: unknown[] = [];
       const step = async (fn: () => Promise<unknown>): Promise<void> => {
@@ -183,10 +199,13 @@ export class WebhookWorker {
         }
       };
       await step(async () => this.dispatcher?.close());
+      // The dispatcher's own attempts finish through the worker's connection: before it closes.
+      await step(async () => this.direct?.close());
       await step(() => gate.close());
       await step(() => this.worker.close());
       await step(() => client.close());
       await step(() => queue.close());
+      await step(async () => directQueue?.close());
       await step(() => blocking.quit().catch(() => blocking.disconnect()));
       await step(() => commands.quit().catch(() => commands.disconnect()));
       this.#state = 'closed';
@@ -281,7 +300,24 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   worker.on('error', (err) => logger?.error({ err }, 'webhook worker error'));
 
   let dispatcher: WebhookDispatcher | undefined;
+  let direct: DirectAttempts | undefined;
+  let directQueue: ReturnType<typeof createWebhookQueue> | undefined;
   if (options.isDispatchEnabled ?? true) {
+    if (options.isDirectAttemptEnabled ?? true) {
+      directQueue = createWebhookQueue(commands, config.redis.queuePrefix);
+      directQueue.on('error', (err) => logger?.error({ err }, 'webhook queue error'));
+      direct = new DirectAttempts({
+        redis: commands,
+        worker,
+        queue: directQueue,
+        processor,
+        concurrency: options.directConcurrency ?? options.concurrency ?? 32,
+        lockDurationMs: options.lockDurationMs ?? 30_000,
+        ...(options.directWaitMs === undefined ? {} : { waitMs: options.directWaitMs }),
+        clock,
+        ...(logger ? { logger } : {}),
+      });
+    }
     dispatcher = new WebhookDispatcher({
       redis: commands,
       subscriber: subscriber.on('error', onConnectionError),
@@ -291,6 +327,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
       store,
       ledger,
       queue,
+      ...(direct ? { direct } : {}),
       ...(deps.consumers ? { consumers: deps.consumers } : {}),
       workerId: config.workerId,
       retryScheduleMs: webhooks.retryScheduleMs,
@@ -316,10 +353,11 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
       : undefined;
   metricsTimer?.unref();
 
-  const handle = new WebhookWorker(dispatcher, worker, {
+  const handle = new WebhookWorker(dispatcher, worker, direct, {
     gate,
     client,
     queue,
+    directQueue,
     blocking,
     commands,
     metricsTimer,

@@ -1,0 +1,267 @@
+/**
+ * The first attempt of a delivery, made by the dispatcher that holds the event, without BullMQ's
+ * hand-over. The profile of the queued path (bench/RESULTS.md, issue 18) put the time in round
+ * trips and socket writes: a job was added to the wait list, woke a worker's blocking read, was
+ * moved to active by another script, then attempted. Here the dispatcher stores the job straight
+ * into BullMQ's active list under a lock of its own (`direct-attempts/add-active.lua`, one script
+ * per group of jobs) and runs the same processor on it at once; the outcome goes back through
+ * BullMQ's own `moveToCompleted` / `moveToFailed` / `moveToDelayed`, so from then on the job is
+ * an ordinary BullMQ job:
+ *
+ * - a retry, a park (credential invalid) or a busy endpoint moves it to BullMQ's delayed set, and
+ *   the workers take it from there, with the same retry schedule and attempt count;
+ * - a process killed mid-attempt leaves a job in active whose lock lapses: BullMQ's stalled check
+ *   moves it back to wait and a worker delivers it again (at least once, same `webhook-id`);
+ * - a re-dispatch of the same (webhook, event) finds the job id taken and adds nothing, exactly as
+ *   `addBulk` would;
+ * - the dispatcher moves its cursor once the group's script has run, i.e. once every job is in
+ *   BullMQ, as before; the attempts themselves are not awaited.
+ *
+ * The script writes BullMQ's own job layout (the fields of bullmq 6.7's `storeJob` and
+ * `prepareJobForProcessing`, its active list and lock key): check it against a BullMQ upgrade.
+ * The tests read these jobs back through BullMQ (state, attempts, retries, stalled recovery).
+ *
+ * Attempts in flight are bounded per process (`concurrency`); a dispatch pass waits up to
+ * `waitMs` for a free one and otherwise adds the rest to the queue the ordinary way (later passes
+ * do so at once until an attempt ends: slow endpoints holding every attempt cost one wait, not one
+ * per pass). Locks are extended while an attempt runs, as BullMQ's worker does for its own jobs.
+ */
+import { randomUUID } from 'node:crypto';
+import { Job, type JobsOptions, type Queue, type Worker } from 'bullmq';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import type { Logger } from '../log/index.js';
+import type { RedisClient } from '../redis/connection.js';
+import { LuaScript } from '../redis/lua-script.js';
+import type { DeliveryJobResult, DeliveryProcessor, EarlyBegin } from './delivery-processor.js';
+import type { WebhookJobData } from './webhook-queue.js';
+
+/** A delivery job as the dispatcher builds it (the shape `Queue.addBulk` takes). */
+export interface PlannedJob {
+  readonly name: string;
+  readonly data: WebhookJobData;
+  readonly opts: JobsOptions & { readonly jobId: string };
+}
+
+export interface DirectAttemptsOptions {
+  /** Runs the add-active script (the hot-path, auto-pipelined connection). */
+  readonly redis: RedisClient;
+  /** The BullMQ worker of the webhook queue: its keys, name and retry settings (a failed attempt moves through it). */
+  readonly worker: Worker<WebhookJobData>;
+  /**
+   * The webhook queue on `redis`: a job's other moves (completed, delayed, lock extensions) go
+   * through it, so they share the auto-pipelined writes of the ledger's scripts.
+   */
+  readonly queue: Queue<WebhookJobData>;
+  /** The delivery processor: one attempt per job, its endpoint slot asked for with the job's own write. */
+  readonly processor: Pick<DeliveryProcessor, 'begin' | 'processBegun' | 'abandon'>;
+  /** Attempts in flight at once in this process. */
+  readonly concurrency: number;
+  /** The lock held on each job while its attempt runs (extended every half of it). */
+  readonly lockDurationMs: number;
+  /** How long a dispatch pass waits for a free attempt before queueing the rest. @defaultValue 1000 */
+  readonly waitMs?: number;
+  /** @defaultValue systemClock */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+// KEYS, ARGV and reply: see the header of the file.
+const ADD_ACTIVE_SCRIPT = LuaScript.fromFile(import.meta.url, './direct-attempts/add-active.lua', 1);
+
+interface Waiter {
+  readonly max: number;
+  readonly resolve: (taken: number) => void;
+}
+
+interface RunningAttempt {
+  readonly job: Job<WebhookJobData>;
+  readonly token: string;
+}
+
+export class DirectAttempts {
+  readonly #o: DirectAttemptsOptions;
+  readonly #clock: Clock;
+  readonly #waitMs: number;
+  readonly #tokenPrefix = `direct:${randomUUID()}:`;
+  #tokenSeq = 0;
+  #free: number;
+  /** Passes waiting for free attempts, served in order. */
+  readonly #waiters: Waiter[] = [];
+  readonly #running = new Map<Promise<void>, RunningAttempt>();
+  readonly #lockTimer: TimerHandle;
+  #isClosing = false;
+  #started = 0;
+  /**
+   * A wait timed out with every attempt taken (slow endpoints holding them): later passes queue at
+   * once instead of waiting again, until an attempt ends.
+   */
+  #isCongested = false;
+
+  constructor(options: DirectAttemptsOptions) {
+    if (!(options.concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
+    if (!(options.lockDurationMs >= 100)) throw new RangeError('lockDurationMs must be at least 100');
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#waitMs = options.waitMs ?? 1000;
+    this.#free = options.concurrency;
+    this.#lockTimer = this.#clock.setInterval(
+      () => this.#extendLocks(),
+      Math.max(50, Math.floor(options.lockDurationMs / 2)),
+    );
+    this.#lockTimer.unref();
+  }
+
+  /** Attempts running now. */
+  get inFlight(): number {
+    return this.#running.size;
+  }
+
+  /** Attempts started since this process began (jobs found already stored are not counted). */
+  get started(): number {
+    return this.#started;
+  }
+
+  /**
+   * Takes up to `max` free attempts, waiting up to `waitMs` for the first. Resolves how many were
+   * taken: 0 when none freed in time, at once while the last wait found none (until one ends), or
+   * when closing (the caller queues its jobs instead).
+   */
+  reserve(max: number): Promise<number> {
+    if (this.#isClosing || max <= 0) return Promise.resolve(0);
+    if (this.#free === 0 && this.#isCongested) return Promise.resolve(0);
+    if (this.#free > 0) {
+      const taken = Math.min(max, this.#free);
+      this.#free -= taken;
+      return Promise.resolve(taken);
+    }
+    return new Promise<number>((resolve) => {
+      const waiter: Waiter = {
+        max,
+        resolve: (taken) => {
+          this.#clock.clearTimeout(timer);
+          resolve(taken);
+        },
+      };
+      const timer = this.#clock.setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        this.#isCongested = true;
+        resolve(0);
+      }, this.#waitMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Puts `jobs` (at most as many as reserved) into BullMQ's active list under this process' lock
+   * and starts an attempt on each one added. Resolves once they are all in BullMQ (the
+   * dispatcher's cursor may move); the attempts run on. Unused reservations are given back.
+   */
+  async start(jobs: readonly PlannedJob[], reserved: number): Promise<void> {
+    const { worker, redis, lockDurationMs } = this.#o;
+    const token = `${this.#tokenPrefix}${this.#tokenSeq++}`;
+    const nowMs = this.#clock.now();
+    const args: (string | number)[] = [worker.toKey(''), lockDurationMs, token, nowMs, worker.name];
+    for (const job of jobs)
+      args.push(job.opts.jobId, job.name, JSON.stringify(job.data), JSON.stringify(job.opts));
+    const adding = ADD_ACTIVE_SCRIPT.run<number[]>(redis, [worker.keys.active!], args);
+    // Each attempt's slot and record, asked for in the same write as the jobs (one round trip
+    // fewer before the POST); given back below for a job that was not added.
+    const early = jobs.map((job) => this.#o.processor.begin(job.data, job.opts.jobId));
+    let added: number[];
+    try {
+      added = await adding;
+    } catch (err) {
+      for (const [i, job] of jobs.entries()) void this.#abandon(job, early[i]!);
+      this.#release(reserved);
+      throw err;
+    }
+    let started = 0;
+    for (const [i, planned] of jobs.entries()) {
+      if (Number(added[i]) !== 1) {
+        void this.#abandon(planned, early[i]!);
+        continue;
+      }
+      const job = new Job<WebhookJobData>(
+        this.#o.queue,
+        planned.name,
+        planned.data,
+        planned.opts,
+        planned.opts.jobId,
+      );
+      job.timestamp = nowMs;
+      job.processedOn = nowMs;
+      job.attemptsStarted = 1;
+      const running = this.#attempt(job, token, early[i]!);
+      this.#running.set(running, { job, token });
+      void running.finally(() => {
+        this.#running.delete(running);
+        this.#release(1);
+      });
+      started++;
+    }
+    this.#started += started;
+    this.#release(reserved - started);
+  }
+
+  /** What BullMQ's worker does with a processor's result, for a job this process holds. */
+  async #attempt(job: Job<WebhookJobData>, token: string, early: EarlyBegin): Promise<void> {
+    try {
+      let result: DeliveryJobResult;
+      try {
+        result = await this.#o.processor.processBegun(job, token, early);
+      } catch (err) {
+        // The processor moved the job itself (parked, or put back while the endpoint is busy).
+        if (err instanceof Error && err.name === 'DelayedError') return;
+        // Retried per the worker's backoff strategy, or failed for good (UnrecoverableError):
+        // through the worker, whose settings hold that strategy.
+        const failing = new Job<WebhookJobData>(this.#o.worker, job.name, job.data, job.opts, job.id);
+        failing.timestamp = job.timestamp;
+        failing.processedOn = job.processedOn ?? job.timestamp;
+        failing.attemptsStarted = 1;
+        await failing.moveToFailed(err instanceof Error ? err : new Error(String(err)), token, false);
+        return;
+      }
+      await job.moveToCompleted(result, token, false);
+    } catch (err) {
+      // The job stays active; its lock lapses and BullMQ's stalled check hands it to a worker.
+      this.#o.logger?.error({ err, jobId: job.id }, 'direct webhook attempt could not be finished');
+    }
+  }
+
+  async #abandon(job: PlannedJob, early: EarlyBegin): Promise<void> {
+    try {
+      await this.#o.processor.abandon(job.data, job.opts.jobId, early);
+    } catch (err) {
+      // The hold expires by itself (the ledger's hold margin): only a slot kept a while longer.
+      this.#o.logger?.warn({ err, jobId: job.opts.jobId }, 'could not give back a webhook endpoint slot');
+    }
+  }
+
+  #release(count: number): void {
+    this.#free += Math.max(0, count);
+    if (count > 0) this.#isCongested = false;
+    while (this.#free > 0 && this.#waiters.length > 0) {
+      const waiter = this.#waiters.shift()!;
+      const taken = Math.min(waiter.max, this.#free);
+      this.#free -= taken;
+      waiter.resolve(taken);
+    }
+  }
+
+  #extendLocks(): void {
+    for (const { job, token } of this.#running.values()) {
+      job.extendLock(token, this.#o.lockDurationMs).catch((err: unknown) => {
+        this.#o.logger?.warn({ err, jobId: job.id }, 'could not extend a direct webhook attempt lock');
+      });
+    }
+  }
+
+  /** Takes no new attempts and waits for those in flight (each bounded by the delivery timeout). */
+  async close(): Promise<void> {
+    this.#isClosing = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(0);
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running.keys()]);
+    this.#clock.clearInterval(this.#lockTimer);
+  }
+}
