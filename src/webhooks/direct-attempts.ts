@@ -161,7 +161,14 @@ export class DirectAttempts {
     const { worker, redis, lockDurationMs } = this.#o;
     const token = `${this.#tokenPrefix}${this.#tokenSeq++}`;
     const nowMs = this.#clock.now();
-    const args: (string | number)[] = [worker.toKey(''), lockDurationMs, token, nowMs, worker.name];
+    // `pb` as BullMQ's move to active writes it: the worker's own name, when it has one.
+    const args: (string | number)[] = [
+      worker.toKey(''),
+      lockDurationMs,
+      token,
+      nowMs,
+      worker.opts.name ?? '',
+    ];
     for (const job of jobs)
       args.push(job.opts.jobId, job.name, JSON.stringify(job.data), JSON.stringify(job.opts));
     const adding = ADD_ACTIVE_SCRIPT.run<number[]>(redis, [worker.keys.active!], args);
