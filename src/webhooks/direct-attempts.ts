@@ -18,8 +18,9 @@
  *   BullMQ, as before; the attempts themselves are not awaited.
  *
  * The script writes BullMQ's own job layout (the fields of bullmq 6.7's `storeJob` and
- * `prepareJobForProcessing`, its active list and lock key): check it against a BullMQ upgrade.
- * The tests read these jobs back through BullMQ (state, attempts, retries, stalled recovery).
+ * `prepareJobForProcessing`, its active list and lock key). `webhooks-direct-layout.test.ts`
+ * compares it with what BullMQ itself writes, so an upgrade that changes it fails there; the
+ * other tests read these jobs back through BullMQ (state, attempts, retries, stalled recovery).
  *
  * Attempts in flight are bounded per process (`concurrency`); a dispatch pass waits up to
  * `waitMs` for a free one and otherwise adds the rest to the queue the ordinary way (later passes
