@@ -47,7 +47,15 @@ export type ServerCommand =
 export type ServerReply =
   | { readonly op: 'ready'; readonly port: number }
   | { readonly op: 'connections'; readonly count: number }
-  | { readonly op: 'memory'; readonly rss: number; readonly heapUsed: number; readonly external: number }
+  | {
+      readonly op: 'memory';
+      /** After two full collections, as `heapUsed`. */
+      readonly rss: number;
+      /** Before them: what the process held with nothing forced. */
+      readonly rssAsFound: number;
+      readonly heapUsed: number;
+      readonly external: number;
+    }
   | { readonly op: 'broadcasted' };
 
 /**

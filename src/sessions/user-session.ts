@@ -179,6 +179,22 @@ export class UserSession {
     await this.#subscriptions.reconcile(this.#wantedStreams());
   }
 
+  /**
+   * Whether every one of `topicStrings` (formatted topics) is among the session's topics and none
+   * of their streams was refused (a refused one is tried again by the next `setTopics`).
+   */
+  hasTopics(topicStrings: readonly string[]): boolean {
+    const wanted = new Set(topicStrings);
+    let found = 0;
+    for (const topic of this.#topics) {
+      if (!wanted.has(formatTopic(topic))) continue;
+      found++;
+      for (const stream of upstreamSubscriptionsFor(topic, this.userId))
+        if (this.#subscriptions.refusalOf(stream.key)) return false;
+    }
+    return found === wanted.size;
+  }
+
   /** Why Rocket.Chat refused a stream (e.g. `not-allowed` for a room the user cannot read). */
   refusalOf(stream: UpstreamStream): Error | undefined {
     return this.#subscriptions.refusalOf(stream.key);
