@@ -10,7 +10,6 @@
 
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
-import type { NewGatewayEvent } from '../events/types.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
@@ -18,7 +17,12 @@ import type { ConsumerRegistry } from './consumer-registry.js';
 import { parseControlMessage } from './control-plane.js';
 import type { CredentialStore } from './credential-store.js';
 import type { Lease, SessionLeases } from './lease.js';
-import { UserSession, type UserSessionOptions, type UserSessionState } from './user-session.js';
+import {
+  type LoggedEvent,
+  UserSession,
+  type UserSessionOptions,
+  type UserSessionState,
+} from './user-session.js';
 import type { WorkerPresence } from './worker-presence.js';
 
 /** Every how many passes of the loop the topics of every local session are read again. */
@@ -67,7 +71,7 @@ export interface SessionPoolOptions {
   readonly clock?: Clock;
   readonly onRefused?: (userId: string, reason: SessionRefusalReason) => void;
   readonly onError?: (error: unknown, context: string) => void;
-  readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
+  readonly onLogged?: (event: LoggedEvent, lagMs: number) => void;
   /** A stream frame the normalizer could not turn into an event, with why. */
   readonly onSkipped?: UserSessionOptions['onSkipped'];
   readonly onSessionState?: (userId: string, state: UserSessionState) => void;

@@ -265,7 +265,7 @@ describe('session pool', () => {
       10_000,
       'the user topic applied',
     );
-    expect(reads).toBeGreaterThanOrEqual(2);
+    // One read per notice would be 21 (41 before new consumers' notices carried their topics).
     expect(reads).toBeLessThanOrEqual(10);
   });
 
