@@ -24,7 +24,7 @@
  *
  * Usage: node --import tsx bench/sse-fanout.bench.ts [--clients 100,1000] [--deliveries 1000000]
  *        [--rounds 3] [--latency-load 5000] [--latency-seconds 4] [--idle 5000]
- *        [--flood no] [--throughput no] [--runtime built|tsx]
+ *        [--flood no] [--throughput no] [--runtime built|tsx] [--idle-settle 30]
  *        (BENCH_CPU_PROF=<dir> writes a CPU profile of each server process there)
  */
 import { randomUUID } from 'node:crypto';
@@ -57,6 +57,13 @@ const ROUNDS = Number(args.get('rounds') ?? 3);
 const LATENCY_LOAD = Number(args.get('latency-load') ?? 5000);
 const LATENCY_SECONDS = Number(args.get('latency-seconds') ?? 4);
 const IDLE_WANTED = Number(args.get('idle') ?? 5000);
+/**
+ * Seconds the idle connections are left alone before the last reading: long enough for V8's own
+ * memory reducer (which collects once a process stops allocating) to run, as it would in a
+ * deployed process that went idle. The RSS is read with no collection forced after 1 s and after
+ * this; the figures per connection come after two forced full collections.
+ */
+const IDLE_SETTLE_S = Number(args.get('idle-settle') ?? 30);
 /** `--flood no` leaves the simulator flood out (to profile the log-append path alone). */
 const WITH_FLOOD = args.get('flood') !== 'no';
 /** `--throughput no` stops after the memory phase (the 10,000-idle-connection line). */
@@ -90,7 +97,8 @@ interface MemoryPerConnection {
   readonly heap: number;
   /** The whole process with the connections open. */
   readonly totalRss: number;
-  /** The same, read before the bench's full collections. */
+  /** The same, with no collection forced: 1 s after the last connection opened, and after the settle. */
+  readonly totalRssAt1s: number;
   readonly totalRssAsFound: number;
   readonly totalHeap: number;
 }
@@ -205,6 +213,8 @@ async function memoryPerConnection(
   await openClients(clients, target, count);
   // Let the connections settle (first writes flushed, timers armed) before weighing them.
   await sleep(1000);
+  const at1s = await target.server.request({ op: 'rss' }, 'rss');
+  await sleep(Math.max(0, IDLE_SETTLE_S * 1000 - 1000));
   const after = await target.server.request({ op: 'memory' }, 'memory');
   await whileOpen();
   await closeClients(clients, target);
@@ -212,6 +222,7 @@ async function memoryPerConnection(
     rss: (after.rss - before.rss) / count,
     heap: (after.heapUsed - before.heapUsed) / count,
     totalRss: after.rss,
+    totalRssAt1s: at1s.rss,
     totalRssAsFound: after.rssAsFound,
     totalHeap: after.heapUsed,
   };
@@ -354,7 +365,9 @@ async function main(): Promise<void> {
     );
     if (idle < IDLE_WANTED)
       console.log(`open-files hard limit ${limits.hard}: idle connections lowered to ${idle}`);
-    console.log(`memory per idle SSE connection at ${idle} connections (server process, after GC):`);
+    console.log(
+      `memory per idle SSE connection at ${idle} connections (server process; per connection after GC):`,
+    );
     const redisUsed = async (): Promise<number> =>
       Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
     const redisBefore = await redisUsed();
@@ -373,7 +386,8 @@ async function main(): Promise<void> {
       console.log(
         `    ${name.padEnd(22)} rss ${kib(m.rss).padStart(9)}  heap ${kib(m.heap).padStart(9)}` +
           `  ${ratio(m.rss, base.rss)} (rss)  ${ratio(m.heap, base.heap)} (heap)` +
-          `  in all ${mib(m.totalRss)} rss (${mib(m.totalRssAsFound)} before GC), ${mib(m.totalHeap)} heap`,
+          `  in all: rss ${mib(m.totalRssAt1s)} at 1 s, ${mib(m.totalRssAsFound)} at ${IDLE_SETTLE_S} s (no forced GC), ` +
+          `${mib(m.totalRss)} after GC; heap ${mib(m.totalHeap)}`,
       );
     }
     console.log(

@@ -42,6 +42,8 @@ export function monotonicNow(): number {
 export type ServerCommand =
   | { readonly op: 'connections' }
   | { readonly op: 'memory' }
+  /** The RSS as it is, with no collection forced. */
+  | { readonly op: 'rss' }
   | { readonly op: 'broadcast'; readonly count: number; readonly ratePerSecond: number };
 
 export type ServerReply =
@@ -56,6 +58,7 @@ export type ServerReply =
       readonly heapUsed: number;
       readonly external: number;
     }
+  | { readonly op: 'rss'; readonly rss: number }
   | { readonly op: 'broadcasted' };
 
 /**

@@ -188,6 +188,8 @@ async function main(): Promise<void> {
     void (async () => {
       if (command.op === 'connections') {
         send({ op: 'connections', count: broadcaster.connections() });
+      } else if (command.op === 'rss') {
+        send({ op: 'rss', rss: process.memoryUsage.rss() });
       } else if (command.op === 'memory') {
         // The RSS as the process has it, before the collections below (which the product never
         // forces): the figure an operator's dashboard shows.
