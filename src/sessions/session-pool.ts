@@ -234,8 +234,13 @@ export class SessionPool {
     if ((await this.#options.consumers.wantedTopics(userId)).length > 0) await this.ensureSession(userId);
   }
 
-  /** Whether the user's local session has every one of `topics` already (false without either). */
+  /**
+   * Whether the user's local session has every one of `topics` already (false without either).
+   * Never while a read of the user's topics is on its way: what it applies was read before this
+   * consumer was registered, and would drop its topics; the read after it must see them.
+   */
   #hasTopics(userId: string, topics: readonly string[] | undefined): boolean {
+    if (this.#topicReads.has(userId)) return false;
     const session = this.#sessions.get(userId)?.session;
     return session !== undefined && topics !== undefined && session.hasTopics(topics);
   }
