@@ -6,12 +6,19 @@
  * frame to log append (p50/p99).
  *
  * Usage: node --expose-gc --import tsx bench/sessions.bench.ts [--users 1000] [--rate 5] [--seconds 10]
+ * BENCH_CPU_PROF=<file.cpuprofile>: a CPU profile of this process over the load phase only
+ * (summarize with bench/support/profile-summary.ts); BENCH_HEAP_PROF=<file.heapprofile>: a
+ * sampling profile of what the load phase allocates (open it in Chrome's DevTools).
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { EventLog } from '../src/events/event-log.js';
 import { parseTopics } from '../src/events/topics.js';
 import { createKeys } from '../src/redis/keys.js';
+import { loadedLuaScripts } from '../src/redis/lua-script.js';
 import { RocketChatRestClient } from '../src/rocketchat/rest-client.js';
 import { ConsumerRegistry } from '../src/sessions/consumer-registry.js';
 import { createCredentialStore } from '../src/sessions/credential-store.js';
@@ -30,6 +37,8 @@ const RATE = Number(args.get('rate') ?? 5);
 const SECONDS = Number(args.get('seconds') ?? 10);
 
 const gc = (globalThis as { gc?: () => void }).gc;
+/** `PerformanceEntry.detail.kind` of a `gc` entry (perf_hooks.constants.NODE_PERFORMANCE_GC_*). */
+const GC_KINDS: Readonly<Record<number, string>> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
 function memory(): { heap: number; rss: number } {
   gc?.();
   gc?.();
@@ -45,6 +54,13 @@ async function control<T>(simUrl: string, method: string, path: string, body?: u
   });
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
+}
+
+/** Seconds of CPU Redis has used (user + system), from INFO. */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const read = (field: string): number => Number(new RegExp(`${field}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return read('used_cpu_user') + read('used_cpu_sys');
 }
 
 async function redisUsedMemory(redis: Redis): Promise<number> {
@@ -128,9 +144,43 @@ async function main(): Promise<void> {
   console.log(`  ${USERS} sessions up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
 
   // Steady load: RATE messages per second, each delivered upstream to every member's session.
+  // The scripts are in Redis's cache first, as in any Redis that has served a while: on a fresh
+  // one the first message's 1,000 appends all came back NOSCRIPT and went again as EVAL with
+  // the source, which made that one message the run's p99.
+  for (const script of loadedLuaScripts()) await script.load(redis);
   lags.length = 0;
   logged = 0;
   const total = RATE * SECONDS;
+  // Where the worker's time goes under the load, robust to a shared machine's noise (CPU time,
+  // not wall time): its CPU and Redis's per event logged, its event loop's busy share, and the
+  // garbage collector's pauses (which every frame and reply behind them wait out).
+  const gcPauses: number[] = [];
+  const gcKinds = new Map<string, number>();
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gcPauses.push(entry.duration);
+      const kind = GC_KINDS[(entry as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+      gcKinds.set(kind, (gcKinds.get(kind) ?? 0) + entry.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const profileFile = process.env['BENCH_CPU_PROF'];
+  const heapProfileFile = process.env['BENCH_HEAP_PROF'];
+  const profiler = profileFile || heapProfileFile ? new Session() : undefined;
+  profiler?.connect();
+  if (profiler && profileFile) {
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  if (profiler && heapProfileFile)
+    await profiler.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  const cpuBefore = process.cpuUsage();
+  const redisCpuBefore = await redisCpuSeconds(redis);
+  const loopBefore = performance.eventLoopUtilization();
   const loadStart = performance.now();
   for (let i = 0; i < total; i++) {
     const due = loadStart + (i * 1000) / RATE;
@@ -147,6 +197,19 @@ async function main(): Promise<void> {
   const loggedDuringLoad = logged;
   const deadline = Date.now() + 60_000;
   while (logged < emitted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const cpu = process.cpuUsage(cpuBefore);
+  const redisCpu = (await redisCpuSeconds(redis)) - redisCpuBefore;
+  const loop = performance.eventLoopUtilization(loopBefore);
+  gcObserver.disconnect();
+  if (profiler && profileFile) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(profileFile, JSON.stringify(profile));
+  }
+  if (profiler && heapProfileFile) {
+    const { profile } = await profiler.post('HeapProfiler.stopSampling');
+    writeFileSync(heapProfileFile, JSON.stringify(profile));
+  }
+  profiler?.disconnect();
   const redisAfter = await redisUsedMemory(redis);
 
   const perSessionKiB = (after.heap - before.heap) / USERS / 1024;
@@ -170,7 +233,15 @@ async function main(): Promise<void> {
     `  upstream reconnects during the run: ${reconnects}; session states: ${[...states].map(([k, v]) => `${k} ${v}`).join(', ')}`,
   );
   console.log(
-    `  lag upstream frame -> log append: p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms`,
+    `  lag upstream frame -> log append: p50 ${percentile(lags, 50).toFixed(1)} ms, p90 ${percentile(lags, 90).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms, max ${percentile(lags, 100).toFixed(1)} ms`,
+  );
+  const perEvent = (seconds: number): string => `${((seconds * 1e6) / Math.max(1, logged)).toFixed(1)} µs`;
+  const gcTotal = gcPauses.reduce((sum, ms) => sum + ms, 0);
+  console.log(
+    `  per event logged: worker CPU ${perEvent((cpu.user + cpu.system) / 1e6)}, Redis CPU ${perEvent(redisCpu)}; ` +
+      `worker event loop busy ${(loop.utilization * 100).toFixed(0)} %; GC ${gcPauses.length} pauses, ` +
+      `${gcTotal.toFixed(0)} ms in all (${[...gcKinds].map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(', ')}), ` +
+      `longest ${Math.max(0, ...gcPauses).toFixed(1)} ms`,
   );
 
   await pool.close();

@@ -17,9 +17,15 @@
  * Every gateway connection belongs to one user (one session, one event log): this measures the
  * SSE fan-out, not N upstream sessions (the sessions benchmark measures those).
  *
+ * The three servers run as the image runs the gateway (bench/support/built-harness.ts): compiled
+ * JavaScript (built into dist/ first) under plain node, with the Dockerfile's `MALLOC_ARENA_MAX=2`
+ * and `NODE_ENV=production` (a value of `MALLOC_ARENA_MAX` in this process's environment wins).
+ * `--runtime tsx` runs them from source instead, as this bench did before 2026-12-07.
+ *
  * Usage: node --import tsx bench/sse-fanout.bench.ts [--clients 100,1000] [--deliveries 1000000]
  *        [--rounds 3] [--latency-load 5000] [--latency-seconds 4] [--idle 5000]
- *        [--flood no] [--throughput no] (BENCH_CPU_PROF=<dir> writes a CPU profile of each server process there)
+ *        [--flood no] [--throughput no] [--runtime built|tsx] [--idle-settle 30]
+ *        (BENCH_CPU_PROF=<dir> writes a CPU profile of each server process there)
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +33,7 @@ import { Redis } from 'ioredis';
 import { EventLog } from '../src/events/event-log.js';
 import { createKeys } from '../src/redis/keys.js';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
+import { BUILT_SSE_SERVER, buildHarness, deployedEnv } from './support/built-harness.js';
 import { startSimulatorProcess } from './support/simulator-process.js';
 import { fileLimits, IpcChild } from './support/sse-ipc.js';
 import {
@@ -50,10 +57,19 @@ const ROUNDS = Number(args.get('rounds') ?? 3);
 const LATENCY_LOAD = Number(args.get('latency-load') ?? 5000);
 const LATENCY_SECONDS = Number(args.get('latency-seconds') ?? 4);
 const IDLE_WANTED = Number(args.get('idle') ?? 5000);
+/**
+ * Seconds the idle connections are left alone before the last reading: long enough for V8's own
+ * memory reducer (which collects once a process stops allocating) to run, as it would in a
+ * deployed process that went idle. The RSS is read with no collection forced after 1 s and after
+ * this; the figures per connection come after two forced full collections.
+ */
+const IDLE_SETTLE_S = Number(args.get('idle-settle') ?? 30);
 /** `--flood no` leaves the simulator flood out (to profile the log-append path alone). */
 const WITH_FLOOD = args.get('flood') !== 'no';
 /** `--throughput no` stops after the memory phase (the 10,000-idle-connection line). */
 const WITH_THROUGHPUT = args.get('throughput') !== 'no';
+/** `--runtime tsx`: the servers from source under tsx, without the image's environment. */
+const IS_BUILT = (args.get('runtime') ?? 'built') === 'built';
 /** Sockets a process needs beyond its SSE connections (Redis, the simulator, stdio...). */
 const FD_HEADROOM = 500;
 
@@ -81,6 +97,9 @@ interface MemoryPerConnection {
   readonly heap: number;
   /** The whole process with the connections open. */
   readonly totalRss: number;
+  /** The same, with no collection forced: 1 s after the last connection opened, and after the settle. */
+  readonly totalRssAt1s: number;
+  readonly totalRssAsFound: number;
   readonly totalHeap: number;
 }
 
@@ -194,6 +213,8 @@ async function memoryPerConnection(
   await openClients(clients, target, count);
   // Let the connections settle (first writes flushed, timers armed) before weighing them.
   await sleep(1000);
+  const at1s = await target.server.request({ op: 'rss' }, 'rss');
+  await sleep(Math.max(0, IDLE_SETTLE_S * 1000 - 1000));
   const after = await target.server.request({ op: 'memory' }, 'memory');
   await whileOpen();
   await closeClients(clients, target);
@@ -201,6 +222,8 @@ async function memoryPerConnection(
     rss: (after.rss - before.rss) / count,
     heap: (after.heapUsed - before.heapUsed) / count,
     totalRss: after.rss,
+    totalRssAt1s: at1s.rss,
+    totalRssAsFound: after.rssAsFound,
     totalHeap: after.heapUsed,
   };
 }
@@ -226,14 +249,16 @@ async function main(): Promise<void> {
   // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits
   // (summarize with bench/support/profile-summary.ts).
   const profileDir = process.env['BENCH_CPU_PROF'];
+  if (IS_BUILT) buildHarness();
   const serverOptions = {
     nodeArgs: ['--expose-gc', ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])],
     openFiles,
+    ...(IS_BUILT ? { env: deployedEnv() } : {}),
   };
   const startServer = (name: string, serverArgs: string[]): Server =>
     IpcChild.start<ServerCommand, ServerReply>(
       name,
-      'bench/support/sse-server.ts',
+      IS_BUILT ? BUILT_SSE_SERVER : 'bench/support/sse-server.ts',
       serverArgs,
       serverOptions,
     );
@@ -333,11 +358,16 @@ async function main(): Promise<void> {
     console.log(
       `sse-fanout: clients ${CLIENT_COUNTS.join(', ')}; about ${DELIVERIES} deliveries per burst; ` +
         `${ROUNDS} rounds (servers alternate, medians count); latency at ${LATENCY_LOAD} deliveries/s ` +
-        `for ${LATENCY_SECONDS} s; node ${process.version}`,
+        `for ${LATENCY_SECONDS} s; node ${process.version}; servers ` +
+        (IS_BUILT
+          ? `built (dist/, plain node, MALLOC_ARENA_MAX=${deployedEnv().MALLOC_ARENA_MAX})`
+          : `from source (tsx, MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? 'unset'})`),
     );
     if (idle < IDLE_WANTED)
       console.log(`open-files hard limit ${limits.hard}: idle connections lowered to ${idle}`);
-    console.log(`memory per idle SSE connection at ${idle} connections (server process, after GC):`);
+    console.log(
+      `memory per idle SSE connection at ${idle} connections (server process; per connection after GC):`,
+    );
     const redisUsed = async (): Promise<number> =>
       Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
     const redisBefore = await redisUsed();
@@ -356,7 +386,8 @@ async function main(): Promise<void> {
       console.log(
         `    ${name.padEnd(22)} rss ${kib(m.rss).padStart(9)}  heap ${kib(m.heap).padStart(9)}` +
           `  ${ratio(m.rss, base.rss)} (rss)  ${ratio(m.heap, base.heap)} (heap)` +
-          `  in all ${mib(m.totalRss)} rss, ${mib(m.totalHeap)} heap`,
+          `  in all: rss ${mib(m.totalRssAt1s)} at 1 s, ${mib(m.totalRssAsFound)} at ${IDLE_SETTLE_S} s (no forced GC), ` +
+          `${mib(m.totalRss)} after GC; heap ${mib(m.totalHeap)}`,
       );
     }
     console.log(

@@ -55,25 +55,31 @@ export class IpcChild<Command, Reply extends { readonly op: string }> {
   }
 
   /**
-   * Starts `node --import tsx <script> ...args`. With `openFiles`, the child's soft limit of open
-   * files is raised to that (it must not exceed the hard limit: see `fileLimits`).
+   * Starts `node --import tsx <script> ...args`, or plain `node <script>` for a compiled `.js`
+   * script. With `openFiles`, the child's soft limit of open files is raised to that (it must
+   * not exceed the hard limit: see `fileLimits`). `env` replaces the inherited environment.
    */
   static start<C, R extends { readonly op: string }>(
     name: string,
     script: string,
     args: readonly string[],
-    options: { readonly nodeArgs?: readonly string[]; readonly openFiles?: number } = {},
+    options: {
+      readonly nodeArgs?: readonly string[];
+      readonly openFiles?: number;
+      readonly env?: NodeJS.ProcessEnv;
+    } = {},
   ): IpcChild<C, R> {
-    const nodeArgs = [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...args];
+    const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const nodeArgs = [...(options.nodeArgs ?? []), ...loader, script, ...args];
     const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
     const child =
       options.openFiles !== undefined && fileLimits().soft < options.openFiles
         ? spawn(
             'sh',
             ['-c', 'ulimit -n "$0" && exec "$@"', String(options.openFiles), process.execPath, ...nodeArgs],
-            { cwd: ROOT, stdio },
+            { cwd: ROOT, stdio, env: options.env },
           )
-        : spawn(process.execPath, nodeArgs, { cwd: ROOT, stdio });
+        : spawn(process.execPath, nodeArgs, { cwd: ROOT, stdio, env: options.env });
     return new IpcChild<C, R>(name, child);
   }
 

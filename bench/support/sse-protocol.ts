@@ -42,12 +42,23 @@ export function monotonicNow(): number {
 export type ServerCommand =
   | { readonly op: 'connections' }
   | { readonly op: 'memory' }
+  /** The RSS as it is, with no collection forced. */
+  | { readonly op: 'rss' }
   | { readonly op: 'broadcast'; readonly count: number; readonly ratePerSecond: number };
 
 export type ServerReply =
   | { readonly op: 'ready'; readonly port: number }
   | { readonly op: 'connections'; readonly count: number }
-  | { readonly op: 'memory'; readonly rss: number; readonly heapUsed: number; readonly external: number }
+  | {
+      readonly op: 'memory';
+      /** After two full collections, as `heapUsed`. */
+      readonly rss: number;
+      /** Before them: what the process held with nothing forced. */
+      readonly rssAsFound: number;
+      readonly heapUsed: number;
+      readonly external: number;
+    }
+  | { readonly op: 'rss'; readonly rss: number }
   | { readonly op: 'broadcasted' };
 
 /**

@@ -12,6 +12,7 @@
  *
  * Usage: node --expose-gc --import tsx bench/support/sse-server.ts <bare|better-sse|gateway>
  *        [redisUrl rocketchatUrl keyPrefix]
+ *    or, compiled (bench/support/built-harness.ts): node --expose-gc dist/bench/support/sse-server.js ...
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -187,7 +188,12 @@ async function main(): Promise<void> {
     void (async () => {
       if (command.op === 'connections') {
         send({ op: 'connections', count: broadcaster.connections() });
+      } else if (command.op === 'rss') {
+        send({ op: 'rss', rss: process.memoryUsage.rss() });
       } else if (command.op === 'memory') {
+        // The RSS as the process has it, before the collections below (which the product never
+        // forces): the figure an operator's dashboard shows.
+        const rssAsFound = process.memoryUsage.rss();
         gc?.();
         gc?.();
         // BENCH_GC_LAST_RESORT=1: V8's last-resort collection (several full ones, compacting to
@@ -216,7 +222,13 @@ async function main(): Promise<void> {
               `external ${mb(usage.external)} arrayBuffers ${mb(usage.arrayBuffers)}; spaces (MiB committed/used): ${spaces}`,
           );
         }
-        send({ op: 'memory', rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external });
+        send({
+          op: 'memory',
+          rss: usage.rss,
+          rssAsFound,
+          heapUsed: usage.heapUsed,
+          external: usage.external,
+        });
       } else if (command.op === 'broadcast') {
         if (!broadcaster.broadcast) throw new Error(`${kind} takes its events from elsewhere`);
         await broadcaster.broadcast(command.count, command.ratePerSecond);

@@ -18,6 +18,15 @@ const APPEND_SCRIPT = LuaScript.fromFile(import.meta.url, './event-log/append.lu
 /** Age trimming (and sweeping old dedupe entries) runs at most this often per user. */
 const AGE_TRIM_INTERVAL_MS = 5000;
 
+/** Users whose append keys are kept (~0.4 KiB each); beyond it the oldest go. */
+const APPEND_KEYS_KEPT = 10_000;
+
+/** What an append names: the script's keys, then its live channel. */
+interface AppendKeys {
+  readonly scriptKeys: readonly string[];
+  readonly liveChannel: string;
+}
+
 export interface EventLogOptions {
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
@@ -45,6 +54,31 @@ export interface ReadResult {
   readonly gap: boolean;
   /** The first id returned, if any: where a client told of a gap picks up again. */
   readonly firstKeptId: string | undefined;
+}
+
+/**
+ * An event as the append script takes it: the few fields it routes and de-duplicates on, and the
+ * rest of the envelope already serialized. A queue of events waiting for Redis holds these rather
+ * than the events: one string each instead of a tree of objects that every young-generation
+ * collection in between would copy (the session's appends, bench/RESULTS.md).
+ */
+export interface SerializedEvent {
+  readonly type: GatewayEventType;
+  readonly userId: string;
+  readonly roomId: string | undefined;
+  readonly dedupe: NewGatewayEvent['dedupe'];
+  /** The envelope after its id and type: `"userId":...}` (see `envelopeJson`). */
+  readonly tail: string;
+}
+
+export function serializeEvent(event: NewGatewayEvent): SerializedEvent {
+  return {
+    type: event.type,
+    userId: event.userId,
+    roomId: event.roomId,
+    dedupe: event.dedupe,
+    tail: envelopeTail(event),
+  };
 }
 
 /** `{"userId":...}` without its opening brace: the script prepends the id and type. */
@@ -81,6 +115,12 @@ export class EventLog {
   readonly #clock: Clock;
   /** User id -> when its log was last trimmed by age (bounded: entries older than the interval are dropped). */
   readonly #lastAgeTrimMs = new Map<string, number>();
+  /**
+   * User id -> its append keys, built once: `keys.user()` builds every key a user has (~4 KiB of
+   * strings and closures), which once per append was a sixth of what a worker allocated under a
+   * room broadcast to 1,000 sessions (bench/RESULTS.md).
+   */
+  readonly #appendKeys = new Map<string, AppendKeys>();
 
   constructor(options: EventLogOptions) {
     if (!(options.maxLength > 0) || !(options.maxAgeMs > 0))
@@ -113,10 +153,18 @@ export class EventLog {
     events: readonly NewGatewayEvent[],
     writer?: { readonly leaseGeneration: number },
   ): Promise<(AppendedEvent | undefined)[]> {
+    return this.appendSerialized(userId, events.map(serializeEvent), writer);
+  }
+
+  /** `appendBatch` of events serialized beforehand (`serializeEvent`). */
+  async appendSerialized(
+    userId: string,
+    events: readonly SerializedEvent[],
+    writer?: { readonly leaseGeneration: number },
+  ): Promise<(AppendedEvent | undefined)[]> {
     if (events.length === 0) return [];
-    const keys = this.#keys.user(userId);
+    const keys = this.#appendKeysOf(userId);
     const now = this.#clock.now();
-    const tails = events.map(envelopeTail);
     const argv: (string | number)[] = [
       this.#maxLength,
       `${Math.max(0, now - this.#maxAgeMs)}-0`,
@@ -126,31 +174,46 @@ export class EventLog {
       this.#isAgeTrimDue(userId, now) ? '1' : '0',
       writer ? writer.leaseGeneration : '',
     ];
-    events.forEach((event, i) => {
+    for (const event of events) {
       if (event.userId !== userId) throw new RangeError("a batch holds one user's events");
       const dedupe = event.dedupe;
       argv.push(
         event.type,
-        tails[i]!,
+        event.tail,
         dedupe?.messageId ?? '',
         dedupe?.updatedAtMs ?? 0,
         dedupe?.once ? '2' : dedupe?.deleted ? '1' : '0',
         event.roomId ?? '',
       );
-    });
-    const result = await APPEND_SCRIPT.run<string[]>(
-      this.#redis,
-      [keys.events, keys.seenMessages, keys.roomWatermarks, keys.leaseGeneration],
-      argv,
-    ).catch((err: unknown) => {
-      throw isFencedReply(err) ? new FencedError(userId) : err;
-    });
+    }
+    const result = await APPEND_SCRIPT.run<string[]>(this.#redis, keys.scriptKeys, argv).catch(
+      (err: unknown) => {
+        throw isFencedReply(err) ? new FencedError(userId) : err;
+      },
+    );
     return events.map((event, i) => {
       const id = result[2 * i];
       const type = result[2 * i + 1] as GatewayEventType | undefined;
       if (!id || !type) return undefined;
-      return { id, type, roomId: event.roomId, json: envelopeJson(id, type, tails[i]!) };
+      return { id, type, roomId: event.roomId, json: envelopeJson(id, type, event.tail) };
     });
+  }
+
+  #appendKeysOf(userId: string): AppendKeys {
+    let keys = this.#appendKeys.get(userId);
+    if (!keys) {
+      const all = this.#keys.user(userId);
+      keys = {
+        scriptKeys: [all.events, all.seenMessages, all.roomWatermarks, all.leaseGeneration],
+        liveChannel: all.liveChannel,
+      };
+      if (this.#appendKeys.size >= APPEND_KEYS_KEPT) {
+        const oldest = this.#appendKeys.keys().next().value;
+        if (oldest !== undefined) this.#appendKeys.delete(oldest);
+      }
+      this.#appendKeys.set(userId, keys);
+    }
+    return keys;
   }
 
   #isAgeTrimDue(userId: string, now: number): boolean {

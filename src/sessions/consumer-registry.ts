@@ -43,15 +43,29 @@ export class ConsumerRegistry {
   ): Promise<void> {
     const keys = this.#keys.user(userId);
     const expiry = lifetime === 'durable' ? '+inf' : String(this.#clock.now() + lifetime.ttlMs);
-    await this.#redis
-      .multi()
-      .zadd(keys.consumers, expiry, consumerId)
-      .hset(keys.consumerTopics, consumerId, JSON.stringify(topics.map(formatTopic)))
-      .exec();
-    // Global (not hash-tagged) key: a separate command, so a Cluster never sees a cross-slot MULTI.
-    await this.#redis.zadd(this.#keys.wantedUsers, 'GT', expiry, userId);
-    await this.#control.wanted(userId);
-    await this.#control.userNotice(userId, 'consumers-changed');
+    const topicStrings = topics.map(formatTopic);
+    // Two round trips, not four: the writes together, then the notices together. Whoever hears a
+    // notice reads what the writes wrote, so the notices wait for both writes (on a Cluster they
+    // may live on other nodes, which keep no order between them).
+    const [written] = await Promise.all([
+      this.#redis
+        .multi()
+        .zadd(keys.consumers, expiry, consumerId)
+        .hset(keys.consumerTopics, consumerId, JSON.stringify(topicStrings))
+        .exec(),
+      // Global (not hash-tagged) key: a separate command, so a Cluster never sees a cross-slot MULTI.
+      this.#redis.zadd(this.#keys.wantedUsers, 'GT', expiry, userId),
+    ]);
+    // A consumer seen for the first time (ZADD counted it) only adds its topics: the holder need
+    // not read every consumer of the user again to learn that. One registered again may have
+    // changed its topics (a webhook updated) and gets the plain notice.
+    const isNew = written?.[0]?.[1] === 1;
+    await Promise.all([
+      this.#control.wanted(userId),
+      isNew
+        ? this.#control.consumerAdded(userId, topicStrings)
+        : this.#control.userNotice(userId, 'consumers-changed'),
+    ]);
   }
 
   /** Extends the life of expiring consumers (one round trip for many). */

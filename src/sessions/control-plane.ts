@@ -55,7 +55,14 @@ const controlMessageSchema = z.discriminatedUnion('kind', [
     error: serializedErrorSchema.optional(),
   }),
   z.object({ ...base, kind: z.literal('credentials-changed'), userId: z.string().min(1) }),
-  z.object({ ...base, kind: z.literal('consumers-changed'), userId: z.string().min(1) }),
+  z.object({
+    ...base,
+    kind: z.literal('consumers-changed'),
+    userId: z.string().min(1),
+    // Set when the change was one consumer registered for the first time: the user's topics can
+    // only have grown, by these. Absent: anything may have changed, read them all again.
+    addedTopics: z.array(z.string()).optional(),
+  }),
   z.object({ ...base, kind: z.literal('wanted'), userId: z.string().min(1) }),
   z.object({
     ...base,
@@ -140,6 +147,15 @@ export class ControlPublisher {
 
   async userNotice(userId: string, kind: UserNotice['kind']): Promise<void> {
     await this.#publish(this.#keys.userControlChannel(userId), { kind, userId });
+  }
+
+  /** `consumers-changed` for a consumer new to the user: its topics are all that can have been added. */
+  async consumerAdded(userId: string, topics: readonly string[]): Promise<void> {
+    await this.#publish(this.#keys.userControlChannel(userId), {
+      kind: 'consumers-changed',
+      userId,
+      addedTopics: [...topics],
+    });
   }
 
   async wanted(userId: string): Promise<void> {

@@ -10,7 +10,6 @@
 
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
-import type { NewGatewayEvent } from '../events/types.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { RocketChatRestClient } from '../rocketchat/rest-client.js';
@@ -18,7 +17,12 @@ import type { ConsumerRegistry } from './consumer-registry.js';
 import { parseControlMessage } from './control-plane.js';
 import type { CredentialStore } from './credential-store.js';
 import type { Lease, SessionLeases } from './lease.js';
-import { UserSession, type UserSessionOptions, type UserSessionState } from './user-session.js';
+import {
+  type LoggedEvent,
+  UserSession,
+  type UserSessionOptions,
+  type UserSessionState,
+} from './user-session.js';
 import type { WorkerPresence } from './worker-presence.js';
 
 /** Every how many passes of the loop the topics of every local session are read again. */
@@ -67,7 +71,7 @@ export interface SessionPoolOptions {
   readonly clock?: Clock;
   readonly onRefused?: (userId: string, reason: SessionRefusalReason) => void;
   readonly onError?: (error: unknown, context: string) => void;
-  readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
+  readonly onLogged?: (event: LoggedEvent, lagMs: number) => void;
   /** A stream frame the normalizer could not turn into an event, with why. */
   readonly onSkipped?: UserSessionOptions['onSkipped'];
   readonly onSessionState?: (userId: string, state: UserSessionState) => void;
@@ -80,6 +84,8 @@ export class SessionPool {
   #presenceTimer: TimerHandle | undefined;
   #isWatchingPresence = false;
   readonly #starting = new Map<string, Promise<UserSession | undefined>>();
+  /** Users whose topics are being read after a notice; `isDue`: read again, a notice came since. */
+  readonly #topicReads = new Map<string, { isDue: boolean }>();
   /** Why the last attempt to hold a user's session here failed, until one succeeds. */
   readonly #refusals = new Map<string, SessionRefusalReason>();
   readonly #options: SessionPoolOptions;
@@ -143,6 +149,10 @@ export class SessionPool {
       const isNotice = message?.kind === 'credentials-changed' || message?.kind === 'consumers-changed';
       // The channel names the user: a notice cannot speak for someone else's session.
       if (!isNotice || keys.userIdOfControlChannel(channel) !== message.userId) return;
+      // A new consumer whose topics the session has already (another stream of the same room
+      // opened): nothing to read or change.
+      if (message.kind === 'consumers-changed' && this.#hasTopics(message.userId, message.addedTopics))
+        return;
       void this.#onControlNotice(message.userId, message.kind).catch((e) => this.#error(e, 'control notice'));
     });
     await subscriber.subscribe(keys.wantedChannel);
@@ -208,7 +218,7 @@ export class SessionPool {
     if (this.#closing) return;
     const local = this.#sessions.get(userId);
     if (kind === 'consumers-changed') {
-      if (local) await local.session.setTopics(await this.#options.consumers.wantedTopics(userId));
+      if (local) await this.#readTopicsAgain(userId);
       return;
     }
     // The credential was removed (logout) or found invalid: a session must not go on as the
@@ -222,6 +232,42 @@ export class SessionPool {
     }
     this.#refusals.delete(userId);
     if ((await this.#options.consumers.wantedTopics(userId)).length > 0) await this.ensureSession(userId);
+  }
+
+  /**
+   * Whether the user's local session has every one of `topics` already (false without either).
+   * Never while a read of the user's topics is on its way: what it applies was read before this
+   * consumer was registered, and would drop its topics; the read after it must see them.
+   */
+  #hasTopics(userId: string, topics: readonly string[] | undefined): boolean {
+    if (this.#topicReads.has(userId)) return false;
+    const session = this.#sessions.get(userId)?.session;
+    return session !== undefined && topics !== undefined && session.hasTopics(topics);
+  }
+
+  /**
+   * Applies the user's topics as Redis has them now. Notices that come while a read is on its way
+   * share one more read after it, which sees every consumer registered before they were sent: a
+   * client opening many streams at once (each one a notice, each read covering all of the user's
+   * consumers) costs a few reads, not one per stream, and no garbage in proportion to their square.
+   */
+  async #readTopicsAgain(userId: string): Promise<void> {
+    const inFlight = this.#topicReads.get(userId);
+    if (inFlight) {
+      inFlight.isDue = true;
+      return;
+    }
+    const read = { isDue: true };
+    this.#topicReads.set(userId, read);
+    try {
+      while (read.isDue && !this.#closing) {
+        read.isDue = false;
+        const topics = await this.#options.consumers.wantedTopics(userId);
+        await this.#sessions.get(userId)?.session.setTopics(topics);
+      }
+    } finally {
+      this.#topicReads.delete(userId);
+    }
   }
 
   /**

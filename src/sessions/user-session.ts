@@ -7,15 +7,15 @@
  */
 import { type Clock, delay, systemClock } from '../clock.js';
 import { DdpClient, type DdpClientOptions, DdpRemoteError, type Downtime } from '../ddp/index.js';
-import { type EventLog, FencedError } from '../events/event-log.js';
+import { type EventLog, FencedError, type SerializedEvent, serializeEvent } from '../events/event-log.js';
 import { formatTopic, parseTopics, type Topic } from '../events/topics.js';
-import type { NewGatewayEvent } from '../events/types.js';
 import { isRetryableRedisError } from '../redis/errors.js';
 import { CredentialsRejectedError, loginOverDdp } from '../rocketchat/login.js';
 import { normalizeStreamEvent, type SkipListener } from '../rocketchat/normalize.js';
 import { type RocketChatRestClient, RocketChatRestError } from '../rocketchat/rest-client.js';
 import { controlStreams, type UpstreamStream, upstreamSubscriptionsFor } from '../rocketchat/streams.js';
 import { catchUp } from './catch-up.js';
+import { endOfTurn } from './turn-end.js';
 import { UpstreamSubscriptions } from './upstream-subscriptions.js';
 
 export interface StreamRefusal {
@@ -60,7 +60,7 @@ export interface UserSessionOptions {
   /** Failures that the session survives (a failed append, a failed catch-up), for logs and metrics. */
   readonly onError?: (error: unknown, context: string) => void;
   /** After each event is logged: receivedAt -> logged lag, for metrics. */
-  readonly onLogged?: (event: NewGatewayEvent, lagMs: number) => void;
+  readonly onLogged?: (event: LoggedEvent, lagMs: number) => void;
   /** A stream frame that gave no event (see normalize.ts `SkipReason`), for metrics. */
   readonly onSkipped?: SkipListener;
 }
@@ -87,8 +87,11 @@ const APPEND_RETRY_DELAYS_MS = [50, 100, 250, 500, 1000];
 /** The most events one append script takes: bounds how long Redis runs one script. */
 const MAX_APPEND_BATCH = 64;
 
+/** What `onLogged` is told of an event (it was serialized for the log as it arrived). */
+export type LoggedEvent = Pick<SerializedEvent, 'type' | 'userId' | 'roomId'>;
+
 interface PendingAppend {
-  readonly event: NewGatewayEvent;
+  readonly event: SerializedEvent;
   readonly receivedAtMs: number;
 }
 
@@ -97,7 +100,7 @@ export class UserSession {
   readonly client: DdpClient;
   #state: UserSessionState = 'starting';
   #topics: readonly Topic[] = [];
-  #held: { event: NewGatewayEvent; receivedAtMs: number }[] | undefined = [];
+  #held: PendingAppend[] | undefined = [];
   /** Events waiting for the batch on its way to Redis (see #drainAppends). */
   readonly #pendingAppends: PendingAppend[] = [];
   /** The drain in progress, while there is one. */
@@ -179,6 +182,22 @@ export class UserSession {
     await this.#subscriptions.reconcile(this.#wantedStreams());
   }
 
+  /**
+   * Whether every one of `topicStrings` (formatted topics) is among the session's topics and none
+   * of their streams was refused (a refused one is tried again by the next `setTopics`).
+   */
+  hasTopics(topicStrings: readonly string[]): boolean {
+    const wanted = new Set(topicStrings);
+    let found = 0;
+    for (const topic of this.#topics) {
+      if (!wanted.has(formatTopic(topic))) continue;
+      found++;
+      for (const stream of upstreamSubscriptionsFor(topic, this.userId))
+        if (this.#subscriptions.refusalOf(stream.key)) return false;
+    }
+    return found === wanted.size;
+  }
+
   /** Why Rocket.Chat refused a stream (e.g. `not-allowed` for a room the user cannot read). */
   refusalOf(stream: UpstreamStream): Error | undefined {
     return this.#subscriptions.refusalOf(stream.key);
@@ -249,8 +268,10 @@ export class UserSession {
       this.#options.onSkipped,
     );
     for (const event of events) {
-      if (this.#held) this.#held.push({ event, receivedAtMs });
-      else this.#enqueueAppend(event, receivedAtMs);
+      // Serialized now: what waits for Redis is then one string, and the frame's objects die young.
+      const serialized = serializeEvent(event);
+      if (this.#held) this.#held.push({ event: serialized, receivedAtMs });
+      else this.#enqueueAppend(serialized, receivedAtMs);
       if (event.type === 'session.unauthorized') this.#becomeUnauthorized('force_logout');
     }
   }
@@ -264,7 +285,7 @@ export class UserSession {
    * session stops trying, and logs nothing more: whoever takes the user over catches up from
    * what was logged.
    */
-  #enqueueAppend(event: NewGatewayEvent, receivedAtMs: number): void {
+  #enqueueAppend(event: SerializedEvent, receivedAtMs: number): void {
     if (this.#isAppendAbandoned) return;
     this.#pendingAppends.push({ event, receivedAtMs });
     this.#appending ??= this.#drainAppends();
@@ -277,6 +298,11 @@ export class UserSession {
    * order and the no-hole rule above hold for batches as they did for single events.
    */
   async #drainAppends(): Promise<void> {
+    // The first batch waits for the end of the turn: the frames of every session read in this
+    // turn start their appends together, in one write to Redis (see turn-end.ts), and this
+    // session's own frames of the turn share its first batch. Later batches start from a reply,
+    // where the sessions answered by one read of Redis's socket are already together.
+    await endOfTurn();
     while (this.#pendingAppends.length > 0 && !this.#isAppendAbandoned) {
       await this.#appendBatch(this.#pendingAppends.splice(0, MAX_APPEND_BATCH));
     }
@@ -288,7 +314,7 @@ export class UserSession {
   async #appendBatch(batch: readonly PendingAppend[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const logged = await this.#options.eventLog.appendBatch(
+        const logged = await this.#options.eventLog.appendSerialized(
           this.userId,
           batch.map((pending) => pending.event),
           { leaseGeneration: this.#options.leaseGeneration },
@@ -346,7 +372,7 @@ export class UserSession {
           downtime,
           now: this.#clock.now(),
         });
-        for (const event of events) this.#enqueueAppend(event, this.#clock.now());
+        for (const event of events) this.#enqueueAppend(serializeEvent(event), this.#clock.now());
         break;
       } catch (err) {
         this.#options.onError?.(err, 'catch-up');
@@ -370,12 +396,12 @@ export class UserSession {
     void this.client.close();
     if (reason !== 'force_logout') {
       this.#enqueueAppend(
-        {
+        serializeEvent({
           type: 'session.unauthorized',
           userId: this.userId,
           ts: new Date(this.#clock.now()).toISOString(),
           data: { reason },
-        },
+        }),
         this.#clock.now(),
       );
     }

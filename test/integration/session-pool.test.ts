@@ -239,6 +239,36 @@ describe('session pool', () => {
     );
   });
 
+  it('reads the topics again once per burst of consumer notices, and not at all for a new consumer of topics it has', async () => {
+    const c = core(sharedEnv());
+    const aliceId = await register(c, 'alice', 'room:GENERAL');
+    await c.pool!.start();
+    await waitFor(() => c.pool!.session(aliceId)?.state === 'live', 20_000, 'alice live');
+    const consumers = c.consumers;
+    const read = consumers.wantedTopics.bind(consumers);
+    let reads = 0;
+    consumers.wantedTopics = (userId) => {
+      reads++;
+      return read(userId);
+    };
+    const room = parseTopics('room:GENERAL');
+    const ids = Array.from({ length: 20 }, (_, i) => `sse:test:${i}`);
+    // New consumers of the room the session has: no read. Then the same consumers registered
+    // again (their topics may have changed): twenty notices at once, a few reads between them.
+    await Promise.all(ids.map((id) => consumers.register(aliceId, id, room, { ttlMs: 60_000 })));
+    await Promise.all(ids.map((id) => consumers.register(aliceId, id, room, { ttlMs: 60_000 })));
+    // A new consumer with a topic the session lacks is read and applied; Pub/Sub keeps order, so
+    // every notice above was handled by the time it is.
+    await consumers.register(aliceId, 'sse:test:user', parseTopics('user'), { ttlMs: 60_000 });
+    await waitFor(
+      () => c.pool!.session(aliceId)?.topics.some((t) => t.kind === 'user'),
+      10_000,
+      'the user topic applied',
+    );
+    // One read per notice would be 21 (41 before new consumers' notices carried their topics).
+    expect(reads).toBeLessThanOrEqual(10);
+  });
+
   it('catches up again when its first catch-up after a reconnect fails (rate limited beyond what the REST client waits out)', async () => {
     // chat.syncMessages allows one call per 15 s here. The REST client waits out a 429 itself
     // only up to 10 s, so a catch-up soon after the quota is used fails, and must be tried again.
