@@ -49,10 +49,12 @@ function sentAtOf(text: string, from: number, source: LatencySource): number {
     const at = text.indexOf('"sentAt":', from);
     return at < 0 ? Number.NaN : Number.parseFloat(text.slice(at + 9, at + 40));
   }
-  // The message's own `ts` (ISO-8601, ms) inside the envelope's `data`, not the envelope's `ts`.
+  // `"msg":"... @<ms>"` inside the envelope's `data`: the sender's wall-clock time.
   const data = text.indexOf('"data":{', from);
-  const at = data < 0 ? -1 : text.indexOf('"ts":"', data);
-  return at < 0 ? Number.NaN : Date.parse(text.slice(at + 6, at + 30));
+  const msg = data < 0 ? -1 : text.indexOf('"msg":"', data);
+  const end = msg < 0 ? -1 : text.indexOf('"', msg + 7);
+  const mark = end < 0 ? -1 : text.lastIndexOf('@', end);
+  return mark < msg ? Number.NaN : Number.parseFloat(text.slice(mark + 1, end));
 }
 
 function onChunk(connection: Connection, chunk: string): void {
@@ -67,8 +69,8 @@ function onChunk(connection: Connection, chunk: string): void {
   const state = measuring;
   if (!state) return;
   const now = monotonicNow();
-  // Rocket.Chat's `ts` is wall-clock time: compare it with the wall clock.
-  const latencyNow = state.latency === 'message-ts' ? Date.now() : now;
+  // The time in a message's text is wall-clock time: compare it with the wall clock.
+  const latencyNow = state.latency === 'message-text' ? Date.now() : now;
   // A field line is `event:` then one optional space (the SSE spec; better-sse writes none).
   for (let at = text.indexOf(FIELD); at !== -1 && at < end; at = text.indexOf(FIELD, at + FIELD.length)) {
     const value = at + FIELD.length + (text.charCodeAt(at + FIELD.length) === 32 ? 1 : 0);

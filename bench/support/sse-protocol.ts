@@ -63,9 +63,11 @@ export type ServerReply =
 
 /**
  * Where the latency clock starts: `sentAt` in the envelope's data (bench senders, on the
- * monotonic clock), or the message's own `ts` inside `data` (Rocket.Chat's, wall clock, ms).
+ * monotonic clock), or the wall-clock time the bench wrote at the end of a Rocket.Chat message's
+ * text (`... @<ms>`). Not the message's own `ts`: the simulator's clock runs ahead of the wall
+ * clock after a flood (sim/clock.ts), which showed as negative latencies.
  */
-export type LatencySource = 'sentAt' | 'message-ts' | 'none';
+export type LatencySource = 'sentAt' | 'message-text' | 'none';
 
 export type ClientCommand =
   | {
