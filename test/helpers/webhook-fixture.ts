@@ -26,6 +26,7 @@ import {
   type WebhookWorker,
   type WebhookWorkerOptions,
 } from '../../src/webhooks/index.js';
+import { waitFor } from './wait-for.js';
 import { webhookConnections } from './webhook-connections.js';
 
 /** Timings that make a test run in seconds, not hours. */
@@ -213,4 +214,24 @@ export async function createWebhookFixture(options: WebhookFixtureOptions): Prom
 /** A user id shaped like Rocket.Chat's (17 alphanumerics). */
 export function newUserId(): string {
   return `u${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * The delivery attempts recorded for `webhookId`, newest first, once there are at least `count`
+ * (an attempt is recorded right after its response arrives, so a receiver's hit comes first).
+ */
+export function recordedAttempts(
+  fx: Pick<WebhookFixture, 'service'>,
+  userId: string,
+  webhookId: string,
+  count: number,
+): ReturnType<WebhookFixture['service']['deliveries']> {
+  return waitFor(
+    async () => {
+      const recorded = await fx.service.deliveries(userId, webhookId, 10);
+      return recorded.length >= count ? recorded : undefined;
+    },
+    10_000,
+    `${count} attempts recorded`,
+  );
 }

@@ -18,6 +18,7 @@ import {
   createWebhookFixture,
   FAST_WORKER,
   newUserId,
+  recordedAttempts,
   type WebhookFixture,
 } from '../helpers/webhook-fixture.js';
 import { type Responder, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -87,14 +88,7 @@ describe('first attempts made by the dispatcher', () => {
     // One first attempt here; the retry was BullMQ's.
     expect(worker.direct!.started - startedBefore).toBe(1);
 
-    const attempts = await waitFor(
-      async () => {
-        const recorded = await fx.service.deliveries(userId, id, 10);
-        return recorded.length >= 2 ? recorded : undefined;
-      },
-      10_000,
-      'both attempts recorded',
-    );
+    const attempts = await recordedAttempts(fx, userId, id, 2);
     expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual([
       [2, 'success'],
       [1, 'http_error'],

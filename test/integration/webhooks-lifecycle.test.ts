@@ -14,6 +14,7 @@ import {
   createWebhookFixture,
   FAST_WORKER,
   newUserId,
+  recordedAttempts,
   type WebhookFixture,
 } from '../helpers/webhook-fixture.js';
 import { type Responder, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -113,14 +114,7 @@ describe('with one worker', () => {
     await fx.saveCredential(userId);
     await waitFor(() => events.every((e) => rx.delivered().has(e.id)), 10_000, 'resumed deliveries');
     // The receiver has answered; the attempt is recorded right after the response arrives.
-    const attempts = await waitFor(
-      async () => {
-        const recorded = await fx.service.deliveries(userId, id, 10);
-        return recorded.length >= 2 ? recorded : undefined;
-      },
-      10_000,
-      'both attempts recorded',
-    );
+    const attempts = await recordedAttempts(fx, userId, id, 2);
     expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual([
       [1, 'success'],
       [1, 'success'],
