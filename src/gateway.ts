@@ -271,6 +271,26 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   return typeof address === 'object' && address ? address.port : port;
 }
 
+/** What every route of the HTTP tier is handed, from the core's parts. */
+export function httpContextOf(core: GatewayCore, liveHub: LiveHub, lifecycle: Lifecycle): HttpContext {
+  return {
+    config: core.config,
+    logger: core.logger,
+    metrics: core.metrics,
+    redis: core.redis,
+    keys: core.keys,
+    eventLog: core.eventLog,
+    liveHub,
+    credentials: core.credentials,
+    consumers: core.consumers,
+    calls: core.calls,
+    rest: core.rest,
+    lifecycle,
+    processId: core.processId,
+    clock: core.clock,
+  };
+}
+
 /**
  * Starts the gateway for its role. `api` and `all` serve the whole HTTP surface; `worker`
  * serves only health, metrics and the API description (for Kubernetes probes and scraping) and
@@ -285,22 +305,7 @@ export async function startGateway(
   const lifecycle = createLifecycle();
   const isApi = config.role === 'api' || config.role === 'all';
   const liveHub = new LiveHub({ subscriber: core.subscriber('live-sub'), keys: core.keys });
-  const ctx: HttpContext = {
-    config,
-    logger,
-    metrics: core.metrics,
-    redis: core.redis,
-    keys: core.keys,
-    eventLog: core.eventLog,
-    liveHub,
-    credentials: core.credentials,
-    consumers: core.consumers,
-    calls: core.calls,
-    rest: core.rest,
-    lifecycle,
-    processId: core.processId,
-    clock: core.clock,
-  };
+  const ctx = httpContextOf(core, liveHub, lifecycle);
   // Built once: every route shares its login throttle and `X-Auth-Token` cache.
   const auth = createHttpAuth(ctx);
   const featureDeps: FeatureDeps = {

@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { LiveHub } from '../../src/events/live-hub.js';
 import { isWorker } from '../../src/features/feature.js';
 import { startCoreOutboundSending } from '../../src/features/messages-feature.js';
-import { createCore, withFastRoutes } from '../../src/gateway.js';
+import { createCore, httpContextOf, withFastRoutes } from '../../src/gateway.js';
 import { createApp, jsonBody } from '../../src/http/app.js';
 import { expressServerOptions } from '../../src/http/fast-path.js';
 import { createLogger } from '../../src/log/index.js';
@@ -63,21 +63,10 @@ const authenticate = (req: Request, _res: Response, next: NextFunction): void =>
   req.principal = { userId: alice.userId, username: 'alice', via: 'jwt' };
   next();
 };
-const ctx = {
-  config,
-  logger,
-  metrics: core.metrics,
-  redis: core.redis,
-  keys: core.keys,
-  eventLog: core.eventLog,
-  liveHub: new LiveHub({ subscriber: core.subscriber('bench-hub'), keys: core.keys }),
-  credentials: core.credentials,
-  consumers: core.consumers,
-  calls: core.calls,
-  rest: core.rest,
-  lifecycle: { isDraining: () => false, onDrain: () => () => {} },
-  processId: randomUUID(),
-};
+const ctx = httpContextOf(core, new LiveHub({ subscriber: core.subscriber('bench-hub'), keys: core.keys }), {
+  isDraining: () => false,
+  onDrain: () => () => {},
+});
 const app = createApp(ctx, [
   { path: '/v1/messages', router: createMessagesRouter({ outbound, authenticate }) },
 ]);

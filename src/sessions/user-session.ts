@@ -15,7 +15,6 @@ import { normalizeStreamEvent, type SkipListener } from '../rocketchat/normalize
 import { type RocketChatRestClient, RocketChatRestError } from '../rocketchat/rest-client.js';
 import { controlStreams, type UpstreamStream, upstreamSubscriptionsFor } from '../rocketchat/streams.js';
 import { catchUp } from './catch-up.js';
-import { endOfTurn } from './turn-end.js';
 import { UpstreamSubscriptions } from './upstream-subscriptions.js';
 
 export interface StreamRefusal {
@@ -298,11 +297,8 @@ export class UserSession {
    * order and the no-hole rule above hold for batches as they did for single events.
    */
   async #drainAppends(): Promise<void> {
-    // The first batch waits for the end of the turn: the frames of every session read in this
-    // turn start their appends together, in one write to Redis (see turn-end.ts), and this
-    // session's own frames of the turn share its first batch. Later batches start from a reply,
-    // where the sessions answered by one read of Redis's socket are already together.
-    await endOfTurn();
+    // The sessions' appends of one turn already leave in one write: the event log's connection
+    // is auto-pipelined, and ioredis flushes it with `setImmediate`, after the turn's I/O.
     while (this.#pendingAppends.length > 0 && !this.#isAppendAbandoned) {
       await this.#appendBatch(this.#pendingAppends.splice(0, MAX_APPEND_BATCH));
     }
