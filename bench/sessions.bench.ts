@@ -3,7 +3,9 @@
  * subscribed to one shared room, under a steady message load posted in the simulator (a child
  * process). Prints memory per session, Redis memory per user, the ratio of events logged per
  * second to events emitted upstream per second (1.00 = keeps up), and the lag from upstream
- * frame to log append (p50/p99).
+ * frame to log append (p50/p99). Then, as the floor in the same run, the bare fan-in
+ * (support/bare-fan-in.ts): as many plain sockets receiving the same broadcasts, each event parsed
+ * and logged with one minimal script; the gateway's CPU per event and lag are printed against it.
  *
  * Usage: node --expose-gc --import tsx bench/sessions.bench.ts [--users 1000] [--rate 5] [--seconds 10]
  * BENCH_CPU_PROF=<file.cpuprofile>: a CPU profile of this process over the load phase only
@@ -27,7 +29,8 @@ import { SessionPool } from '../src/sessions/session-pool.js';
 import { createTokenCipher } from '../src/sessions/token-cipher.js';
 import { WorkerPresence } from '../src/sessions/worker-presence.js';
 import { freePort, startPrivateRedis } from '../test/helpers/redis-server.js';
-import { formatRate, percentile, startChild } from './support/stats.js';
+import { measureBareFanIn } from './support/bare-fan-in.js';
+import { formatRate, percentile, ratio, startChild } from './support/stats.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -249,6 +252,18 @@ async function main(): Promise<void> {
   for (let i = 0; i < leftovers.length; i += 500) await redis.del(...leftovers.slice(i, i + 500));
   await redis.quit();
   simProcess.kill('SIGTERM');
+
+  // The floor, on the same machine and Redis right after: what any worker pays per event.
+  const bare = await measureBareFanIn({ redisUrl, users: USERS, rate: RATE, seconds: SECONDS });
+  const gatewayCpuPerEvent = (cpu.user + cpu.system) / Math.max(1, logged);
+  console.log(
+    `  bare fan-in (${bare.logged}/${bare.expected} logged): CPU per event ${bare.cpuUsecPerEvent.toFixed(1)} µs, ` +
+      `lag p50 ${percentile(bare.lagsMs, 50).toFixed(1)} ms, p99 ${percentile(bare.lagsMs, 99).toFixed(1)} ms`,
+  );
+  console.log(
+    `  gateway / bare: CPU per event ${ratio(gatewayCpuPerEvent, bare.cpuUsecPerEvent)}, ` +
+      `p99 lag ${ratio(percentile(lags, 99), percentile(bare.lagsMs, 99))}`,
+  );
   await ownRedis?.close();
   process.exit(0);
 }

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { deepFreeze } from '../deep-freeze.js';
 import { ConfigProblems } from './config-problems.js';
-import { deepFreeze } from './deep-freeze.js';
 import { resolveEncryption } from './encryption-keys.js';
 import { readEnvInput } from './env-input.js';
 import { ENV_VARIABLES, envSchema, type ParsedEnv, SECRET_VARIABLES } from './env-schema.js';

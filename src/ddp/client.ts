@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { backoffDelayMs } from './backoff.js';
-import { decodeFrame, encodeFrame } from './codec.js';
+import { decodeFrame, encodeFrame, type FrameDecoder } from './codec.js';
 import { decodeEjson, encodeEjson } from './ejson.js';
 import {
   DdpClosedError,
@@ -91,6 +91,11 @@ export interface DdpClientOptions {
   readonly timers?: DdpTimers;
   readonly random?: () => number;
   readonly counters?: DdpCounters;
+  /**
+   * Turns a text frame into a message. A worker's sessions share one (shared-frame-decoder.ts):
+   * the copies of a room's event that they all receive are decoded once. @defaultValue decodeFrame
+   */
+  readonly decodeFrame?: FrameDecoder;
 }
 
 export interface CallOptions {
@@ -193,7 +198,10 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
   readonly #readyWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
   readonly #timers: DdpTimers;
   readonly #counters: DdpCounters;
-  readonly #opts: Required<Omit<DdpClientOptions, 'onConnected' | 'timers' | 'random' | 'counters'>> &
+  readonly #decodeFrame: FrameDecoder;
+  readonly #opts: Required<
+    Omit<DdpClientOptions, 'onConnected' | 'timers' | 'random' | 'counters' | 'decodeFrame'>
+  > &
     Pick<DdpClientOptions, 'onConnected' | 'random'>;
 
   constructor(options: DdpClientOptions) {
@@ -202,6 +210,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
       throw new TypeError(`DDP url must be ws:// or wss:// (got ${options.url})`);
     this.#timers = options.timers ?? systemTimers;
     this.#counters = options.counters ?? {};
+    this.#decodeFrame = options.decodeFrame ?? decodeFrame;
     this.#opts = {
       url: options.url,
       onConnected: options.onConnected,
@@ -404,7 +413,7 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
       this.#failOnSockJs();
       return;
     }
-    const decoded = decodeFrame(text);
+    const decoded = this.#decodeFrame(text);
     if (!decoded.ok) {
       this.emit('protocolError', decoded.error);
       return;

@@ -8,6 +8,9 @@ export type DecodeResult =
   | { readonly ok: true; readonly message: ServerMessage | null }
   | { readonly ok: false; readonly error: string };
 
+/** Text frame -> message: `decodeFrame`, or one shared by a worker's sessions (shared-frame-decoder.ts). */
+export type FrameDecoder = (text: string) => DecodeResult;
+
 /**
  * One `JSON.parse` per frame and nothing else: EJSON values are left as they are (decoded later,
  * and only where needed). Returns `message: null` for frames to ignore, such as Meteor's

@@ -6,6 +6,7 @@
  * live delivery) can never log the same message version twice.
  */
 import { type Clock, systemClock } from '../clock.js';
+import { frozenMemo } from '../frozen-memo.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
@@ -83,12 +84,18 @@ export function serializeEvent(event: NewGatewayEvent): SerializedEvent {
 
 /** `{"userId":...}` without its opening brace: the script prepends the id and type. */
 function envelopeTail(event: NewGatewayEvent): string {
-  const body: Record<string, unknown> = { userId: event.userId };
-  if (event.roomId !== undefined) body.roomId = event.roomId;
-  body.ts = event.ts;
-  body.data = event.data;
-  return JSON.stringify(body).slice(1);
+  const head: Record<string, unknown> = { userId: event.userId };
+  if (event.roomId !== undefined) head.roomId = event.roomId;
+  head.ts = event.ts;
+  if (event.data === undefined) return JSON.stringify(head).slice(1);
+  return `${JSON.stringify(head).slice(1, -1)},"data":${dataJson(event.data)}}`;
 }
+
+/**
+ * The members of a room that one worker holds get events with the same frozen `data` (see
+ * normalize.ts): it is serialized once for all of them.
+ */
+const dataJson = frozenMemo((data) => JSON.stringify(data));
 
 /** A write refused because the writer's session lease was granted to a newer holder. */
 export class FencedError extends Error {

@@ -4,12 +4,20 @@
  * frame is skipped and reported through `onSkip`, because it must not kill the session.
  *
  * The envelope's `data` is Rocket.Chat's own object with dates as ISO-8601 strings. It may share
- * structure with the frame it came from (`ejsonToJson` copies only what it decodes); frames are
- * not reused after dispatch, so that is safe.
+ * structure with the frame it came from (`ejsonToJson` copies only what it decodes), and a frame
+ * that several sessions received alike is one frozen object for all of them: nothing here
+ * changes what it is given.
  */
 import { ejsonToJson } from '../ddp/ejson.js';
 import type { GatewayEventType, NewGatewayEvent } from '../events/types.js';
+import { frozenMemo } from '../frozen-memo.js';
 import { MY_MESSAGES_EVENT } from './streams.js';
+
+/**
+ * `ejsonToJson`, done once for a frame that the worker's sessions share (its args are frozen):
+ * the members of a room each get an event with the same `data`.
+ */
+const jsonForm = frozenMemo(ejsonToJson);
 
 export interface StreamEventInput {
   /** The DDP collection, i.e. the stream's subscription name (`stream-room-messages`, ...). */
@@ -111,7 +119,7 @@ function roomMessage(input: StreamEventInput): Outcome {
   const updatedAtMs = dateMs(raw._updatedAt) ?? dateMs(raw.ts);
   if (updatedAtMs === undefined) return SKIP_MESSAGE_NO_DATE;
 
-  const data = ejsonToJson(raw);
+  const data = jsonForm(raw);
   const ts = isoOf(input.receivedAtMs);
   if (raw.t === 'rm') {
     return event('message.deleted', input.userId, rid, ts, data, {
@@ -178,7 +186,7 @@ function notifyRoom(input: StreamEventInput): Outcome {
       const data: Record<string, unknown> = {
         rid,
         bulk: true,
-        ...(ejsonToJson(query) as Record<string, unknown>),
+        ...(jsonForm(query) as Record<string, unknown>),
       };
       data.rid = rid;
       data.bulk = true;
@@ -223,7 +231,7 @@ function notifyUser(input: StreamEventInput): Outcome {
       if (!isRecord(notification)) return malformed('stream-notify-user/notification: not an object');
       const payload = notification.payload;
       const rid = isRecord(payload) && isNonEmptyString(payload.rid) ? payload.rid : undefined;
-      return event('notification', userId, rid, isoOf(input.receivedAtMs), ejsonToJson(notification));
+      return event('notification', userId, rid, isoOf(input.receivedAtMs), jsonForm(notification));
     }
     case 'rooms-changed': {
       const [action, room] = args;
@@ -232,7 +240,7 @@ function notifyUser(input: StreamEventInput): Outcome {
       }
       return event('room.changed', userId, room._id, isoOf(input.receivedAtMs), {
         action,
-        room: ejsonToJson(room),
+        room: jsonForm(room),
       });
     }
     case 'subscriptions-changed': {
@@ -245,7 +253,7 @@ function notifyUser(input: StreamEventInput): Outcome {
       const rid = isNonEmptyString(subscription.rid) ? subscription.rid : undefined;
       return event('subscription.changed', userId, rid, isoOf(input.receivedAtMs), {
         action,
-        subscription: ejsonToJson(subscription),
+        subscription: jsonForm(subscription),
       });
     }
     case 'message': {
@@ -255,7 +263,7 @@ function notifyUser(input: StreamEventInput): Outcome {
       if (!isRecord(message)) return SKIP_MESSAGE_NOT_OBJECT;
       if (!isNonEmptyString(message._id)) return SKIP_MESSAGE_NO_ID;
       const rid = isNonEmptyString(message.rid) ? message.rid : undefined;
-      return event('message.ephemeral', userId, rid, isoOf(input.receivedAtMs), ejsonToJson(message));
+      return event('message.ephemeral', userId, rid, isoOf(input.receivedAtMs), jsonForm(message));
     }
     case 'force_logout':
       return event('session.unauthorized', userId, undefined, isoOf(input.receivedAtMs), {
@@ -331,7 +339,7 @@ function syncedMessage(raw: unknown, userId: string, receivedAtMs: number, roomW
   const updatedAtMs = dateMs(raw._updatedAt) ?? dateMs(raw.ts);
   if (updatedAtMs === undefined) return SKIP_MESSAGE_NO_DATE;
 
-  const data = ejsonToJson(raw);
+  const data = jsonForm(raw);
   const ts = isoOf(receivedAtMs);
   if (raw.t === 'rm') {
     return event('message.deleted', userId, raw.rid, ts, data, { messageId: id, updatedAtMs, deleted: true });
@@ -406,8 +414,12 @@ function event(
     : { type, userId, roomId, ts, data, dedupe };
 }
 
+/** The last time formatted: a room's message reaches all of a worker's sessions in the same ms. */
+let lastIso = { ms: Number.NaN, iso: '' };
+
 function isoOf(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastIso.ms) lastIso = { ms, iso: new Date(ms).toISOString() };
+  return lastIso.iso;
 }
 
 /** A date as ms from either wire form: EJSON `{$date: ms}` (DDP) or an ISO-8601 string (REST). */

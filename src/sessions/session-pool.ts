@@ -9,6 +9,7 @@
  */
 
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import { sharedFrameDecoder } from '../ddp/shared-frame-decoder.js';
 import type { EventLog } from '../events/event-log.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
@@ -90,6 +91,8 @@ export class SessionPool {
   readonly #refusals = new Map<string, SessionRefusalReason>();
   readonly #options: SessionPoolOptions;
   readonly #clock: Clock;
+  /** The sessions' DDP options, with one frame decoder for all: members of a room share its frames. */
+  readonly #ddp: NonNullable<UserSessionOptions['ddp']>;
   #timer: TimerHandle | undefined;
   #reconciling: Promise<void> | undefined;
   #isReconcilingFull = false;
@@ -104,6 +107,7 @@ export class SessionPool {
     if (!(options.maxSessions >= 1)) throw new RangeError('maxSessions must be at least 1');
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#ddp = { decodeFrame: sharedFrameDecoder(), ...options.ddp };
   }
 
   get size(): number {
@@ -333,7 +337,7 @@ export class SessionPool {
       rest: this.#options.rest,
       lingerMs: this.#options.lingerMs,
       leaseGeneration,
-      ...(this.#options.ddp ? { ddp: this.#options.ddp } : {}),
+      ddp: this.#ddp,
       clock: this.#clock,
       onUnauthorized: (reason) => void this.#onUnauthorized(userId, reason, credential.revision),
       onFenced: () => {
