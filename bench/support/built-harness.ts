@@ -25,7 +25,11 @@ export function deployedEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proces
 }
 
 export function buildHarness(): void {
+  // A minute of silence on a slow machine looks like a hang.
+  process.stdout.write('building the servers into dist/ (tsc, 20-60 s)...\n');
+  const startedAt = Date.now();
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   execFileSync(process.execPath, [tsc, '-p', 'bench/tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   execFileSync(process.execPath, ['dist/src/redis/ship-scripts-main.js'], { cwd: ROOT, stdio: 'ignore' });
+  process.stdout.write(`built in ${((Date.now() - startedAt) / 1000).toFixed(0)} s\n`);
 }
