@@ -145,8 +145,6 @@ interface WebhookWorkerParts {
   readonly gate: CredentialGate;
   readonly client: DeliveryClient;
   readonly queue: ReturnType<typeof createWebhookQueue>;
-  /** The same queue on `commands`, for the dispatcher's first attempts (undefined without them). */
-  readonly directQueue: ReturnType<typeof createWebhookQueue> | undefined;
   readonly blocking: RedisClient;
   /** The auto-pipelining connection of the ledger, store, gate and dispatcher. */
   readonly commands: RedisClient;
@@ -188,7 +186,7 @@ export class WebhookWorker {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closing';
-      const { gate, client, queue, directQueue, blocking, commands, metricsTimer, clock } = this.#parts;
+      const { gate, client, queue, blocking, commands, metricsTimer, clock } = this.#parts;
       clock.clearInterval(metricsTimer);
       const errors: unknown[] = [];
       const step = async (fn: () => Promise<unknown>): Promise<void> => {
@@ -199,13 +197,12 @@ export class WebhookWorker {
         }
       };
       await step(async () => this.dispatcher?.close());
-      // The dispatcher's own attempts finish through the worker's connection: before it closes.
+      // The dispatcher's own attempts finish through the queue and the worker: before they close.
       await step(async () => this.direct?.close());
       await step(() => gate.close());
       await step(() => this.worker.close());
       await step(() => client.close());
       await step(() => queue.close());
-      await step(async () => directQueue?.close());
       await step(() => blocking.quit().catch(() => blocking.disconnect()));
       await step(() => commands.quit().catch(() => commands.disconnect()));
       this.#state = 'closed';
@@ -301,15 +298,17 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
 
   let dispatcher: WebhookDispatcher | undefined;
   let direct: DirectAttempts | undefined;
-  let directQueue: ReturnType<typeof createWebhookQueue> | undefined;
   if (options.isDispatchEnabled ?? true) {
     if (options.isDirectAttemptEnabled ?? true) {
-      directQueue = createWebhookQueue(commands, config.redis.queuePrefix);
-      directQueue.on('error', (err) => logger?.error({ err }, 'webhook queue error'));
       direct = new DirectAttempts({
         redis: commands,
         worker,
-        queue: directQueue,
+        // The queue on the shared client, which is not auto-pipelined, rather than one on
+        // `commands`: BullMQ defines its ~65 scripts on the client it is given, and ioredis copies
+        // every defined script onto each auto-pipeline it builds (one per flush), so every flush
+        // of the ledger's scripts paid for it; on `blocking`, every move (they seldom share a
+        // tick) paid for a pipeline of its own (bench/RESULTS.md, webhooks fifth pass).
+        queue,
         processor,
         concurrency: options.directConcurrency ?? options.concurrency ?? 32,
         lockDurationMs: options.lockDurationMs ?? 30_000,
@@ -357,7 +356,6 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
     gate,
     client,
     queue,
-    directQueue,
     blocking,
     commands,
     metricsTimer,
