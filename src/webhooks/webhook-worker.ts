@@ -21,7 +21,7 @@ import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../log/index.js';
 import { createNoopMetrics, type Metrics, QUEUE_JOB_STATES } from '../metrics/index.js';
 import type { OutboundQueue } from '../outbound/outbound-queue.js';
-import type { RedisClient } from '../redis/connection.js';
+import { duplicateClient, type RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { CallRouter } from '../sessions/call-router.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
@@ -145,6 +145,10 @@ interface WebhookWorkerParts {
   readonly gate: CredentialGate;
   readonly client: DeliveryClient;
   readonly queue: ReturnType<typeof createWebhookQueue>;
+  /** The queue the dispatcher's first attempts finish through, and its own plain connection. */
+  readonly direct:
+    | { readonly queue: ReturnType<typeof createWebhookQueue>; readonly connection: RedisClient }
+    | undefined;
   readonly blocking: RedisClient;
   /** The auto-pipelining connection of the ledger, store, gate and dispatcher. */
   readonly commands: RedisClient;
@@ -187,6 +191,7 @@ export class WebhookWorker {
     this.#closing ??= (async () => {
       this.#state = 'closing';
       const { gate, client, queue, blocking, commands, metricsTimer, clock } = this.#parts;
+      const directMoves = this.#parts.direct;
       clock.clearInterval(metricsTimer);
       const errors: unknown[] = [];
       const step = async (fn: () => Promise<unknown>): Promise<void> => {
@@ -203,6 +208,8 @@ export class WebhookWorker {
       await step(() => this.worker.close());
       await step(() => client.close());
       await step(() => queue.close());
+      await step(async () => directMoves?.queue.close());
+      await step(async () => directMoves?.connection.quit().catch(() => directMoves.connection.disconnect()));
       await step(() => blocking.quit().catch(() => blocking.disconnect()));
       await step(() => commands.quit().catch(() => commands.disconnect()));
       this.#state = 'closed';
@@ -298,17 +305,22 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
 
   let dispatcher: WebhookDispatcher | undefined;
   let direct: DirectAttempts | undefined;
+  let directMoves: WebhookWorkerParts['direct'];
   if (options.isDispatchEnabled ?? true) {
     if (options.isDirectAttemptEnabled ?? true) {
+      // The moves of first attempts on a plain connection of their own, not on `commands`: BullMQ defines its ~65 scripts on the client it is given,
+      // and ioredis copies every defined script onto each auto-pipeline it builds (one per flush),
+      // so every flush of the ledger's scripts paid for it; on `blocking`, every move (they seldom
+      // share a tick) paid for a pipeline of its own; on the shared client, they waited behind
+      // whatever else it carries (bench/RESULTS.md, webhooks fifth pass).
+      const connection = duplicateClient(blocking, { enableAutoPipelining: false });
+      connection.on('error', onConnectionError);
+      directMoves = { queue: createWebhookQueue(connection, config.redis.queuePrefix), connection };
+      directMoves.queue.on('error', (err) => logger?.error({ err }, 'webhook queue error'));
       direct = new DirectAttempts({
         redis: commands,
         worker,
-        // The queue on the shared client, which is not auto-pipelined, rather than one on
-        // `commands`: BullMQ defines its ~65 scripts on the client it is given, and ioredis copies
-        // every defined script onto each auto-pipeline it builds (one per flush), so every flush
-        // of the ledger's scripts paid for it; on `blocking`, every move (they seldom share a
-        // tick) paid for a pipeline of its own (bench/RESULTS.md, webhooks fifth pass).
-        queue,
+        queue: directMoves.queue,
         processor,
         concurrency: options.directConcurrency ?? options.concurrency ?? 32,
         lockDurationMs: options.lockDurationMs ?? 30_000,
@@ -356,6 +368,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
     gate,
     client,
     queue,
+    direct: directMoves,
     blocking,
     commands,
     metricsTimer,
