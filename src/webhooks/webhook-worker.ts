@@ -146,7 +146,7 @@ interface WebhookWorkerParts {
   readonly client: DeliveryClient;
   readonly queue: ReturnType<typeof createWebhookQueue>;
   /** The queue the dispatcher's first attempts finish through, and its own plain connection. */
-  readonly direct:
+  readonly directMoves:
     | { readonly queue: ReturnType<typeof createWebhookQueue>; readonly connection: RedisClient }
     | undefined;
   readonly blocking: RedisClient;
@@ -190,8 +190,7 @@ export class WebhookWorker {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closing';
-      const { gate, client, queue, blocking, commands, metricsTimer, clock } = this.#parts;
-      const directMoves = this.#parts.direct;
+      const { gate, client, queue, directMoves, blocking, commands, metricsTimer, clock } = this.#parts;
       clock.clearInterval(metricsTimer);
       const errors: unknown[] = [];
       const step = async (fn: () => Promise<unknown>): Promise<void> => {
@@ -305,14 +304,15 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
 
   let dispatcher: WebhookDispatcher | undefined;
   let direct: DirectAttempts | undefined;
-  let directMoves: WebhookWorkerParts['direct'];
+  let directMoves: WebhookWorkerParts['directMoves'];
   if (options.isDispatchEnabled ?? true) {
     if (options.isDirectAttemptEnabled ?? true) {
-      // The moves of first attempts on a plain connection of their own, not on `commands`: BullMQ defines its ~65 scripts on the client it is given,
-      // and ioredis copies every defined script onto each auto-pipeline it builds (one per flush),
-      // so every flush of the ledger's scripts paid for it; on `blocking`, every move (they seldom
-      // share a tick) paid for a pipeline of its own; on the shared client, they waited behind
-      // whatever else it carries (bench/RESULTS.md, webhooks fifth pass).
+      // First attempts' moves on a plain connection of their own, not on `commands`: BullMQ
+      // defines its ~65 scripts on the client it is given, and ioredis copies every defined script
+      // onto each auto-pipeline it builds (one per flush), so every flush of the ledger's scripts
+      // paid for it; on `blocking`, every move (they seldom share a tick) paid for a pipeline of
+      // its own; on the shared client, they waited behind whatever else it carries
+      // (bench/RESULTS.md, webhooks fifth pass).
       const connection = duplicateClient(blocking, { enableAutoPipelining: false });
       connection.on('error', onConnectionError);
       directMoves = { queue: createWebhookQueue(connection, config.redis.queuePrefix), connection };
@@ -368,7 +368,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
     gate,
     client,
     queue,
-    direct: directMoves,
+    directMoves,
     blocking,
     commands,
     metricsTimer,
