@@ -14,10 +14,17 @@
  *
  *   npx tsx bench/webhooks.bench.ts            (BENCH_EVENTS=4000 BENCH_ROUNDS=3 BENCH_CONCURRENCY=16)
  *
+ * BENCH_SIDE=gateway: the gateway alone (no baseline rounds): its burst rounds and a paced round
+ * at BENCH_PACED_RATE (default 1000/s), each round's figures printed. With
+ * BENCH_CPU_PROF=<file.cpuprofile> (implies it), under a CPU profile of this process (summarise
+ * with bench/support/profile-summary.ts).
+ *
  * Uses REDIS_URL when set, else starts a private redis-server.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { Queue, Worker } from 'bullmq';
@@ -39,6 +46,8 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
 /** Producer calls in flight at once (appends or adds). */
 const PRODUCER_WINDOW = 64;
+const PROFILE_FILE = process.env['BENCH_CPU_PROF'];
+const IS_GATEWAY_ONLY = PROFILE_FILE !== undefined || process.env['BENCH_SIDE'] === 'gateway';
 
 interface RoundResult {
   readonly perSecond: number;
@@ -175,6 +184,31 @@ function median(rounds: readonly RoundResult[]): RoundResult {
   return [...rounds].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rounds.length / 2)]!;
 }
 
+/** The gateway's rounds alone, under the CPU profiler when asked (see the header); prints what each cost. */
+async function gatewayAlone(
+  runGateway: (n: number, paced?: number) => Promise<RoundResult>,
+  profileFile: string | undefined,
+): Promise<void> {
+  await runGateway(500);
+  const session = profileFile ? new Session() : undefined;
+  session?.connect();
+  await session?.post('Profiler.enable');
+  await session?.post('Profiler.start');
+  const line = (label: string, r: RoundResult) =>
+    console.log(
+      `${label}: ${r.perSecond.toFixed(0)}/s, ${r.nodeUsecPer.toFixed(0)} µs Node + ${r.redisUsecPer.toFixed(0)} µs Redis ` +
+        `(${r.redisCallsPer.toFixed(1)} commands), p50 ${percentile(r.latenciesMs, 50).toFixed(1)} / p99 ${percentile(r.latenciesMs, 99).toFixed(1)} ms`,
+    );
+  for (let round = 0; round < ROUNDS; round++) line(`burst ${round + 1}`, await runGateway(EVENTS));
+  const rate = Number(process.env['BENCH_PACED_RATE'] ?? 1000);
+  line(`paced at ${rate}/s`, await runGateway(Math.min(EVENTS, rate * 5), rate));
+  if (session && profileFile) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(profileFile, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 async function main(): Promise<void> {
   const privateRedis = process.env['REDIS_URL'] ? undefined : await startPrivateRedis();
   const redisUrl = process.env['REDIS_URL'] ?? privateRedis!.url;
@@ -305,6 +339,24 @@ async function main(): Promise<void> {
     return summarize(t0, started, receiver.hits, redisBefore, await redisCommandTotals(redis));
   };
 
+  const shutdown = async (): Promise<void> => {
+    await gateway.close();
+    await baseWorker.close();
+    await baseConnection.quit();
+    await baseQueue.close();
+    await service.close();
+    await liveHub.close();
+    await agent.close();
+    await receiver.close();
+    await redis.quit();
+    await privateRedis?.close();
+  };
+  if (IS_GATEWAY_ONLY) {
+    await gatewayAlone(runGateway, PROFILE_FILE);
+    await shutdown();
+    return;
+  }
+
   // Warm-up (JIT, connections, scripts), then alternating measured rounds.
   await runBaseline(500);
   await runGateway(500);
@@ -359,16 +411,7 @@ async function main(): Promise<void> {
     `ratio: ${(g.perSecond / b.perSecond).toFixed(2)}x deliveries/s (gateway / baseline; aim 0.80x)`,
   );
 
-  await gateway.close();
-  await baseWorker.close();
-  await baseConnection.quit();
-  await baseQueue.close();
-  await service.close();
-  await liveHub.close();
-  await agent.close();
-  await receiver.close();
-  await redis.quit();
-  await privateRedis?.close();
+  await shutdown();
 }
 
 await main();

@@ -49,8 +49,9 @@ export interface DirectAttemptsOptions {
   /** The BullMQ worker of the webhook queue: its keys, name and retry settings (a failed attempt moves through it). */
   readonly worker: Worker<WebhookJobData>;
   /**
-   * The webhook queue on `redis`: a job's other moves (completed, delayed, lock extensions) go
-   * through it, so they share the auto-pipelined writes of the ledger's scripts.
+   * The webhook queue a job's other moves (completed, delayed, lock extensions) go through. Best
+   * not on an auto-pipelined client: ioredis copies every script defined on a client (BullMQ's
+   * ~65) onto each auto-pipeline it builds, and moves seldom share a tick.
    */
   readonly queue: Queue<WebhookJobData>;
   /** The delivery processor: one attempt per job, its endpoint slot asked for with the job's own write. */

@@ -3,8 +3,9 @@
  * signature is `v1,` + base64 HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` under the
  * endpoint's `whsec_` secret. During a secret rotation both the new and the old secret sign, and
  * `webhook-signature` carries both, space-separated: receivers still on the old secret keep
- * verifying, which is what makes rotation zero-downtime. Signing itself is the `standardwebhooks`
- * package's, so it is the same code receivers verify with.
+ * verifying, which is what makes rotation zero-downtime. The signature is the `standardwebhooks`
+ * package's, byte for byte, computed with `node:crypto` (standard-webhooks.ts says why and how it
+ * is held to the package's).
  */
 import { randomBytes } from 'node:crypto';
 import { type SignatureHeaders, SigningKeys } from './standard-webhooks.js';
@@ -31,7 +32,7 @@ export class WebhookSigner {
    */
   headers(messageId: string, timestamp: Date, payload: string, secrets: readonly string[]): SignatureHeaders {
     if (secrets.length === 0) throw new RangeError('at least one secret is needed to sign');
-    const signatures = secrets.map((secret) => this.#keys.for(secret).sign(messageId, timestamp, payload));
+    const signatures = secrets.map((secret) => this.#keys.sign(secret, messageId, timestamp, payload));
     return {
       'webhook-id': messageId,
       'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),

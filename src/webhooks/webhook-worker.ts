@@ -21,7 +21,7 @@ import type { LiveHub } from '../events/live-hub.js';
 import type { Logger } from '../log/index.js';
 import { createNoopMetrics, type Metrics, QUEUE_JOB_STATES } from '../metrics/index.js';
 import type { OutboundQueue } from '../outbound/outbound-queue.js';
-import type { RedisClient } from '../redis/connection.js';
+import { duplicateClient, type RedisClient } from '../redis/connection.js';
 import type { GatewayKeys } from '../redis/keys.js';
 import type { CallRouter } from '../sessions/call-router.js';
 import type { ConsumerRegistry } from '../sessions/consumer-registry.js';
@@ -145,8 +145,10 @@ interface WebhookWorkerParts {
   readonly gate: CredentialGate;
   readonly client: DeliveryClient;
   readonly queue: ReturnType<typeof createWebhookQueue>;
-  /** The same queue on `commands`, for the dispatcher's first attempts (undefined without them). */
-  readonly directQueue: ReturnType<typeof createWebhookQueue> | undefined;
+  /** The queue the dispatcher's first attempts finish through, and its own plain connection. */
+  readonly directMoves:
+    | { readonly queue: ReturnType<typeof createWebhookQueue>; readonly connection: RedisClient }
+    | undefined;
   readonly blocking: RedisClient;
   /** The auto-pipelining connection of the ledger, store, gate and dispatcher. */
   readonly commands: RedisClient;
@@ -188,7 +190,7 @@ export class WebhookWorker {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closing';
-      const { gate, client, queue, directQueue, blocking, commands, metricsTimer, clock } = this.#parts;
+      const { gate, client, queue, directMoves, blocking, commands, metricsTimer, clock } = this.#parts;
       clock.clearInterval(metricsTimer);
       const errors: unknown[] = [];
       const step = async (fn: () => Promise<unknown>): Promise<void> => {
@@ -199,13 +201,14 @@ export class WebhookWorker {
         }
       };
       await step(async () => this.dispatcher?.close());
-      // The dispatcher's own attempts finish through the worker's connection: before it closes.
+      // The dispatcher's own attempts finish through the queue and the worker: before they close.
       await step(async () => this.direct?.close());
       await step(() => gate.close());
       await step(() => this.worker.close());
       await step(() => client.close());
       await step(() => queue.close());
-      await step(async () => directQueue?.close());
+      await step(async () => directMoves?.queue.close());
+      await step(async () => directMoves?.connection.quit().catch(() => directMoves.connection.disconnect()));
       await step(() => blocking.quit().catch(() => blocking.disconnect()));
       await step(() => commands.quit().catch(() => commands.disconnect()));
       this.#state = 'closed';
@@ -301,15 +304,23 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
 
   let dispatcher: WebhookDispatcher | undefined;
   let direct: DirectAttempts | undefined;
-  let directQueue: ReturnType<typeof createWebhookQueue> | undefined;
+  let directMoves: WebhookWorkerParts['directMoves'];
   if (options.isDispatchEnabled ?? true) {
     if (options.isDirectAttemptEnabled ?? true) {
-      directQueue = createWebhookQueue(commands, config.redis.queuePrefix);
-      directQueue.on('error', (err) => logger?.error({ err }, 'webhook queue error'));
+      // First attempts' moves on a plain connection of their own, not on `commands`: BullMQ
+      // defines its ~65 scripts on the client it is given, and ioredis copies every defined script
+      // onto each auto-pipeline it builds (one per flush), so every flush of the ledger's scripts
+      // paid for it; on `blocking`, every move (they seldom share a tick) paid for a pipeline of
+      // its own; on the shared client, they waited behind whatever else it carries
+      // (bench/RESULTS.md, webhooks fifth pass).
+      const connection = duplicateClient(blocking, { enableAutoPipelining: false });
+      connection.on('error', onConnectionError);
+      directMoves = { queue: createWebhookQueue(connection, config.redis.queuePrefix), connection };
+      directMoves.queue.on('error', (err) => logger?.error({ err }, 'webhook queue error'));
       direct = new DirectAttempts({
         redis: commands,
         worker,
-        queue: directQueue,
+        queue: directMoves.queue,
         processor,
         concurrency: options.directConcurrency ?? options.concurrency ?? 32,
         lockDurationMs: options.lockDurationMs ?? 30_000,
@@ -357,7 +368,7 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
     gate,
     client,
     queue,
-    directQueue,
+    directMoves,
     blocking,
     commands,
     metricsTimer,
