@@ -19,15 +19,6 @@ const APPEND_SCRIPT = LuaScript.fromFile(import.meta.url, './event-log/append.lu
 /** Age trimming (and sweeping old dedupe entries) runs at most this often per user. */
 const AGE_TRIM_INTERVAL_MS = 5000;
 
-/** Users whose append keys are kept (~0.4 KiB each); beyond it the oldest go. */
-const APPEND_KEYS_KEPT = 10_000;
-
-/** What an append names: the script's keys, then its live channel. */
-interface AppendKeys {
-  readonly scriptKeys: readonly string[];
-  readonly liveChannel: string;
-}
-
 export interface EventLogOptions {
   readonly redis: RedisClient;
   readonly keys: GatewayKeys;
@@ -122,12 +113,6 @@ export class EventLog {
   readonly #clock: Clock;
   /** User id -> when its log was last trimmed by age (bounded: entries older than the interval are dropped). */
   readonly #lastAgeTrimMs = new Map<string, number>();
-  /**
-   * User id -> its append keys, built once: `keys.user()` builds every key a user has (~4 KiB of
-   * strings and closures), which once per append was a sixth of what a worker allocated under a
-   * room broadcast to 1,000 sessions (bench/RESULTS.md).
-   */
-  readonly #appendKeys = new Map<string, AppendKeys>();
 
   constructor(options: EventLogOptions) {
     if (!(options.maxLength > 0) || !(options.maxAgeMs > 0))
@@ -170,7 +155,7 @@ export class EventLog {
     writer?: { readonly leaseGeneration: number },
   ): Promise<(AppendedEvent | undefined)[]> {
     if (events.length === 0) return [];
-    const keys = this.#appendKeysOf(userId);
+    const keys = this.#keys.user(userId);
     const now = this.#clock.now();
     const argv: (string | number)[] = [
       this.#maxLength,
@@ -193,34 +178,19 @@ export class EventLog {
         event.roomId ?? '',
       );
     }
-    const result = await APPEND_SCRIPT.run<string[]>(this.#redis, keys.scriptKeys, argv).catch(
-      (err: unknown) => {
-        throw isFencedReply(err) ? new FencedError(userId) : err;
-      },
-    );
+    const result = await APPEND_SCRIPT.run<string[]>(
+      this.#redis,
+      [keys.events, keys.seenMessages, keys.roomWatermarks, keys.leaseGeneration],
+      argv,
+    ).catch((err: unknown) => {
+      throw isFencedReply(err) ? new FencedError(userId) : err;
+    });
     return events.map((event, i) => {
       const id = result[2 * i];
       const type = result[2 * i + 1] as GatewayEventType | undefined;
       if (!id || !type) return undefined;
       return { id, type, roomId: event.roomId, json: envelopeJson(id, type, event.tail) };
     });
-  }
-
-  #appendKeysOf(userId: string): AppendKeys {
-    let keys = this.#appendKeys.get(userId);
-    if (!keys) {
-      const all = this.#keys.user(userId);
-      keys = {
-        scriptKeys: [all.events, all.seenMessages, all.roomWatermarks, all.leaseGeneration],
-        liveChannel: all.liveChannel,
-      };
-      if (this.#appendKeys.size >= APPEND_KEYS_KEPT) {
-        const oldest = this.#appendKeys.keys().next().value;
-        if (oldest !== undefined) this.#appendKeys.delete(oldest);
-      }
-      this.#appendKeys.set(userId, keys);
-    }
-    return keys;
   }
 
   #isAgeTrimDue(userId: string, now: number): boolean {

@@ -146,38 +146,7 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
     user(userId: string): UserKeys {
       // User ids come from Rocket.Chat ([A-Za-z0-9]), but braces would break the hash tag.
       if (!/^[^{}\s]+$/.test(userId)) throw new RangeError('user id must not contain braces or spaces');
-      const base = `${prefix}:{u:${userId}}`;
-      return {
-        events: `${base}:events`,
-        seenMessages: `${base}:seen`,
-        roomWatermarks: `${base}:rooms`,
-        lease: `${base}:lease`,
-        leaseGeneration: `${base}:lease-gen`,
-        credential: `${base}:cred`,
-        consumers: `${base}:consumers`,
-        consumerTopics: `${base}:consumer-topics`,
-        sessionState: `${base}:state`,
-        liveChannel: `${base}:live`,
-        outboundPending: `${base}:out:pending`,
-        outboundSeq: `${base}:out:seq`,
-        outboundJob: (jobId) => `${base}:out:job:${jobId}`,
-        outboundRateLimit: `${base}:out:rate-limit`,
-        outboundMessages: `${base}:out:messages`,
-        // webhooks: ids are `wh_<base64url>`, so `wh:<id>` never meets `wh:list` or `wh:cursor`.
-        webhookIds: `${base}:wh:list`,
-        webhook: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}`,
-        webhookPrefix: `${base}:wh:`,
-        webhookAttempts: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:attempts`,
-        webhookDeadLetters: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:dead`,
-        webhookDeadLetterBodies: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:dead-bodies`,
-        webhookInflight: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:inflight`,
-        webhookPending: (webhookId) => `${base}:wh:${checkWebhookId(webhookId)}:pending`,
-        webhookCursor: `${base}:wh:cursor`,
-        webhookVersion: `${base}:wh:version`,
-        webhookDispatchLease: `${base}:wh:lease`,
-        webhookPausedJobs: `${base}:wh:paused`,
-        hookIds: `${base}:hooks`,
-      };
+      return new UserKeySet(`${prefix}:{u:${userId}}`);
     },
     wantedUsers: `${prefix}:wanted-users`,
     workers: `${prefix}:workers`,
@@ -208,6 +177,106 @@ export function createKeys(prefix = 'gw'): GatewayKeys {
     hook: (hookId) => `${prefix}:{hook:${checkHookId(hookId)}}`,
     hookRequests: (hookId) => `${prefix}:{hook:${checkHookId(hookId)}}:requests`,
   };
+}
+
+/**
+ * A user's keys, each built when read. `keys.user()` runs on every append, delivery, lease
+ * renewal and request; building all ~30 keys and 8 closures each time (~4 KiB) for the two or
+ * three a caller reads was a sixth of what a worker allocated per event under load
+ * (bench/RESULTS.md). The getters live on the prototype: one small object per call.
+ */
+class UserKeySet implements UserKeys {
+  readonly #base: string;
+
+  constructor(base: string) {
+    this.#base = base;
+  }
+
+  get events(): string {
+    return `${this.#base}:events`;
+  }
+  get seenMessages(): string {
+    return `${this.#base}:seen`;
+  }
+  get roomWatermarks(): string {
+    return `${this.#base}:rooms`;
+  }
+  get lease(): string {
+    return `${this.#base}:lease`;
+  }
+  get leaseGeneration(): string {
+    return `${this.#base}:lease-gen`;
+  }
+  get credential(): string {
+    return `${this.#base}:cred`;
+  }
+  get consumers(): string {
+    return `${this.#base}:consumers`;
+  }
+  get consumerTopics(): string {
+    return `${this.#base}:consumer-topics`;
+  }
+  get sessionState(): string {
+    return `${this.#base}:state`;
+  }
+  get liveChannel(): string {
+    return `${this.#base}:live`;
+  }
+  get outboundPending(): string {
+    return `${this.#base}:out:pending`;
+  }
+  get outboundSeq(): string {
+    return `${this.#base}:out:seq`;
+  }
+  outboundJob(jobId: string): string {
+    return `${this.#base}:out:job:${jobId}`;
+  }
+  get outboundRateLimit(): string {
+    return `${this.#base}:out:rate-limit`;
+  }
+  get outboundMessages(): string {
+    return `${this.#base}:out:messages`;
+  }
+  // webhooks: ids are `wh_<base64url>`, so `wh:<id>` never meets `wh:list` or `wh:cursor`.
+  get webhookIds(): string {
+    return `${this.#base}:wh:list`;
+  }
+  webhook(webhookId: string): string {
+    return `${this.#base}:wh:${checkWebhookId(webhookId)}`;
+  }
+  get webhookPrefix(): string {
+    return `${this.#base}:wh:`;
+  }
+  webhookAttempts(webhookId: string): string {
+    return `${this.webhook(webhookId)}:attempts`;
+  }
+  webhookDeadLetters(webhookId: string): string {
+    return `${this.webhook(webhookId)}:dead`;
+  }
+  webhookDeadLetterBodies(webhookId: string): string {
+    return `${this.webhook(webhookId)}:dead-bodies`;
+  }
+  webhookInflight(webhookId: string): string {
+    return `${this.webhook(webhookId)}:inflight`;
+  }
+  webhookPending(webhookId: string): string {
+    return `${this.webhook(webhookId)}:pending`;
+  }
+  get webhookCursor(): string {
+    return `${this.#base}:wh:cursor`;
+  }
+  get webhookVersion(): string {
+    return `${this.#base}:wh:version`;
+  }
+  get webhookDispatchLease(): string {
+    return `${this.#base}:wh:lease`;
+  }
+  get webhookPausedJobs(): string {
+    return `${this.#base}:wh:paused`;
+  }
+  get hookIds(): string {
+    return `${this.#base}:hooks`;
+  }
 }
 
 /** Incoming hook ids are generated (`hk_` + base64url); anything else must not shape a key. */
