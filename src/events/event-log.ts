@@ -14,7 +14,7 @@ import { hasGapAfter, wasTrimmedFrom } from './stream-trim.js';
 import type { GatewayEventType, NewGatewayEvent } from './types.js';
 
 // KEYS, ARGV and reply: see the header of the file.
-const APPEND_SCRIPT = LuaScript.fromFile(import.meta.url, './event-log/append.lua', 4);
+const APPEND_SCRIPT = LuaScript.fromFile(import.meta.url, './event-log/append.lua', 5);
 
 /** Age trimming (and sweeping old dedupe entries) runs at most this often per user. */
 const AGE_TRIM_INTERVAL_MS = 5000;
@@ -211,7 +211,13 @@ export class EventLog {
     if (!keys) {
       const all = this.#keys.user(userId);
       keys = {
-        scriptKeys: [all.events, all.seenMessages, all.roomWatermarks, all.leaseGeneration],
+        scriptKeys: [
+          all.events,
+          all.seenMessages,
+          all.roomWatermarks,
+          all.leaseGeneration,
+          all.webhookVersion,
+        ],
         liveChannel: all.liveChannel,
       };
       if (this.#appendKeys.size >= APPEND_KEYS_KEPT) {

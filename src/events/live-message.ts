@@ -1,11 +1,14 @@
 /**
  * The message the event log publishes on a user's live channel: the event's SSE frame, then the
- * room id, `id: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>`. The header fields travel
+ * room id, then a unit separator (byte 31) and the user's webhook version as the append read it,
+ * `id: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>\x1f<version>`. The header fields travel
  * beside the envelope, so a listener routes an event with a few `indexOf`s and writes the frame
  * to its clients as is: nothing is parsed or serialized again per event, let alone per client.
  *
  * The envelope is JSON and never holds a raw line break (JSON escapes them), so the first blank
- * line ends the frame; whatever follows it, line breaks included, is the room id.
+ * line ends the frame; the append always writes the separator and version last, so the last
+ * separator ends the room id, whatever the room id holds. A message without one (published by an
+ * earlier version) is all room id after the frame, and carries no webhook version.
  */
 import type { GatewayEventType } from './types.js';
 
@@ -19,9 +22,17 @@ export interface LiveEvent {
   readonly json: string;
   /** `id: ...\nevent: ...\ndata: <json>\n\n`, ready to write to any SSE client. */
   readonly frame: string;
+  /**
+   * The user's webhook version when the event was logged ('' before any webhook change), read in
+   * the same script as the append; undefined when the publisher did not say (earlier versions).
+   */
+  readonly webhookVersion?: string | undefined;
 }
 
-/** The frame is kept in a private field: the event compares and prints as its routing fields. */
+/**
+ * The frame and webhook version are kept in private fields: the event compares and prints as its
+ * routing fields.
+ */
 class ParsedLiveEvent implements LiveEvent {
   readonly id: string;
   readonly type: GatewayEventType;
@@ -29,6 +40,7 @@ class ParsedLiveEvent implements LiveEvent {
   readonly roomId: string | undefined;
   readonly json: string;
   readonly #frame: string;
+  readonly #webhookVersion: string | undefined;
 
   constructor(
     id: string,
@@ -37,6 +49,7 @@ class ParsedLiveEvent implements LiveEvent {
     roomId: string | undefined,
     json: string,
     frame: string,
+    webhookVersion: string | undefined,
   ) {
     this.id = id;
     this.type = type;
@@ -44,16 +57,23 @@ class ParsedLiveEvent implements LiveEvent {
     this.roomId = roomId;
     this.json = json;
     this.#frame = frame;
+    this.#webhookVersion = webhookVersion;
   }
 
   get frame(): string {
     return this.#frame;
+  }
+
+  get webhookVersion(): string | undefined {
+    return this.#webhookVersion;
   }
 }
 
 const ID_FIELD = 'id: ';
 const EVENT_FIELD = 'event: ';
 const DATA_FIELD = 'data: ';
+/** Ends the room id: the append writes it, then the version, last (so the last one is its). */
+const VERSION_SEPARATOR = '\x1f';
 
 /**
  * The event in a live message for `userId`, or undefined for anything else (only the event log
@@ -72,7 +92,9 @@ export function parseLiveMessage(userId: string, message: string): LiveEvent | u
   const jsonStart = typeEnd + 1 + DATA_FIELD.length;
   const jsonEnd = message.indexOf('\n\n', jsonStart);
   if (jsonEnd < 0) return undefined;
-  const roomId = message.slice(jsonEnd + 2);
+  const separator = message.lastIndexOf(VERSION_SEPARATOR);
+  const hasVersion = separator >= jsonEnd + 2;
+  const roomId = hasVersion ? message.slice(jsonEnd + 2, separator) : message.slice(jsonEnd + 2);
   return new ParsedLiveEvent(
     message.slice(ID_FIELD.length, idEnd),
     message.slice(typeStart, typeEnd) as GatewayEventType,
@@ -80,6 +102,7 @@ export function parseLiveMessage(userId: string, message: string): LiveEvent | u
     roomId === '' ? undefined : roomId,
     message.slice(jsonStart, jsonEnd),
     message.slice(0, jsonEnd + 2),
+    hasVersion ? message.slice(separator + 1) : undefined,
   );
 }
 
@@ -106,5 +129,6 @@ function fromEnvelope(userId: string, json: string): LiveEvent | undefined {
     roomId,
     json,
     `id: ${head.id}\nevent: ${type}\ndata: ${json}\n\n`,
+    undefined,
   );
 }
