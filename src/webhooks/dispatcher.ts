@@ -95,6 +95,8 @@ const ADVANCE_SCRIPT = LuaScript.fromFile(import.meta.url, './dispatcher/advance
 
 interface OwnedUser {
   readonly userId: string;
+  /** The cursor script's keys (lease, cursor), named once: `keys.user()` builds some thirty strings. */
+  readonly advanceKeys: readonly string[];
   /** The cursor as last written by us; undefined: read it from Redis. Only the lease holder moves it. */
   cursor: string | undefined;
   unlisten: (() => void) | undefined;
@@ -237,8 +239,10 @@ export class WebhookDispatcher {
     const { keys } = this.#options;
     const claimed = await this.#lease.acquire(keys.user(userId).webhookDispatchLease, this.#token);
     if (!claimed || this.#state !== 'running' || this.#owned.has(userId)) return;
+    const userKeys = keys.user(userId);
     const owned: OwnedUser = {
       userId,
+      advanceKeys: [userKeys.webhookDispatchLease, userKeys.webhookCursor],
       cursor: undefined,
       unlisten: undefined,
       running: undefined,
@@ -381,9 +385,8 @@ export class WebhookDispatcher {
 
   /** Adds the jobs (and dead letters) the events owe, then moves the cursor past them. */
   async #dispatch(owned: OwnedUser, events: readonly DispatchableEvent[]): Promise<void> {
-    const { redis, keys } = this.#options;
+    const { redis } = this.#options;
     const { userId } = owned;
-    const userKeys = keys.user(userId);
     const targets = await this.#targets(owned, events[events.length - 1]!);
     const jobs: PlannedJob[] = [];
     const dead = new Map<string, DeadLetter[]>();
@@ -427,11 +430,7 @@ export class WebhookDispatcher {
     for (const [webhookId, letters] of dead)
       await this.#options.ledger.addDeadLetters(userId, webhookId, letters);
     const lastId = events[events.length - 1]!.id;
-    const advanced = await ADVANCE_SCRIPT.run<number>(
-      redis,
-      [userKeys.webhookDispatchLease, userKeys.webhookCursor],
-      [this.#token, lastId],
-    );
+    const advanced = await ADVANCE_SCRIPT.run<number>(redis, owned.advanceKeys, [this.#token, lastId]);
     if (advanced === -1) {
       // Someone else owns the user now; what we added is deduplicated against their adds.
       this.#options.logger?.warn({ userId }, 'webhook dispatch lease lost mid-pass');
