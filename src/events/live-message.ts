@@ -1,14 +1,15 @@
 /**
- * The message the event log publishes on a user's live channel: the event's SSE frame, then the
- * room id, then a unit separator (byte 31) and the user's webhook version as the append read it,
- * `id: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>\x1f<version>`. The header fields travel
+ * The message the event log publishes on a user's live channel: a first line with the user's
+ * webhook version as the append read it, the event's SSE frame, then the room id,
+ * `wv:<version>\nid: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>`. The header fields travel
  * beside the envelope, so a listener routes an event with a few `indexOf`s and writes the frame
  * to its clients as is: nothing is parsed or serialized again per event, let alone per client.
  *
  * The envelope is JSON and never holds a raw line break (JSON escapes them), so the first blank
- * line ends the frame; the append always writes the separator and version last, so the last
- * separator ends the room id, whatever the room id holds. A message without one (published by an
- * earlier version) is all room id after the frame, and carries no webhook version.
+ * line ends the frame; whatever follows it, line breaks included, is the room id. The version
+ * comes first so that replicas from before it refuse the message (it does not start with `id: `)
+ * rather than read it into the room id: a refused live event is read from the log later (see
+ * docs/deployment.md), a misrouted one would be skipped.
  */
 import type { GatewayEventType } from './types.js';
 
@@ -72,19 +73,26 @@ class ParsedLiveEvent implements LiveEvent {
 const ID_FIELD = 'id: ';
 const EVENT_FIELD = 'event: ';
 const DATA_FIELD = 'data: ';
-/** Ends the room id: the append writes it, then the version, last (so the last one is its). */
-const VERSION_SEPARATOR = '\x1f';
+const VERSION_FIELD = 'wv:';
 
 /**
  * The event in a live message for `userId`, or undefined for anything else (only the event log
  * publishes here, but anyone with Redis access could, and a subscriber handler must not throw).
- * Messages in the envelope-only form of earlier versions are still read, so replicas of both
- * versions can run side by side during a rolling upgrade.
+ * Messages in the forms of earlier versions (the envelope only; the frame without the version
+ * line) are still read, so replicas of both versions can run side by side during a rolling upgrade.
  */
 export function parseLiveMessage(userId: string, message: string): LiveEvent | undefined {
   if (message.charCodeAt(0) === 123 /* { */) return fromEnvelope(userId, message);
-  if (!message.startsWith(ID_FIELD)) return undefined;
-  const idEnd = message.indexOf('\n', ID_FIELD.length);
+  let start = 0;
+  let webhookVersion: string | undefined;
+  if (message.startsWith(VERSION_FIELD)) {
+    const versionEnd = message.indexOf('\n', VERSION_FIELD.length);
+    if (versionEnd < 0) return undefined;
+    webhookVersion = message.slice(VERSION_FIELD.length, versionEnd);
+    start = versionEnd + 1;
+  }
+  if (!message.startsWith(ID_FIELD, start)) return undefined;
+  const idEnd = message.indexOf('\n', start + ID_FIELD.length);
   if (idEnd < 0 || !message.startsWith(EVENT_FIELD, idEnd + 1)) return undefined;
   const typeStart = idEnd + 1 + EVENT_FIELD.length;
   const typeEnd = message.indexOf('\n', typeStart);
@@ -92,17 +100,15 @@ export function parseLiveMessage(userId: string, message: string): LiveEvent | u
   const jsonStart = typeEnd + 1 + DATA_FIELD.length;
   const jsonEnd = message.indexOf('\n\n', jsonStart);
   if (jsonEnd < 0) return undefined;
-  const separator = message.lastIndexOf(VERSION_SEPARATOR);
-  const hasVersion = separator >= jsonEnd + 2;
-  const roomId = hasVersion ? message.slice(jsonEnd + 2, separator) : message.slice(jsonEnd + 2);
+  const roomId = message.slice(jsonEnd + 2);
   return new ParsedLiveEvent(
-    message.slice(ID_FIELD.length, idEnd),
+    message.slice(start + ID_FIELD.length, idEnd),
     message.slice(typeStart, typeEnd) as GatewayEventType,
     userId,
     roomId === '' ? undefined : roomId,
     message.slice(jsonStart, jsonEnd),
-    message.slice(0, jsonEnd + 2),
-    hasVersion ? message.slice(separator + 1) : undefined,
+    message.slice(start, jsonEnd + 2),
+    webhookVersion,
   );
 }
 

@@ -13,8 +13,8 @@
 -- src/sessions/lease.ts). A batch is one script, so it is logged whole or not at all.
 --
 -- What is published is the event's SSE frame, built here once for every replica and client,
--- then the room id and, after a unit separator (byte 31), the user's webhook version as of this
--- append: `id: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>\31<version>` (parsed by
+-- after a first line with the user's webhook version as this append read it, and followed by the
+-- room id: `wv:<version>\nid: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>` (parsed by
 -- live-message.ts). Listeners route on those fields without parsing the envelope; the webhook
 -- dispatcher knows from the version, read atomically with the append, whether the webhooks it
 -- holds are still the ones for this event, without a round trip of its own.
@@ -55,7 +55,7 @@ for b = 7, #ARGV - 6, 6 do
   end
   if isNew then
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 't', typ, 'r', rid, 'b', tail)
-    redis.call('PUBLISH', ARGV[3], 'id: ' .. id .. '\nevent: ' .. typ .. '\ndata: {"id":"' .. id .. '","type":"' .. typ .. '",' .. tail .. '\n\n' .. rid .. '\31' .. version)
+    redis.call('PUBLISH', ARGV[3], 'wv:' .. version .. '\nid: ' .. id .. '\nevent: ' .. typ .. '\ndata: {"id":"' .. id .. '","type":"' .. typ .. '",' .. tail .. '\n\n' .. rid)
     out[#out + 1] = id
     out[#out + 1] = typ
   else
