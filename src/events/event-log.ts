@@ -14,7 +14,7 @@ import { hasGapAfter, wasTrimmedFrom } from './stream-trim.js';
 import type { GatewayEventType, NewGatewayEvent } from './types.js';
 
 // KEYS, ARGV and reply: see the header of the file.
-const APPEND_SCRIPT = LuaScript.fromFile(import.meta.url, './event-log/append.lua', 4);
+const APPEND_SCRIPT = LuaScript.fromFile(import.meta.url, './event-log/append.lua', 5);
 
 /** Age trimming (and sweeping old dedupe entries) runs at most this often per user. */
 const AGE_TRIM_INTERVAL_MS = 5000;
@@ -180,7 +180,7 @@ export class EventLog {
     }
     const result = await APPEND_SCRIPT.run<string[]>(
       this.#redis,
-      [keys.events, keys.seenMessages, keys.roomWatermarks, keys.leaseGeneration],
+      [keys.events, keys.seenMessages, keys.roomWatermarks, keys.leaseGeneration, keys.webhookVersion],
       argv,
     ).catch((err: unknown) => {
       throw isFencedReply(err) ? new FencedError(userId) : err;

@@ -1,11 +1,15 @@
 /**
- * The message the event log publishes on a user's live channel: the event's SSE frame, then the
- * room id, `id: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>`. The header fields travel
+ * The message the event log publishes on a user's live channel: a first line with the user's
+ * webhook version as the append read it, the event's SSE frame, then the room id,
+ * `wv:<version>\nid: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>`. The header fields travel
  * beside the envelope, so a listener routes an event with a few `indexOf`s and writes the frame
  * to its clients as is: nothing is parsed or serialized again per event, let alone per client.
  *
  * The envelope is JSON and never holds a raw line break (JSON escapes them), so the first blank
- * line ends the frame; whatever follows it, line breaks included, is the room id.
+ * line ends the frame; whatever follows it, line breaks included, is the room id. The version
+ * comes first so that replicas from before it refuse the message (it does not start with `id: `)
+ * rather than read it into the room id: a refused live event is read from the log later (see
+ * docs/deployment.md), a misrouted one would be skipped.
  */
 import type { GatewayEventType } from './types.js';
 
@@ -19,9 +23,17 @@ export interface LiveEvent {
   readonly json: string;
   /** `id: ...\nevent: ...\ndata: <json>\n\n`, ready to write to any SSE client. */
   readonly frame: string;
+  /**
+   * The user's webhook version when the event was logged ('' before any webhook change), read in
+   * the same script as the append; undefined when the publisher did not say (earlier versions).
+   */
+  readonly webhookVersion?: string | undefined;
 }
 
-/** The frame is kept in a private field: the event compares and prints as its routing fields. */
+/**
+ * The frame and webhook version are kept in private fields: the event compares and prints as its
+ * routing fields.
+ */
 class ParsedLiveEvent implements LiveEvent {
   readonly id: string;
   readonly type: GatewayEventType;
@@ -29,6 +41,7 @@ class ParsedLiveEvent implements LiveEvent {
   readonly roomId: string | undefined;
   readonly json: string;
   readonly #frame: string;
+  readonly #webhookVersion: string | undefined;
 
   constructor(
     id: string,
@@ -37,6 +50,7 @@ class ParsedLiveEvent implements LiveEvent {
     roomId: string | undefined,
     json: string,
     frame: string,
+    webhookVersion: string | undefined,
   ) {
     this.id = id;
     this.type = type;
@@ -44,27 +58,41 @@ class ParsedLiveEvent implements LiveEvent {
     this.roomId = roomId;
     this.json = json;
     this.#frame = frame;
+    this.#webhookVersion = webhookVersion;
   }
 
   get frame(): string {
     return this.#frame;
+  }
+
+  get webhookVersion(): string | undefined {
+    return this.#webhookVersion;
   }
 }
 
 const ID_FIELD = 'id: ';
 const EVENT_FIELD = 'event: ';
 const DATA_FIELD = 'data: ';
+const VERSION_FIELD = 'wv:';
 
 /**
  * The event in a live message for `userId`, or undefined for anything else (only the event log
  * publishes here, but anyone with Redis access could, and a subscriber handler must not throw).
- * Messages in the envelope-only form of earlier versions are still read, so replicas of both
- * versions can run side by side during a rolling upgrade.
+ * Messages in the forms of earlier versions (the envelope only; the frame without the version
+ * line) are still read, so replicas of both versions can run side by side during a rolling upgrade.
  */
 export function parseLiveMessage(userId: string, message: string): LiveEvent | undefined {
   if (message.charCodeAt(0) === 123 /* { */) return fromEnvelope(userId, message);
-  if (!message.startsWith(ID_FIELD)) return undefined;
-  const idEnd = message.indexOf('\n', ID_FIELD.length);
+  let start = 0;
+  let webhookVersion: string | undefined;
+  if (message.startsWith(VERSION_FIELD)) {
+    const versionEnd = message.indexOf('\n', VERSION_FIELD.length);
+    if (versionEnd < 0) return undefined;
+    webhookVersion = message.slice(VERSION_FIELD.length, versionEnd);
+    start = versionEnd + 1;
+  }
+  if (!message.startsWith(ID_FIELD, start)) return undefined;
+  const idEnd = message.indexOf('\n', start + ID_FIELD.length);
   if (idEnd < 0 || !message.startsWith(EVENT_FIELD, idEnd + 1)) return undefined;
   const typeStart = idEnd + 1 + EVENT_FIELD.length;
   const typeEnd = message.indexOf('\n', typeStart);
@@ -74,12 +102,13 @@ export function parseLiveMessage(userId: string, message: string): LiveEvent | u
   if (jsonEnd < 0) return undefined;
   const roomId = message.slice(jsonEnd + 2);
   return new ParsedLiveEvent(
-    message.slice(ID_FIELD.length, idEnd),
+    message.slice(start + ID_FIELD.length, idEnd),
     message.slice(typeStart, typeEnd) as GatewayEventType,
     userId,
     roomId === '' ? undefined : roomId,
     message.slice(jsonStart, jsonEnd),
-    message.slice(0, jsonEnd + 2),
+    message.slice(start, jsonEnd + 2),
+    webhookVersion,
   );
 }
 
@@ -106,5 +135,6 @@ function fromEnvelope(userId: string, json: string): LiveEvent | undefined {
     roomId,
     json,
     `id: ${head.id}\nevent: ${type}\ndata: ${json}\n\n`,
+    undefined,
   );
 }

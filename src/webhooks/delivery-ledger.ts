@@ -119,7 +119,7 @@ export interface DeliveryLedgerOptions {
 const WEBHOOK_RECORD = { constants: { F: WEBHOOK_FIELDS } };
 
 // Each script's KEYS, ARGV and reply are in the header of its file.
-const BEGIN_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/begin.lua', 2, WEBHOOK_RECORD);
+const BEGIN_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/begin.lua', 3, WEBHOOK_RECORD);
 
 const FINISH_SCRIPT = LuaScript.fromFile(import.meta.url, './delivery-ledger/finish.lua', 7, WEBHOOK_RECORD);
 
@@ -157,7 +157,9 @@ export class DeliveryLedger {
 
   /**
    * Reads the endpoint and takes one of its `limit` in-flight slots for `jobId` until `holdUntilMs`.
-   * `busy` when every slot is taken; nothing is held unless the result is `go`.
+   * `busy` when every slot is taken; nothing is held unless the result is `go`. With
+   * `pendingSinceMs`, the job is marked pending first, in the same script (`markPending` for a
+   * job that is being stored now: one command per pass fewer for the dispatcher's first attempts).
    */
   async begin(
     userId: string,
@@ -166,12 +168,13 @@ export class DeliveryLedger {
     nowMs: number,
     holdUntilMs: number,
     limit: number,
+    pendingSinceMs?: number,
   ): Promise<DeliveryBeginResult> {
     const keys = this.#user(userId);
     const reply = await BEGIN_SCRIPT.run<(string | number)[]>(
       this.#redis,
-      [keys.webhook(webhookId), keys.webhookInflight(webhookId)],
-      [nowMs, holdUntilMs, limit, jobId],
+      [keys.webhook(webhookId), keys.webhookInflight(webhookId), keys.webhookPending(webhookId)],
+      [nowMs, holdUntilMs, limit, jobId, pendingSinceMs ?? ''],
     );
     switch (Number(reply[0])) {
       case -1:

@@ -141,8 +141,9 @@ export class DeliveryProcessor {
    * Takes the endpoint's slot and reads its record now, for a job about to be stored: the
    * dispatcher sends this in the same write as the job itself (direct-attempts.ts), then passes it
    * to `processBegun`. Give it back with `abandon` if the job is not attempted after all.
+   * `pendingSinceMs`: mark the job pending too (see `DeliveryLedger.begin`).
    */
-  begin(data: WebhookJobData, jobId: string): EarlyBegin {
+  begin(data: WebhookJobData, jobId: string, pendingSinceMs?: number): EarlyBegin {
     const { config } = this.#o;
     const startedMs = this.#clock.now();
     const holdUntil = startedMs + config.timeoutMs + HOLD_MARGIN_MS;
@@ -153,6 +154,7 @@ export class DeliveryProcessor {
       startedMs,
       holdUntil,
       config.concurrencyPerEndpoint,
+      pendingSinceMs,
     );
     // Awaited by `processBegun` or `abandon`; never left to reject unheard.
     result.catch(() => undefined);

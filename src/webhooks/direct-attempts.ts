@@ -29,6 +29,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Job, type JobsOptions, type Queue, type Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
@@ -158,9 +159,16 @@ export class DirectAttempts {
    * Puts `jobs` (at most as many as reserved) into BullMQ's active list under this process' lock
    * and starts an attempt on each one added. Resolves once they are all in BullMQ (the
    * dispatcher's cursor may move); the attempts run on. Unused reservations are given back.
+   * `pendingSinceMs`: each job is marked pending by its `begin`, ahead of the job itself (see below).
    */
-  async start(jobs: readonly PlannedJob[], reserved: number): Promise<void> {
+  async start(jobs: readonly PlannedJob[], reserved: number, pendingSinceMs?: number): Promise<void> {
     const { worker, redis, lockDurationMs } = this.#o;
+    // Each attempt's slot, record and pending mark, asked for in the same write as the jobs and
+    // ahead of them (one round trip fewer before the POST; on one Redis a connection's commands
+    // run in order, so a job stored is already marked); given back below for a job not added. A
+    // Cluster keeps no order between its nodes: there the begins are awaited first.
+    const early = jobs.map((job) => this.#o.processor.begin(job.data, job.opts.jobId, pendingSinceMs));
+    if (!(redis instanceof Redis)) await this.#settleFirst(jobs, early, reserved);
     const token = `${this.#tokenPrefix}${this.#tokenSeq++}`;
     const nowMs = this.#clock.now();
     // `pb` as BullMQ's move to active writes it: the worker's own name, when it has one.
@@ -173,16 +181,11 @@ export class DirectAttempts {
     ];
     for (const job of jobs)
       args.push(job.opts.jobId, job.name, JSON.stringify(job.data), JSON.stringify(job.opts));
-    const adding = ADD_ACTIVE_SCRIPT.run<number[]>(redis, [worker.keys.active!], args);
-    // Each attempt's slot and record, asked for in the same write as the jobs (one round trip
-    // fewer before the POST); given back below for a job that was not added.
-    const early = jobs.map((job) => this.#o.processor.begin(job.data, job.opts.jobId));
     let added: number[];
     try {
-      added = await adding;
+      added = await ADD_ACTIVE_SCRIPT.run<number[]>(redis, [worker.keys.active!], args);
     } catch (err) {
-      for (const [i, job] of jobs.entries()) void this.#abandon(job, early[i]!);
-      this.#release(reserved);
+      this.#abandonAll(jobs, early, reserved);
       throw err;
     }
     let started = 0;
@@ -236,6 +239,25 @@ export class DirectAttempts {
       // The job stays active; its lock lapses and BullMQ's stalled check hands it to a worker.
       this.#o.logger?.error({ err, jobId: job.id }, 'direct webhook attempt could not be finished');
     }
+  }
+
+  /** Waits for the begins (Cluster); if one failed, nothing is stored and the error goes up. */
+  async #settleFirst(
+    jobs: readonly PlannedJob[],
+    early: readonly EarlyBegin[],
+    reserved: number,
+  ): Promise<void> {
+    try {
+      await Promise.all(early.map((begin) => begin.result));
+    } catch (err) {
+      this.#abandonAll(jobs, early, reserved);
+      throw err;
+    }
+  }
+
+  #abandonAll(jobs: readonly PlannedJob[], early: readonly EarlyBegin[], reserved: number): void {
+    for (const [i, job] of jobs.entries()) void this.#abandon(job, early[i]!);
+    this.#release(reserved);
   }
 
   async #abandon(job: PlannedJob, early: EarlyBegin): Promise<void> {

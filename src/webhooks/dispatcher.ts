@@ -384,7 +384,7 @@ export class WebhookDispatcher {
     const { redis, keys } = this.#options;
     const { userId } = owned;
     const userKeys = keys.user(userId);
-    const targets = await this.#targets(owned);
+    const targets = await this.#targets(owned, events[events.length - 1]!);
     const jobs: PlannedJob[] = [];
     const dead = new Map<string, DeadLetter[]>();
     const nowMs = this.#clock.now();
@@ -446,10 +446,27 @@ export class WebhookDispatcher {
   /**
    * Puts the jobs into BullMQ, each marked pending first (a job that finishes at once must find
    * its entry to remove): as many as there are free direct attempts straight into active, attempted
-   * here at once, the rest into the queue for the workers. Resolves once every job is in BullMQ.
+   * here at once (each marked by its attempt's `begin`, see direct-attempts.ts), the rest into the
+   * queue for the workers. Resolves once every job is in BullMQ.
    */
   async #enqueue(userId: string, jobs: readonly PlannedJob[], nowMs: number): Promise<void> {
-    const { redis, queue, ledger, direct } = this.#options;
+    const { direct } = this.#options;
+    let next = 0;
+    if (direct) {
+      while (next < jobs.length) {
+        const reserved = await direct.reserve(jobs.length - next);
+        if (reserved === 0) break;
+        const group = jobs.slice(next, next + reserved);
+        next += group.length;
+        await direct.start(group, reserved, nowMs);
+      }
+    }
+    if (next < jobs.length) await this.#addToQueue(userId, next === 0 ? jobs : jobs.slice(next), nowMs);
+  }
+
+  /** Marks the jobs pending and adds them to the queue's wait list for the workers. */
+  async #addToQueue(userId: string, jobs: readonly PlannedJob[], nowMs: number): Promise<void> {
+    const { queue, ledger } = this.#options;
     const byWebhook = new Map<string, string[]>();
     for (const job of jobs) {
       const ids = byWebhook.get(job.data.webhookId) ?? [];
@@ -460,27 +477,6 @@ export class WebhookDispatcher {
       Promise.all(
         [...byWebhook].map(([webhookId, ids]) => ledger.markPending(userId, webhookId, ids, nowMs, on)),
       );
-    if (direct) {
-      // The marks and the add-active script share the ledger's connection: on one Redis they run
-      // in the order sent, so the marks need no round trip of their own. A Cluster keeps no order
-      // between its nodes: there they are awaited first.
-      const marks = markAll();
-      if (!(redis instanceof Redis)) await marks;
-      let next = 0;
-      try {
-        while (next < jobs.length) {
-          const reserved = await direct.reserve(jobs.length - next);
-          if (reserved === 0) break;
-          const group = jobs.slice(next, next + reserved);
-          next += group.length;
-          await direct.start(group, reserved);
-        }
-      } finally {
-        await marks;
-      }
-      if (next < jobs.length) await queue.addBulk(jobs.slice(next));
-      return;
-    }
     // On one Redis, the marks go out on the queue's own connection just ahead of the jobs: Redis
     // runs a connection's commands in order, so they land first without a round trip of their own.
     // A Cluster keeps no order between its nodes: there they are awaited first.
@@ -493,22 +489,34 @@ export class WebhookDispatcher {
   }
 
   /**
-   * The user's targets for events already in hand. Read after the events, as the module header
-   * requires: a webhook created or changed before one of them was logged has moved the version by
-   * now, so an unchanged version means the targets kept from an earlier pass are still the ones.
-   * Costs one GET instead of reading every webhook; '' (no change since before versions existed)
-   * is never trusted.
+   * The user's targets for events already in hand. The version is taken as of the newest event or
+   * later, as the module header requires: a webhook created or changed before one of them was
+   * logged has moved it by then, so an unchanged version means the targets kept from an earlier
+   * pass are still the ones. Costs nothing for live events (`#versionAfter`) and one GET for
+   * events read from the log, instead of reading every webhook; '' (no change since before
+   * versions existed) is never trusted.
    */
-  async #targets(owned: OwnedUser): Promise<CompiledTarget[]> {
+  async #targets(owned: OwnedUser, last: DispatchableEvent): Promise<CompiledTarget[]> {
     const { store } = this.#options;
     const kept = owned.targets;
-    if (kept && kept.version !== '' && (await store.webhookVersion(owned.userId)) === kept.version) {
+    if (kept && kept.version !== '' && (await this.#versionAfter(owned.userId, last)) === kept.version) {
       return kept.compiled;
     }
     const { version, targets } = await store.dispatchTargets(owned.userId);
     const compiled = this.#compile(owned.userId, targets);
     owned.targets = { version, compiled };
     return compiled;
+  }
+
+  /**
+   * The webhook version as of `last` (the newest event in hand) or later. A live event carries the
+   * version its append read (in the same script, so a change before the event was logged is in
+   * it): no round trip. An event read back from the log, or heard from an earlier version's
+   * publisher, does not: then it is read now, after the events, as before.
+   */
+  #versionAfter(userId: string, last: DispatchableEvent): Promise<string> | string {
+    const carried = 'webhookVersion' in last ? last.webhookVersion : undefined;
+    return carried ?? this.#options.store.webhookVersion(userId);
   }
 
   /**

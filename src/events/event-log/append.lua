@@ -1,5 +1,6 @@
 -- Appends a batch of one user's events, in order, in one call.
--- KEYS: events stream, seen-messages zset, room-watermarks hash, lease generation counter.
+-- KEYS: events stream, seen-messages zset, room-watermarks hash, lease generation counter, the
+--       user's webhook version (read only).
 -- ARGV: max length, min id (age trim), live channel, now ms, seen-trim score (drop dedupe
 --       entries older than the log keeps), age-trim flag, the writer's lease generation ('' for
 --       writers that hold no session); then per event: type, envelope tail (JSON after the id
@@ -12,11 +13,15 @@
 -- src/sessions/lease.ts). A batch is one script, so it is logged whole or not at all.
 --
 -- What is published is the event's SSE frame, built here once for every replica and client,
--- then the room id: `id: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>` (parsed by
--- live-message.ts). Listeners route on those fields without parsing the envelope.
+-- after a first line with the user's webhook version as this append read it, and followed by the
+-- room id: `wv:<version>\nid: <id>\nevent: <type>\ndata: <envelope>\n\n<roomId>` (parsed by
+-- live-message.ts). Listeners route on those fields without parsing the envelope; the webhook
+-- dispatcher knows from the version, read atomically with the append, whether the webhooks it
+-- holds are still the ones for this event, without a round trip of its own.
 if ARGV[7] ~= '' and tonumber(redis.call('GET', KEYS[4]) or '0') > tonumber(ARGV[7]) then
   return redis.error_reply('FENCED a newer session holds this user')
 end
+local version = redis.call('GET', KEYS[5]) or ''
 local out = {}
 for b = 7, #ARGV - 6, 6 do
   local typ, tail, mid, rid = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 6]
@@ -50,7 +55,7 @@ for b = 7, #ARGV - 6, 6 do
   end
   if isNew then
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 't', typ, 'r', rid, 'b', tail)
-    redis.call('PUBLISH', ARGV[3], 'id: ' .. id .. '\nevent: ' .. typ .. '\ndata: {"id":"' .. id .. '","type":"' .. typ .. '",' .. tail .. '\n\n' .. rid)
+    redis.call('PUBLISH', ARGV[3], 'wv:' .. version .. '\nid: ' .. id .. '\nevent: ' .. typ .. '\ndata: {"id":"' .. id .. '","type":"' .. typ .. '",' .. tail .. '\n\n' .. rid)
     out[#out + 1] = id
     out[#out + 1] = typ
   else

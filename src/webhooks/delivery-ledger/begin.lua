@@ -1,7 +1,10 @@
--- KEYS: record, inflight. ARGV: now, hold until, limit, member.
+-- KEYS: record, inflight, pending. ARGV: now, hold until, limit, member, pending since ('' for
+-- none: the job is pending already). The pending mark comes first, whatever the reply: the job
+-- is in BullMQ (or about to be) and its finish, drop or dead letter settles it.
 -- Returns {-1} absent, {-2, reason} disabled, {0} busy,
 -- {1, url, secret, prevSecret, prevUntil, format, token, headers}.
 -- F: the webhook record's field names (WEBHOOK_FIELDS, webhook-store.ts).
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], 'NX', ARGV[5], ARGV[4]) end
 local rec = redis.call('HMGET', KEYS[1], F.url, F.status, F.disabledReason, F.secret, F.prevSecret, F.prevSecretUntilMs,
   F.format, F.rcToken, F.headers)
 if not rec[1] then return {-1} end
