@@ -12,6 +12,7 @@ import { type GatewayConfig, loadConfig } from '../../src/config/index.js';
 import { createError, toErrorBody, toGatewayError } from '../../src/errors.js';
 import { type AppendedEvent, EventLog } from '../../src/events/event-log.js';
 import { LiveHub } from '../../src/events/live-hub.js';
+import { parseTopics } from '../../src/events/topics.js';
 import type { GatewayEventType } from '../../src/events/types.js';
 import { createKeys, type GatewayKeys } from '../../src/redis/keys.js';
 import { ConsumerRegistry } from '../../src/sessions/consumer-registry.js';
@@ -26,6 +27,7 @@ import {
   type WebhookWorker,
   type WebhookWorkerOptions,
 } from '../../src/webhooks/index.js';
+import type { WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { waitFor } from './wait-for.js';
 import { webhookConnections } from './webhook-connections.js';
 
@@ -233,5 +235,25 @@ export function recordedAttempts(
     },
     10_000,
     `${count} attempts recorded`,
+  );
+}
+
+/**
+ * A webhook of every `user` event written straight to the store, as another process or version
+ * might: no change notice reaches any dispatcher, only the webhook version the store moves.
+ */
+export function storeWebhookSilently(
+  store: WebhookStore,
+  userId: string,
+  webhookId: string,
+  url: string,
+): ReturnType<WebhookStore['create']> {
+  return store.create(
+    userId,
+    webhookId,
+    { url, topics: parseTopics(['user']), eventTypes: [], description: '' },
+    'whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=',
+    Date.now(),
+    10,
   );
 }

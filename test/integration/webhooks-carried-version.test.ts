@@ -7,7 +7,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LiveEvent } from '../../src/events/live-hub.js';
-import { parseTopics } from '../../src/events/topics.js';
 import { startWebhookWorkers } from '../../src/webhooks/index.js';
 import { WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -16,6 +15,7 @@ import {
   createWebhookFixture,
   FAST_WORKER,
   newUserId,
+  storeWebhookSilently,
   type WebhookFixture,
 } from '../helpers/webhook-fixture.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -157,14 +157,7 @@ describe('the webhook version carried by live events', () => {
     const changed = await store.update(userId, narrowedId, { eventTypes: ['message.created'] }, Date.now());
     expect(changed).toBeDefined();
     const e2 = await loggedAndHeard(userId, kept);
-    const silent = await store.create(
-      userId,
-      'wh_silentSilentSil2',
-      { url: narrowed.url, topics: parseTopics(['user']), eventTypes: [], description: '' },
-      'whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=',
-      Date.now(),
-      10,
-    );
+    const silent = await storeWebhookSilently(store, userId, 'wh_silentSilentSil2', narrowed.url);
     expect(silent).toBeDefined();
     const e3 = await loggedAndHeard(userId, narrowed);
 

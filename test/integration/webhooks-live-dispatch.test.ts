@@ -6,7 +6,6 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventLog, type ReadResult } from '../../src/events/event-log.js';
-import { parseTopics } from '../../src/events/topics.js';
 import { startWebhookWorkers } from '../../src/webhooks/index.js';
 import { WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -15,6 +14,7 @@ import {
   createWebhookFixture,
   FAST_WORKER,
   newUserId,
+  storeWebhookSilently,
   type WebhookFixture,
 } from '../helpers/webhook-fixture.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -109,14 +109,7 @@ describe('webhook dispatch from live events', () => {
     const silent = await startWebhookReceiver();
     closers.push(() => silent.close());
     const store = new WebhookStore({ redis: fx.redis, keys: fx.keys, cipher: fx.cipher });
-    const created = await store.create(
-      userId,
-      'wh_silentSilentSil1',
-      { url: silent.url, topics: parseTopics(['user']), eventTypes: [], description: '' },
-      'whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=',
-      Date.now(),
-      10,
-    );
+    const created = await storeWebhookSilently(store, userId, 'wh_silentSilentSil1', silent.url);
     expect(created).toBeDefined();
     const next = await fx.logEvent(userId);
     await waitFor(async () => silent.hits.length === 1, 10_000, 'the silent webhook’s delivery');
