@@ -37,10 +37,12 @@ function argsOf(result: ReturnType<ReturnType<typeof sharedFrameDecoder>>): read
 }
 
 describe('sharedFrameDecoder', () => {
-  it('decodes the copies of one stream frame once, into one deeply frozen message', () => {
+  it('decodes the copies of one stream frame once, into one message frozen once it is shared', () => {
     const decode = sharedFrameDecoder();
     const text = roomFrame('m1');
     const first = decode(copyOf(text));
+    // A frame only one session received costs no freezing walk.
+    expect(Object.isFrozen(argsOf(first)[0])).toBe(false);
     const second = decode(copyOf(text));
     expect(second).toBe(first);
     const message = argsOf(first)[0] as { u: object; md: { value: object[] }[] };
@@ -96,10 +98,11 @@ describe('sharedFrameDecoder', () => {
       });
       return events.map((event) => ({ event, tail: serializeEvent(event).tail }));
     };
-    const [alice, bob] = [forUser('uidA', true), forUser('uidB', true)];
+    const [alice, bob, carol] = [forUser('uidA', true), forUser('uidB', true), forUser('uidC', true)];
     for (const [shared, userId] of [
       [alice, 'uidA'],
       [bob, 'uidB'],
+      [carol, 'uidC'],
     ] as const) {
       const own = forUser(userId, false);
       expect(shared).toEqual(own);
@@ -108,8 +111,10 @@ describe('sharedFrameDecoder', () => {
         JSON.stringify({ userId, roomId: event.roomId, ts: event.ts, data: event.data }).slice(1),
       );
     }
-    // The EJSON walk was made once: both sessions' events hold the same (frozen) data.
-    expect(bob[0]!.event.data).toBe(alice[0]!.event.data);
+    // Once the frame is shared (from its second copy), the EJSON walk is made once: the later
+    // sessions' events hold the same (frozen) data.
+    expect(carol[0]!.event.data).toBe(bob[0]!.event.data);
+    expect(Object.isFrozen(bob[0]!.event.data)).toBe(true);
     expect((alice[0]!.event.data as { ts: string }).ts).toBe('2024-11-25T15:53:20.000Z');
   });
 });
