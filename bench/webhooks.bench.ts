@@ -27,6 +27,7 @@ import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
@@ -57,6 +58,10 @@ interface RoundResult {
   readonly redisUsecPer: number;
   /** This process's CPU (user + system, µs) per delivery: producer, worker and receiver alike. */
   readonly nodeUsecPer: number;
+  /** Young-generation collections during the round, their summed pause (ms), and full ones. */
+  readonly scavenges: number;
+  readonly scavengeMs: number;
+  readonly fullGcs: number;
 }
 
 interface RedisTotals {
@@ -64,7 +69,30 @@ interface RedisTotals {
   readonly usec: number;
   /** process.cpuUsage() at the same moment. */
   readonly nodeUsec: number;
+  /** The GC tally (below) at the same moment. */
+  readonly gc: GcTally;
 }
+
+interface GcTally {
+  scavenges: number;
+  scavengeMs: number;
+  fullGcs: number;
+}
+
+/**
+ * Collections in this process so far: the paced tail is young-generation pauses (bench/RESULTS.md,
+ * issue 18), so each round reports how many there were and how long they held the loop.
+ */
+const gcTally: GcTally = { scavenges: 0, scavengeMs: 0, fullGcs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+      gcTally.scavenges++;
+      gcTally.scavengeMs += entry.duration;
+    } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gcTally.fullGcs++;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /** Total calls and µs over every command, from INFO commandstats. */
 async function redisCommandTotals(redis: Redis): Promise<RedisTotals> {
@@ -78,7 +106,7 @@ async function redisCommandTotals(redis: Redis): Promise<RedisTotals> {
     }
   }
   const cpu = process.cpuUsage();
-  return { calls, usec, nodeUsec: cpu.user + cpu.system };
+  return { calls, usec, nodeUsec: cpu.user + cpu.system, gc: { ...gcTally } };
 }
 
 /** A keep-alive receiver that notes when each `webhook-id` arrived. */
@@ -173,6 +201,9 @@ function summarize(
     redisCallsPer: (after.calls - before.calls) / started.size,
     redisUsecPer: (after.usec - before.usec) / started.size,
     nodeUsecPer: (after.nodeUsec - before.nodeUsec) / started.size,
+    scavenges: after.gc.scavenges - before.gc.scavenges,
+    scavengeMs: after.gc.scavengeMs - before.gc.scavengeMs,
+    fullGcs: after.gc.fullGcs - before.gc.fullGcs,
   };
 }
 
@@ -197,7 +228,8 @@ async function gatewayAlone(
   const line = (label: string, r: RoundResult) =>
     console.log(
       `${label}: ${r.perSecond.toFixed(0)}/s, ${r.nodeUsecPer.toFixed(0)} µs Node + ${r.redisUsecPer.toFixed(0)} µs Redis ` +
-        `(${r.redisCallsPer.toFixed(1)} commands), p50 ${percentile(r.latenciesMs, 50).toFixed(1)} / p99 ${percentile(r.latenciesMs, 99).toFixed(1)} ms`,
+        `(${r.redisCallsPer.toFixed(1)} commands), p50 ${percentile(r.latenciesMs, 50).toFixed(1)} / p99 ${percentile(r.latenciesMs, 99).toFixed(1)} ms, ` +
+        `${r.scavenges} scavenges (${r.scavengeMs.toFixed(0)} ms), ${r.fullGcs} full GCs`,
     );
   for (let round = 0; round < ROUNDS; round++) line(`burst ${round + 1}`, await runGateway(EVENTS));
   const rate = Number(process.env['BENCH_PACED_RATE'] ?? 1000);

@@ -12,13 +12,18 @@
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config/index.js';
+import { coalesceWrites } from './coalesced-writes.js';
 
 export type RedisClient = Redis | Cluster;
 
 export interface RedisClientOptions {
   /** Shown by `CLIENT LIST` as `gw:<name>`: tells an operator which part holds a connection. */
   readonly name: string;
-  /** Coalesce commands issued in the same tick into one write (per node on a Cluster). */
+  /**
+   * Coalesce commands issued in the same turn into one write: on a standalone client by corking
+   * its socket for the turn (`coalesced-writes.ts`: ioredis' auto-pipelines outlive young-generation
+   * collections), on a Cluster with ioredis' auto-pipelining (per node).
+   */
   readonly isAutoPipelined?: boolean;
 }
 
@@ -37,11 +42,8 @@ export function createRedisClient(config: RedisConfig, options: RedisClientOptio
     enableReadyCheck: true,
   };
   if (!config.isCluster) {
-    return new Redis(config.url, {
-      ...common,
-      enableAutoPipelining: options.isAutoPipelined ?? false,
-      retryStrategy: reconnectDelayMs,
-    });
+    const client = new Redis(config.url, { ...common, retryStrategy: reconnectDelayMs });
+    return options.isAutoPipelined ? coalesceWrites(client) : client;
   }
   const seed = new URL(config.url);
   const clusterOptions: ClusterOptions = {
@@ -82,6 +84,7 @@ export function createSubscriberClient(config: RedisConfig, options: { readonly 
 }
 
 export interface DuplicateOverrides {
+  /** Each turn's commands in one write, as `RedisClientOptions.isAutoPipelined` (coalesced writes on a standalone client). */
   readonly enableAutoPipelining?: boolean;
   /** BullMQ's blocking reads refuse a client that gives up on a command after N retries. */
   readonly maxRetriesPerRequest?: null;
@@ -89,7 +92,11 @@ export interface DuplicateOverrides {
 
 /** A new connection of the same kind, to the same server(s), with a few options changed. */
 export function duplicateClient(redis: RedisClient, overrides: DuplicateOverrides = {}): RedisClient {
-  if (!(redis instanceof Cluster)) return redis.duplicate(overrides);
+  if (!(redis instanceof Cluster)) {
+    const { enableAutoPipelining, ...rest } = overrides;
+    const duplicate = redis.duplicate({ ...rest, enableAutoPipelining: false });
+    return enableAutoPipelining ? coalesceWrites(duplicate) : duplicate;
+  }
   const { maxRetriesPerRequest, ...clusterOverrides } = overrides;
   // Cluster.duplicate merges options shallowly: node options must be passed whole.
   return redis.duplicate([], {
