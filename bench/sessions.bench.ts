@@ -8,6 +8,8 @@
  * and logged with one minimal script; the gateway's CPU per event and lag are printed against it.
  *
  * Usage: node --expose-gc --import tsx bench/sessions.bench.ts [--users 1000] [--rate 5] [--seconds 10]
+ * BENCH_IOREDIS_AUTOPIPELINE=1: the worker's connection with ioredis' auto-pipelining instead
+ * of the gateway's coalesced writes (src/redis/coalesced-writes.ts), to compare.
  * BENCH_CPU_PROF=<file.cpuprofile>: a CPU profile of this process over the load phase only
  * (summarize with bench/support/profile-summary.ts); BENCH_HEAP_PROF=<file.heapprofile>: a
  * sampling profile of what the load phase allocates (open it in Chrome's DevTools).
@@ -19,6 +21,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { EventLog } from '../src/events/event-log.js';
 import { parseTopics } from '../src/events/topics.js';
+import { coalesceWrites } from '../src/redis/coalesced-writes.js';
 import { createKeys } from '../src/redis/keys.js';
 import { loadedLuaScripts } from '../src/redis/lua-script.js';
 import { RocketChatRestClient } from '../src/rocketchat/rest-client.js';
@@ -86,7 +89,11 @@ async function main(): Promise<void> {
     `sessions: ${USERS} users, ${RATE} messages/s in one room for ${SECONDS} s (${RATE * USERS} events/s to log)`,
   );
 
-  const redis = new Redis(redisUrl, { enableAutoPipelining: true });
+  // As the gateway's "auto-pipelined" connections on a standalone Redis (createRedisClient):
+  // each turn's commands in one write by corking the socket, not ioredis' auto-pipelines.
+  const redis = process.env['BENCH_IOREDIS_AUTOPIPELINE']
+    ? new Redis(redisUrl, { enableAutoPipelining: true })
+    : coalesceWrites(new Redis(redisUrl));
   const keys = createKeys(`bench-${randomBytes(3).toString('hex')}`);
   const cipher = createTokenCipher({ currentKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) });
   const credentials = createCredentialStore({ redis, keys, cipher });
