@@ -1,9 +1,13 @@
+/**
+ * A live event carries the webhook version its append read (append.lua, live-message.ts), so the
+ * dispatcher checks the targets it keeps without a `GET` per pass. What that must not cost: a
+ * webhook created, changed, disabled or deleted between two events is honoured from the next
+ * event on, with or without a change notice.
+ */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { LiveEvent } from '../../src/events/live-hub.js';
-import { startWebhookWorkers } from '../../src/webhooks/index.js';
 import { WebhookStore } from '../../src/webhooks/webhook-store.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { webhookConnections } from '../helpers/webhook-connections.js';
 import {
   createWebhookFixture,
   FAST_WORKER,
@@ -20,23 +24,11 @@ const closers: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   fx = await createWebhookFixture({ redisUrl: inject('redisUrl') });
   store = new WebhookStore({ redis: fx.redis, keys: fx.keys, cipher: fx.cipher });
-  const worker = await startWebhookWorkers({
-    redis: fx.redis,
-    connections: webhookConnections(fx.redis, fx.config),
-    keys: fx.keys,
-    config: fx.config,
-    eventLog: fx.eventLog,
-    liveHub: fx.liveHub,
-    credentials: fx.credentials,
-    cipher: fx.cipher,
-    consumers: fx.consumers,
-    // No periodic re-read: every pass below is one a live event (or a change notice) started.
-    options: { ...FAST_WORKER, safetySweepMs: 600_000 },
-  });
-  closers.push(() => worker.close());
+  // No periodic re-read: every pass below is one a live event (or a change notice) started.
+  await fx.startWorker({ ...FAST_WORKER, safetySweepMs: 600_000 });
 });
 afterEach(async () => {
-  for (const close of closers.splice(1)) await close();
+  for (const close of closers.splice(0)) await close();
 });
 afterAll(async () => {
   for (const close of closers) await close();
