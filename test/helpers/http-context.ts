@@ -12,7 +12,7 @@ import type { Clock } from '../../src/clock.js';
 import { type GatewayConfig, loadConfig } from '../../src/config/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { LiveHub } from '../../src/events/live-hub.js';
-import type { GatewayCore } from '../../src/gateway.js';
+import { type GatewayCore, httpContextOf } from '../../src/gateway.js';
 import type { HttpContext, Lifecycle } from '../../src/http/context.js';
 import { createLogger } from '../../src/log/index.js';
 import { createNoopMetrics } from '../../src/metrics/index.js';
@@ -77,19 +77,10 @@ export function httpContextFromCore(
   core: GatewayCore,
   options: { readonly subscriber: Redis; readonly processId?: string },
 ): HttpContext {
+  // The gateway's own assembly, with what a test process varies: its lifecycle and process id.
+  const liveHub = new LiveHub({ subscriber: options.subscriber, keys: core.keys });
   return {
-    config: core.config,
-    logger: core.logger,
-    metrics: core.metrics,
-    redis: core.redis,
-    keys: core.keys,
-    eventLog: core.eventLog,
-    liveHub: new LiveHub({ subscriber: options.subscriber, keys: core.keys }),
-    credentials: core.credentials,
-    consumers: core.consumers,
-    calls: core.calls,
-    rest: core.rest,
-    lifecycle: createTestLifecycle(),
+    ...httpContextOf(core, liveHub, createTestLifecycle()),
     processId: options.processId ?? randomUUID(),
   };
 }
