@@ -34,6 +34,7 @@ import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config/index.js';
 import { EventLog } from '../src/events/event-log.js';
 import { LiveHub } from '../src/events/live-hub.js';
+import { duplicateClient } from '../src/redis/connection.js';
 import { createKeys } from '../src/redis/keys.js';
 import { ConsumerRegistry } from '../src/sessions/consumer-registry.js';
 import { createCredentialStore } from '../src/sessions/credential-store.js';
@@ -321,7 +322,11 @@ async function main(): Promise<void> {
     currentKeyId: config.encryption.current.id,
     keys: new Map([[config.encryption.current.id, config.encryption.current.key]]),
   });
-  const eventLog = new EventLog({ redis, keys, maxLength: 1_000_000, maxAgeMs: 86_400_000 });
+  // The log on a connection of its own that coalesces each turn's writes, as the gateway's
+  // (`createRedis(..., 'event-log', { isAutoPipelined: true })` in src/gateway.ts): appending on
+  // the bench's plain connection paid a socket write per event that the gateway does not.
+  const logRedis = duplicateClient(redis, { enableAutoPipelining: true });
+  const eventLog = new EventLog({ redis: logRedis, keys, maxLength: 1_000_000, maxAgeMs: 86_400_000 });
   const liveHub = new LiveHub({ subscriber: redis.duplicate(), keys });
   const credentials = createCredentialStore({ redis, keys, cipher });
   const consumers = new ConsumerRegistry({ redis, keys });
@@ -380,6 +385,7 @@ async function main(): Promise<void> {
     await liveHub.close();
     await agent.close();
     await receiver.close();
+    await logRedis.quit();
     await redis.quit();
     await privateRedis?.close();
   };

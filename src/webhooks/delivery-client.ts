@@ -3,6 +3,7 @@
  * covers connecting, waiting for the status and draining the response. The outcome is data, not
  * an exception, so the processor decides in one place what each outcome means.
  */
+import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import type { Clock } from '../clock.js';
@@ -36,6 +37,23 @@ export interface DeliveryClientOptions {
   readonly maxResponseBytes?: number;
 }
 
+/**
+ * The attempt's cancel switch, in the form undici's `request` also takes (an emitter with
+ * `aborted`, `reason` and an `abort` event). Not an `AbortController`: its signal is an
+ * `EventTarget`, and making one per attempt cost about as much as signing the body (CPU profile,
+ * bench/RESULTS.md, issue 18).
+ */
+class AttemptAbort extends EventEmitter {
+  aborted = false;
+  reason: unknown;
+
+  abort(reason: unknown): void {
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
 class AttemptTimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`no complete response within ${timeoutMs} ms`);
@@ -64,18 +82,19 @@ export class DeliveryClient {
     options: { readonly readBody?: boolean } = {},
   ): Promise<DeliveryResult> {
     const started = this.#clock.now();
-    const controller = new AbortController();
+    const abort = new AttemptAbort();
     // Made only when it fires: an Error captures a stack, which is not free on every attempt.
     let timeout: AttemptTimeoutError | undefined;
     const timer = this.#clock.setTimeout(() => {
       timeout = new AttemptTimeoutError(timeoutMs);
-      controller.abort(timeout);
+      // Before the status undici drops the request; after it, it ends the body where it is.
+      abort.abort(timeout);
     }, timeoutMs);
     try {
       const response = await request(url, {
         method: 'POST',
         dispatcher: this.#agent,
-        signal: controller.signal,
+        signal: abort,
         headers: { 'content-type': 'application/json', 'user-agent': this.#userAgent, ...headers },
         body,
       });
@@ -83,7 +102,10 @@ export class DeliveryClient {
       // format reads replies (Rocket.Chat's: a JSON `text` is posted back).
       let text: string | undefined;
       if (options.readBody) text = await readLimited(response.body, this.#maxResponseBytes);
-      else await response.body.dump({ limit: this.#maxResponseBytes, signal: controller.signal });
+      else await response.body.dump({ limit: this.#maxResponseBytes });
+      // A drain the timer cut short ends quietly: the timeout is the outcome.
+      if (timeout !== undefined)
+        return { kind: 'timeout', error: timeout.message, durationMs: this.#clock.now() - started };
       const contentType = response.headers['content-type'];
       return {
         kind: 'response',
@@ -95,9 +117,7 @@ export class DeliveryClient {
       };
     } catch (err) {
       const durationMs = this.#clock.now() - started;
-      if (timeout !== undefined && controller.signal.reason === timeout) {
-        return { kind: 'timeout', error: timeout.message, durationMs };
-      }
+      if (timeout !== undefined) return { kind: 'timeout', error: timeout.message, durationMs };
       const forbidden = findTargetForbidden(err);
       if (forbidden) return { kind: 'blocked', error: forbidden, durationMs };
       return { kind: 'network_error', error: describe(err), durationMs };

@@ -142,9 +142,6 @@ export class DeliveryLedger {
   readonly #keys: GatewayKeys;
   readonly maxAttemptRecords: number;
   readonly maxDeadLetters: number;
-  /** `keys.user()` builds some thirty strings; two calls per attempt add up at thousands per second. */
-  readonly #userKeys = new Map<string, UserKeys>();
-
   constructor(options: DeliveryLedgerOptions) {
     this.#redis = options.redis;
     this.#keys = options.keys;
@@ -201,13 +198,7 @@ export class DeliveryLedger {
   }
 
   #user(userId: string): UserKeys {
-    let keys = this.#userKeys.get(userId);
-    if (!keys) {
-      if (this.#userKeys.size >= 10_000) this.#userKeys.clear();
-      keys = this.#keys.user(userId);
-      this.#userKeys.set(userId, keys);
-    }
-    return keys;
+    return this.#keys.user(userId);
   }
 
   /** Gives the slot back and records the attempt and its consequences, in one script. */

@@ -55,6 +55,19 @@ export class DeliveryAttemptError extends Error {
 
 export type DeliveryJobResult = 'delivered' | 'dropped' | 'dead-lettered';
 
+/** An attempt's result, and its entry in the ledger, which may still be on its way. */
+export interface AttemptOutcome {
+  readonly result: DeliveryJobResult;
+  /**
+   * Settles once the ledger has the attempt (`DeliveryLedger.finish`). Already sent when the
+   * outcome is handed back: a caller on the same connection can send the job's move behind it
+   * in the same write instead of waiting for its reply (direct-attempts.ts).
+   */
+  readonly recorded: Promise<unknown>;
+}
+
+const RECORDED: Promise<unknown> = Promise.resolve();
+
 /** An endpoint slot asked for ahead of the attempt (`DeliveryProcessor.begin`). */
 export interface EarlyBegin {
   readonly startedMs: number;
@@ -134,8 +147,11 @@ export class DeliveryProcessor {
   };
 
   /** BullMQ's processor: one call, one attempt. */
-  readonly process = (job: Job<WebhookJobData>, token?: string): Promise<DeliveryJobResult> =>
-    this.#process(job, token, undefined);
+  readonly process = async (job: Job<WebhookJobData>, token?: string): Promise<DeliveryJobResult> => {
+    const { result, recorded } = await this.#process(job, token, undefined);
+    await recorded;
+    return result;
+  };
 
   /**
    * Takes the endpoint's slot and reads its record now, for a job about to be stored: the
@@ -161,8 +177,12 @@ export class DeliveryProcessor {
     return { startedMs, result };
   }
 
-  /** `process` for a job whose `begin` was sent ahead. */
-  processBegun(job: Job<WebhookJobData>, token: string, early: EarlyBegin): Promise<DeliveryJobResult> {
+  /**
+   * `process` for a job whose `begin` was sent ahead. A success resolves before the ledger has
+   * answered (`AttemptOutcome.recorded`); the job must not be moved on before that settles, or
+   * is sent behind it on the same connection.
+   */
+  processBegun(job: Job<WebhookJobData>, token: string, early: EarlyBegin): Promise<AttemptOutcome> {
     return this.#process(job, token, early);
   }
 
@@ -176,7 +196,7 @@ export class DeliveryProcessor {
     job: Job<WebhookJobData>,
     token: string | undefined,
     early: EarlyBegin | undefined,
-  ): Promise<DeliveryJobResult> {
+  ): Promise<AttemptOutcome> {
     const { ledger, gate, client, signer, config } = this.#o;
     const { userId, webhookId, eventId, payload } = job.data;
     const jobId = job.id!;
@@ -198,9 +218,9 @@ export class DeliveryProcessor {
     const begin = await beginning;
     switch (begin.kind) {
       case 'missing':
-        return 'dropped';
+        return { result: 'dropped', recorded: RECORDED };
       case 'disabled':
-        return this.#refuseDisabled(job, begin.reason);
+        return { result: await this.#refuseDisabled(job, begin.reason), recorded: RECORDED };
       case 'busy':
         await job.moveToDelayed(startedMs + this.#busyDelay(job), token);
         throw new DelayedError();
@@ -220,7 +240,7 @@ export class DeliveryProcessor {
           // Rocket.Chat's outgoing integrations have no such event: nothing to send.
           await ledger.release(userId, webhookId, jobId);
           await ledger.settlePending(userId, webhookId, jobId);
-          return 'dropped';
+          return { result: 'dropped', recorded: RECORDED };
         }
         body = rendered;
       }
@@ -255,7 +275,7 @@ export class DeliveryProcessor {
     result: DeliveryResult,
     startedMs: number,
     rocketchat?: { readonly facts: MessageFacts | undefined },
-  ): Promise<DeliveryJobResult> {
+  ): Promise<AttemptOutcome> {
     const { ledger, config, metrics } = this.#o;
     const { userId, webhookId, eventId, eventType, eventTimeMs, payload } = job.data;
     const attemptNo = job.attemptsMade + 1;
@@ -314,7 +334,7 @@ export class DeliveryProcessor {
       error,
       nextAttemptAtMs: delay === undefined ? null : nowMs + delay,
     };
-    const finished = await ledger.finish(userId, webhookId, {
+    const finishing = ledger.finish(userId, webhookId, {
       jobId: job.id!,
       attempt,
       kind,
@@ -333,15 +353,18 @@ export class DeliveryProcessor {
       disableAfterFailures: config.disableAfterFailures,
       nowMs,
     });
-    metrics.webhookDeliveries[outcome].inc();
     metrics.webhookDeliveryDuration.observe(result.durationMs / 1000);
+    if (kind === 'ok') {
+      // A success disables nothing: nothing below needs the ledger's answer.
+      metrics.webhookDeliveries[outcome].inc();
+      metrics.eventLag.webhook.observe(Math.max(0, nowMs - eventTimeMs) / 1000);
+      return { result: 'delivered', recorded: finishing };
+    }
+    const finished = await finishing;
+    metrics.webhookDeliveries[outcome].inc();
     if (finished.disabledNow)
       await this.#announceDisabled(job, finished.disabledNow, finished.consecutiveFailures, error);
 
-    if (kind === 'ok') {
-      metrics.eventLag.webhook.observe(Math.max(0, nowMs - eventTimeMs) / 1000);
-      return 'delivered';
-    }
     const log = this.#o.logger?.child({ userId, webhookId, jobId: job.id });
     if (kind === 'retry') {
       log?.debug({ attempt: attemptNo, error, delayMs: delay }, 'webhook delivery failed, will retry');

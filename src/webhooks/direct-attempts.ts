@@ -34,7 +34,7 @@ import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { Logger } from '../log/index.js';
 import type { RedisClient } from '../redis/connection.js';
 import { LuaScript } from '../redis/lua-script.js';
-import type { DeliveryJobResult, DeliveryProcessor, EarlyBegin } from './delivery-processor.js';
+import type { AttemptOutcome, DeliveryProcessor, EarlyBegin } from './delivery-processor.js';
 import type { WebhookJobData } from './webhook-queue.js';
 
 /** A delivery job as the dispatcher builds it (the shape `Queue.addBulk` takes). */
@@ -55,6 +55,15 @@ export interface DirectAttemptsOptions {
    * ~65) onto each auto-pipeline it builds, and moves seldom share a tick.
    */
   readonly queue: Queue<WebhookJobData>;
+  /**
+   * The queue's connection is the ledger's, on one Redis: a successful attempt's move is sent
+   * right behind its ledger entry, in the same write, instead of after the entry's reply. Redis
+   * runs one connection's commands in order, so the move lands after the entry (except when
+   * Redis has lost its script cache: the entry's script is then sent again, after the move;
+   * nothing reads a completed job as a recorded attempt).
+   * @defaultValue false
+   */
+  readonly isMoveSentWithFinish?: boolean;
   /** The delivery processor: one attempt per job, its endpoint slot asked for with the job's own write. */
   readonly processor: Pick<DeliveryProcessor, 'begin' | 'processBegun' | 'abandon'>;
   /** Attempts in flight at once in this process. */
@@ -219,9 +228,11 @@ export class DirectAttempts {
   /** What BullMQ's worker does with a processor's result, for a job this process holds. */
   async #attempt(job: Job<WebhookJobData>, token: string, early: EarlyBegin): Promise<void> {
     try {
-      let result: DeliveryJobResult;
+      let outcome: AttemptOutcome;
       try {
-        result = await this.#o.processor.processBegun(job, token, early);
+        outcome = await this.#o.processor.processBegun(job, token, early);
+        // Apart, the move waits for the ledger's entry; one that failed fails the attempt, as in BullMQ's worker.
+        if (!this.#o.isMoveSentWithFinish) await outcome.recorded;
       } catch (err) {
         // The processor moved the job itself (parked, or put back while the endpoint is busy).
         if (err instanceof Error && err.name === 'DelayedError') return;
@@ -234,7 +245,9 @@ export class DirectAttempts {
         await failing.moveToFailed(err instanceof Error ? err : new Error(String(err)), token, false);
         return;
       }
-      await job.moveToCompleted(result, token, false);
+      // Together, an entry that failed while the move went through leaves the attempt unrecorded:
+      // logged below; its endpoint slot lapses and its pending mark is reconciled.
+      await Promise.all([outcome.recorded, job.moveToCompleted(outcome.result, token, false)]);
     } catch (err) {
       // The job stays active; its lock lapses and BullMQ's stalled check hands it to a worker.
       this.#o.logger?.error({ err, jobId: job.id }, 'direct webhook attempt could not be finished');

@@ -13,7 +13,7 @@
  * holds at most `concurrencyPerEndpoint` worker slots cluster-wide, so it cannot starve others.
  */
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { EventLog } from '../events/event-log.js';
@@ -145,9 +145,9 @@ interface WebhookWorkerParts {
   readonly gate: CredentialGate;
   readonly client: DeliveryClient;
   readonly queue: ReturnType<typeof createWebhookQueue>;
-  /** The queue the dispatcher's first attempts finish through, and its own plain connection. */
+  /** The queue the dispatcher's first attempts finish through, and its own connection (Cluster only). */
   readonly directMoves:
-    | { readonly queue: ReturnType<typeof createWebhookQueue>; readonly connection: RedisClient }
+    | { readonly queue: ReturnType<typeof createWebhookQueue>; readonly connection: RedisClient | undefined }
     | undefined;
   readonly blocking: RedisClient;
   /** The auto-pipelining connection of the ledger, store, gate and dispatcher. */
@@ -208,7 +208,8 @@ export class WebhookWorker {
       await step(() => client.close());
       await step(() => queue.close());
       await step(async () => directMoves?.queue.close());
-      await step(async () => directMoves?.connection.quit().catch(() => directMoves.connection.disconnect()));
+      const movesConnection = directMoves?.connection;
+      await step(async () => movesConnection?.quit().catch(() => movesConnection.disconnect()));
       await step(() => blocking.quit().catch(() => blocking.disconnect()));
       await step(() => commands.quit().catch(() => commands.disconnect()));
       this.#state = 'closed';
@@ -307,20 +308,23 @@ export async function startWebhookWorkers(deps: WebhookWorkerDeps): Promise<Webh
   let directMoves: WebhookWorkerParts['directMoves'];
   if (options.isDispatchEnabled ?? true) {
     if (options.isDirectAttemptEnabled ?? true) {
-      // First attempts' moves on a plain connection of their own, not on `commands`: BullMQ
-      // defines its ~65 scripts on the client it is given, and ioredis copies every defined script
-      // onto each auto-pipeline it builds (one per flush), so every flush of the ledger's scripts
-      // paid for it; on `blocking`, every move (they seldom share a tick) paid for a pipeline of
-      // its own; on the shared client, they waited behind whatever else it carries
-      // (bench/RESULTS.md, webhooks fifth pass).
-      const connection = duplicateClient(blocking, { enableAutoPipelining: false });
-      connection.on('error', onConnectionError);
-      directMoves = { queue: createWebhookQueue(connection, config.redis.queuePrefix), connection };
+      // First attempts' moves go through the ledger's connection on one Redis: a successful
+      // attempt's move then leaves in the same write as its `finish`, right behind it (Redis runs
+      // a connection's commands in order), instead of a round trip later on a connection of its
+      // own, one write per move (bench/RESULTS.md, webhooks eighth pass). Its writes are coalesced
+      // by corking (coalesced-writes.ts), which copies nothing per flush. On a Cluster, whose
+      // auto-pipelining copies every script defined on the client (BullMQ's ~65) onto each
+      // pipeline it builds, they keep a plain connection of their own and follow the finish's reply.
+      const isOneRedis = commands instanceof Redis;
+      const own = isOneRedis ? undefined : duplicateClient(blocking, { enableAutoPipelining: false });
+      own?.on('error', onConnectionError);
+      directMoves = { queue: createWebhookQueue(own ?? commands, config.redis.queuePrefix), connection: own };
       directMoves.queue.on('error', (err) => logger?.error({ err }, 'webhook queue error'));
       direct = new DirectAttempts({
         redis: commands,
         worker,
         queue: directMoves.queue,
+        isMoveSentWithFinish: isOneRedis,
         processor,
         concurrency: options.directConcurrency ?? options.concurrency ?? 32,
         lockDurationMs: options.lockDurationMs ?? 30_000,

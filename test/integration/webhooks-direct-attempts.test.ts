@@ -9,8 +9,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AppendedEvent } from '../../src/events/event-log.js';
+import { loadedLuaScripts } from '../../src/redis/lua-script.js';
 import type { WebhookWorker, WebhookWorkerOptions } from '../../src/webhooks/index.js';
 import { createWebhookQueue } from '../../src/webhooks/webhook-queue.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -122,6 +124,59 @@ describe('first attempts made by the dispatcher', () => {
     await waitFor(() => events.every((e) => rx.delivered().has(e.id)), 10_000, 'every delivery');
     expect(rx.hits).toHaveLength(4);
     expect(worker.direct!.started - startedBefore).toBeLessThan(4);
+  });
+});
+
+describe('a first attempt that succeeds', () => {
+  it('sends its completion in the same write as its ledger entry, right behind it', async () => {
+    // Every command sent, in order, with the turn it was sent in (writes leave at the end of a
+    // turn, coalesced-writes.ts). Spied before the worker opens its connections, which wrap it.
+    const sent: { client: Redis; args: string[]; turn: number }[] = [];
+    let turn = 0;
+    let isTicking = true;
+    const tick = (): void => {
+      turn++;
+      if (isTicking) setImmediate(tick);
+    };
+    tick();
+    const original = Redis.prototype.sendCommand;
+    const spy = vi.spyOn(Redis.prototype, 'sendCommand').mockImplementation(function (this: Redis, ...call) {
+      const [command] = call as unknown as [{ name: string; args: unknown[] }];
+      sent.push({ client: this, args: [command.name, ...command.args.map(String)], turn });
+      return original.apply(this, call);
+    });
+    try {
+      await startWorker(FAST_WORKER);
+      const rx = await receiver(() => ({ status: 204 }));
+      const userId = newUserId();
+      const id = await register(userId, rx.url);
+      const event = await fx.logEvent(userId);
+      const jobId = `${id}.${event.id}`;
+      await waitFor(async () => (await jobState(jobId)) === 'completed', 10_000, 'the job completed');
+
+      const ours = new Map(loadedLuaScripts().map((script) => [script.sha, script.path]));
+      const finish = sent.findIndex(
+        (c) => ours.get(c.args[1]!)?.endsWith('delivery-ledger/finish.lua') && c.args.includes(jobId),
+      );
+      expect(finish).toBeGreaterThanOrEqual(0);
+      // BullMQ's move to completed: the next script naming the job that is not one of ours.
+      const move = sent.findIndex(
+        (c, i) =>
+          i > finish &&
+          c.args[0] === 'evalsha' &&
+          !ours.has(c.args[1]!) &&
+          c.args.some((a) => a.includes(jobId)),
+      );
+      expect(move).toBeGreaterThan(finish);
+      expect(sent[move]!.client).toBe(sent[finish]!.client);
+      expect(sent[move]!.turn).toBe(sent[finish]!.turn);
+      expect(await fx.service.deliveries(userId, id, 10)).toEqual([
+        expect.objectContaining({ outcome: 'success' }),
+      ]);
+    } finally {
+      isTicking = false;
+      spy.mockRestore();
+    }
   });
 });
 

@@ -56,7 +56,8 @@ describe('a first attempt stored by the dispatcher', () => {
       // Only the storing is under test: the attempt ends when the test says so.
       processor: {
         begin: () => ({}) as EarlyBegin,
-        processBegun: () => new Promise((resolve) => (finishAttempt = resolve)),
+        processBegun: () =>
+          new Promise((resolve) => (finishAttempt = (result) => resolve({ result, recorded: Promise.resolve() }))),
         abandon: async () => {},
       },
       concurrency: 1,
