@@ -3,11 +3,10 @@
  * covers connecting, waiting for the status and draining the response. The outcome is data, not
  * an exception, so the processor decides in one place what each outcome means.
  */
-import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
-import { request } from 'undici';
 import type { Clock } from '../clock.js';
 import { isGatewayError } from '../errors.js';
+import { startPost } from './post-exchange.js';
 import { parseRetryAfter } from './retry-policy.js';
 
 export type DeliveryResult =
@@ -37,23 +36,6 @@ export interface DeliveryClientOptions {
   readonly maxResponseBytes?: number;
 }
 
-/**
- * The attempt's cancel switch, in the form undici's `request` also takes (an emitter with
- * `aborted`, `reason` and an `abort` event). Not an `AbortController`: its signal is an
- * `EventTarget`, and making one per attempt cost about as much as signing the body (CPU profile,
- * bench/RESULTS.md, issue 18).
- */
-class AttemptAbort extends EventEmitter {
-  aborted = false;
-  reason: unknown;
-
-  abort(reason: unknown): void {
-    this.aborted = true;
-    this.reason = reason;
-    this.emit('abort');
-  }
-}
-
 class AttemptTimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`no complete response within ${timeoutMs} ms`);
@@ -66,6 +48,7 @@ export class DeliveryClient {
   readonly #clock: Clock;
   readonly #userAgent: string;
   readonly #maxResponseBytes: number;
+  readonly #urls = new Map<string, URL>();
 
   constructor(options: DeliveryClientOptions) {
     this.#agent = options.agent;
@@ -82,72 +65,60 @@ export class DeliveryClient {
     options: { readonly readBody?: boolean } = {},
   ): Promise<DeliveryResult> {
     const started = this.#clock.now();
-    const abort = new AttemptAbort();
+    let target: URL;
+    try {
+      target = this.#parsed(url);
+    } catch (err) {
+      return { kind: 'network_error', error: describe(err), durationMs: 0 };
+    }
+    const exchange = startPost(this.#agent, {
+      url: target,
+      headers: { 'content-type': 'application/json', 'user-agent': this.#userAgent, ...headers },
+      body,
+      readBody: options.readBody === true,
+      maxResponseBytes: this.#maxResponseBytes,
+    });
     // Made only when it fires: an Error captures a stack, which is not free on every attempt.
     let timeout: AttemptTimeoutError | undefined;
     const timer = this.#clock.setTimeout(() => {
       timeout = new AttemptTimeoutError(timeoutMs);
-      // Before the status undici drops the request; after it, it ends the body where it is.
-      abort.abort(timeout);
+      exchange.cancel(timeout);
     }, timeoutMs);
-    try {
-      const response = await request(url, {
-        method: 'POST',
-        dispatcher: this.#agent,
-        signal: abort,
-        headers: { 'content-type': 'application/json', 'user-agent': this.#userAgent, ...headers },
-        body,
-      });
-      // Drained so the connection can be reused; what the receiver says is kept only when the
-      // format reads replies (Rocket.Chat's: a JSON `text` is posted back).
-      let text: string | undefined;
-      if (options.readBody) text = await readLimited(response.body, this.#maxResponseBytes);
-      else await response.body.dump({ limit: this.#maxResponseBytes });
-      // A drain the timer cut short ends quietly: the timeout is the outcome.
-      if (timeout !== undefined)
-        return { kind: 'timeout', error: timeout.message, durationMs: this.#clock.now() - started };
-      const contentType = response.headers['content-type'];
-      return {
-        kind: 'response',
-        statusCode: response.statusCode,
-        retryAfterMs: parseRetryAfter(response.headers['retry-after'], this.#clock.now()),
-        durationMs: this.#clock.now() - started,
-        ...(text === undefined ? {} : { body: text }),
-        ...(typeof contentType === 'string' ? { contentType } : {}),
-      };
-    } catch (err) {
-      const durationMs = this.#clock.now() - started;
-      if (timeout !== undefined) return { kind: 'timeout', error: timeout.message, durationMs };
-      const forbidden = findTargetForbidden(err);
+    const end = await exchange.end;
+    this.#clock.clearTimeout(timer);
+    const durationMs = this.#clock.now() - started;
+    if (timeout !== undefined) return { kind: 'timeout', error: timeout.message, durationMs };
+    if (end.kind === 'error') {
+      const forbidden = findTargetForbidden(end.error);
       if (forbidden) return { kind: 'blocked', error: forbidden, durationMs };
-      return { kind: 'network_error', error: describe(err), durationMs };
-    } finally {
-      this.#clock.clearTimeout(timer);
+      return { kind: 'network_error', error: describe(end.error), durationMs };
     }
+    const contentType = end.headers['content-type'];
+    return {
+      kind: 'response',
+      statusCode: end.statusCode,
+      retryAfterMs: parseRetryAfter(end.headers['retry-after'], this.#clock.now()),
+      durationMs,
+      ...(end.body === undefined ? {} : { body: end.body.toString('utf8') }),
+      ...(typeof contentType === 'string' ? { contentType } : {}),
+    };
+  }
+
+  /** Webhook URLs are few and each is posted to many times: parsed once. */
+  #parsed(url: string): URL {
+    let parsed = this.#urls.get(url);
+    if (!parsed) {
+      parsed = new URL(url);
+      if (this.#urls.size >= 1000) this.#urls.clear();
+      this.#urls.set(url, parsed);
+    }
+    return parsed;
   }
 
   /** Closes idle connections and waits for requests in flight. */
   async close(): Promise<void> {
     await this.#agent.close();
   }
-}
-
-/** The body as UTF-8, or undefined (and the connection dropped) when it outgrows `limit`. */
-async function readLimited(
-  body: AsyncIterable<Buffer> & { destroy(): unknown },
-  limit: number,
-): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The guard's refusal, possibly wrapped by undici or Node; its message (safe to show) or undefined. */

@@ -1,9 +1,10 @@
 /**
  * One attempt's HTTP exchange (`DeliveryClient.post`) against real receivers: its timeout bounds
  * the whole exchange, whether the receiver never answers, answers and never finishes its body,
- * or drips a body the `rocketchat` format reads; a receiver that answers in time is a response.
- * The timeout is cut by the client's own cancel switch, not an `AbortController` (issue 18): these
- * pin that every phase still ends on time and that the connection is let go.
+ * or drips a body the `rocketchat` format reads; a receiver that answers in time is a response,
+ * and a body past the limit is left out with the connection dropped. The exchange is handled at
+ * undici's dispatch level (src/webhooks/post-exchange.ts, issue 18), not with `request`: these pin
+ * that it still does what `request`, `dump` and an `AbortController` did.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -57,10 +58,11 @@ async function startReceiver(handle: (req: IncomingMessage, res: ServerResponse)
   return receiver;
 }
 
-function newClient(): DeliveryClient {
+function newClient(maxResponseBytes?: number): DeliveryClient {
   const client = new DeliveryClient({
     agent: createGuardedAgent({ isPrivateTargetAllowed: true, connectTimeoutMs: TIMEOUT_MS }),
     clock: systemClock,
+    ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }),
   });
   clients.push(client);
   return client;
@@ -120,5 +122,44 @@ describe('DeliveryClient.post', () => {
     });
     const result = await newClient().post(receiver.url, '{}', {}, TIMEOUT_MS, { readBody: true });
     expect(result).toMatchObject({ kind: 'response', statusCode: 200, body: '{"text":"hi"}' });
+  });
+
+  it('keeps the status of a response whose body is over the limit, leaves the body out and drops the connection', async () => {
+    const big = 'y'.repeat(4096);
+    const sized = await startReceiver((_req, res) => res.writeHead(200, { 'retry-after': '7' }).end(big));
+    const client = newClient(1024);
+    const thrownAway = await client.post(sized.url, '{}', {}, TIMEOUT_MS);
+    expect(thrownAway).toMatchObject({ kind: 'response', statusCode: 200, retryAfterMs: 7000 });
+    await waitFor(() => sized.closed.size === sized.sockets.size, 10_000, 'connection dropped');
+
+    // Chunked (no content-length): cut once the bytes read pass the limit.
+    const chunked = await startReceiver((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < 8; i++) res.write(big);
+      res.end();
+    });
+    const read = await client.post(chunked.url, '{}', {}, TIMEOUT_MS, { readBody: true });
+    expect(read).toMatchObject({ kind: 'response', statusCode: 200 });
+    expect(read).not.toHaveProperty('body');
+  });
+
+  it('reuses the connection for the next attempt once a body is read to its end', async () => {
+    const receiver = await startReceiver((_req, res) => res.writeHead(200).end('ok'));
+    const client = newClient();
+    for (let i = 0; i < 8; i++)
+      expect(await client.post(receiver.url, '{}', {}, TIMEOUT_MS)).toMatchObject({ kind: 'response' });
+    // Not a connection per attempt. (undici may open a second one when the next request comes
+    // before it has put the first back in its pool, with `request` as well.)
+    expect(receiver.sockets.size).toBeLessThanOrEqual(2);
+  });
+
+  it('reports a receiver that is not there as a network error', async () => {
+    const receiver = await startReceiver(() => undefined);
+    const url = receiver.url;
+    await receiver.close();
+    open.splice(open.indexOf(receiver), 1);
+    const result = await newClient().post(url, '{}', {}, TIMEOUT_MS);
+    expect(result).toMatchObject({ kind: 'network_error' });
+    expect((result as { error: string }).error).toMatch(/ECONNREFUSED/);
   });
 });
