@@ -7,8 +7,9 @@
  * - a host name goes through a `lookup` that refuses the name if any of its addresses is
  *   forbidden, so the socket only ever dials addresses that passed;
  * - after connecting, the socket's `remoteAddress` is checked once more, whatever path led there.
- * Redirects are never followed: undici's `request` only follows them with the redirect
- * interceptor, which is not installed, so a 3xx is just a failed attempt (as in Svix).
+ * Redirects are never followed: undici follows them only with the redirect interceptor, which is
+ * not installed (deliveries dispatch on this agent directly, post-exchange.ts), so a 3xx is just a
+ * failed attempt (as in Svix).
  */
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns';
