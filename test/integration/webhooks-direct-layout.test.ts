@@ -57,7 +57,9 @@ describe('a first attempt stored by the dispatcher', () => {
       processor: {
         begin: () => ({}) as EarlyBegin,
         processBegun: () =>
-          new Promise((resolve) => (finishAttempt = (result) => resolve({ result, recorded: Promise.resolve() }))),
+          new Promise(
+            (resolve) => (finishAttempt = (result) => resolve({ result, recorded: Promise.resolve() })),
+          ),
         abandon: async () => {},
       },
       concurrency: 1,
