@@ -355,10 +355,13 @@ export class DeliveryProcessor {
     });
     metrics.webhookDeliveryDuration.observe(result.durationMs / 1000);
     if (kind === 'ok') {
-      // A success disables nothing: nothing below needs the ledger's answer.
-      metrics.webhookDeliveries[outcome].inc();
-      metrics.eventLag.webhook.observe(Math.max(0, nowMs - eventTimeMs) / 1000);
-      return { result: 'delivered', recorded: finishing };
+      // A success disables nothing: nothing below needs the ledger's answer. Counted once it is
+      // recorded, as before: a failed entry fails the attempt (BullMQ's path) and its retry counts.
+      const recorded = finishing.then(() => {
+        metrics.webhookDeliveries[outcome].inc();
+        metrics.eventLag.webhook.observe(Math.max(0, nowMs - eventTimeMs) / 1000);
+      });
+      return { result: 'delivered', recorded };
     }
     const finished = await finishing;
     metrics.webhookDeliveries[outcome].inc();

@@ -245,9 +245,19 @@ export class DirectAttempts {
         await failing.moveToFailed(err instanceof Error ? err : new Error(String(err)), token, false);
         return;
       }
-      // Together, an entry that failed while the move went through leaves the attempt unrecorded:
-      // logged below; its endpoint slot lapses and its pending mark is reconciled.
-      await Promise.all([outcome.recorded, job.moveToCompleted(outcome.result, token, false)]);
+      const [entry, move] = await Promise.allSettled([
+        outcome.recorded,
+        job.moveToCompleted(outcome.result, token, false),
+      ]);
+      if (move.status === 'rejected') throw move.reason;
+      if (entry.status === 'rejected') {
+        // Delivered and completed, not recorded: its endpoint slot lapses by itself and its
+        // pending mark is reconciled; only the attempt list and counters miss it.
+        this.#o.logger?.warn(
+          { err: entry.reason, jobId: job.id },
+          'webhook delivered and completed, but its attempt could not be recorded',
+        );
+      }
     } catch (err) {
       // The job stays active; its lock lapses and BullMQ's stalled check hands it to a worker.
       this.#o.logger?.error({ err, jobId: job.id }, 'direct webhook attempt could not be finished');

@@ -89,7 +89,12 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    const response = this.#response!;
+    const response = this.#response;
+    if (!response) {
+      // An exchange that ends without a final status (only 1xx) is a broken one.
+      this.#settle({ kind: 'error', error: new Error('the response ended without a final status') });
+      return;
+    }
     this.#settle(
       this.#chunks
         ? { kind: 'response', ...response, body: Buffer.concat(this.#chunks, this.#bytes) }
