@@ -15,6 +15,7 @@ import {
   DdpClosedError,
   DdpDisconnectedError,
   DdpError,
+  DdpNotSentError,
   DdpQueueFullError,
   DdpRemoteError,
   DdpTimeoutError,
@@ -699,11 +700,13 @@ export class DdpClient extends EventEmitter<DdpClientEvents> {
   }
 
   #onCallTimeout(call: PendingCall, timeoutMs: number): void {
-    if (this.#inflight.delete(call.id) === false) {
-      const index = this.#queued.indexOf(call);
-      if (index >= 0) this.#queued.splice(index, 1);
+    if (this.#inflight.delete(call.id)) {
+      call.reject(new DdpTimeoutError(`method ${call.method}`, timeoutMs));
+      return;
     }
-    call.reject(new DdpTimeoutError(`method ${call.method}`, timeoutMs));
+    const index = this.#queued.indexOf(call);
+    if (index >= 0) this.#queued.splice(index, 1);
+    call.reject(new DdpNotSentError(`method ${call.method}`, timeoutMs));
   }
 
   #onResult(id: string, result: unknown, error: DdpErrorObject | undefined): void {

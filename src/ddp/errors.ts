@@ -70,6 +70,18 @@ export class DdpDisconnectedError extends DdpError {
   }
 }
 
+/**
+ * The call's time ran out while it waited for a connection: it was never written, so it did not
+ * run and is safe to send again. Not a timeout (a timeout's call may have run): the server was
+ * out of reach, which callers report as unavailable.
+ */
+export class DdpNotSentError extends DdpDisconnectedError {
+  constructor(what: string, timeoutMs: number) {
+    super(what, false);
+    this.message = `${what}: not sent within ${timeoutMs} ms, no connection to the server`;
+  }
+}
+
 /** Too many calls are already waiting for the connection to come back. */
 export class DdpQueueFullError extends DdpError {
   constructor(limit: number) {

@@ -20,6 +20,7 @@ export {
   DdpClosedError,
   DdpDisconnectedError,
   DdpError,
+  DdpNotSentError,
   DdpQueueFullError,
   DdpRemoteError,
   DdpTimeoutError,

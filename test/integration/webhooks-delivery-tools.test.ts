@@ -150,6 +150,8 @@ describe('attempt filters', () => {
     const message = await fx.logEvent(userId, { _id: 'm1' }, 'message.created', 'GENERAL');
     await attemptsOf(userId, id, 3);
     const later = Date.now();
+    // `until` is inclusive: the next attempt must start in a later millisecond than `later`.
+    await waitFor(() => Date.now() > later, 5000, 'the clock to move on');
     const note2 = await fx.logEvent(userId);
     const all = await attemptsOf(userId, id, 4);
 

@@ -12,11 +12,13 @@ import {
   DdpClosedError,
   DdpDisconnectedError,
   DdpFatalError,
+  DdpNotSentError,
   DdpQueueFullError,
   DdpRemoteError,
   DdpTimeoutError,
   type ReadyInfo,
 } from '../../src/ddp/index.js';
+import { isUnknownOutcome, mapUpstreamError } from '../../src/rocketchat/errors.js';
 import { type ScriptedPeer, startScriptedPeer } from '../helpers/scripted-ddp-peer.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -178,6 +180,24 @@ describe('DdpClient', () => {
     const frame = await second.next((f) => f.method === 'later');
     second.send({ msg: 'result', id: frame.id, result: 'ok' });
     await expect(queued).resolves.toBe('ok');
+  });
+
+  it('fails a call whose time runs out before any connection as never sent, not as a timeout', async () => {
+    peer.autoConnect = false;
+    const c = client();
+    void c.connect().catch(() => {});
+    const conn = await peer.nextConnection();
+    const error = await c.call('sendMessage', [{ rid: 'x' }], { timeoutMs: 30 }).catch((e: unknown) => e);
+    // A timeout's call may have run; this one was never written, so it is safe to send again.
+    expect(error).toBeInstanceOf(DdpNotSentError);
+    expect(error).not.toBeInstanceOf(DdpTimeoutError);
+    expect((error as DdpNotSentError).mayHaveRun).toBe(false);
+    expect(mapUpstreamError(error).code).toBe('GW_ERR_UPSTREAM_UNAVAILABLE');
+    expect(isUnknownOutcome(error)).toBe(false);
+    expect(c.pendingCallCount).toBe(0);
+    conn.send({ msg: 'connected', session: 'late' });
+    await waitFor(() => c.status === 'ready', 5000, 'ready');
+    expect(conn.received.some((f) => f.method === 'sendMessage')).toBe(false);
   });
 
   it('bounds the calls waiting for a connection', async () => {
