@@ -20,7 +20,7 @@
 
 import type { WebhookDeliveryOutcome } from '../metrics/index.js';
 import type { RedisClient } from '../redis/connection.js';
-import type { GatewayKeys, UserKeys } from '../redis/keys.js';
+import type { GatewayKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { readNumbered } from '../redis/numbered-list.js';
 import { type DisabledReason, WEBHOOK_FIELDS, type WebhookFormat } from './webhook-store.js';
@@ -167,7 +167,7 @@ export class DeliveryLedger {
     limit: number,
     pendingSinceMs?: number,
   ): Promise<DeliveryBeginResult> {
-    const keys = this.#user(userId);
+    const keys = this.#keys.user(userId);
     const reply = await BEGIN_SCRIPT.run<(string | number)[]>(
       this.#redis,
       [keys.webhook(webhookId), keys.webhookInflight(webhookId), keys.webhookPending(webhookId)],
@@ -197,13 +197,9 @@ export class DeliveryLedger {
     }
   }
 
-  #user(userId: string): UserKeys {
-    return this.#keys.user(userId);
-  }
-
   /** Gives the slot back and records the attempt and its consequences, in one script. */
   async finish(userId: string, webhookId: string, input: FinishInput): Promise<FinishResult> {
-    const keys = this.#user(userId);
+    const keys = this.#keys.user(userId);
     const letter = input.deadLetter;
     if ((input.kind === 'final' || input.kind === 'gone') && !letter) {
       throw new TypeError('a final failure needs its dead letter');
@@ -243,13 +239,13 @@ export class DeliveryLedger {
 
   /** Gives a slot back without recording anything (an attempt that never started). */
   async release(userId: string, webhookId: string, jobId: string): Promise<void> {
-    await this.#redis.zrem(this.#user(userId).webhookInflight(webhookId), jobId);
+    await this.#redis.zrem(this.#keys.user(userId).webhookInflight(webhookId), jobId);
   }
 
   /** Recent attempts, newest first (at most `maxAttemptRecords`). */
   async attempts(userId: string, webhookId: string, limit: number): Promise<AttemptRecord[]> {
     const count = Math.min(limit, this.maxAttemptRecords);
-    const raw = await this.#redis.lrange(this.#user(userId).webhookAttempts(webhookId), 0, count - 1);
+    const raw = await this.#redis.lrange(this.#keys.user(userId).webhookAttempts(webhookId), 0, count - 1);
     return raw.map((json) => JSON.parse(json) as AttemptRecord);
   }
 
@@ -265,7 +261,7 @@ export class DeliveryLedger {
     limit: number,
     filter: AttemptFilter = {},
   ): Promise<{ attempts: NumberedAttempt[]; hasMore: boolean }> {
-    const keys = this.#user(userId);
+    const keys = this.#keys.user(userId);
     // Numbered by the finish script's `attemptSeq` (see src/redis/numbered-list.ts).
     const entries = await readNumbered(
       this.#redis,
@@ -298,7 +294,7 @@ export class DeliveryLedger {
   ): Promise<void> {
     if (jobIds.length === 0) return;
     await on.zadd(
-      this.#user(userId).webhookPending(webhookId),
+      this.#keys.user(userId).webhookPending(webhookId),
       'NX',
       ...jobIds.flatMap((jobId) => [nowMs, jobId]),
     );
@@ -306,18 +302,18 @@ export class DeliveryLedger {
 
   /** A job ended without an attempt (dropped, or refused by a disabled endpoint). */
   async settlePending(userId: string, webhookId: string, jobId: string): Promise<void> {
-    await this.#redis.zrem(this.#user(userId).webhookPending(webhookId), jobId);
+    await this.#redis.zrem(this.#keys.user(userId).webhookPending(webhookId), jobId);
   }
 
   /** Deliveries added and not finished (as far as the finish script knows). */
   async backlog(userId: string, webhookId: string): Promise<number> {
-    return this.#redis.zcard(this.#user(userId).webhookPending(webhookId));
+    return this.#redis.zcard(this.#keys.user(userId).webhookPending(webhookId));
   }
 
   /** Up to `limit` pending job ids added before `beforeMs`, oldest first: the ones worth checking. */
   async pendingBefore(userId: string, webhookId: string, beforeMs: number, limit: number): Promise<string[]> {
     return this.#redis.zrangebyscore(
-      this.#user(userId).webhookPending(webhookId),
+      this.#keys.user(userId).webhookPending(webhookId),
       '-inf',
       `(${beforeMs}`,
       'LIMIT',
@@ -328,7 +324,8 @@ export class DeliveryLedger {
 
   /** Forgets pending entries whose jobs are known to be over. */
   async settlePendingMany(userId: string, webhookId: string, jobIds: readonly string[]): Promise<void> {
-    if (jobIds.length > 0) await this.#redis.zrem(this.#user(userId).webhookPending(webhookId), ...jobIds);
+    if (jobIds.length > 0)
+      await this.#redis.zrem(this.#keys.user(userId).webhookPending(webhookId), ...jobIds);
   }
 
   /** Remembers a message the gateway posted as a `rocketchat` reply (the newest 100 000 are kept). */
@@ -343,7 +340,7 @@ export class DeliveryLedger {
   /** Adds dead letters for a webhook that still exists (the dispatcher's, for disabled endpoints). */
   async addDeadLetters(userId: string, webhookId: string, letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    const keys = this.#user(userId);
+    const keys = this.#keys.user(userId);
     const args: (string | number)[] = [this.maxDeadLetters];
     for (const letter of letters)
       args.push(letter.eventId, letter.eventTimeMs, JSON.stringify(deadBody(letter)));
@@ -362,7 +359,7 @@ export class DeliveryLedger {
     untilMs: number,
     limit: number,
   ): Promise<DeadLetter[]> {
-    const keys = this.#user(userId);
+    const keys = this.#keys.user(userId);
     const ids = await this.#redis.zrangebyscore(
       keys.webhookDeadLetters(webhookId),
       sinceMs,
@@ -390,7 +387,7 @@ export class DeliveryLedger {
     letters: readonly DeadLetter[],
   ): Promise<number> {
     if (letters.length === 0) return 0;
-    const keys = this.#user(userId);
+    const keys = this.#keys.user(userId);
     return REMOVE_DEAD_SCRIPT.run<number>(
       this.#redis,
       [keys.webhookDeadLetters(webhookId), keys.webhookDeadLetterBodies(webhookId)],
@@ -400,12 +397,12 @@ export class DeliveryLedger {
 
   /** The dead letter of `eventId`, if the endpoint keeps one. */
   async deadLetter(userId: string, webhookId: string, eventId: string): Promise<DeadLetter | undefined> {
-    const body = await this.#redis.hget(this.#user(userId).webhookDeadLetterBodies(webhookId), eventId);
+    const body = await this.#redis.hget(this.#keys.user(userId).webhookDeadLetterBodies(webhookId), eventId);
     return body ? { eventId, ...(JSON.parse(body) as DeadBody) } : undefined;
   }
 
   async deadLetterCount(userId: string, webhookId: string): Promise<number> {
-    return this.#redis.zcard(this.#user(userId).webhookDeadLetters(webhookId));
+    return this.#redis.zcard(this.#keys.user(userId).webhookDeadLetters(webhookId));
   }
 }
 
